@@ -1,0 +1,762 @@
+//! Connection settings shared by the IMAP and POP3 clients.
+//!
+//! A [`Config`] describes one account on one server: where it is, how to secure the
+//! connection, who to log in as, and the deadlines, retry policy and limits to apply. It is
+//! built with [`Config::builder`], validated once by [`ConfigBuilder::build`], cheap to clone
+//! and safe to share between threads.
+//!
+//! ```
+//! use std::time::Duration;
+//! use mailwire::{Config, Security};
+//!
+//! let config = Config::builder("imap.example.com")
+//!     .security(Security::Tls)
+//!     .login("alice@example.com", "app-password")
+//!     .read_timeout(Duration::from_secs(20))
+//!     .build()?;
+//! assert_eq!(config.port(mailwire::Protocol::Imap), 993);
+//! assert_eq!(config.port(mailwire::Protocol::Pop3), 995);
+//! // Debug never shows a secret:
+//! assert!(!format!("{config:?}").contains("app-password"));
+//! # Ok::<(), mailwire::Error>(())
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The protocol a [`Config`] is used with; it decides the default port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// IMAP4rev1 / IMAP4rev2.
+    Imap,
+    /// POP3.
+    Pop3,
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Imap => "imap",
+            Protocol::Pop3 => "pop3",
+        })
+    }
+}
+
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Security {
+    /// TLS from the first byte (IMAPS on 993, POP3S on 995). The default.
+    #[default]
+    Tls,
+    /// A plaintext connection upgraded with `STARTTLS` / `STLS` before anything else is
+    /// sent (143 / 110). Fails if the server does not offer the upgrade; never falls back.
+    StartTls,
+    /// No encryption at all. Credentials cross the network readable: use only on loopback
+    /// or a trusted network.
+    Plain,
+}
+
+impl Security {
+    /// The standard port for this security mode and protocol.
+    pub fn default_port(self, protocol: Protocol) -> u16 {
+        match (protocol, self) {
+            (Protocol::Imap, Security::Tls) => 993,
+            (Protocol::Imap, _) => 143,
+            (Protocol::Pop3, Security::Tls) => 995,
+            (Protocol::Pop3, _) => 110,
+        }
+    }
+}
+
+impl std::str::FromStr for Security {
+    type Err = Error;
+
+    /// Parses `tls`, `ssl`, `starttls` or `plain` (any case).
+    fn from_str(s: &str) -> Result<Security> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "tls" | "ssl" | "imaps" | "pop3s" => Ok(Security::Tls),
+            "starttls" | "stls" => Ok(Security::StartTls),
+            "plain" | "none" | "insecure" => Ok(Security::Plain),
+            other => Err(Error::invalid(
+                "security",
+                format!("{other:?} is not one of tls, starttls, plain"),
+            )),
+        }
+    }
+}
+
+/// Who to log in as. `Debug` shows the user but never the secret.
+#[derive(Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// A user name and password (IMAP `LOGIN` / `AUTHENTICATE PLAIN`, POP3 `USER`/`PASS`,
+    /// `APOP`, `AUTH PLAIN`).
+    Password {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// A user name and an OAuth2 access token (`XOAUTH2` / `OAUTHBEARER`).
+    OAuth2 {
+        /// The user name (usually the e-mail address).
+        user: String,
+        /// The access token.
+        token: String,
+    },
+}
+
+impl Credentials {
+    /// The user name.
+    pub fn user(&self) -> &str {
+        match self {
+            Credentials::Password { user, .. } | Credentials::OAuth2 { user, .. } => user,
+        }
+    }
+
+    /// The password or token.
+    pub(crate) fn secret(&self) -> &str {
+        match self {
+            Credentials::Password { password, .. } => password,
+            Credentials::OAuth2 { token, .. } => token,
+        }
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credentials::Password { user, .. } => f
+                .debug_struct("Password")
+                .field("user", user)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::OAuth2 { user, .. } => f
+                .debug_struct("OAuth2")
+                .field("user", user)
+                .field("token", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+/// How failed connection attempts are retried: exponential backoff with jitter, transient
+/// errors only (see [`Error::is_transient`]).
+///
+/// The delay before attempt *n + 1* is `initial_delay × multiplierⁿ⁻¹`, capped at
+/// `max_delay`, randomised by ±25 %.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// How many attempts in all (1 = no retry). Default 3.
+    pub max_attempts: u32,
+    /// The delay before the second attempt. Default 1 s.
+    pub initial_delay: Duration,
+    /// The longest delay between two attempts. Default 30 s.
+    pub max_delay: Duration,
+    /// How much each delay grows. Default 2.0.
+    pub multiplier: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+            multiplier: 2.0,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that makes a single attempt.
+    pub fn none() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// A policy of `max_attempts` attempts with the given initial delay (other fields
+    /// default).
+    pub fn new(max_attempts: u32, initial_delay: Duration) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            initial_delay,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Sets the longest delay.
+    pub fn with_max_delay(mut self, max_delay: Duration) -> RetryPolicy {
+        self.max_delay = max_delay;
+        self
+    }
+
+    /// Sets the growth factor.
+    pub fn with_multiplier(mut self, multiplier: f64) -> RetryPolicy {
+        self.multiplier = multiplier;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.max_attempts == 0 {
+            return Err(Error::invalid(
+                "retry policy",
+                "max_attempts must be at least 1",
+            ));
+        }
+        if !(self.multiplier.is_finite() && self.multiplier >= 1.0) {
+            return Err(Error::invalid(
+                "retry policy",
+                format!(
+                    "multiplier must be a finite number >= 1.0, got {}",
+                    self.multiplier
+                ),
+            ));
+        }
+        if self.initial_delay > self.max_delay {
+            return Err(Error::invalid(
+                "retry policy",
+                format!(
+                    "initial_delay ({:?}) is longer than max_delay ({:?})",
+                    self.initial_delay, self.max_delay
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A validated set of extra root certificates and TLS switches, ready to connect with.
+#[derive(Clone)]
+pub(crate) struct TlsSettings {
+    pub(crate) connector: native_tls::TlsConnector,
+    pub(crate) server_name: Option<String>,
+    pub(crate) accept_invalid_certs: bool,
+    pub(crate) extra_roots: usize,
+}
+
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("server_name", &self.server_name)
+            .field("extra_roots", &self.extra_roots)
+            .field("danger_accept_invalid_certs", &self.accept_invalid_certs)
+            .finish()
+    }
+}
+
+/// Limits that keep a misbehaving server from exhausting memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The longest response line accepted, CRLF included. Default 8 MiB (a `SEARCH`
+    /// answer over a million messages fits).
+    pub max_line_length: usize,
+    /// The largest literal (message body, header block) held in memory. Default 256 MiB.
+    /// Streaming calls that write to a caller's writer are bounded by their buffer, not by
+    /// this.
+    pub max_literal_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line_length: 8 * 1024 * 1024,
+            max_literal_size: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything needed to reach and log in to one account. Build it with
+/// [`Config::builder`]; see the [module documentation](self) for an example.
+///
+/// `Clone` is cheap; `Debug` redacts the password or token.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+    pub(crate) pop3_port: Option<u16>,
+    pub(crate) security: Security,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_timeout: Duration,
+    pub(crate) write_timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limits: Limits,
+    pub(crate) tls: Arc<TlsSettings>,
+}
+
+impl Config {
+    /// Starts a configuration for `host` with the defaults: implicit TLS, certificate
+    /// verification on, 30 s connect / read / write timeouts, 3 connection attempts.
+    pub fn builder(host: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            host: host.into(),
+            port: None,
+            pop3_port: None,
+            security: Security::default(),
+            credentials: None,
+            connect_timeout: DEFAULT_TIMEOUT,
+            read_timeout: DEFAULT_TIMEOUT,
+            write_timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            limits: Limits::default(),
+            extra_roots_pem: Vec::new(),
+            danger_accept_invalid_certs: false,
+            server_name: None,
+        }
+    }
+
+    /// The server's host name or address.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port used for `protocol`: the one set with [`ConfigBuilder::pop3_port`] for
+    /// POP3 if any, else the one set with [`ConfigBuilder::port`], else the standard port for
+    /// the protocol and security mode.
+    pub fn port(&self, protocol: Protocol) -> u16 {
+        let explicit = match protocol {
+            Protocol::Pop3 => self.pop3_port.or(self.port),
+            Protocol::Imap => self.port,
+        };
+        explicit.unwrap_or_else(|| self.security.default_port(protocol))
+    }
+
+    /// How the connection is secured.
+    pub fn security(&self) -> Security {
+        self.security
+    }
+
+    /// The credentials, if any were set.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// The user name, if credentials were set.
+    pub fn user(&self) -> Option<&str> {
+        self.credentials.as_ref().map(Credentials::user)
+    }
+
+    /// The deadline for opening the TCP connection (and the TLS handshake).
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The deadline for reading one response line, or for any progress within a literal.
+    pub fn read_timeout(&self) -> Duration {
+        self.read_timeout
+    }
+
+    /// The deadline for each write.
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// The retry policy for connecting.
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// The memory limits.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The name the TLS certificate is checked against (the host unless overridden).
+    pub fn tls_server_name(&self) -> &str {
+        self.tls.server_name.as_deref().unwrap_or(&self.host)
+    }
+
+    /// Whether certificate verification is turned off.
+    pub fn danger_accepts_invalid_certs(&self) -> bool {
+        self.tls.accept_invalid_certs
+    }
+
+    /// `user@host:port` for `protocol`: how logs and pool errors name the account.
+    pub fn account_label(&self, protocol: Protocol) -> String {
+        match self.user() {
+            Some(user) => format!("{user}@{}:{}", self.host, self.port(protocol)),
+            None => format!("{}:{}", self.host, self.port(protocol)),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("pop3_port", &self.pop3_port)
+            .field("security", &self.security)
+            .field("credentials", &self.credentials)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("write_timeout", &self.write_timeout)
+            .field("retry", &self.retry)
+            .field("limits", &self.limits)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds a [`Config`]; every setter takes and returns the builder.
+#[must_use = "a builder does nothing until build() is called"]
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    host: String,
+    port: Option<u16>,
+    pop3_port: Option<u16>,
+    security: Security,
+    credentials: Option<Credentials>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    write_timeout: Duration,
+    retry: RetryPolicy,
+    limits: Limits,
+    extra_roots_pem: Vec<Vec<u8>>,
+    danger_accept_invalid_certs: bool,
+    server_name: Option<String>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("pop3_port", &self.pop3_port)
+            .field("security", &self.security)
+            .field("credentials", &self.credentials)
+            .field("extra_roots", &self.extra_roots_pem.len())
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// The port to connect to (default: 993 / 143 for IMAP, 995 / 110 for POP3, by
+    /// security mode). Used for POP3 too unless [`pop3_port`](Self::pop3_port) is set.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// The port used when this config connects with POP3.
+    pub fn pop3_port(mut self, port: u16) -> Self {
+        self.pop3_port = Some(port);
+        self
+    }
+
+    /// How the connection is secured (default [`Security::Tls`]).
+    pub fn security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// Log in with a user name and password.
+    pub fn login(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Password {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Log in with an OAuth2 access token (`XOAUTH2` / `OAUTHBEARER`).
+    pub fn oauth2(mut self, user: impl Into<String>, access_token: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::OAuth2 {
+            user: user.into(),
+            token: access_token.into(),
+        });
+        self
+    }
+
+    /// Sets the credentials directly.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The deadline for opening the connection, TLS handshake included (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The deadline for reading one response line, or for any progress inside a literal
+    /// (default 30 s).
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The deadline for each write (default 30 s).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets connect, read and write timeouts at once.
+    pub fn timeouts(self, timeout: Duration) -> Self {
+        self.connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+    }
+
+    /// How connection attempts are retried (default: 3 attempts, 1 s initial delay).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The longest response line accepted (default 8 MiB, minimum 1 KiB).
+    pub fn max_line_length(mut self, bytes: usize) -> Self {
+        self.limits.max_line_length = bytes;
+        self
+    }
+
+    /// The largest literal held in memory (default 256 MiB).
+    pub fn max_literal_size(mut self, bytes: u64) -> Self {
+        self.limits.max_literal_size = bytes;
+        self
+    }
+
+    /// Trusts an extra root certificate (PEM) in addition to the system's: how to reach a
+    /// server with a private CA or a self-signed certificate without turning verification
+    /// off. May be called several times.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_roots_pem.push(pem.into());
+        self
+    }
+
+    /// Checks the server's certificate against `name` instead of the host (for a server
+    /// reached by IP address or through a tunnel).
+    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+
+    /// **Turns certificate verification off**: any certificate, for any host, is
+    /// accepted, so anyone on the network path can read and change the session, passwords
+    /// included. For throw-away test servers only; prefer
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
+    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
+        self.danger_accept_invalid_certs = accept;
+        self
+    }
+
+    /// Validates the settings and builds the [`Config`].
+    ///
+    /// Fails with [`Error::InvalidInput`] on an empty or malformed host, port 0, a zero
+    /// timeout, an invalid retry policy, a line limit under 1 KiB, credentials with an empty
+    /// user or containing NUL, CR or LF, or a root certificate that is not valid PEM.
+    pub fn build(self) -> Result<Config> {
+        let host = self.host.trim().to_string();
+        if host.is_empty() {
+            return Err(Error::invalid("host", "the host name is empty"));
+        }
+        if host
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            return Err(Error::invalid(
+                "host",
+                format!("{host:?} contains whitespace or control characters"),
+            ));
+        }
+        if self.port == Some(0) || self.pop3_port == Some(0) {
+            return Err(Error::invalid("port", "port 0 cannot be connected to"));
+        }
+        for (name, value) in [
+            ("connect timeout", self.connect_timeout),
+            ("read timeout", self.read_timeout),
+            ("write timeout", self.write_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(Error::invalid(name, "a timeout must be longer than zero"));
+            }
+        }
+        self.retry.validate()?;
+        if self.limits.max_line_length < 1024 {
+            return Err(Error::invalid(
+                "max_line_length",
+                format!(
+                    "{} bytes is below the minimum of 1024",
+                    self.limits.max_line_length
+                ),
+            ));
+        }
+        if self.limits.max_literal_size == 0 {
+            return Err(Error::invalid(
+                "max_literal_size",
+                "must be at least 1 byte",
+            ));
+        }
+        if let Some(credentials) = &self.credentials {
+            if credentials.user().is_empty() {
+                return Err(Error::invalid("user name", "the user name is empty"));
+            }
+            let bad = |s: &str| s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n'));
+            if bad(credentials.user()) {
+                return Err(Error::invalid("user name", "contains NUL, CR or LF"));
+            }
+            if bad(credentials.secret()) {
+                return Err(Error::invalid(
+                    "password or token",
+                    "contains NUL, CR or LF",
+                ));
+            }
+        }
+        if let Some(name) = &self.server_name {
+            if name.trim().is_empty() {
+                return Err(Error::invalid("TLS server name", "is empty"));
+            }
+        }
+
+        let mut tls = native_tls::TlsConnector::builder();
+        tls.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+        for (i, pem) in self.extra_roots_pem.iter().enumerate() {
+            let cert = native_tls::Certificate::from_pem(pem).map_err(|e| {
+                Error::invalid(
+                    "root certificate",
+                    format!("certificate #{} is not valid PEM: {e}", i + 1),
+                )
+            })?;
+            tls.add_root_certificate(cert);
+        }
+        if self.danger_accept_invalid_certs {
+            tls.danger_accept_invalid_certs(true);
+            tls.danger_accept_invalid_hostnames(true);
+        }
+        let connector = tls.build().map_err(|e| Error::Tls {
+            host: host.clone(),
+            message: format!("could not set up TLS: {e}"),
+        })?;
+
+        Ok(Config {
+            host,
+            port: self.port,
+            pop3_port: self.pop3_port,
+            security: self.security,
+            credentials: self.credentials,
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+            retry: self.retry,
+            limits: self.limits,
+            tls: Arc::new(TlsSettings {
+                connector,
+                server_name: self.server_name,
+                accept_invalid_certs: self.danger_accept_invalid_certs,
+                extra_roots: self.extra_roots_pem.len(),
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(b: ConfigBuilder) -> String {
+        match b.build() {
+            Err(Error::InvalidInput { what, reason }) => format!("{what}: {reason}"),
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::builder("mail.example.org").build().unwrap();
+        assert_eq!(c.port(Protocol::Imap), 993);
+        assert_eq!(c.port(Protocol::Pop3), 995);
+        assert_eq!(c.read_timeout(), Duration::from_secs(30));
+        assert_eq!(c.connect_timeout(), Duration::from_secs(30));
+        assert_eq!(c.write_timeout(), Duration::from_secs(30));
+        assert_eq!(c.retry().max_attempts, 3);
+        assert_eq!(c.security(), Security::Tls);
+        assert!(!c.danger_accepts_invalid_certs());
+        let s = Config::builder("h")
+            .security(Security::StartTls)
+            .build()
+            .unwrap();
+        assert_eq!((s.port(Protocol::Imap), s.port(Protocol::Pop3)), (143, 110));
+        let p = Config::builder("h")
+            .security(Security::Plain)
+            .port(1143)
+            .pop3_port(1110)
+            .build()
+            .unwrap();
+        assert_eq!(
+            (p.port(Protocol::Imap), p.port(Protocol::Pop3)),
+            (1143, 1110)
+        );
+    }
+
+    #[test]
+    fn rejects_bad_settings() {
+        assert!(invalid(Config::builder("")).starts_with("host"));
+        assert!(invalid(Config::builder("  ")).starts_with("host"));
+        assert!(invalid(Config::builder("a b")).starts_with("host"));
+        assert!(invalid(Config::builder("h").port(0)).starts_with("port"));
+        assert!(
+            invalid(Config::builder("h").read_timeout(Duration::ZERO)).starts_with("read timeout")
+        );
+        assert!(
+            invalid(Config::builder("h").retry(RetryPolicy::new(0, Duration::ZERO)))
+                .starts_with("retry")
+        );
+        assert!(
+            invalid(Config::builder("h").retry(RetryPolicy::default().with_multiplier(f64::NAN)))
+                .starts_with("retry")
+        );
+        assert!(invalid(Config::builder("h").max_line_length(10)).starts_with("max_line_length"));
+        assert!(invalid(Config::builder("h").login("", "pw")).starts_with("user name"));
+        assert!(invalid(Config::builder("h").login("u", "p\r\nw")).starts_with("password"));
+        assert!(
+            invalid(Config::builder("h").add_root_certificate_pem("not pem"))
+                .starts_with("root certificate")
+        );
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = Config::builder("h")
+            .login("alice", "s3cret-pw")
+            .build()
+            .unwrap();
+        let d = format!("{c:?}");
+        assert!(d.contains("alice") && !d.contains("s3cret-pw"), "{d}");
+        let o = Config::builder("h")
+            .oauth2("bob", "ya29.tokenvalue")
+            .build()
+            .unwrap();
+        let d = format!(
+            "{o:?} {:?}",
+            Config::builder("h").oauth2("bob", "ya29.tokenvalue")
+        );
+        assert!(!d.contains("ya29"), "{d}");
+        assert_eq!(o.account_label(Protocol::Pop3), "bob@h:995");
+    }
+
+    #[test]
+    fn security_from_str() {
+        assert_eq!("STARTTLS".parse::<Security>().unwrap(), Security::StartTls);
+        assert_eq!("tls".parse::<Security>().unwrap(), Security::Tls);
+        assert_eq!("plain".parse::<Security>().unwrap(), Security::Plain);
+        assert!("tls1.3".parse::<Security>().is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! # mailwire
+//!
+//! Blocking IMAP and POP3 clients for synchronous Rust code and worker threads.
+//!
+//! Everything starts from a [`Config`], built with [`Config::builder`]; every fallible call
+//! returns [`Result`], whose error type is the single [`Error`].
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+pub(crate) mod net;
+
+pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
+pub use error::{Error, Result, ServerStatus};

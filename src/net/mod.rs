@@ -1,0 +1,1 @@
+//! Transport: TCP and TLS streams, deadlines, STARTTLS, line reading, retry.
