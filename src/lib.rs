@@ -9,7 +9,9 @@
 
 pub mod config;
 pub mod error;
+pub mod imap;
 pub(crate) mod net;
+pub mod pop3;
 
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};

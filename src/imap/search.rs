@@ -1,0 +1,1 @@
+//! Typed IMAP search queries (in progress).

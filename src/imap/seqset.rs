@@ -1,0 +1,1 @@
+//! Sequence sets and UID sets (in progress).

@@ -1,0 +1,1 @@
+//! Typed IMAP responses (in progress).

@@ -1,0 +1,1 @@
+//! The pure POP3 protocol layer (in progress).

@@ -1,0 +1,5 @@
+//! POP3 client.
+//!
+//! [`codec`] is the pure protocol layer (status lines, multi-line responses) with no I/O.
+
+pub mod codec;
