@@ -1,0 +1,132 @@
+//! Retrying transient failures with exponential backoff.
+//!
+//! The only user of the `backoff` crate in mailwire (it is unmaintained, RUSTSEC-2025-0012:
+//! keeping it behind this one function keeps a replacement cheap).
+
+use std::time::Duration;
+
+use backoff::backoff::Backoff;
+
+use crate::config::RetryPolicy;
+use crate::error::Result;
+
+/// Jitter applied to each delay: ±25 %.
+const RANDOMIZATION: f64 = 0.25;
+
+/// Runs `op` until it succeeds, fails with an error that is not transient, or has been tried
+/// `policy.max_attempts` times. `op` receives the attempt number, from 1. Each failed attempt
+/// is logged at debug level with `id` and `what`.
+pub(crate) fn retry<T>(
+    policy: &RetryPolicy,
+    id: &str,
+    what: &str,
+    mut op: impl FnMut(u32) -> Result<T>,
+) -> Result<T> {
+    let mut backoff = backoff::ExponentialBackoff {
+        current_interval: policy.initial_delay,
+        initial_interval: policy.initial_delay,
+        randomization_factor: RANDOMIZATION,
+        multiplier: policy.multiplier,
+        max_interval: policy.max_delay,
+        max_elapsed_time: None,
+        ..backoff::ExponentialBackoff::default()
+    };
+    backoff.reset();
+    let mut attempt = 1;
+    loop {
+        match op(attempt) {
+            Ok(value) => {
+                if attempt > 1 {
+                    log::debug!(target: "mailwire::net", "[{id}] {what} succeeded on attempt {attempt}");
+                }
+                return Ok(value);
+            }
+            Err(e) if e.is_transient() && attempt < policy.max_attempts => {
+                let delay = backoff.next_backoff().unwrap_or(policy.max_delay);
+                log::debug!(
+                    target: "mailwire::net",
+                    "[{id}] {what}: attempt {attempt} of {} failed: {e}; retrying in {:?}",
+                    policy.max_attempts,
+                    round_ms(delay)
+                );
+                std::thread::sleep(delay);
+                attempt += 1;
+            }
+            Err(e) => {
+                log::debug!(
+                    target: "mailwire::net",
+                    "[{id}] {what}: attempt {attempt} of {} failed: {e}; {}",
+                    policy.max_attempts,
+                    if e.is_transient() { "no attempts left" } else { "not retrying (permanent)" }
+                );
+                return Err(e);
+            }
+        }
+    }
+}
+
+fn round_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_millis().try_into().unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use std::time::Instant;
+
+    fn policy(attempts: u32) -> RetryPolicy {
+        RetryPolicy::new(attempts, Duration::from_millis(20))
+            .with_max_delay(Duration::from_millis(50))
+    }
+
+    fn closed() -> Error {
+        Error::Closed {
+            context: "test".into(),
+        }
+    }
+
+    #[test]
+    fn retries_transient_until_success() {
+        let mut calls = 0;
+        let r = retry(&policy(3), "t#1", "connecting", |n| {
+            calls += 1;
+            assert_eq!(n, calls);
+            if n < 3 { Err(closed()) } else { Ok(n) }
+        });
+        assert_eq!(r.unwrap(), 3);
+        assert_eq!(calls, 3);
+    }
+
+    #[test]
+    fn gives_up_after_max_attempts() {
+        let mut calls = 0;
+        let started = Instant::now();
+        let r: Result<()> = retry(&policy(3), "t#2", "connecting", |_| {
+            calls += 1;
+            Err(closed())
+        });
+        assert!(matches!(r, Err(Error::Closed { .. })));
+        assert_eq!(calls, 3);
+        // two delays of about 20 ms and 40 ms (±25 %)
+        assert!(
+            started.elapsed() >= Duration::from_millis(40),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn never_retries_permanent_errors() {
+        let mut calls = 0;
+        let r: Result<()> = retry(&policy(5), "t#3", "logging in", |_| {
+            calls += 1;
+            Err(Error::Auth {
+                mechanism: "LOGIN".into(),
+                text: "bad".into(),
+            })
+        });
+        assert!(matches!(r, Err(Error::Auth { .. })));
+        assert_eq!(calls, 1);
+    }
+}

@@ -1,0 +1,348 @@
+//! A buffered, traced connection: bounded line reads with a deadline, exact reads to memory
+//! or to a writer, writes, and the STARTTLS upgrade.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, Protocol, Security};
+use crate::error::{Error, Result, escape_bytes};
+use crate::net::stream::{Stream, connect_tcp, tls_handshake};
+
+/// How many bytes one read asks the socket for.
+const READ_CHUNK: usize = 64 * 1024;
+/// How much of a line the wire trace shows.
+const TRACE_MAX: usize = 512;
+/// The log target of the wire trace.
+pub(crate) const WIRE: &str = "mailwire::wire";
+
+/// How a written command appears in the wire trace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Trace<'a> {
+    /// The bytes as sent.
+    Verbatim,
+    /// This text instead (credentials replaced by `<redacted>`).
+    Redacted(&'a str),
+}
+
+/// One connection to a server: the stream, a read buffer, the deadlines and the limits.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    stream: Stream,
+    buf: Vec<u8>,
+    /// Unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    id: String,
+    host: String,
+    read_timeout: Duration,
+    max_line: usize,
+    /// The read timeout currently set on the socket, to avoid needless syscalls.
+    socket_timeout: Duration,
+}
+
+impl Transport {
+    /// Connects to the host and port of `config` for `protocol`, with implicit TLS when the
+    /// security mode is [`Security::Tls`]. The greeting is not read.
+    pub(crate) fn connect(config: &Config, protocol: Protocol, id: &str) -> Result<Transport> {
+        let started = Instant::now();
+        let tcp = connect_tcp(config, protocol, id)?;
+        let stream = if config.security() == Security::Tls {
+            let remaining = config
+                .connect_timeout()
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1));
+            Stream::Tls(Box::new(tls_handshake(config, tcp, remaining, id)?))
+        } else {
+            Stream::Plain(tcp)
+        };
+        Ok(Transport::new(stream, config, id))
+    }
+
+    fn new(stream: Stream, config: &Config, id: &str) -> Transport {
+        Transport {
+            stream,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            id: id.to_string(),
+            host: config.host().to_string(),
+            read_timeout: config.read_timeout(),
+            max_line: config.limits().max_line_length,
+            socket_timeout: config.read_timeout(),
+        }
+    }
+
+    /// The connection id used in log lines (e.g. `imap#3`).
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Whether the stream is encrypted.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.stream.is_tls()
+    }
+
+    /// A handle on the socket that another thread can use to shut it down.
+    pub(crate) fn shutdown_handle(&self) -> Result<TcpStream> {
+        self.stream.tcp().try_clone().map_err(|source| Error::Io {
+            operation: "cloning the socket handle".into(),
+            source,
+        })
+    }
+
+    /// Closes the socket in both directions.
+    pub(crate) fn shutdown(&self) {
+        self.stream.shutdown();
+    }
+
+    /// The bytes received but not consumed yet.
+    pub(crate) fn buffered(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or(&[])
+    }
+
+    /// Marks `n` buffered bytes as consumed.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads more bytes into the buffer, waiting until `deadline`. Returns how many arrived.
+    /// Fails with `Closed` on EOF and `Timeout` past the deadline.
+    pub(crate) fn fill(&mut self, deadline: Instant, operation: &str) -> Result<usize> {
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let grown = (self.buf.len() * 2).max(READ_CHUNK);
+                self.buf.resize(grown, 0);
+            }
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Error::Timeout {
+                operation: operation.to_string(),
+                after: self.read_timeout,
+            });
+        }
+        self.set_socket_timeout(remaining)?;
+        let Some(space) = self.buf.get_mut(self.end..) else {
+            return Err(Error::protocol("read buffer out of range", &[], self.end));
+        };
+        let n = loop {
+            match self.stream.read(space) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!(target: "mailwire::net", "[{}] read failed while {operation}: {e}", self.id);
+                    return Err(Error::from_io(e, operation, self.read_timeout));
+                }
+            }
+        };
+        if n == 0 {
+            log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
+            return Err(Error::Closed {
+                context: format!("by the server while {operation}"),
+            });
+        }
+        self.end += n;
+        Ok(n)
+    }
+
+    fn set_socket_timeout(&mut self, timeout: Duration) -> Result<()> {
+        // Only touch the socket when the deadline is nearer than what is set, or when the
+        // setting is shorter than a normal read timeout (a previous near deadline).
+        if timeout < self.socket_timeout || self.socket_timeout < self.read_timeout {
+            let t = timeout.min(self.read_timeout);
+            self.stream
+                .set_read_timeout(t)
+                .map_err(|source| Error::Io {
+                    operation: "setting the read timeout".into(),
+                    source,
+                })?;
+            self.socket_timeout = t;
+        }
+        Ok(())
+    }
+
+    /// Reads one line, returning it with its line end (CRLF or a bare LF). The whole line
+    /// must arrive within the read timeout; a line longer than the configured maximum is a
+    /// `LimitExceeded` error as soon as the limit is passed.
+    pub(crate) fn read_line(&mut self, operation: &str) -> Result<&[u8]> {
+        let deadline = Instant::now() + self.read_timeout;
+        let mut scanned = 0;
+        loop {
+            let unread = self.buffered();
+            if let Some(pos) = unread
+                .get(scanned..)
+                .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            {
+                let len = scanned + pos + 1;
+                if len > self.max_line {
+                    return Err(self.line_limit());
+                }
+                let line_start = self.start;
+                self.consume_keep(len);
+                let line = self.buf.get(line_start..line_start + len).unwrap_or(&[]);
+                trace_server(&self.id, line);
+                return Ok(line);
+            }
+            scanned = unread.len();
+            if scanned >= self.max_line {
+                return Err(self.line_limit());
+            }
+            self.fill(deadline, operation)?;
+        }
+    }
+
+    /// Like `consume`, but keeps the consumed bytes in place so that a returned slice stays
+    /// valid until the next read.
+    fn consume_keep(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    fn line_limit(&self) -> Error {
+        log::debug!(target: "mailwire::net", "[{}] response line over {} bytes", self.id, self.max_line);
+        Error::LimitExceeded {
+            what: "a response line".into(),
+            limit: self.max_line,
+        }
+    }
+
+    /// Reads exactly `n` bytes into memory. Each read must make progress within the read
+    /// timeout.
+    pub(crate) fn read_exact_vec(&mut self, n: usize, operation: &str) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(n.min(64 * 1024 * 1024));
+        self.read_exact_to(n as u64, &mut out, operation)?;
+        Ok(out)
+    }
+
+    /// Copies exactly `n` bytes to `sink` without holding more than one read chunk. Each
+    /// read must make progress within the read timeout.
+    pub(crate) fn read_exact_to(
+        &mut self,
+        n: u64,
+        sink: &mut dyn Write,
+        operation: &str,
+    ) -> Result<()> {
+        let mut left = n;
+        while left > 0 {
+            if self.buffered().is_empty() {
+                let deadline = Instant::now() + self.read_timeout;
+                self.fill(deadline, operation)?;
+            }
+            let avail = self.buffered();
+            let take = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            sink.write_all(avail.get(..take).unwrap_or(&[]))
+                .map_err(|source| Error::Io {
+                    operation: format!("writing to the caller's writer while {operation}"),
+                    source,
+                })?;
+            self.consume(take);
+            left -= take as u64;
+        }
+        log::trace!(target: WIRE, "[{}] S: <{n} bytes of literal data>", self.id);
+        Ok(())
+    }
+
+    /// Sends `bytes` and flushes. `trace` says how the bytes appear in the wire trace.
+    pub(crate) fn send(&mut self, bytes: &[u8], trace: Trace<'_>) -> Result<()> {
+        if log::log_enabled!(target: WIRE, log::Level::Trace) {
+            match trace {
+                Trace::Verbatim => log::trace!(target: WIRE, "[{}] C: {}", self.id, shorten(bytes)),
+                Trace::Redacted(text) => log::trace!(target: WIRE, "[{}] C: {}", self.id, text),
+            }
+        }
+        self.stream
+            .write_all(bytes)
+            .and_then(|()| self.stream.flush())
+            .map_err(|e| Error::from_io(e, "sending a command", self.read_timeout))
+    }
+
+    /// Upgrades the plain connection to TLS after the server accepted STARTTLS / STLS.
+    ///
+    /// Fails, and closes the connection, if the server sent anything after its OK: bytes
+    /// there would otherwise be read as if they came through TLS (a response-injection
+    /// attack, CVE-2011-0411 and kin).
+    pub(crate) fn start_tls(self, config: &Config) -> Result<Transport> {
+        let Transport { stream, id, .. } = self;
+        let leftover = self.end - self.start;
+        let tcp = match stream {
+            Stream::Plain(tcp) => tcp,
+            Stream::Tls(tls) => {
+                tls.get_ref().shutdown(std::net::Shutdown::Both).ok();
+                return Err(Error::protocol(
+                    "STARTTLS on a connection that already uses TLS",
+                    &[],
+                    0,
+                ));
+            }
+        };
+        let injected = if leftover > 0 {
+            leftover
+        } else {
+            peek_pending(&tcp)
+        };
+        if injected > 0 {
+            log::warn!(target: "mailwire::net", "[{id}] the server sent {injected} bytes before the TLS handshake; closing");
+            tcp.shutdown(std::net::Shutdown::Both).ok();
+            return Err(Error::Protocol {
+                message: format!(
+                    "the server sent {injected} unencrypted bytes after accepting STARTTLS, before the TLS handshake (possible response injection); the connection was closed"
+                ),
+                excerpt: escape_bytes(
+                    self.buf
+                        .get(self.start..self.end.min(self.start + 48))
+                        .unwrap_or(&[]),
+                ),
+                offset: 0,
+            });
+        }
+        let tls = tls_handshake(config, tcp, config.connect_timeout(), &id)?;
+        Ok(Transport::new(Stream::Tls(Box::new(tls)), config, &id))
+    }
+
+    /// The host this transport is connected to.
+    pub(crate) fn host(&self) -> &str {
+        &self.host
+    }
+}
+
+/// How many bytes are already waiting on the socket (0 if none, or if it cannot tell).
+fn peek_pending(tcp: &TcpStream) -> usize {
+    if tcp.set_nonblocking(true).is_err() {
+        return 0;
+    }
+    let mut probe = [0u8; 64];
+    let n = tcp.peek(&mut probe).unwrap_or(0);
+    let _ = tcp.set_nonblocking(false);
+    n
+}
+
+fn trace_server(id: &str, line: &[u8]) {
+    if log::log_enabled!(target: WIRE, log::Level::Trace) {
+        log::trace!(target: WIRE, "[{id}] S: {}", shorten(line));
+    }
+}
+
+/// The first bytes of a line, escaped, for the trace.
+fn shorten(bytes: &[u8]) -> String {
+    let body = bytes
+        .strip_suffix(b"\r\n")
+        .or_else(|| bytes.strip_suffix(b"\n"))
+        .unwrap_or(bytes);
+    if body.len() > TRACE_MAX {
+        format!(
+            "{}… ({} bytes)",
+            escape_bytes(body.get(..TRACE_MAX).unwrap_or(body)),
+            body.len()
+        )
+    } else {
+        escape_bytes(body)
+    }
+}
