@@ -3,6 +3,7 @@
 //! [`codec`] is the pure protocol layer (framing, parsing, encoding) with no I/O.
 
 pub mod codec;
+pub mod folder;
 pub mod search;
 pub mod seqset;
 pub mod types;

@@ -1,0 +1,313 @@
+//! Folders (IMAP mailboxes) as listed by the server, and what each one is for.
+
+use std::fmt;
+
+/// What a folder is used for, from the server's SPECIAL-USE attributes (RFC 6154), Gmail's
+/// older XLIST attributes, or, when the server says nothing, well-known names in common
+/// languages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FolderKind {
+    /// The inbox.
+    Inbox,
+    /// Sent mail (`\Sent`).
+    Sent,
+    /// Drafts (`\Drafts`).
+    Drafts,
+    /// Deleted mail (`\Trash`).
+    Trash,
+    /// Spam (`\Junk`).
+    Junk,
+    /// The archive (`\Archive`).
+    Archive,
+    /// A virtual folder holding all messages (`\All`, Gmail's "All Mail").
+    All,
+    /// A virtual folder of flagged messages (`\Flagged`, Gmail's "Starred").
+    Flagged,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for FolderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FolderKind::Inbox => "inbox",
+            FolderKind::Sent => "sent",
+            FolderKind::Drafts => "drafts",
+            FolderKind::Trash => "trash",
+            FolderKind::Junk => "junk",
+            FolderKind::Archive => "archive",
+            FolderKind::All => "all",
+            FolderKind::Flagged => "flagged",
+            FolderKind::Other => "other",
+        })
+    }
+}
+
+impl FolderKind {
+    /// The kind named by a SPECIAL-USE or XLIST attribute (`\Sent`, `\Spam`, …), if any.
+    pub fn from_attribute(attribute: &str) -> Option<FolderKind> {
+        let a = attribute.strip_prefix('\\')?;
+        let kind = match a.to_ascii_lowercase().as_str() {
+            "inbox" => FolderKind::Inbox,
+            "sent" => FolderKind::Sent,
+            "drafts" => FolderKind::Drafts,
+            "trash" => FolderKind::Trash,
+            "junk" | "spam" => FolderKind::Junk,
+            "archive" => FolderKind::Archive,
+            "all" | "allmail" => FolderKind::All,
+            "flagged" | "starred" => FolderKind::Flagged,
+            _ => return None,
+        };
+        Some(kind)
+    }
+
+    /// The kind suggested by a folder's name (its last level), for servers without
+    /// SPECIAL-USE: English, German, French, Spanish, Italian, Dutch, Portuguese and Russian
+    /// names used by common clients, and Gmail's `[Gmail]/…` folders.
+    pub fn from_name(name: &str, delimiter: Option<char>) -> FolderKind {
+        if name.eq_ignore_ascii_case("INBOX") {
+            return FolderKind::Inbox;
+        }
+        let leaf = match delimiter {
+            Some(d) => name.rsplit(d).next().unwrap_or(name),
+            None => name,
+        };
+        let leaf = leaf.trim().to_lowercase();
+        const NAMES: &[(FolderKind, &[&str])] = &[
+            (
+                FolderKind::Sent,
+                &[
+                    "sent",
+                    "sent items",
+                    "sent mail",
+                    "sent messages",
+                    "sent-mail",
+                    "outbox sent",
+                    "gesendet",
+                    "gesendete elemente",
+                    "gesendete objekte",
+                    "envoyés",
+                    "envoyes",
+                    "éléments envoyés",
+                    "enviados",
+                    "elementos enviados",
+                    "posta inviata",
+                    "inviati",
+                    "verzonden",
+                    "verzonden items",
+                    "itens enviados",
+                    "отправленные",
+                ],
+            ),
+            (
+                FolderKind::Drafts,
+                &[
+                    "drafts",
+                    "draft",
+                    "entwürfe",
+                    "entwurf",
+                    "brouillons",
+                    "borradores",
+                    "bozze",
+                    "concepten",
+                    "rascunhos",
+                    "черновики",
+                ],
+            ),
+            (
+                FolderKind::Trash,
+                &[
+                    "trash",
+                    "deleted",
+                    "deleted items",
+                    "deleted messages",
+                    "bin",
+                    "papierkorb",
+                    "gelöschte elemente",
+                    "gelöschte objekte",
+                    "corbeille",
+                    "éléments supprimés",
+                    "papelera",
+                    "elementos eliminados",
+                    "cestino",
+                    "prullenbak",
+                    "verwijderde items",
+                    "lixeira",
+                    "itens excluídos",
+                    "корзина",
+                    "удаленные",
+                ],
+            ),
+            (
+                FolderKind::Junk,
+                &[
+                    "junk",
+                    "spam",
+                    "junk e-mail",
+                    "junk email",
+                    "junk mail",
+                    "bulk mail",
+                    "junk-e-mail",
+                    "spamverdacht",
+                    "courrier indésirable",
+                    "indésirables",
+                    "correo no deseado",
+                    "posta indesiderata",
+                    "ongewenste e-mail",
+                    "lixo eletrônico",
+                    "спам",
+                ],
+            ),
+            (
+                FolderKind::Archive,
+                &[
+                    "archive",
+                    "archives",
+                    "archiv",
+                    "archivo",
+                    "archivio",
+                    "archief",
+                    "arquivo",
+                    "архив",
+                ],
+            ),
+            (
+                FolderKind::All,
+                &["all mail", "alle nachrichten", "tous les messages", "todos"],
+            ),
+            (
+                FolderKind::Flagged,
+                &["starred", "flagged", "markiert", "suivis", "destacados"],
+            ),
+        ];
+        for (kind, names) in NAMES {
+            if names.contains(&leaf.as_str()) {
+                return *kind;
+            }
+        }
+        FolderKind::Other
+    }
+}
+
+/// A folder as listed by the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Folder {
+    /// The name for people and for mailwire's own calls (decoded from modified UTF-7).
+    pub name: String,
+    /// The name exactly as the server sent it.
+    pub raw_name: Vec<u8>,
+    /// The hierarchy delimiter (`/` or `.`), or `None` for a flat namespace.
+    pub delimiter: Option<char>,
+    /// The LIST attributes as sent (`\HasChildren`, `\Noselect`, `\Sent`, …).
+    pub attributes: Vec<String>,
+    /// What the folder is used for.
+    pub kind: FolderKind,
+    /// Whether the user is subscribed to it (when the listing asked for it).
+    pub subscribed: bool,
+}
+
+impl Folder {
+    /// Builds a folder, working out its kind: an attribute wins over the name.
+    pub fn new(
+        name: String,
+        raw_name: Vec<u8>,
+        delimiter: Option<char>,
+        attributes: Vec<String>,
+    ) -> Folder {
+        let kind = if name.eq_ignore_ascii_case("INBOX") {
+            FolderKind::Inbox
+        } else {
+            attributes
+                .iter()
+                .find_map(|a| FolderKind::from_attribute(a))
+                .unwrap_or_else(|| FolderKind::from_name(&name, delimiter))
+        };
+        let subscribed = attributes
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case("\\Subscribed"));
+        Folder {
+            name,
+            raw_name,
+            delimiter,
+            attributes,
+            kind,
+            subscribed,
+        }
+    }
+
+    /// Whether the server lists the attribute (case-insensitive, e.g. `"\\Noselect"`).
+    pub fn has_attribute(&self, attribute: &str) -> bool {
+        self.attributes
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(attribute))
+    }
+
+    /// Whether the folder can be selected (it is not `\Noselect` or `\NonExistent`).
+    pub fn is_selectable(&self) -> bool {
+        !self.has_attribute("\\Noselect") && !self.has_attribute("\\NonExistent")
+    }
+
+    /// The name's levels split at the delimiter.
+    pub fn path(&self) -> Vec<&str> {
+        match self.delimiter {
+            Some(d) => self.name.split(d).collect(),
+            None => vec![self.name.as_str()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(name: &str, attrs: &[&str]) -> Folder {
+        Folder::new(
+            name.to_string(),
+            name.as_bytes().to_vec(),
+            Some('/'),
+            attrs.iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
+    #[test]
+    fn special_use_wins() {
+        assert_eq!(
+            folder("Whatever", &["\\HasNoChildren", "\\Sent"]).kind,
+            FolderKind::Sent
+        );
+        assert_eq!(folder("Drafts", &["\\Trash"]).kind, FolderKind::Trash);
+        assert_eq!(folder("[Gmail]/All Mail", &["\\All"]).kind, FolderKind::All);
+        assert_eq!(
+            folder("Spam", &["\\spam"]).kind,
+            FolderKind::Junk,
+            "XLIST, lower case"
+        );
+        assert_eq!(
+            folder("[Gmail]/Starred", &["\\Starred"]).kind,
+            FolderKind::Flagged
+        );
+        assert_eq!(folder("inbox", &[]).kind, FolderKind::Inbox);
+    }
+
+    #[test]
+    fn names_when_no_attributes() {
+        assert_eq!(folder("Sent Items", &[]).kind, FolderKind::Sent);
+        assert_eq!(folder("INBOX/Entwürfe", &[]).kind, FolderKind::Drafts);
+        assert_eq!(folder("Gelöschte Elemente", &[]).kind, FolderKind::Trash);
+        assert_eq!(folder("Junk E-mail", &[]).kind, FolderKind::Junk);
+        assert_eq!(folder("[Gmail]/All Mail", &[]).kind, FolderKind::All);
+        assert_eq!(folder("Projects/Sentinel", &[]).kind, FolderKind::Other);
+        assert_eq!(folder("Отправленные", &[]).kind, FolderKind::Sent);
+    }
+
+    #[test]
+    fn attributes_and_path() {
+        let f = folder("A/B/C", &["\\Noselect", "\\Subscribed"]);
+        assert!(!f.is_selectable());
+        assert!(f.subscribed);
+        assert_eq!(f.path(), vec!["A", "B", "C"]);
+        assert!(folder("X", &[]).is_selectable());
+    }
+}
