@@ -521,6 +521,7 @@ fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 struct Errors {
     list: Vec<MimeError>,
     suppressed: usize,
+    depth_reported: bool,
 }
 
 impl Errors {
@@ -533,6 +534,22 @@ impl Errors {
             path: path.to_string(),
             offset,
             message: message.into(),
+            excerpt: excerpt(raw, offset),
+        });
+    }
+
+    /// Records that the nesting cap was hit: once per message, and never suppressed.
+    fn push_too_deep(&mut self, raw: &[u8], path: &str, offset: usize) {
+        if self.depth_reported {
+            return;
+        }
+        self.depth_reported = true;
+        self.list.push(MimeError {
+            path: path.to_string(),
+            offset,
+            message: format!(
+                "multiparts nested more than {MAX_DEPTH} deep; everything deeper is skipped"
+            ),
             excerpt: excerpt(raw, offset),
         });
     }
@@ -848,11 +865,7 @@ impl Walker<'_> {
                 return;
             };
             if depth >= MAX_DEPTH {
-                self.error(
-                    &path,
-                    start,
-                    format!("multiparts nested more than {MAX_DEPTH} deep; the rest is skipped"),
-                );
+                self.errors.push_too_deep(self.raw, &path, start);
                 return;
             }
             let split = split_multipart(raw, body_start, end, boundary.as_bytes());
