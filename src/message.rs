@@ -1300,6 +1300,16 @@ mod tests {
     }
 
     #[test]
+    fn headers_do_not_trigger_the_mime_walk() {
+        let m = Message::from_bytes(b"Subject: s\r\n\r\nbody".to_vec());
+        assert_eq!(m.subject().as_deref(), Some("s"));
+        assert!(m.header_index.get().is_some());
+        assert!(m.mime.get().is_none());
+        assert_eq!(m.text_body(), Some("body"));
+        assert!(m.mime.get().is_some());
+    }
+
+    #[test]
     fn header_index_is_lenient() {
         let raw = b" leading continuation\r\nSubject: x\r\n\rFrom: a@b\r\n\r\nbody";
         let idx = HeaderIndex::build(raw, 0);

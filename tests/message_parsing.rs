@@ -468,3 +468,73 @@ proptest! {
         touch_everything(&m);
     }
 }
+
+#[test]
+fn embedded_message_is_an_attachment_and_parses_on_its_own() {
+    let raw = concat!(
+        "From: fwd@example.com\r\n",
+        "Subject: Fwd: hello\r\n",
+        "Content-Type: multipart/mixed; boundary=\"m\"\r\n",
+        "\r\n",
+        "--m\r\n",
+        "Content-Type: text/plain; charset=utf-8\r\n",
+        "\r\n",
+        "See below.\r\n",
+        "--m\r\n",
+        "Content-Type: message/rfc822\r\n",
+        "Content-Disposition: inline; filename=\"=?UTF-8?B?R3LDvMOfZS5lbWw=?=\"\r\n",
+        "\r\n",
+        "From: orig@example.org\r\n",
+        "Subject: hello\r\n",
+        "Content-Type: multipart/alternative; boundary=\"inner\"\r\n",
+        "\r\n",
+        "--inner\r\n",
+        "Content-Type: text/plain\r\n",
+        "\r\n",
+        "original text\r\n",
+        "--inner--\r\n",
+        "--m--\r\n",
+    );
+    let m = Message::from_bytes(raw.as_bytes().to_vec());
+    assert!(m.mime_errors().is_empty(), "{:?}", m.mime_errors());
+    // The embedded message's text is not taken as this message's body.
+    assert_eq!(m.text_body(), Some("See below."));
+    let atts = m.attachments();
+    assert_eq!(atts.len(), 1);
+    assert_eq!(atts[0].content_type(), "message/rfc822");
+    assert_eq!(atts[0].disposition(), Disposition::Inline);
+    // RFC 2047 inside a quoted filename parameter (not allowed, but common).
+    assert_eq!(atts[0].filename(), Some("Grüße.eml"));
+    let inner = Message::from_bytes(atts[0].data().to_vec());
+    assert_eq!(inner.subject().as_deref(), Some("hello"));
+    assert_eq!(inner.text_body(), Some("original text"));
+}
+
+#[test]
+fn pathological_headers_do_not_panic() {
+    let mut raw = Vec::new();
+    raw.extend_from_slice(b"From: ");
+    raw.extend(std::iter::repeat_n(b':', 20_000));
+    raw.extend_from_slice(b"\r\nTo: ");
+    raw.extend(std::iter::repeat_n(b'(', 20_000));
+    raw.extend_from_slice(b"a@b\r\nCc: ");
+    for _ in 0..2_000 {
+        raw.extend_from_slice(b"=?utf-8?q?=C3?= ");
+    }
+    raw.extend_from_slice(b"\r\nSubject: ");
+    for _ in 0..2_000 {
+        raw.extend_from_slice(b"=?utf-8?b?w6Q=?=\r\n ");
+    }
+    raw.extend_from_slice(b"\r\nDate: ");
+    raw.extend(std::iter::repeat_n(b'9', 5_000));
+    raw.extend_from_slice(b"\r\nReferences: ");
+    raw.extend(std::iter::repeat_n(b'<', 20_000));
+    raw.extend_from_slice(b"\r\n\r\nbody");
+    let m = Message::from_bytes(raw);
+    touch_everything(&m);
+    assert_eq!(
+        m.subject().map(|s| s.chars().filter(|&c| c == 'ä').count()),
+        Some(2_000)
+    );
+    assert_eq!(m.text_body(), Some("body"));
+}
