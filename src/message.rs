@@ -1300,6 +1300,13 @@ mod tests {
     }
 
     #[test]
+    fn guard_turns_a_panic_into_an_error() {
+        assert_eq!(guard(|| 5), Ok(5));
+        let e = guard(|| -> u8 { panic!("boom {}", 1) }).unwrap_err();
+        assert!(e.contains("boom 1"), "{e}");
+    }
+
+    #[test]
     fn headers_do_not_trigger_the_mime_walk() {
         let m = Message::from_bytes(b"Subject: s\r\n\r\nbody".to_vec());
         assert_eq!(m.subject().as_deref(), Some("s"));
