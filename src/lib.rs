@@ -10,6 +10,7 @@
 pub mod config;
 pub mod error;
 pub mod imap;
+pub mod message;
 // The IMAP and POP3 sessions are the users of the transport; until they land, parts of it
 // are only exercised by its own tests.
 #[allow(dead_code)]
@@ -18,3 +19,4 @@ pub mod pop3;
 
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
+pub use message::{Address, Attachment, Disposition, Message, MimeError, Part};
