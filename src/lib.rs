@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub(crate) mod base64;
 pub mod config;
 pub mod error;
 pub mod imap;
@@ -15,6 +16,7 @@ pub mod imap;
 #[allow(dead_code)]
 pub(crate) mod net;
 pub mod pop3;
+pub mod sasl;
 
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
