@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub(crate) mod base64;
 pub mod config;
 pub mod error;
 pub mod imap;
@@ -16,6 +17,7 @@ pub mod message;
 #[allow(dead_code)]
 pub(crate) mod net;
 pub mod pop3;
+pub mod sasl;
 
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};

@@ -1,0 +1,370 @@
+//! SASL client responses shared by IMAP `AUTHENTICATE` and POP3 `AUTH`.
+//!
+//! The client responses are built here already base64-encoded, ready to be sent as an initial
+//! response or after a server continuation. Which mechanism is used is decided by
+//! [`Mechanism`] selection from what the server offers and what credentials are configured:
+//! OAuth2 credentials use `OAUTHBEARER` (RFC 7628) or else `XOAUTH2`; a password uses `PLAIN`
+//! (RFC 4616) or else `LOGIN`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::base64;
+use crate::config::Credentials;
+use crate::error::{Error, Result};
+
+/// A SASL mechanism mailwire can authenticate with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Mechanism {
+    /// `PLAIN` (RFC 4616): user and password in one response.
+    Plain,
+    /// `LOGIN`: user and password as answers to two server prompts.
+    Login,
+    /// `XOAUTH2` (Google and Microsoft): user and OAuth2 bearer token.
+    XOAuth2,
+    /// `OAUTHBEARER` (RFC 7628): user, host, port and OAuth2 bearer token.
+    OAuthBearer,
+}
+
+impl Mechanism {
+    /// The mechanism's registered name as sent on the wire (`PLAIN`, `LOGIN`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+            Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+
+    /// Whether the mechanism authenticates with an OAuth2 token rather than a password.
+    pub fn uses_oauth2(self) -> bool {
+        matches!(self, Mechanism::XOAuth2 | Mechanism::OAuthBearer)
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Mechanism {
+    type Err = Error;
+
+    /// Parses a mechanism name, ignoring ASCII case.
+    fn from_str(s: &str) -> Result<Mechanism> {
+        [
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+        ]
+        .into_iter()
+        .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| {
+            Error::invalid(
+                "SASL mechanism",
+                format!("{s:?} is not one of PLAIN, LOGIN, XOAUTH2, OAUTHBEARER"),
+            )
+        })
+    }
+}
+
+/// Picks the best mechanism among `server_mechanisms` (names as the server listed them, any
+/// case) for `credentials`.
+///
+/// OAuth2 credentials: `OAUTHBEARER`, else `XOAUTH2`. Password: `PLAIN`, else `LOGIN`.
+/// Fails with [`Error::InvalidInput`] naming what the server offers when none fits.
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn choose<S: AsRef<str>>(
+    server_mechanisms: &[S],
+    credentials: &Credentials,
+) -> Result<Mechanism> {
+    let preference: &[Mechanism] = match credentials {
+        Credentials::OAuth2 { .. } => &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
+        Credentials::Password { .. } => &[Mechanism::Plain, Mechanism::Login],
+    };
+    let offered = |m: Mechanism| {
+        server_mechanisms
+            .iter()
+            .any(|s| s.as_ref().trim().eq_ignore_ascii_case(m.name()))
+    };
+    if let Some(&m) = preference.iter().find(|&&m| offered(m)) {
+        return Ok(m);
+    }
+    let kind = match credentials {
+        Credentials::OAuth2 { .. } => "OAuth2 credentials need OAUTHBEARER or XOAUTH2",
+        Credentials::Password { .. } => "password credentials need PLAIN or LOGIN",
+    };
+    let list: Vec<&str> = server_mechanisms.iter().map(|s| s.as_ref()).collect();
+    let offered_text = if list.is_empty() {
+        "none".to_string()
+    } else {
+        list.join(" ")
+    };
+    Err(Error::invalid(
+        "SASL mechanism",
+        format!("{kind}, but the server offers: {offered_text}"),
+    ))
+}
+
+/// `PLAIN` response: base64 of `\0user\0password` (empty authorization identity).
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn plain(user: &str, password: &str) -> String {
+    let mut raw = Vec::with_capacity(user.len() + password.len() + 2);
+    raw.push(0);
+    raw.extend_from_slice(user.as_bytes());
+    raw.push(0);
+    raw.extend_from_slice(password.as_bytes());
+    base64::encode(&raw)
+}
+
+/// `LOGIN` responses: the user name (answer to the first prompt) then the password (answer
+/// to the second), each base64.
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn login(user: &str, password: &str) -> [String; 2] {
+    [
+        base64::encode(user.as_bytes()),
+        base64::encode(password.as_bytes()),
+    ]
+}
+
+/// `XOAUTH2` response: base64 of `user=U^Aauth=Bearer T^A^A`.
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn xoauth2(user: &str, token: &str) -> String {
+    base64::encode(format!("user={user}\x01auth=Bearer {token}\x01\x01").as_bytes())
+}
+
+/// `OAUTHBEARER` response (RFC 7628 §3.1): base64 of
+/// `n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A`, with `,` and `=` in the user escaped as
+/// `=2C` and `=3D` (RFC 5801 `saslname`).
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn oauthbearer(user: &str, token: &str, host: &str, port: u16) -> String {
+    let user = user.replace('=', "=3D").replace(',', "=2C");
+    base64::encode(
+        format!("n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01")
+            .as_bytes(),
+    )
+}
+
+/// The first client response of `mechanism` for `credentials`, base64 (`host` and `port` are
+/// used by `OAUTHBEARER` only). For `LOGIN` this is the user name; the password follows
+/// with [`login`]'s second element.
+///
+/// Fails with [`Error::InvalidInput`] if the mechanism does not fit the credentials.
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn initial_response(
+    mechanism: Mechanism,
+    credentials: &Credentials,
+    host: &str,
+    port: u16,
+) -> Result<String> {
+    let user = credentials.user();
+    let secret = credentials.secret();
+    match (mechanism, credentials) {
+        (Mechanism::Plain, Credentials::Password { .. }) => Ok(plain(user, secret)),
+        (Mechanism::Login, Credentials::Password { .. }) => {
+            let [user, _] = login(user, "");
+            Ok(user)
+        }
+        (Mechanism::XOAuth2, Credentials::OAuth2 { .. }) => Ok(xoauth2(user, secret)),
+        (Mechanism::OAuthBearer, Credentials::OAuth2 { .. }) => {
+            Ok(oauthbearer(user, secret, host, port))
+        }
+        (m, _) => Err(Error::invalid(
+            "SASL mechanism",
+            format!(
+                "{m} needs {} credentials",
+                if m.uses_oauth2() {
+                    "OAuth2"
+                } else {
+                    "password"
+                }
+            ),
+        )),
+    }
+}
+
+/// The text of an `XOAUTH2` / `OAUTHBEARER` error challenge: the server sends base64 JSON
+/// such as `{"status":"401","schemes":"bearer","scope":"…"}` in a continuation before it
+/// fails the command. Returns the decoded JSON text (lossy UTF-8), or the challenge itself
+/// if it is not valid base64.
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn decode_error_challenge(challenge: &str) -> String {
+    let trimmed = challenge.trim();
+    match base64::decode(trimmed.as_bytes()) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => trimmed.to_string(),
+    }
+}
+
+/// The client response that acknowledges an error challenge so the server can finish with
+/// its failure status: empty for `XOAUTH2`, base64 of `^A` for `OAUTHBEARER`
+/// (RFC 7628 §3.2.3); `*` (cancel) for the other mechanisms.
+// used by the POP3 session (issue 6)
+#[allow(dead_code)]
+pub(crate) fn error_acknowledgement(mechanism: Mechanism) -> &'static str {
+    match mechanism {
+        Mechanism::XOAuth2 => "",
+        Mechanism::OAuthBearer => "AQ==",
+        Mechanism::Plain | Mechanism::Login => "*",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(b64: &str) -> Vec<u8> {
+        base64::decode(b64.as_bytes()).unwrap()
+    }
+
+    fn password() -> Credentials {
+        Credentials::Password {
+            user: "alice".into(),
+            password: "pw".into(),
+        }
+    }
+
+    fn oauth() -> Credentials {
+        Credentials::OAuth2 {
+            user: "bob@example.com".into(),
+            token: "ya29.tok".into(),
+        }
+    }
+
+    #[test]
+    fn plain_layout() {
+        assert_eq!(plain("alice", "pw"), "AGFsaWNlAHB3");
+        assert_eq!(
+            decoded(&plain("tim", "tanstaaftanstaaf")),
+            b"\0tim\0tanstaaftanstaaf"
+        );
+        // UTF-8 is sent as is.
+        assert_eq!(decoded(&plain("jöe", "pä ss")), "\0jöe\0pä ss".as_bytes());
+    }
+
+    #[test]
+    fn login_answers() {
+        let [u, p] = login("alice", "pw");
+        assert_eq!((u.as_str(), p.as_str()), ("YWxpY2U=", "cHc="));
+    }
+
+    #[test]
+    fn xoauth2_layout() {
+        // The example of Google's XOAUTH2 documentation.
+        assert_eq!(
+            xoauth2(
+                "someuser@example.com",
+                "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
+            ),
+            "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
+        );
+    }
+
+    #[test]
+    fn oauthbearer_layout() {
+        // RFC 7628 §4.1.
+        assert_eq!(
+            decoded(&oauthbearer(
+                "user@example.com",
+                "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
+                "server.example.com",
+                143
+            )),
+            b"n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01"
+        );
+        assert!(
+            decoded(&oauthbearer("a,b=c", "t", "h", 1)).starts_with(b"n,a=a=2Cb=3Dc,\x01host=h")
+        );
+    }
+
+    #[test]
+    fn choosing() {
+        let m = |list: &[&str], c: &Credentials| choose(list, c);
+        assert_eq!(
+            m(&["PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"], &oauth()).unwrap(),
+            Mechanism::OAuthBearer
+        );
+        assert_eq!(
+            m(&["plain", "xoauth2"], &oauth()).unwrap(),
+            Mechanism::XOAuth2
+        );
+        assert_eq!(
+            m(&["LOGIN", "PLAIN", "XOAUTH2"], &password()).unwrap(),
+            Mechanism::Plain
+        );
+        assert_eq!(
+            m(&["CRAM-MD5", "login"], &password()).unwrap(),
+            Mechanism::Login
+        );
+        match m(&["CRAM-MD5", "GSSAPI"], &password()) {
+            Err(Error::InvalidInput { reason, .. }) => {
+                assert!(reason.contains("CRAM-MD5 GSSAPI"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(m(&["PLAIN", "LOGIN"], &oauth()).is_err());
+        assert!(m(&[], &password()).is_err());
+    }
+
+    #[test]
+    fn initial_responses_match_credentials() {
+        assert_eq!(
+            initial_response(Mechanism::Plain, &password(), "h", 1).unwrap(),
+            plain("alice", "pw")
+        );
+        assert_eq!(
+            initial_response(Mechanism::Login, &password(), "h", 1).unwrap(),
+            "YWxpY2U="
+        );
+        assert_eq!(
+            initial_response(Mechanism::XOAuth2, &oauth(), "h", 1).unwrap(),
+            xoauth2("bob@example.com", "ya29.tok")
+        );
+        assert_eq!(
+            initial_response(Mechanism::OAuthBearer, &oauth(), "imap.h", 993).unwrap(),
+            oauthbearer("bob@example.com", "ya29.tok", "imap.h", 993)
+        );
+        assert!(initial_response(Mechanism::Plain, &oauth(), "h", 1).is_err());
+        assert!(initial_response(Mechanism::XOAuth2, &password(), "h", 1).is_err());
+    }
+
+    #[test]
+    fn error_challenges() {
+        let json = r#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#;
+        let challenge = base64::encode(json.as_bytes());
+        assert_eq!(decode_error_challenge(&challenge), json);
+        assert_eq!(decode_error_challenge(&format!(" {challenge}\r\n")), json);
+        assert_eq!(decode_error_challenge("not base64!"), "not base64!");
+        assert_eq!(
+            error_acknowledgement(Mechanism::OAuthBearer),
+            base64::encode(b"\x01")
+        );
+        assert_eq!(error_acknowledgement(Mechanism::XOAuth2), "");
+    }
+
+    #[test]
+    fn mechanism_names() {
+        for m in [
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::XOAuth2,
+            Mechanism::OAuthBearer,
+        ] {
+            assert_eq!(m.name().to_lowercase().parse::<Mechanism>().unwrap(), m);
+            assert_eq!(m.to_string(), m.name());
+        }
+        assert!("CRAM-MD5".parse::<Mechanism>().is_err());
+        assert!(Mechanism::XOAuth2.uses_oauth2() && !Mechanism::Login.uses_oauth2());
+    }
+}
