@@ -1,1 +1,763 @@
-//! Typed IMAP search queries (in progress).
+//! Typed IMAP search queries.
+//!
+//! A [`SearchQuery`] covers every RFC 3501 search key plus `MODSEQ` (CONDSTORE) and Gmail's
+//! `X-GM-RAW`, combined with AND (juxtaposition), OR and NOT:
+//!
+//! ```
+//! use mailwire::imap::search::{ImapDate, SearchQuery};
+//! let q = SearchQuery::from("alice")
+//!     .and(SearchQuery::unseen())
+//!     .and(SearchQuery::since(ImapDate::new(2024, 2, 1)?));
+//! # Ok::<(), mailwire::Error>(())
+//! ```
+//!
+//! It is encoded as part of [`Command::Search`](crate::imap::codec::encode::Command::Search),
+//! which adds `CHARSET UTF-8` when some text is not ASCII
+//! ([`SearchQuery::needs_utf8_charset`]). Text arguments go through the same encoder as
+//! every user string (atom, quoted or literal; NUL refused).
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+use crate::imap::codec::encode::{Writer, check_atom};
+use crate::imap::seqset::SequenceSet;
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Queries nested deeper than this are refused when encoding (no server needs them, and it
+/// keeps the encoder's recursion bounded).
+pub const MAX_DEPTH: usize = 256;
+
+/// A calendar date as IMAP search uses it (`1-Feb-2024`); always a valid date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ImapDate {
+    year: u16,
+    month: u8,
+    day: u8,
+}
+
+impl ImapDate {
+    /// A date; fails unless `year` is 1..=9999, `month` 1..=12 and `day` exists in that
+    /// month (leap years included).
+    pub fn new(year: u16, month: u8, day: u8) -> Result<ImapDate> {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) {
+            return Err(Error::invalid(
+                "date",
+                format!("{year:04}-{month:02}-{day:02} is not a valid date"),
+            ));
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        if day == 0 || day > days {
+            return Err(Error::invalid(
+                "date",
+                format!("{year:04}-{month:02}-{day:02} is not a valid date"),
+            ));
+        }
+        Ok(ImapDate { year, month, day })
+    }
+
+    /// Parses the IMAP form `d-Mon-yyyy` (one- or two-digit day, English month
+    /// abbreviation in any case, four-digit year).
+    pub fn parse(s: &str) -> Result<ImapDate> {
+        let bad = || Error::invalid("date", format!("{s:?} is not d-Mon-yyyy"));
+        let mut fields = s.split('-');
+        let (Some(d), Some(m), Some(y), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad());
+        };
+        let digits = |t: &str, lens: &[usize]| {
+            lens.contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit())
+        };
+        if !digits(d, &[1, 2]) || !digits(y, &[4]) {
+            return Err(bad());
+        }
+        let month = MONTHS
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(m))
+            .ok_or_else(bad)?;
+        let month = u8::try_from(month + 1).map_err(|_| bad())?;
+        ImapDate::new(
+            y.parse().map_err(|_| bad())?,
+            month,
+            d.parse().map_err(|_| bad())?,
+        )
+    }
+
+    /// The year (1..=9999).
+    pub fn year(&self) -> u16 {
+        self.year
+    }
+
+    /// The month (1..=12).
+    pub fn month(&self) -> u8 {
+        self.month
+    }
+
+    /// The day of the month (1..=31).
+    pub fn day(&self) -> u8 {
+        self.day
+    }
+
+    /// The English month abbreviation IMAP uses (`Jan` ... `Dec`).
+    pub fn month_name(&self) -> &'static str {
+        MONTHS
+            .get(usize::from(self.month).wrapping_sub(1))
+            .copied()
+            .unwrap_or("Jan")
+    }
+}
+
+impl fmt::Display for ImapDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{:04}", self.day, self.month_name(), self.year)
+    }
+}
+
+/// A search query: one key, or keys combined with AND / OR / NOT.
+///
+/// Build it with the constructors (`SearchQuery::from("alice")`, `SearchQuery::unseen()`, ...)
+/// and combine with [`and`](Self::and), [`or`](Self::or), `!` / [`negated`](Self::negated),
+/// [`all_of`](Self::all_of) and [`any_of`](Self::any_of); or write the variants directly.
+/// An empty [`And`](Self::And) matches everything (`ALL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SearchQuery {
+    /// `ALL`.
+    All,
+    /// `ANSWERED`.
+    Answered,
+    /// `BCC text`.
+    Bcc(String),
+    /// `BEFORE date` (internal date).
+    Before(ImapDate),
+    /// `BODY text`.
+    Body(String),
+    /// `CC text`.
+    Cc(String),
+    /// `DELETED`.
+    Deleted,
+    /// `DRAFT`.
+    Draft,
+    /// `FLAGGED`.
+    Flagged,
+    /// `FROM text`.
+    From(String),
+    /// `HEADER field-name text`.
+    Header(String, String),
+    /// `KEYWORD flag` (the keyword must be an atom).
+    Keyword(String),
+    /// `LARGER n` (size in bytes).
+    Larger(u64),
+    /// `NEW`.
+    New,
+    /// `NOT key`.
+    Not(Box<SearchQuery>),
+    /// `OLD`.
+    Old,
+    /// `ON date`.
+    On(ImapDate),
+    /// `OR key1 key2`.
+    Or(Box<SearchQuery>, Box<SearchQuery>),
+    /// `RECENT`.
+    Recent,
+    /// `SEEN`.
+    Seen,
+    /// `SENTBEFORE date` (Date: header).
+    SentBefore(ImapDate),
+    /// `SENTON date`.
+    SentOn(ImapDate),
+    /// `SENTSINCE date`.
+    SentSince(ImapDate),
+    /// `SINCE date`.
+    Since(ImapDate),
+    /// `SMALLER n`.
+    Smaller(u64),
+    /// `SUBJECT text`.
+    Subject(String),
+    /// `TEXT text` (header and body).
+    Text(String),
+    /// `TO text`.
+    To(String),
+    /// `UID set`.
+    Uid(SequenceSet),
+    /// `UNANSWERED`.
+    Unanswered,
+    /// `UNDELETED`.
+    Undeleted,
+    /// `UNDRAFT`.
+    Undraft,
+    /// `UNFLAGGED`.
+    Unflagged,
+    /// `UNKEYWORD flag`.
+    Unkeyword(String),
+    /// `UNSEEN`.
+    Unseen,
+    /// A sequence set of message numbers.
+    SequenceSet(SequenceSet),
+    /// Every key must match (`(k1 k2 ...)`); empty is `ALL`.
+    And(Vec<SearchQuery>),
+    /// `MODSEQ n` (CONDSTORE): changed at or after mod-sequence `n`.
+    ModSeq(u64),
+    /// `X-GM-RAW "gmail search syntax"` (only for servers with `X-GM-EXT-1`).
+    GmailRaw(String),
+}
+
+impl SearchQuery {
+    /// `ALL`.
+    pub fn all() -> Self {
+        SearchQuery::All
+    }
+    /// `ANSWERED`.
+    pub fn answered() -> Self {
+        SearchQuery::Answered
+    }
+    /// `BCC text`.
+    pub fn bcc(text: impl Into<String>) -> Self {
+        SearchQuery::Bcc(text.into())
+    }
+    /// `BEFORE date`.
+    pub fn before(date: ImapDate) -> Self {
+        SearchQuery::Before(date)
+    }
+    /// `BODY text`.
+    pub fn body(text: impl Into<String>) -> Self {
+        SearchQuery::Body(text.into())
+    }
+    /// `CC text`.
+    pub fn cc(text: impl Into<String>) -> Self {
+        SearchQuery::Cc(text.into())
+    }
+    /// `DELETED`.
+    pub fn deleted() -> Self {
+        SearchQuery::Deleted
+    }
+    /// `DRAFT`.
+    pub fn draft() -> Self {
+        SearchQuery::Draft
+    }
+    /// `FLAGGED`.
+    pub fn flagged() -> Self {
+        SearchQuery::Flagged
+    }
+    /// `FROM text`.
+    // An associated function, not the `From` trait: `SearchQuery::from("alice")` reads as
+    // the IMAP key it builds.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from(text: impl Into<String>) -> Self {
+        SearchQuery::From(text.into())
+    }
+    /// `HEADER field text`.
+    pub fn header(field: impl Into<String>, text: impl Into<String>) -> Self {
+        SearchQuery::Header(field.into(), text.into())
+    }
+    /// `KEYWORD flag`.
+    pub fn keyword(flag: impl Into<String>) -> Self {
+        SearchQuery::Keyword(flag.into())
+    }
+    /// `LARGER n`.
+    pub fn larger(bytes: u64) -> Self {
+        SearchQuery::Larger(bytes)
+    }
+    /// `NEW`.
+    pub fn new_messages() -> Self {
+        SearchQuery::New
+    }
+    /// `OLD`.
+    pub fn old() -> Self {
+        SearchQuery::Old
+    }
+    /// `ON date`.
+    pub fn on(date: ImapDate) -> Self {
+        SearchQuery::On(date)
+    }
+    /// `RECENT`.
+    pub fn recent() -> Self {
+        SearchQuery::Recent
+    }
+    /// `SEEN`.
+    pub fn seen() -> Self {
+        SearchQuery::Seen
+    }
+    /// `SENTBEFORE date`.
+    pub fn sent_before(date: ImapDate) -> Self {
+        SearchQuery::SentBefore(date)
+    }
+    /// `SENTON date`.
+    pub fn sent_on(date: ImapDate) -> Self {
+        SearchQuery::SentOn(date)
+    }
+    /// `SENTSINCE date`.
+    pub fn sent_since(date: ImapDate) -> Self {
+        SearchQuery::SentSince(date)
+    }
+    /// `SINCE date`.
+    pub fn since(date: ImapDate) -> Self {
+        SearchQuery::Since(date)
+    }
+    /// `SMALLER n`.
+    pub fn smaller(bytes: u64) -> Self {
+        SearchQuery::Smaller(bytes)
+    }
+    /// `SUBJECT text`.
+    pub fn subject(text: impl Into<String>) -> Self {
+        SearchQuery::Subject(text.into())
+    }
+    /// `TEXT text`.
+    pub fn text(text: impl Into<String>) -> Self {
+        SearchQuery::Text(text.into())
+    }
+    /// `TO text`.
+    pub fn to(text: impl Into<String>) -> Self {
+        SearchQuery::To(text.into())
+    }
+    /// `UID set`.
+    pub fn uid(set: impl Into<SequenceSet>) -> Self {
+        SearchQuery::Uid(set.into())
+    }
+    /// `UNANSWERED`.
+    pub fn unanswered() -> Self {
+        SearchQuery::Unanswered
+    }
+    /// `UNDELETED`.
+    pub fn undeleted() -> Self {
+        SearchQuery::Undeleted
+    }
+    /// `UNDRAFT`.
+    pub fn undraft() -> Self {
+        SearchQuery::Undraft
+    }
+    /// `UNFLAGGED`.
+    pub fn unflagged() -> Self {
+        SearchQuery::Unflagged
+    }
+    /// `UNKEYWORD flag`.
+    pub fn unkeyword(flag: impl Into<String>) -> Self {
+        SearchQuery::Unkeyword(flag.into())
+    }
+    /// `UNSEEN`.
+    pub fn unseen() -> Self {
+        SearchQuery::Unseen
+    }
+    /// Message sequence numbers.
+    pub fn sequence(set: impl Into<SequenceSet>) -> Self {
+        SearchQuery::SequenceSet(set.into())
+    }
+    /// `MODSEQ n`.
+    pub fn mod_seq(n: u64) -> Self {
+        SearchQuery::ModSeq(n)
+    }
+    /// `X-GM-RAW query`.
+    pub fn gmail_raw(query: impl Into<String>) -> Self {
+        SearchQuery::GmailRaw(query.into())
+    }
+
+    /// Both `self` and `other` must match. Chained calls build one flat AND.
+    #[must_use]
+    pub fn and(self, other: SearchQuery) -> Self {
+        match self {
+            SearchQuery::And(mut keys) => {
+                keys.push(other);
+                SearchQuery::And(keys)
+            }
+            first => SearchQuery::And(vec![first, other]),
+        }
+    }
+
+    /// Either `self` or `other` matches.
+    #[must_use]
+    pub fn or(self, other: SearchQuery) -> Self {
+        SearchQuery::Or(Box::new(self), Box::new(other))
+    }
+
+    /// `self` must not match.
+    #[must_use]
+    pub fn negated(self) -> Self {
+        SearchQuery::Not(Box::new(self))
+    }
+
+    /// Every query must match; none at all matches everything.
+    pub fn all_of(queries: impl IntoIterator<Item = SearchQuery>) -> Self {
+        SearchQuery::And(queries.into_iter().collect())
+    }
+
+    /// At least one query must match, as nested ORs (balanced, so even thousands of
+    /// alternatives stay shallow). An empty list matches nothing (`NOT ALL`).
+    pub fn any_of(queries: impl IntoIterator<Item = SearchQuery>) -> Self {
+        let mut level: Vec<SearchQuery> = queries.into_iter().collect();
+        if level.is_empty() {
+            return SearchQuery::All.negated();
+        }
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            let mut it = level.into_iter();
+            while let Some(a) = it.next() {
+                match it.next() {
+                    Some(b) => next.push(a.or(b)),
+                    None => next.push(a),
+                }
+            }
+            level = next;
+        }
+        level.pop().unwrap_or(SearchQuery::All)
+    }
+
+    /// Whether some text in the query is not ASCII, so that the command needs
+    /// `CHARSET UTF-8`.
+    pub fn needs_utf8_charset(&self) -> bool {
+        let mut stack = vec![self];
+        while let Some(q) = stack.pop() {
+            match q {
+                SearchQuery::Bcc(t)
+                | SearchQuery::Body(t)
+                | SearchQuery::Cc(t)
+                | SearchQuery::From(t)
+                | SearchQuery::Subject(t)
+                | SearchQuery::Text(t)
+                | SearchQuery::To(t)
+                | SearchQuery::GmailRaw(t)
+                    if !t.is_ascii() =>
+                {
+                    return true;
+                }
+                SearchQuery::Header(name, value) if !name.is_ascii() || !value.is_ascii() => {
+                    return true;
+                }
+                SearchQuery::Not(inner) => stack.push(inner),
+                SearchQuery::Or(a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                }
+                SearchQuery::And(keys) => stack.extend(keys.iter()),
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// Writes the search program (keys separated by spaces).
+    pub(crate) fn encode(&self, w: &mut Writer<'_>) -> Result<()> {
+        match self {
+            SearchQuery::And(keys) if !keys.is_empty() => {
+                for (i, key) in keys.iter().enumerate() {
+                    if i > 0 {
+                        w.sp();
+                    }
+                    key.encode_key(w, 1)?;
+                }
+                Ok(())
+            }
+            other => other.encode_key(w, 0),
+        }
+    }
+
+    fn encode_key(&self, w: &mut Writer<'_>, depth: usize) -> Result<()> {
+        if depth > MAX_DEPTH {
+            return Err(Error::invalid(
+                "search query",
+                format!("nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        let text = |w: &mut Writer<'_>, key: &str, t: &str| -> Result<()> {
+            w.token(key);
+            w.sp();
+            w.astring(t.as_bytes(), "search text")
+        };
+        let date = |w: &mut Writer<'_>, key: &str, d: &ImapDate| {
+            w.token(key);
+            w.sp();
+            w.token(&d.to_string());
+        };
+        match self {
+            SearchQuery::All => w.token("ALL"),
+            SearchQuery::Answered => w.token("ANSWERED"),
+            SearchQuery::Bcc(t) => text(w, "BCC", t)?,
+            SearchQuery::Before(d) => date(w, "BEFORE", d),
+            SearchQuery::Body(t) => text(w, "BODY", t)?,
+            SearchQuery::Cc(t) => text(w, "CC", t)?,
+            SearchQuery::Deleted => w.token("DELETED"),
+            SearchQuery::Draft => w.token("DRAFT"),
+            SearchQuery::Flagged => w.token("FLAGGED"),
+            SearchQuery::From(t) => text(w, "FROM", t)?,
+            SearchQuery::Header(name, value) => {
+                w.token("HEADER ");
+                w.astring(name.as_bytes(), "header field name")?;
+                w.sp();
+                w.astring(value.as_bytes(), "search text")?;
+            }
+            SearchQuery::Keyword(k) | SearchQuery::Unkeyword(k) => {
+                check_atom(k, "flag keyword")?;
+                w.token(if matches!(self, SearchQuery::Keyword(_)) {
+                    "KEYWORD "
+                } else {
+                    "UNKEYWORD "
+                });
+                w.token(k);
+            }
+            SearchQuery::Larger(n) => {
+                w.token("LARGER ");
+                w.number(*n);
+            }
+            SearchQuery::New => w.token("NEW"),
+            SearchQuery::Not(inner) => {
+                w.token("NOT ");
+                inner.encode_key(w, depth + 1)?;
+            }
+            SearchQuery::Old => w.token("OLD"),
+            SearchQuery::On(d) => date(w, "ON", d),
+            SearchQuery::Or(a, b) => {
+                w.token("OR ");
+                a.encode_key(w, depth + 1)?;
+                w.sp();
+                b.encode_key(w, depth + 1)?;
+            }
+            SearchQuery::Recent => w.token("RECENT"),
+            SearchQuery::Seen => w.token("SEEN"),
+            SearchQuery::SentBefore(d) => date(w, "SENTBEFORE", d),
+            SearchQuery::SentOn(d) => date(w, "SENTON", d),
+            SearchQuery::SentSince(d) => date(w, "SENTSINCE", d),
+            SearchQuery::Since(d) => date(w, "SINCE", d),
+            SearchQuery::Smaller(n) => {
+                w.token("SMALLER ");
+                w.number(*n);
+            }
+            SearchQuery::Subject(t) => text(w, "SUBJECT", t)?,
+            SearchQuery::Text(t) => text(w, "TEXT", t)?,
+            SearchQuery::To(t) => text(w, "TO", t)?,
+            SearchQuery::Uid(set) => {
+                w.token("UID ");
+                w.set(set, "UID set")?;
+            }
+            SearchQuery::Unanswered => w.token("UNANSWERED"),
+            SearchQuery::Undeleted => w.token("UNDELETED"),
+            SearchQuery::Undraft => w.token("UNDRAFT"),
+            SearchQuery::Unflagged => w.token("UNFLAGGED"),
+            SearchQuery::Unseen => w.token("UNSEEN"),
+            SearchQuery::SequenceSet(set) => w.set(set, "message set")?,
+            SearchQuery::And(keys) => match keys.as_slice() {
+                [] => w.token("ALL"),
+                [one] => one.encode_key(w, depth + 1)?,
+                many => {
+                    w.token("(");
+                    for (i, key) in many.iter().enumerate() {
+                        if i > 0 {
+                            w.sp();
+                        }
+                        key.encode_key(w, depth + 1)?;
+                    }
+                    w.token(")");
+                }
+            },
+            SearchQuery::ModSeq(n) => {
+                if *n > i64::MAX as u64 {
+                    return Err(Error::invalid("MODSEQ", "exceeds 2^63 - 1"));
+                }
+                w.token("MODSEQ ");
+                w.number(*n);
+            }
+            SearchQuery::GmailRaw(t) => text(w, "X-GM-RAW", t)?,
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Not for SearchQuery {
+    type Output = SearchQuery;
+
+    fn not(self) -> SearchQuery {
+        self.negated()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::codec::encode::{Command, EncodeOptions, LiteralMode};
+
+    fn search(q: SearchQuery) -> String {
+        let cmd = Command::uid_search(q);
+        let opts = EncodeOptions::new().with_literal(LiteralMode::Plus);
+        String::from_utf8(cmd.encode("S", &opts).unwrap().to_bytes()).unwrap()
+    }
+
+    fn d(y: u16, m: u8, day: u8) -> ImapDate {
+        ImapDate::new(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(d(2024, 2, 1).to_string(), "1-Feb-2024");
+        assert_eq!(d(2024, 2, 29).to_string(), "29-Feb-2024");
+        assert!(ImapDate::new(2023, 2, 29).is_err());
+        assert!(ImapDate::new(1900, 2, 29).is_err());
+        assert!(ImapDate::new(2000, 2, 29).is_ok());
+        assert!(ImapDate::new(2024, 4, 31).is_err());
+        assert!(ImapDate::new(2024, 13, 1).is_err());
+        assert!(ImapDate::new(2024, 0, 1).is_err());
+        assert!(ImapDate::new(0, 1, 1).is_err());
+        assert_eq!(ImapDate::parse("01-dec-1999").unwrap(), d(1999, 12, 1));
+        for bad in [
+            "1-Foo-2024",
+            "1-Feb-24",
+            "001-Feb-2024",
+            "1-Feb-2024-",
+            "",
+            "x-Feb-2024",
+        ] {
+            assert!(ImapDate::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn builder_example() {
+        let q = SearchQuery::from("alice")
+            .and(SearchQuery::unseen())
+            .and(SearchQuery::since(d(2024, 2, 1)));
+        assert_eq!(
+            search(q),
+            "S UID SEARCH FROM alice UNSEEN SINCE 1-Feb-2024\r\n"
+        );
+    }
+
+    #[test]
+    fn or_not_and_nesting() {
+        let q = SearchQuery::any_of([
+            SearchQuery::from("a"),
+            SearchQuery::from("b"),
+            SearchQuery::from("c"),
+        ]);
+        assert_eq!(search(q), "S UID SEARCH OR OR FROM a FROM b FROM c\r\n");
+        let q = !SearchQuery::seen().and(SearchQuery::flagged());
+        assert_eq!(search(q), "S UID SEARCH NOT (SEEN FLAGGED)\r\n");
+        let q = SearchQuery::seen()
+            .and(SearchQuery::flagged())
+            .or(SearchQuery::all_of([]));
+        assert_eq!(search(q), "S UID SEARCH OR (SEEN FLAGGED) ALL\r\n");
+        assert_eq!(search(SearchQuery::all_of([])), "S UID SEARCH ALL\r\n");
+        assert_eq!(search(SearchQuery::any_of([])), "S UID SEARCH NOT ALL\r\n");
+        let q = SearchQuery::all_of([SearchQuery::all_of([SearchQuery::deleted()])]);
+        assert_eq!(search(q), "S UID SEARCH DELETED\r\n");
+        // A thousand alternatives stay shallow enough to encode.
+        let many = SearchQuery::any_of((1..=1000u32).map(SearchQuery::uid));
+        assert!(search(many).starts_with("S UID SEARCH OR OR OR"));
+        // A hand-built degenerate chain is refused, not a stack overflow.
+        let mut deep = SearchQuery::seen();
+        for _ in 0..400 {
+            deep = deep.negated();
+        }
+        let err = Command::uid_search(deep).encode("S", &EncodeOptions::new());
+        assert!(matches!(err, Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn every_key_and_charset() {
+        let date = d(2024, 2, 1);
+        let q = SearchQuery::all_of([
+            SearchQuery::all(),
+            SearchQuery::answered(),
+            SearchQuery::bcc("b c"),
+            SearchQuery::before(date),
+            SearchQuery::body("x"),
+            SearchQuery::cc("c"),
+            SearchQuery::deleted(),
+            SearchQuery::draft(),
+            SearchQuery::flagged(),
+            SearchQuery::header("List-Id", ""),
+            SearchQuery::keyword("$Junk"),
+            SearchQuery::larger(10),
+            SearchQuery::new_messages(),
+            SearchQuery::old(),
+            SearchQuery::on(date),
+            SearchQuery::recent(),
+            SearchQuery::seen(),
+            SearchQuery::sent_before(date),
+            SearchQuery::sent_on(date),
+            SearchQuery::sent_since(date),
+            SearchQuery::smaller(20),
+            SearchQuery::subject("hi"),
+            SearchQuery::text("t"),
+            SearchQuery::to("t"),
+            SearchQuery::uid(SequenceSet::from_start(7)),
+            SearchQuery::unanswered(),
+            SearchQuery::undeleted(),
+            SearchQuery::undraft(),
+            SearchQuery::unflagged(),
+            SearchQuery::unkeyword("Work"),
+            SearchQuery::unseen(),
+            SearchQuery::sequence(1..=3),
+            SearchQuery::mod_seq(99),
+            SearchQuery::gmail_raw("has:attachment in:inbox"),
+        ]);
+        assert!(!q.needs_utf8_charset());
+        assert_eq!(
+            search(q),
+            "S UID SEARCH ALL ANSWERED BCC \"b c\" BEFORE 1-Feb-2024 BODY x CC c DELETED DRAFT \
+             FLAGGED HEADER List-Id \"\" KEYWORD $Junk LARGER 10 NEW OLD ON 1-Feb-2024 RECENT \
+             SEEN SENTBEFORE 1-Feb-2024 SENTON 1-Feb-2024 SENTSINCE 1-Feb-2024 SMALLER 20 \
+             SUBJECT hi TEXT t TO t UID 7:* UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNKEYWORD \
+             Work UNSEEN 1:3 MODSEQ 99 X-GM-RAW \"has:attachment in:inbox\"\r\n"
+        );
+    }
+
+    #[test]
+    fn non_ascii_text_adds_charset() {
+        let q = SearchQuery::subject("Grüße").and(SearchQuery::seen());
+        assert!(q.needs_utf8_charset());
+        assert_eq!(
+            search(q.clone()),
+            "S UID SEARCH CHARSET UTF-8 SUBJECT {7+}\r\nGrüße SEEN\r\n"
+        );
+        let utf8 = EncodeOptions::new().with_utf8_accept(true);
+        let bytes = Command::uid_search(q)
+            .encode("S", &utf8)
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            bytes,
+            "S UID SEARCH CHARSET UTF-8 SUBJECT \"Grüße\" SEEN\r\n".as_bytes()
+        );
+        let nested = !SearchQuery::header("X-Tag", "naïve");
+        assert!(nested.needs_utf8_charset());
+        let with_return = Command::Search {
+            uid: false,
+            query: SearchQuery::unseen(),
+            returns: Some(vec![
+                crate::imap::codec::encode::SearchReturn::Min,
+                crate::imap::codec::encode::SearchReturn::Count,
+            ]),
+        };
+        assert_eq!(
+            with_return
+                .encode("S", &EncodeOptions::new())
+                .unwrap()
+                .to_bytes(),
+            b"S SEARCH RETURN (MIN COUNT) UNSEEN\r\n"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_arguments() {
+        let opts = EncodeOptions::new();
+        for q in [
+            SearchQuery::keyword("a b"),
+            SearchQuery::unkeyword(""),
+            SearchQuery::subject("a\0b"),
+            SearchQuery::uid(SequenceSet::new()),
+            SearchQuery::mod_seq(u64::MAX),
+            SearchQuery::seen().or(SearchQuery::header("X\0", "v")),
+        ] {
+            assert!(
+                Command::uid_search(q.clone()).encode("S", &opts).is_err(),
+                "{q:?}"
+            );
+        }
+    }
+}
