@@ -37,6 +37,7 @@ struct Counters {
     /// Every connect fails with an authentication error.
     reject_auth: AtomicBool,
     connect_delay_ms: AtomicU64,
+    close_delay_ms: AtomicU64,
     manager_dropped: AtomicBool,
 }
 
@@ -178,6 +179,10 @@ impl Manage for Fake {
     }
 
     fn close(&self, conn: Conn) {
+        let delay = self.c.close_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            thread::sleep(Duration::from_millis(delay));
+        }
         self.c.closes.fetch_add(1, Ordering::SeqCst);
         drop(conn);
     }
@@ -483,7 +488,7 @@ fn reaper_closes_connections_idle_longer_than_idle_timeout() {
         "closed too early: {took:?}"
     );
     assert!(
-        took <= Duration::from_millis(2100),
+        took <= Duration::from_millis(2500),
         "closed too late: {took:?}"
     );
     let s = pool.stats_for(&key("alice", "pw"));
@@ -746,6 +751,65 @@ fn a_guard_dropped_while_panicking_discards_its_connection() {
     // The permit is back: the only slot can be used again, by a new connection.
     let conn = pool.get_timeout(&t, Duration::from_millis(500)).unwrap();
     assert_ne!(conn.id, first);
+}
+
+#[test]
+fn a_slot_is_released_only_once_its_connection_is_closed() {
+    // One connection per account (POP3's maildrop lock): the next session must not log in
+    // while the old one is still quitting.
+    let (pool, c) = pool(PoolOptions::new().max_per_account(1));
+    c.close_delay_ms.store(200, Ordering::SeqCst);
+    let mut held = pool.get(&target("alice", "pw")).unwrap();
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || {
+            pool.get_timeout(&target("alice", "pw"), Duration::from_secs(5))
+                .map(|c| c.id)
+        })
+    };
+    assert!(
+        eventually(Duration::from_secs(2), || pool
+            .stats_for(&key("alice", "pw"))
+            .waiting
+            == 1)
+        .is_some()
+    );
+    held.mark_broken();
+    drop(held);
+    assert_eq!(waiter.join().unwrap().unwrap(), 2);
+    assert_eq!(c.max_live("alice"), 1);
+}
+
+#[test]
+fn waiters_are_served_in_arrival_order() {
+    let (pool, _c) = pool(PoolOptions::new().max_per_account(1));
+    let held = pool.get(&target("alice", "pw")).unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut waiters = Vec::new();
+    for n in 1..=3 {
+        let p = pool.clone();
+        let order = Arc::clone(&order);
+        waiters.push(thread::spawn(move || {
+            let conn = p
+                .get_timeout(&target("alice", "pw"), Duration::from_secs(5))
+                .unwrap();
+            order.lock().push(n);
+            thread::sleep(Duration::from_millis(20));
+            drop(conn);
+        }));
+        assert!(
+            eventually(Duration::from_secs(2), || pool
+                .stats_for(&key("alice", "pw"))
+                .waiting
+                == n)
+            .is_some()
+        );
+    }
+    drop(held);
+    for w in waiters {
+        w.join().unwrap();
+    }
+    assert_eq!(*order.lock(), vec![1, 2, 3]);
 }
 
 #[test]
