@@ -16,6 +16,7 @@ pub mod message;
 // are only exercised by its own tests.
 #[allow(dead_code)]
 pub(crate) mod net;
+pub mod pool;
 pub mod pop3;
 pub mod sasl;
 

@@ -1,0 +1,1105 @@
+//! The connection pool core shared by the IMAP and POP3 pools.
+//!
+//! [`Pool<M>`] keeps authenticated connections per account and hands them out as [`Pooled`]
+//! guards that give the connection back when dropped. What a connection is, how it is opened,
+//! checked and closed is up to a [`Manage`] implementation (after r2d2's
+//! `ManageConnection`); the pool does the rest:
+//!
+//! - accounts are told apart by an [`AccountKey`]: host, port, user, a security label and a
+//!   keyed digest of the password or token, so a caller naming someone else's user with a
+//!   wrong password is never handed that user's authenticated connection;
+//! - at most [`PoolOptions::max_per_account`] connections per account and optionally
+//!   [`PoolOptions::max_total`] in all; callers beyond that wait in arrival order until
+//!   [`PoolOptions::get_timeout`], then get [`Error::PoolTimeout`]. A failure to connect is
+//!   returned at once with its own error, never hidden behind a timeout;
+//! - idle connections are reused last-in first-out and checked with
+//!   [`Manage::is_valid`] when they sat idle longer than [`PoolOptions::test_after`];
+//! - a connection marked broken ([`Pooled::mark_broken`], [`Pooled::run`] on an error that
+//!   [breaks the connection](Error::breaks_connection), or [`Manage::has_broken`]) is closed
+//!   on return, never reused;
+//! - one background thread closes connections idle longer than
+//!   [`PoolOptions::idle_timeout`] or older than [`PoolOptions::max_lifetime`]; it ends when
+//!   the last clone of the pool is dropped, closing the idle connections on its way out.
+//!
+//! Connecting and closing (which may do I/O such as `LOGOUT`) always happen outside the
+//! pool's lock: a slow server never blocks checkouts for other accounts. A connection's slot
+//! is released only once it is closed, so with one connection per account (POP3's maildrop
+//! lock) a new session never logs in while the old one is still quitting.
+//!
+//! Log lines use the target `mailwire::pool` and name the account as `user@host:port`.
+
+mod semaphore;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use parking_lot::{Condvar, Mutex};
+
+use crate::config::{Config, Credentials, Protocol, Security};
+use crate::error::{Error, Result};
+use semaphore::WaitQueue;
+
+const LOG: &str = "mailwire::pool";
+
+/// Opens, checks and closes the connections of a [`Pool`].
+///
+/// The IMAP and POP3 pools implement it for their connection types; tests implement it with
+/// fakes. All methods may be called from any thread, several at once.
+pub trait Manage: Send + Sync + 'static {
+    /// What [`Pool::get`] is given to find or open a connection (e.g. a [`Config`]).
+    type Target: ?Sized;
+    /// The pooled connection.
+    type Connection: Send + 'static;
+
+    /// The account `target` connects to. Connections are only ever shared between targets
+    /// with equal keys, so the key must cover everything that makes two connections
+    /// different: build it with [`AccountKey::for_config`] or [`AccountKey::new`], which
+    /// include a digest of the credentials.
+    fn key(&self, target: &Self::Target) -> AccountKey;
+
+    /// Opens and authenticates a new connection. Bounded by the manager's own timeouts; the
+    /// error is handed to the caller of [`Pool::get`] unchanged.
+    fn connect(&self, target: &Self::Target) -> Result<Self::Connection>;
+
+    /// Checks that an idle connection still works (e.g. IMAP `NOOP`, POP3 `NOOP`), bounded
+    /// by the I/O timeout. Called at checkout for connections idle longer than
+    /// [`PoolOptions::test_after`]; on an error the connection is closed and another one
+    /// is used.
+    fn is_valid(&self, conn: &mut Self::Connection) -> Result<()>;
+
+    /// Whether the connection is known to be unusable (it saw an I/O, timeout or protocol
+    /// error). Must be cheap and must not do I/O: it is called each time a connection is
+    /// given back.
+    fn has_broken(&self, conn: &mut Self::Connection) -> bool;
+
+    /// Closes a connection the pool discards (politely, e.g. `LOGOUT` / `QUIT`, when it is
+    /// not broken). Called outside the pool's lock for every connection the pool drops,
+    /// broken ones included. The default just drops it.
+    fn close(&self, conn: Self::Connection) {
+        drop(conn);
+    }
+}
+
+/// Which account a pooled connection belongs to.
+///
+/// Made of the host (compared without regard to ASCII case), the port, the user, a label for
+/// how the connection is secured, and a digest of the secret (password or token). The digest
+/// is a keyed hash whose key is random per process; the secret itself is never stored.
+/// `Debug` shows neither the secret nor the digest; `Display` is `user@host:port`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AccountKey {
+    host: String,
+    port: u16,
+    user: String,
+    security: String,
+    digest: [u64; 2],
+}
+
+fn digest_keys() -> &'static (RandomState, RandomState) {
+    static KEYS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
+    KEYS.get_or_init(|| (RandomState::new(), RandomState::new()))
+}
+
+fn digest(kind: u8, secret: &[u8]) -> [u64; 2] {
+    let (a, b) = digest_keys();
+    [a.hash_one((kind, secret)), b.hash_one((secret, kind))]
+}
+
+impl AccountKey {
+    /// A key for `user` on `host:port`, secured as described by `security` (any label, e.g.
+    /// `"imap+tls"`), authenticated with `secret`.
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        user: impl Into<String>,
+        security: impl Into<String>,
+        secret: &[u8],
+    ) -> AccountKey {
+        let mut host = host.into();
+        host.make_ascii_lowercase();
+        AccountKey {
+            host,
+            port,
+            user: user.into(),
+            security: security.into(),
+            digest: digest(0, secret),
+        }
+    }
+
+    /// The key of the account `config` logs in to with `protocol`.
+    ///
+    /// The security label covers the protocol, the [`Security`] mode, turned-off certificate
+    /// verification, an overridden TLS server name and the number of extra root
+    /// certificates; the digest covers the kind of credentials and the secret.
+    pub fn for_config(config: &Config, protocol: Protocol) -> AccountKey {
+        let mode = match config.security() {
+            Security::Tls => "tls",
+            Security::StartTls => "starttls",
+            Security::Plain => "plain",
+        };
+        let mut security = format!("{protocol}+{mode}");
+        if config.danger_accepts_invalid_certs() {
+            security.push_str("+insecure");
+        }
+        if config.tls_server_name() != config.host() {
+            security.push_str("+sni=");
+            security.push_str(config.tls_server_name());
+        }
+        if config.tls.extra_roots > 0 {
+            security.push_str(&format!("+roots={}", config.tls.extra_roots));
+        }
+        let (user, kind, secret) = match config.credentials() {
+            Some(Credentials::Password { user, password }) => (user.as_str(), 1, password),
+            Some(Credentials::OAuth2 { user, token }) => (user.as_str(), 2, token),
+            None => ("", 0, &String::new()),
+        };
+        let mut key = AccountKey::new(
+            config.host(),
+            config.port(protocol),
+            user,
+            security,
+            secret.as_bytes(),
+        );
+        key.digest = digest(kind, secret.as_bytes());
+        key
+    }
+
+    /// The host (lower case).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The user (empty when none).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The security label.
+    pub fn security(&self) -> &str {
+        &self.security
+    }
+}
+
+impl fmt::Display for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.user.is_empty() {
+            write!(f, "{}:{}", self.host, self.port)
+        } else {
+            write!(f, "{}@{}:{}", self.user, self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountKey")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("security", &self.security)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a [`Pool`] behaves. Start from [`PoolOptions::new`] (the defaults) and chain the
+/// setters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolOptions {
+    /// Most connections open at once per account: idle, in use, being opened or being
+    /// closed (default 5; use 1 for POP3, whose server locks the maildrop).
+    pub max_per_account: usize,
+    /// Most connections open at once in the whole pool (default: no limit). When it is
+    /// reached and another account has an idle connection, that one is closed to make room.
+    pub max_total: Option<usize>,
+    /// How long [`Pool::get`] waits for a free connection (default 30 s).
+    pub get_timeout: Duration,
+    /// A connection idle longer than this is checked with [`Manage::is_valid`] before it is
+    /// handed out (default 60 s).
+    pub test_after: Duration,
+    /// A connection idle longer than this is closed (default 5 min).
+    pub idle_timeout: Duration,
+    /// A connection older than this is closed when idle or given back (default 30 min).
+    pub max_lifetime: Duration,
+    /// How often the background thread looks for idle connections to close (default: half
+    /// the shorter of `idle_timeout` and `max_lifetime`, between 50 ms and 30 s).
+    pub reap_every: Option<Duration>,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_per_account: 5,
+            max_total: None,
+            get_timeout: Duration::from_secs(30),
+            test_after: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(5 * 60),
+            max_lifetime: Duration::from_secs(30 * 60),
+            reap_every: None,
+        }
+    }
+}
+
+impl PoolOptions {
+    /// The defaults (see each field).
+    pub fn new() -> PoolOptions {
+        PoolOptions::default()
+    }
+
+    /// Sets [`max_per_account`](Self::max_per_account).
+    pub fn max_per_account(mut self, max: usize) -> Self {
+        self.max_per_account = max;
+        self
+    }
+
+    /// Sets [`max_total`](Self::max_total).
+    pub fn max_total(mut self, max: Option<usize>) -> Self {
+        self.max_total = max;
+        self
+    }
+
+    /// Sets [`get_timeout`](Self::get_timeout).
+    pub fn get_timeout(mut self, timeout: Duration) -> Self {
+        self.get_timeout = timeout;
+        self
+    }
+
+    /// Sets [`test_after`](Self::test_after).
+    pub fn test_after(mut self, after: Duration) -> Self {
+        self.test_after = after;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_lifetime`](Self::max_lifetime).
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Sets [`reap_every`](Self::reap_every) (at least 10 ms is used).
+    pub fn reap_every(mut self, every: Duration) -> Self {
+        self.reap_every = Some(every);
+        self
+    }
+
+    /// The interval the background thread actually uses.
+    pub fn reap_interval(&self) -> Duration {
+        match self.reap_every {
+            Some(every) => every.max(Duration::from_millis(10)),
+            None => (self.idle_timeout.min(self.max_lifetime) / 2)
+                .clamp(Duration::from_millis(50), Duration::from_secs(30)),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.max_per_account == 0 {
+            return Err(Error::invalid(
+                "max_per_account",
+                "must allow at least one connection",
+            ));
+        }
+        if self.max_total == Some(0) {
+            return Err(Error::invalid(
+                "max_total",
+                "must allow at least one connection (use None for no limit)",
+            ));
+        }
+        if self.idle_timeout.is_zero() || self.max_lifetime.is_zero() {
+            return Err(Error::invalid(
+                "idle_timeout / max_lifetime",
+                "must be longer than zero",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the pool holds for one account, as returned by [`Pool::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AccountStats {
+    /// Connections waiting in the pool to be reused.
+    pub idle: usize,
+    /// Connections checked out, being opened or being closed.
+    pub in_use: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+    /// Connections opened so far.
+    pub created: u64,
+    /// Connections discarded because they were broken or failed a health check.
+    pub broken: u64,
+    /// Connections closed so far, for any reason.
+    pub closed: u64,
+    /// Checkouts that ended in [`Error::PoolTimeout`].
+    pub timeouts: u64,
+    /// Attempts to connect that failed.
+    pub connect_errors: u64,
+}
+
+struct IdleConn<C> {
+    conn: C,
+    created: Instant,
+    idle_since: Instant,
+    generation: u64,
+}
+
+/// A connection taken out of the idle list to be closed; it keeps its slot until closed.
+struct Doomed<C> {
+    key: Arc<AccountKey>,
+    conn: C,
+    reason: &'static str,
+}
+
+struct Account<C> {
+    key: Arc<AccountKey>,
+    /// Last in, first out: the most recently returned connection is at the end.
+    idle: Vec<IdleConn<C>>,
+    /// Checked out, being opened, or checked out and being closed.
+    in_use: usize,
+    /// Taken from `idle` and being closed.
+    closing: usize,
+    queue: WaitQueue,
+    /// Raised by `clear`: connections of an older generation are closed, not reused.
+    generation: u64,
+    created: u64,
+    broken: u64,
+    closed: u64,
+    timeouts: u64,
+    connect_errors: u64,
+}
+
+impl<C> Account<C> {
+    fn new(key: Arc<AccountKey>) -> Self {
+        Account {
+            key,
+            idle: Vec::new(),
+            in_use: 0,
+            closing: 0,
+            queue: WaitQueue::default(),
+            generation: 0,
+            created: 0,
+            broken: 0,
+            closed: 0,
+            timeouts: 0,
+            connect_errors: 0,
+        }
+    }
+
+    fn slots(&self) -> usize {
+        self.idle.len() + self.in_use + self.closing
+    }
+
+    fn stats(&self) -> AccountStats {
+        AccountStats {
+            idle: self.idle.len(),
+            in_use: self.in_use + self.closing,
+            waiting: self.queue.len(),
+            created: self.created,
+            broken: self.broken,
+            closed: self.closed,
+            timeouts: self.timeouts,
+            connect_errors: self.connect_errors,
+        }
+    }
+
+    /// Moves every idle connection to the closing state.
+    fn drain_idle(&mut self, reason: &'static str, out: &mut Vec<Doomed<C>>) {
+        self.closing += self.idle.len();
+        out.extend(self.idle.drain(..).map(|idle| Doomed {
+            key: Arc::clone(&self.key),
+            conn: idle.conn,
+            reason,
+        }));
+    }
+}
+
+struct State<C> {
+    accounts: HashMap<Arc<AccountKey>, Account<C>>,
+    /// Slots of all accounts.
+    total: usize,
+    /// Callers waiting, all accounts together.
+    waiting: usize,
+    next_ticket: u64,
+    /// Set when the last `Pool` handle is gone: returned connections are closed.
+    closed: bool,
+}
+
+impl<C> State<C> {
+    fn account(&mut self, key: &Arc<AccountKey>) -> &mut Account<C> {
+        self.accounts
+            .entry(Arc::clone(key))
+            .or_insert_with_key(|k| Account::new(Arc::clone(k)))
+    }
+}
+
+/// What a caller first in line got.
+enum Got<C> {
+    /// An idle connection (now counted as in use).
+    Idle(IdleConn<C>),
+    /// A permit to open a connection (counted as in use).
+    Connect,
+    /// Nothing yet: stale connections were taken out and must be closed first.
+    Retry,
+}
+
+struct Turn<C> {
+    got: Got<C>,
+    doomed: Vec<Doomed<C>>,
+    key: Arc<AccountKey>,
+}
+
+struct Shared<M: Manage> {
+    manager: M,
+    options: PoolOptions,
+    state: Mutex<State<M::Connection>>,
+    cond: Condvar,
+}
+
+impl<M: Manage> Shared<M> {
+    fn notify_if_waiting(&self, state: &State<M::Connection>) {
+        if state.waiting > 0 {
+            self.cond.notify_all();
+        }
+    }
+
+    /// Closes connections taken out of the idle lists, then releases their slots.
+    fn discard(&self, doomed: Vec<Doomed<M::Connection>>) {
+        if doomed.is_empty() {
+            return;
+        }
+        let mut done = Vec::with_capacity(doomed.len());
+        for d in doomed {
+            log::debug!(target: LOG, "{}: closing idle connection ({})", d.key, d.reason);
+            self.manager.close(d.conn);
+            done.push(d.key);
+        }
+        let mut state = self.state.lock();
+        for key in &done {
+            let account = state.account(key);
+            account.closing = account.closing.saturating_sub(1);
+            account.closed += 1;
+            state.total = state.total.saturating_sub(1);
+        }
+        self.notify_if_waiting(&state);
+    }
+
+    /// Closes a checked-out connection, then releases its slot.
+    fn discard_in_use(&self, key: &Arc<AccountKey>, conn: M::Connection, broken: bool) {
+        self.manager.close(conn);
+        self.release_in_use(key, broken);
+    }
+
+    fn release_in_use(&self, key: &Arc<AccountKey>, broken: bool) {
+        let mut state = self.state.lock();
+        let account = state.account(key);
+        account.in_use = account.in_use.saturating_sub(1);
+        account.closed += 1;
+        if broken {
+            account.broken += 1;
+        }
+        state.total = state.total.saturating_sub(1);
+        self.notify_if_waiting(&state);
+    }
+
+    /// Under the lock: what the caller holding `ticket` can have now, if anything.
+    fn try_take(
+        &self,
+        state: &mut State<M::Connection>,
+        key: &Arc<AccountKey>,
+        ticket: u64,
+        now: Instant,
+    ) -> Option<Turn<M::Connection>> {
+        let options = &self.options;
+        let total = state.total;
+        let account = state.account(key);
+        if !account.queue.is_first(ticket) {
+            return None;
+        }
+        let mut doomed = Vec::new();
+        while let Some(idle) = account.idle.pop() {
+            let reason = if idle.generation != account.generation {
+                Some("cleared")
+            } else if now.saturating_duration_since(idle.created) >= options.max_lifetime {
+                Some("older than max_lifetime")
+            } else if now.saturating_duration_since(idle.idle_since) >= options.idle_timeout {
+                Some("idle longer than idle_timeout")
+            } else {
+                None
+            };
+            match reason {
+                Some(reason) => {
+                    account.closing += 1;
+                    doomed.push(Doomed {
+                        key: Arc::clone(&account.key),
+                        conn: idle.conn,
+                        reason,
+                    });
+                }
+                None => {
+                    account.in_use += 1;
+                    return Some(Turn {
+                        got: Got::Idle(idle),
+                        doomed,
+                        key: Arc::clone(&account.key),
+                    });
+                }
+            }
+        }
+        let slots = account.slots();
+        if semaphore::may_open(slots, options.max_per_account, total, options.max_total) {
+            account.in_use += 1;
+            let turn = Turn {
+                got: Got::Connect,
+                doomed,
+                key: Arc::clone(&account.key),
+            };
+            state.total += 1;
+            return Some(turn);
+        }
+        let own_key = Arc::clone(&account.key);
+        if semaphore::blocked_by_total(slots, options.max_per_account, total, options.max_total) {
+            // Make room by closing the longest-idle connection of another account.
+            let victim = state
+                .accounts
+                .values_mut()
+                .filter(|a| *a.key != **key)
+                .filter_map(|a| {
+                    let since = a.idle.first()?.idle_since;
+                    Some((since, a))
+                })
+                .min_by_key(|(since, _)| *since)
+                .map(|(_, a)| a);
+            if let Some(victim) = victim {
+                if !victim.idle.is_empty() {
+                    let idle = victim.idle.remove(0);
+                    victim.closing += 1;
+                    doomed.push(Doomed {
+                        key: Arc::clone(&victim.key),
+                        conn: idle.conn,
+                        reason: "making room for another account under max_total",
+                    });
+                }
+            }
+        }
+        if doomed.is_empty() {
+            None
+        } else {
+            Some(Turn {
+                got: Got::Retry,
+                doomed,
+                key: own_key,
+            })
+        }
+    }
+
+    /// Waits in line for `key` until something can be taken or the deadline passes.
+    fn wait_turn(
+        &self,
+        key: &Arc<AccountKey>,
+        start: Instant,
+        deadline: Option<Instant>,
+    ) -> Result<Turn<M::Connection>> {
+        let mut state = self.state.lock();
+        let ticket = state.next_ticket;
+        state.next_ticket = state.next_ticket.wrapping_add(1);
+        state.account(key).queue.push(ticket);
+        state.waiting += 1;
+        let outcome = loop {
+            let now = Instant::now();
+            if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
+                break Ok(turn);
+            }
+            match deadline {
+                Some(deadline) if now >= deadline => {
+                    let waited = now.saturating_duration_since(start);
+                    break Err(Error::PoolTimeout {
+                        account: key.to_string(),
+                        waited,
+                    });
+                }
+                Some(deadline) => {
+                    self.cond.wait_until(&mut state, deadline);
+                }
+                None => self.cond.wait(&mut state),
+            }
+        };
+        state.waiting = state.waiting.saturating_sub(1);
+        let account = state.account(key);
+        account.queue.remove(ticket);
+        if outcome.is_err() {
+            account.timeouts += 1;
+        }
+        let others_waiting = !account.queue.is_empty();
+        if others_waiting {
+            // The next in line may now be first.
+            self.cond.notify_all();
+        }
+        outcome
+    }
+
+    fn checkout(self: &Arc<Self>, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
+        let key = Arc::new(self.manager.key(target));
+        let start = Instant::now();
+        let deadline = start.checked_add(timeout);
+        loop {
+            let turn = match self.wait_turn(&key, start, deadline) {
+                Ok(turn) => turn,
+                Err(e) => {
+                    log::warn!(target: LOG, "{key}: {e}");
+                    return Err(e);
+                }
+            };
+            self.discard(turn.doomed);
+            match turn.got {
+                Got::Retry => continue,
+                Got::Idle(idle) => {
+                    let mut conn = idle.conn;
+                    let idle_for = Instant::now().saturating_duration_since(idle.idle_since);
+                    if idle_for >= self.options.test_after {
+                        if let Err(e) = self.manager.is_valid(&mut conn) {
+                            log::info!(
+                                target: LOG,
+                                "{key}: connection idle for {idle_for:?} failed its health check, closing it: {e}"
+                            );
+                            self.discard_in_use(&turn.key, conn, true);
+                            continue;
+                        }
+                    }
+                    return Ok(Pooled {
+                        conn: Some(conn),
+                        shared: Arc::clone(self),
+                        key: turn.key,
+                        created: idle.created,
+                        generation: idle.generation,
+                        broken: false,
+                    });
+                }
+                Got::Connect => return self.connect(target, turn.key),
+            }
+        }
+    }
+
+    fn connect(self: &Arc<Self>, target: &M::Target, key: Arc<AccountKey>) -> Result<Pooled<M>> {
+        match self.manager.connect(target) {
+            Ok(conn) => {
+                let mut state = self.state.lock();
+                let account = state.account(&key);
+                account.created += 1;
+                let generation = account.generation;
+                let open = account.slots();
+                drop(state);
+                log::debug!(
+                    target: LOG,
+                    "{key}: opened a connection ({open} open for the account)"
+                );
+                Ok(Pooled {
+                    conn: Some(conn),
+                    shared: Arc::clone(self),
+                    key,
+                    created: Instant::now(),
+                    generation,
+                    broken: false,
+                })
+            }
+            Err(e) => {
+                log::warn!(target: LOG, "{key}: could not connect: {e}");
+                let mut state = self.state.lock();
+                let account = state.account(&key);
+                account.in_use = account.in_use.saturating_sub(1);
+                account.connect_errors += 1;
+                state.total = state.total.saturating_sub(1);
+                self.notify_if_waiting(&state);
+                Err(e)
+            }
+        }
+    }
+
+    /// Takes a connection back from a guard.
+    fn give_back(
+        &self,
+        key: &Arc<AccountKey>,
+        mut conn: M::Connection,
+        created: Instant,
+        generation: u64,
+        marked_broken: bool,
+    ) {
+        let panicking = std::thread::panicking();
+        let broken = marked_broken || panicking || self.manager.has_broken(&mut conn);
+        let now = Instant::now();
+        let mut state = self.state.lock();
+        let closed = state.closed;
+        let account = state.account(key);
+        let reason = if broken {
+            if panicking {
+                "its user panicked"
+            } else {
+                "broken"
+            }
+        } else if closed {
+            "pool dropped"
+        } else if generation != account.generation {
+            "cleared"
+        } else if now.saturating_duration_since(created) >= self.options.max_lifetime {
+            "older than max_lifetime"
+        } else {
+            account.in_use = account.in_use.saturating_sub(1);
+            account.idle.push(IdleConn {
+                conn,
+                created,
+                idle_since: now,
+                generation,
+            });
+            self.notify_if_waiting(&state);
+            return;
+        };
+        drop(state);
+        log::debug!(target: LOG, "{key}: closing returned connection ({reason})");
+        self.discard_in_use(key, conn, broken);
+    }
+
+    /// Closes idle connections past `idle_timeout` or `max_lifetime`.
+    fn reap(&self) {
+        let now = Instant::now();
+        let mut doomed = Vec::new();
+        let mut state = self.state.lock();
+        for account in state.accounts.values_mut() {
+            let mut kept = Vec::with_capacity(account.idle.len());
+            for idle in account.idle.drain(..) {
+                let reason = if idle.generation != account.generation {
+                    Some("cleared")
+                } else if now.saturating_duration_since(idle.created) >= self.options.max_lifetime {
+                    Some("older than max_lifetime")
+                } else if now.saturating_duration_since(idle.idle_since)
+                    >= self.options.idle_timeout
+                {
+                    Some("idle longer than idle_timeout")
+                } else {
+                    None
+                };
+                match reason {
+                    Some(reason) => {
+                        account.closing += 1;
+                        doomed.push(Doomed {
+                            key: Arc::clone(&account.key),
+                            conn: idle.conn,
+                            reason,
+                        });
+                    }
+                    None => kept.push(idle),
+                }
+            }
+            account.idle = kept;
+        }
+        drop(state);
+        self.discard(doomed);
+    }
+
+    /// Marks the pool closed and closes every idle connection.
+    fn shut_down(&self) {
+        let mut doomed = Vec::new();
+        let mut state = self.state.lock();
+        state.closed = true;
+        for account in state.accounts.values_mut() {
+            account.drain_idle("pool dropped", &mut doomed);
+        }
+        drop(state);
+        log::debug!(target: LOG, "pool dropped: closing {} idle connection(s)", doomed.len());
+        self.discard(doomed);
+    }
+}
+
+impl<M: Manage> Drop for Shared<M> {
+    fn drop(&mut self) {
+        // Normally the reaper closed everything on its way out; this covers a pool whose
+        // reaper never ran.
+        let state = self.state.get_mut();
+        for account in state.accounts.values_mut() {
+            for idle in account.idle.drain(..) {
+                self.manager.close(idle.conn);
+            }
+        }
+    }
+}
+
+/// Owned by the `Pool` handles: dropping the last one closes `stop`, which ends the reaper.
+struct Handle<M: Manage> {
+    shared: Arc<Shared<M>>,
+    _stop: Sender<()>,
+    _reaper: JoinHandle<()>,
+}
+
+/// A pool of connections made by a [`Manage`] implementation, keyed by account.
+///
+/// `Send + Sync` and cheap to clone: clones share the same connections. The background
+/// reaper thread ends, and the idle connections are closed, once the last clone is dropped;
+/// connections still checked out are closed when their guards are dropped.
+pub struct Pool<M: Manage> {
+    inner: Arc<Handle<M>>,
+}
+
+impl<M: Manage> Clone for Pool<M> {
+    fn clone(&self) -> Self {
+        Pool {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<M: Manage> fmt::Debug for Pool<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.shared.state.lock();
+        f.debug_struct("Pool")
+            .field("options", &self.inner.shared.options)
+            .field("accounts", &state.accounts.len())
+            .field("open", &state.total)
+            .field("waiting", &state.waiting)
+            .finish()
+    }
+}
+
+fn reaper<M: Manage>(shared: Arc<Shared<M>>, stop: Receiver<()>, every: Duration) {
+    // Nothing is ever sent: the channel only disconnects when the last handle is dropped.
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+        shared.reap();
+    }
+    shared.shut_down();
+}
+
+impl<M: Manage> Pool<M> {
+    /// Creates a pool and starts its reaper thread (`mailwire-pool-reaper`).
+    ///
+    /// Fails with [`Error::InvalidInput`] when `max_per_account` or `max_total` is zero or
+    /// `idle_timeout` / `max_lifetime` is zero, and with [`Error::Io`] when the thread
+    /// cannot be started.
+    pub fn new(manager: M, options: PoolOptions) -> Result<Pool<M>> {
+        options.validate()?;
+        let shared = Arc::new(Shared {
+            manager,
+            options,
+            state: Mutex::new(State {
+                accounts: HashMap::new(),
+                total: 0,
+                waiting: 0,
+                next_ticket: 0,
+                closed: false,
+            }),
+            cond: Condvar::new(),
+        });
+        let (stop, stopped) = crossbeam_channel::bounded(1);
+        let every = options.reap_interval();
+        let for_thread = Arc::clone(&shared);
+        let reaper = std::thread::Builder::new()
+            .name("mailwire-pool-reaper".to_string())
+            .spawn(move || reaper(for_thread, stopped, every))
+            .map_err(|source| Error::Io {
+                operation: "starting the pool's reaper thread".to_string(),
+                source,
+            })?;
+        Ok(Pool {
+            inner: Arc::new(Handle {
+                shared,
+                _stop: stop,
+                _reaper: reaper,
+            }),
+        })
+    }
+
+    /// Checks out a connection for `target`, waiting up to
+    /// [`PoolOptions::get_timeout`]; see [`get_timeout`](Self::get_timeout).
+    pub fn get(&self, target: &M::Target) -> Result<Pooled<M>> {
+        self.get_timeout(target, self.inner.shared.options.get_timeout)
+    }
+
+    /// Checks out a connection for `target`, waiting up to `timeout` for one to be free.
+    ///
+    /// Reuses the most recently returned idle connection of the account (after a health
+    /// check if it sat idle longer than [`PoolOptions::test_after`]), or opens a new one when
+    /// the limits allow. Fails with [`Error::PoolTimeout`] when every permitted connection
+    /// stayed busy for `timeout`, and at once with the manager's own error when connecting
+    /// fails (an authentication failure is never retried here).
+    pub fn get_timeout(&self, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
+        self.inner.shared.checkout(target, timeout)
+    }
+
+    /// The key `target` is pooled under.
+    pub fn key_for(&self, target: &M::Target) -> AccountKey {
+        self.inner.shared.manager.key(target)
+    }
+
+    /// Closes the idle connections of `key` now; its checked-out connections are closed
+    /// when given back.
+    pub fn clear(&self, key: &AccountKey) {
+        let shared = &self.inner.shared;
+        let mut doomed = Vec::new();
+        let mut state = shared.state.lock();
+        if let Some(account) = state.accounts.get_mut(key) {
+            account.generation = account.generation.wrapping_add(1);
+            account.drain_idle("cleared", &mut doomed);
+        }
+        drop(state);
+        log::debug!(target: LOG, "{key}: cleared");
+        shared.discard(doomed);
+    }
+
+    /// [`clear`](Self::clear) for every account.
+    pub fn clear_all(&self) {
+        let shared = &self.inner.shared;
+        let mut doomed = Vec::new();
+        let mut state = shared.state.lock();
+        for account in state.accounts.values_mut() {
+            account.generation = account.generation.wrapping_add(1);
+            account.drain_idle("cleared", &mut doomed);
+        }
+        drop(state);
+        log::debug!(target: LOG, "all accounts cleared");
+        shared.discard(doomed);
+    }
+
+    /// The statistics of every account the pool has seen, sorted by key.
+    pub fn stats(&self) -> Vec<(AccountKey, AccountStats)> {
+        let state = self.inner.shared.state.lock();
+        let mut all: Vec<_> = state
+            .accounts
+            .values()
+            .map(|a| ((*a.key).clone(), a.stats()))
+            .collect();
+        drop(state);
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// The statistics of one account (all zero for an account never seen).
+    pub fn stats_for(&self, key: &AccountKey) -> AccountStats {
+        let state = self.inner.shared.state.lock();
+        state
+            .accounts
+            .get(key)
+            .map(Account::stats)
+            .unwrap_or_default()
+    }
+
+    /// How many connections are open in the whole pool (idle, in use, being opened or
+    /// closed).
+    pub fn open_connections(&self) -> usize {
+        self.inner.shared.state.lock().total
+    }
+
+    /// The options the pool was created with.
+    pub fn options(&self) -> &PoolOptions {
+        &self.inner.shared.options
+    }
+
+    /// The manager.
+    pub fn manager(&self) -> &M {
+        &self.inner.shared.manager
+    }
+}
+
+/// A checked-out connection: dereferences to it and gives it back to the pool when dropped.
+///
+/// A connection marked broken (by [`mark_broken`](Self::mark_broken), by
+/// [`run`](Self::run) on an error that breaks it, or by [`Manage::has_broken`]), one whose
+/// account was cleared, one past `max_lifetime`, and one dropped while its thread panics
+/// (it may be halfway through a command) is closed instead of reused.
+pub struct Pooled<M: Manage> {
+    conn: Option<M::Connection>,
+    shared: Arc<Shared<M>>,
+    key: Arc<AccountKey>,
+    created: Instant,
+    generation: u64,
+    broken: bool,
+}
+
+impl<M: Manage> Pooled<M> {
+    /// Makes sure the connection is closed, not reused, when the guard is dropped.
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    /// Whether [`mark_broken`](Self::mark_broken) was called.
+    pub fn is_marked_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// The account the connection belongs to.
+    pub fn key(&self) -> &AccountKey {
+        &self.key
+    }
+
+    /// Runs `f` on the connection and marks it broken when `f` fails with an error that
+    /// [breaks the connection](Error::breaks_connection) (I/O, timeout, protocol, limit).
+    pub fn run<T>(&mut self, f: impl FnOnce(&mut M::Connection) -> Result<T>) -> Result<T> {
+        let result = f(self);
+        if let Err(e) = &result {
+            if e.breaks_connection() {
+                self.broken = true;
+            }
+        }
+        result
+    }
+}
+
+impl<M: Manage> Deref for Pooled<M> {
+    type Target = M::Connection;
+
+    fn deref(&self) -> &M::Connection {
+        match &self.conn {
+            Some(conn) => conn,
+            // The connection is only taken out in `drop`.
+            None => unreachable_connection(),
+        }
+    }
+}
+
+impl<M: Manage> DerefMut for Pooled<M> {
+    fn deref_mut(&mut self) -> &mut M::Connection {
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable_connection(),
+        }
+    }
+}
+
+// INVARIANT: `Pooled::conn` is `Some` from construction until `Drop::drop`, the only place
+// that takes it; nothing can dereference a guard after its `drop` ran. Safe Rust offers no
+// way to move a field out in `drop` without an `Option`, hence this one impossible branch.
+#[cold]
+fn unreachable_connection() -> ! {
+    unreachable!("a pooled connection was used after it was given back")
+}
+
+impl<M: Manage> Drop for Pooled<M> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.shared
+                .give_back(&self.key, conn, self.created, self.generation, self.broken);
+        }
+    }
+}
+
+impl<M: Manage> fmt::Debug for Pooled<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pooled")
+            .field("account", &self.key.to_string())
+            .field("age", &self.created.elapsed())
+            .field("marked_broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
