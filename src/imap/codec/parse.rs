@@ -1197,3 +1197,591 @@ fn status_of(w: &[u8]) -> Option<Status> {
     .find(|(n, _)| w.eq_ignore_ascii_case(n))
     .map(|(_, s)| s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+    use crate::imap::codec::frame::{FrameEvent, Framer};
+
+    fn parse(s: &[u8]) -> Response {
+        parse_response(s).unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(s)))
+    }
+
+    fn untagged(s: &[u8]) -> Untagged {
+        match parse(s) {
+            Response::Untagged(u) => u,
+            other => panic!("not untagged: {other:?}"),
+        }
+    }
+
+    fn fetch(s: &[u8]) -> Vec<FetchItem> {
+        match untagged(s) {
+            Untagged::Fetch { items, .. } => items,
+            other => panic!("not a FETCH: {other:?}"),
+        }
+    }
+
+    /// Frames and parses a whole transcript.
+    fn transcript(bytes: &[u8]) -> Vec<Response> {
+        let mut f = Framer::new(Limits::default());
+        f.extend(bytes);
+        let mut out = Vec::new();
+        while let Some(ev) = f.next_frame().unwrap() {
+            match ev {
+                FrameEvent::Response(fr) => out.push(parse(fr.bytes)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(f.is_idle(), "transcript ends mid-response");
+        out
+    }
+
+    const DOVECOT: &[u8] = include_bytes!("../../../tests/transcripts/dovecot-session.bin");
+    const DOVECOT_APPEND: &[u8] = include_bytes!("../../../tests/transcripts/dovecot-append.bin");
+    const GMAIL: &[u8] = include_bytes!("../../../tests/transcripts/gmail.bin");
+    const EXCHANGE: &[u8] = include_bytes!("../../../tests/transcripts/exchange.bin");
+    const DOMINO: &[u8] = include_bytes!("../../../tests/transcripts/domino.bin");
+
+    #[test]
+    fn every_transcript_parses_without_other() {
+        for t in [DOVECOT, DOVECOT_APPEND, GMAIL, EXCHANGE, DOMINO] {
+            for r in transcript(t) {
+                assert!(
+                    !matches!(r, Response::Untagged(Untagged::Other { .. })),
+                    "{r:?}"
+                );
+                if let Response::Untagged(Untagged::Fetch { items, .. }) = &r {
+                    assert!(
+                        !items.iter().any(|i| matches!(i, FetchItem::Other { .. })),
+                        "{r:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dovecot_session_kinds() {
+        let rs = transcript(DOVECOT);
+        assert_eq!(rs.len(), 113);
+        let has = |pred: &dyn Fn(&Response) -> bool| rs.iter().any(pred);
+        let greeting =
+            parse_greeting(&DOVECOT[..DOVECOT.iter().position(|&b| b == b'\n').unwrap() + 1])
+                .unwrap();
+        assert!(
+            matches!(greeting, (Status::Ok, Some(ResponseCode::Capability(ref c)), _) if c.contains(&"IDLE".to_string()))
+        );
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Capability(c)) if c.contains(&"CONDSTORE".to_string()))
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Enabled(c)) if c == &["QRESYNC"])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Id(v)) if v == &[("name".to_string(), Some("Dovecot".to_string()))])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Namespace { personal, other, shared }) if personal.len() == 1 && personal[0].delimiter == Some('/') && other.is_empty() && shared.is_empty())
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::List(l)) if l.name == b"R&AOk-sum&AOk-" && l.delimiter == Some('/'))
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::List(l)) if l.name == b"Sent" && l.attributes == [NameAttribute::HasNoChildren, NameAttribute::Sent])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Lsub(l)) if l.name == b"Junk" && l.attributes == [NameAttribute::Junk])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::MailboxStatus { mailbox, items }) if mailbox == b"INBOX" && items.contains(&StatusItem::UidValidity(1795310794)) && items.contains(&StatusItem::HighestModSeq(6)))
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::QuotaRoot { roots, .. }) if roots == &[b"User quota".to_vec()])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Quota { resources, .. }) if resources[0].name == "STORAGE" && resources[0].limit == 1048576)
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Flags(f)) if f.contains(&Flag::Keyword("$Important".into())))
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Condition { code: Some(ResponseCode::PermanentFlags(f)), .. }) if f.contains(&Flag::MayCreate))
+        ));
+        assert!(has(&|r| matches!(
+            r,
+            Response::Untagged(Untagged::Exists(5))
+        )));
+        assert!(has(&|r| matches!(
+            r,
+            Response::Untagged(Untagged::Recent(5))
+        )));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Search { ids, .. }) if ids == &[1, 2, 3, 4, 5])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Esearch { tag: Some(t), items, .. }) if t == "a16" && items.contains(&EsearchItem::All(vec![(1, 5)])) && items.contains(&EsearchItem::Count(5)))
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Untagged(Untagged::Vanished { earlier: false, uids }) if uids == &[(3, 3)])
+        ));
+        assert!(has(
+            &|r| matches!(r, Response::Continuation(c) if c.text == "idling")
+        ));
+        assert!(has(&|r| matches!(
+            r,
+            Response::Untagged(Untagged::Condition {
+                code: Some(ResponseCode::Closed),
+                ..
+            })
+        )));
+        assert!(has(&|r| matches!(
+            r,
+            Response::Tagged {
+                code: Some(ResponseCode::ReadWrite),
+                ..
+            }
+        )));
+        assert!(has(&|r| matches!(
+            r,
+            Response::Tagged {
+                code: Some(ResponseCode::HighestModSeq(10)),
+                ..
+            }
+        )));
+        assert!(has(&|r| matches!(
+            r,
+            Response::Untagged(Untagged::Condition {
+                status: Status::Bye,
+                ..
+            })
+        )));
+        // FETCH items
+        let items: Vec<&FetchItem> = rs
+            .iter()
+            .filter_map(|r| match r {
+                Response::Untagged(Untagged::Fetch { items, .. }) => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(items.contains(&&FetchItem::InternalDate(
+            "04-Nov-2025 15:00:00 +0000".into()
+        )));
+        assert!(items.contains(&&FetchItem::Rfc822Size(887)));
+        assert!(items.contains(&&FetchItem::ModSeq(9)));
+        assert!(items.contains(&&FetchItem::BinarySize {
+            section: "1.2".into(),
+            size: 19
+        }));
+        let body = items
+            .iter()
+            .find_map(|i| match i {
+                FetchItem::BodySection {
+                    section,
+                    data: Some(d),
+                    ..
+                } if section.is_empty() && d.len() == 887 => Some(d),
+                _ => None,
+            })
+            .unwrap();
+        assert!(body.starts_with(b"From: Carol") && body.ends_with(b"--outer--\r\n"));
+        assert!(items.iter().any(|i| matches!(i, FetchItem::Binary { section, data: Some(d), .. } if section == "1.2" && d == "<p>html ü body</p>".as_bytes())));
+        assert!(items.iter().any(|i| matches!(i, FetchItem::BodySection { section, origin: Some(0), data: Some(d) } if section == "1.1" && d == b"plain")));
+        let env = items
+            .iter()
+            .find_map(|i| match i {
+                FetchItem::Envelope(e) if e.subject.as_deref() == Some(b"Test message 1") => {
+                    Some(e)
+                }
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(env.from[0].mailbox.as_deref(), Some(&b"alice"[..]));
+        assert_eq!(env.to.len(), 2);
+        assert_eq!(
+            env.cc[0].name.as_deref(),
+            Some(&b"=?UTF-8?Q?J=C3=BCrgen?="[..])
+        );
+        assert_eq!(env.message_id.as_deref(), Some(&b"<msg1@example.org>"[..]));
+        // nested multipart with extension data and an embedded message
+        let bs = items
+            .iter()
+            .find_map(|i| match i {
+                FetchItem::BodyStructure(b) if matches!(**b, BodyStructure::Multipart { .. }) => {
+                    Some(b)
+                }
+                _ => None,
+            })
+            .unwrap();
+        let BodyStructure::Multipart {
+            parts,
+            subtype,
+            params,
+            ..
+        } = &**bs
+        else {
+            unreachable!()
+        };
+        assert_eq!(subtype, "mixed");
+        assert_eq!(params, &[("boundary".to_string(), "outer".to_string())]);
+        assert_eq!(parts.len(), 3);
+        assert!(
+            matches!(&parts[0], BodyStructure::Multipart { subtype, parts, .. } if subtype == "alternative" && parts.len() == 2)
+        );
+        assert!(
+            matches!(&parts[1], BodyStructure::Single { media_type, extension, .. } if media_type == "application" && extension.disposition.as_ref().is_some_and(|d| d.0 == "attachment" && d.1[0].1 == "report.pdf"))
+        );
+        assert!(
+            matches!(&parts[2], BodyStructure::Single { envelope: Some(e), body: Some(_), .. } if e.subject.as_deref() == Some(b"inner"))
+        );
+        // the non-extensible BODY form
+        assert!(items.iter().any(|i| matches!(i, FetchItem::Body(b) if matches!(**b, BodyStructure::Multipart { ref parts, .. } if parts.len() == 3))));
+    }
+
+    #[test]
+    fn dovecot_appenduid() {
+        let rs = transcript(DOVECOT_APPEND);
+        assert!(rs.contains(&Response::Tagged {
+            tag: "a6".into(),
+            status: Status::Ok,
+            code: Some(ResponseCode::AppendUid {
+                uid_validity: 1795310794,
+                uids: vec![(5, 5)]
+            }),
+            text: "Append completed (0.001 + 0.000 secs).".into(),
+        }));
+    }
+
+    #[test]
+    fn response_codes() {
+        let code = |s: &[u8]| match parse(s) {
+            Response::Tagged { code, .. } => code.unwrap(),
+            r => panic!("{r:?}"),
+        };
+        assert_eq!(code(b"a OK [ALERT] x\r\n"), ResponseCode::Alert);
+        assert_eq!(code(b"a NO [PARSE] x\r\n"), ResponseCode::Parse);
+        assert_eq!(code(b"a OK [READ-ONLY] x\r\n"), ResponseCode::ReadOnly);
+        assert_eq!(code(b"a NO [TRYCREATE] x\r\n"), ResponseCode::TryCreate);
+        assert_eq!(code(b"a OK [UIDNEXT 7] x\r\n"), ResponseCode::UidNext(7));
+        assert_eq!(code(b"a OK [NOMODSEQ] x\r\n"), ResponseCode::NoModSeq);
+        assert_eq!(
+            code(b"a OK [COPYUID 38505 304,319:320 3956:3958] Done\r\n"),
+            ResponseCode::CopyUid {
+                uid_validity: 38505,
+                source: vec![(304, 304), (319, 320)],
+                dest: vec![(3956, 3958)]
+            }
+        );
+        assert_eq!(
+            code(b"a NO [BADCHARSET (UTF-8 US-ASCII)] x\r\n"),
+            ResponseCode::Other {
+                name: "BADCHARSET".into(),
+                value: Some("(UTF-8 US-ASCII)".into())
+            }
+        );
+        assert_eq!(
+            code(b"a NO [UNAVAILABLE] x\r\n"),
+            ResponseCode::Other {
+                name: "UNAVAILABLE".into(),
+                value: None
+            }
+        );
+        // a known name with a value we cannot read is kept raw, not an error
+        assert_eq!(
+            code(b"a OK [UIDNEXT abc] x\r\n"),
+            ResponseCode::Other {
+                name: "UIDNEXT".into(),
+                value: Some("abc".into())
+            }
+        );
+    }
+
+    #[test]
+    fn greeting_kinds() {
+        assert_eq!(
+            parse_greeting(b"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n")
+                .unwrap()
+                .0,
+            Status::PreAuth
+        );
+        assert_eq!(
+            parse_greeting(b"* BYE too busy\r\n").unwrap(),
+            (Status::Bye, None, "too busy".into())
+        );
+        assert!(parse_greeting(b"* 1 EXISTS\r\n").is_err());
+    }
+
+    #[test]
+    fn lenient_trailing_spaces() {
+        assert_eq!(
+            untagged(b"* SEARCH 1 2 3   \r\n"),
+            Untagged::Search {
+                ids: vec![1, 2, 3],
+                modseq: None
+            }
+        );
+        assert_eq!(
+            fetch(b"* 4 FETCH (FLAGS (\\Seen) )   \r\n"),
+            vec![FetchItem::Flags(vec![Flag::Seen])]
+        );
+        assert!(
+            matches!(untagged(b"* OK ready.  \r\n"), Untagged::Condition { text, .. } if text == "ready.")
+        );
+    }
+
+    #[test]
+    fn lenient_code_without_text() {
+        assert_eq!(
+            untagged(b"* OK [HIGHESTMODSEQ 123456789012]\r\n"),
+            Untagged::Condition {
+                status: Status::Ok,
+                code: Some(ResponseCode::HighestModSeq(123456789012)),
+                text: String::new()
+            }
+        );
+        assert!(
+            matches!(parse(b"a1 OK [READ-WRITE]\r\n"), Response::Tagged { code: Some(ResponseCode::ReadWrite), ref text, .. } if text.is_empty())
+        );
+    }
+
+    #[test]
+    fn lenient_extra_parentheses() {
+        assert_eq!(
+            fetch(b"* 1 FETCH ((UID 11 FLAGS (\\Seen)))\r\n"),
+            vec![FetchItem::Uid(11), FetchItem::Flags(vec![Flag::Seen])]
+        );
+        let items = fetch(b"* 2 FETCH (ENVELOPE (NIL \"Hi\" (((\"Dom\" NIL \"dom\" \"example.com\"))) NIL NIL NIL NIL NIL NIL NIL))\r\n");
+        let FetchItem::Envelope(e) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(e.from.len(), 1);
+        assert_eq!(e.from[0].host.as_deref(), Some(&b"example.com"[..]));
+    }
+
+    #[test]
+    fn lenient_nil_where_string_belongs() {
+        let items = fetch(b"* 1 FETCH (BODYSTRUCTURE (NIL NIL NIL NIL NIL NIL NIL))\r\n");
+        assert!(
+            matches!(&*match &items[0] { FetchItem::BodyStructure(b) => b.clone(), _ => panic!() },
+            BodyStructure::Single { media_type, encoding, size: 0, .. } if media_type.is_empty() && encoding.is_empty())
+        );
+        assert_eq!(
+            untagged(b"* STATUS NIL (MESSAGES 1)\r\n"),
+            Untagged::MailboxStatus {
+                mailbox: b"NIL".to_vec(),
+                items: vec![StatusItem::Messages(1)]
+            }
+        );
+        assert!(
+            matches!(&fetch(b"* 2 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n")[0], FetchItem::Envelope(e) if **e == Envelope::default())
+        );
+    }
+
+    #[test]
+    fn lenient_negative_line_count() {
+        let items = fetch(b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 120 -1 NIL NIL NIL NIL))\r\n");
+        let FetchItem::BodyStructure(b) = &items[0] else {
+            panic!()
+        };
+        assert!(
+            matches!(&**b, BodyStructure::Single { lines: None, size: 120, media_type, subtype, .. } if media_type == "text" && subtype == "plain")
+        );
+    }
+
+    #[test]
+    fn lenient_8bit_quoted() {
+        let items = fetch(b"* 3 FETCH (BODY[] \"quoted \xe4\xf6\xfc 8-bit\")\r\n");
+        assert_eq!(
+            items,
+            vec![FetchItem::BodySection {
+                section: String::new(),
+                origin: None,
+                data: Some(b"quoted \xe4\xf6\xfc 8-bit".to_vec())
+            }]
+        );
+        assert!(
+            matches!(untagged(b"* LIST () \"/\" \"Ma\xc3\xb1ana \\\"x\\\"\"\r\n"), Untagged::List(l) if l.name == "Mañana \"x\"".as_bytes())
+        );
+    }
+
+    #[test]
+    fn lenient_lower_case_keywords() {
+        assert_eq!(
+            fetch(b"* 2 fetch (uid 8 flags (\\seen) rfc822.size 5)\r\n"),
+            vec![
+                FetchItem::Uid(8),
+                FetchItem::Flags(vec![Flag::Seen]),
+                FetchItem::Rfc822Size(5)
+            ]
+        );
+        assert!(matches!(
+            parse(b"a2 ok [uidnext 5] done\r\n"),
+            Response::Tagged {
+                status: Status::Ok,
+                code: Some(ResponseCode::UidNext(5)),
+                ..
+            }
+        ));
+        assert_eq!(untagged(b"* 3 exists\r\n"), Untagged::Exists(3));
+    }
+
+    #[test]
+    fn lenient_interleaved_and_keepalive() {
+        let rs = transcript(GMAIL);
+        let kinds: Vec<&str> = rs
+            .iter()
+            .map(|r| match r {
+                Response::Untagged(Untagged::Fetch { .. }) => "fetch",
+                Response::Untagged(Untagged::Exists(_)) => "exists",
+                Response::Untagged(Untagged::Condition { text, .. }) if text == "Still here" => {
+                    "keepalive"
+                }
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "other",
+                "other",
+                "other",
+                "fetch",
+                "keepalive",
+                "fetch",
+                "exists",
+                "fetch",
+                "other"
+            ]
+        );
+        let Response::Untagged(Untagged::Fetch { items, .. }) = &rs[3] else {
+            panic!()
+        };
+        assert_eq!(items[0], FetchItem::GmThrId(1278455344230334865));
+        assert_eq!(
+            items[2],
+            FetchItem::GmLabels(vec![
+                b"\\Inbox".to_vec(),
+                b"\\Sent".to_vec(),
+                b"Important".to_vec(),
+                b"Muy Importante".to_vec(),
+                b"label".to_vec()
+            ])
+        );
+        assert_eq!(items[4], FetchItem::ModSeq(9999999999));
+    }
+
+    #[test]
+    fn bare_lf_line_ends() {
+        assert_eq!(
+            fetch(b"* 1 FETCH (UID 3 BODY[] {2}\nab)\n"),
+            vec![
+                FetchItem::Uid(3),
+                FetchItem::BodySection {
+                    section: String::new(),
+                    origin: None,
+                    data: Some(b"ab".to_vec())
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn other_kinds() {
+        assert_eq!(
+            untagged(b"* VANISHED (EARLIER) 300:310,405,411\r\n"),
+            Untagged::Vanished {
+                earlier: true,
+                uids: vec![(300, 310), (405, 405), (411, 411)]
+            }
+        );
+        assert_eq!(untagged(b"* 7 EXPUNGE\r\n"), Untagged::Expunge(7));
+        assert_eq!(
+            untagged(b"* SEARCH 2 5 (MODSEQ 917162500)\r\n"),
+            Untagged::Search {
+                ids: vec![2, 5],
+                modseq: Some(917162500)
+            }
+        );
+        assert_eq!(
+            untagged(b"* SEARCH\r\n"),
+            Untagged::Search {
+                ids: vec![],
+                modseq: None
+            }
+        );
+        assert_eq!(
+            untagged(b"* ESEARCH (TAG \"a\") UID COUNT 0\r\n"),
+            Untagged::Esearch {
+                tag: Some("a".into()),
+                uid: true,
+                items: vec![EsearchItem::Count(0)]
+            }
+        );
+        assert_eq!(untagged(b"* ID NIL\r\n"), Untagged::Id(vec![]));
+        assert_eq!(
+            untagged(b"* LIST (\\Noselect) NIL \"\"\r\n"),
+            Untagged::List(ListItem {
+                attributes: vec![NameAttribute::NoSelect],
+                delimiter: None,
+                name: vec![]
+            })
+        );
+        assert!(
+            matches!(untagged(b"* LIST () \"/\" {5}\r\nIN}BX\r\n"), Untagged::List(l) if l.name == b"IN}BX")
+        );
+        assert_eq!(
+            untagged(b"* SORT 3 1 2\r\n"),
+            Untagged::Other {
+                raw: b"* SORT 3 1 2".to_vec()
+            }
+        );
+        assert_eq!(
+            untagged(b"* 3 XFOO bar\r\n"),
+            Untagged::Other {
+                raw: b"* 3 XFOO bar".to_vec()
+            }
+        );
+        assert_eq!(
+            fetch(b"* 1 FETCH (PREVIEW \"hi there\" UID 4)\r\n"),
+            vec![
+                FetchItem::Other {
+                    name: "PREVIEW".into(),
+                    raw: b"\"hi there\"".to_vec()
+                },
+                FetchItem::Uid(4)
+            ]
+        );
+        assert_eq!(
+            fetch(b"* 1 FETCH (RFC822.HEADER {3}\r\na\r\n)\r\n"),
+            vec![FetchItem::Rfc822Header(Some(b"a\r\n".to_vec()))]
+        );
+        assert!(matches!(parse(b"+ \r\n"), Response::Continuation(c) if c.text.is_empty()));
+        assert!(
+            matches!(parse(b"+ dGVzdA==\r\n"), Response::Continuation(c) if c.text == "dGVzdA==")
+        );
+    }
+
+    #[test]
+    fn errors_have_offsets() {
+        for (input, at) in [
+            (&b"* 1 FETCH (UID x)\r\n"[..], 15),
+            (b"* 1 FETCH (BODY[] {10}\r\nabc)\r\n", 24),
+            (b"a1 MAYBE\r\n", 3),
+            (b"* 1 FETCH (FLAGS (\\Seen)\r\n", 24),
+        ] {
+            match parse_response(input) {
+                Err(Error::Protocol {
+                    offset, excerpt, ..
+                }) => {
+                    assert_eq!(offset, at, "{:?}", String::from_utf8_lossy(input));
+                    assert!(!excerpt.is_empty());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(parse_response(b"").is_err());
+        let deep = [&b"* 1 FETCH (X "[..], &[b'('; 10_000], b"\r\n"].concat();
+        assert!(parse_response(&deep).is_err());
+    }
+}
