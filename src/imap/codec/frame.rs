@@ -337,3 +337,231 @@ impl Framer {
         Ok(Some((brace, size)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::codec::parse::parse_response;
+    use crate::imap::types::{FetchItem, Response, Untagged};
+    use std::io::{Read, Write};
+
+    fn limits(line: usize, literal: u64) -> Limits {
+        Limits {
+            max_line_length: line,
+            max_literal_size: literal,
+        }
+    }
+
+    fn frames(f: &mut Framer) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(FrameEvent::Response(fr)) = f.next_frame().unwrap() {
+            out.push(fr.bytes.to_vec());
+        }
+        out
+    }
+
+    const INPUT: &[u8] = b"* OK hi\r\n* 1 FETCH (BODY[] {5}\r\nab\r\nc FLAGS (\\Seen) BODY[1] ~{2+}\r\n{})\r\na1 OK done\r\n";
+
+    #[test]
+    fn frames_lines_and_literals_whole_or_bytewise() {
+        let mut whole = Framer::new(Limits::default());
+        whole.extend(INPUT);
+        let expected = frames(&mut whole);
+        assert_eq!(expected.len(), 3);
+        assert_eq!(expected.concat(), INPUT);
+        let mut bytewise = Framer::new(Limits::default());
+        let mut got = Vec::new();
+        for b in INPUT {
+            bytewise.extend(&[*b]);
+            got.extend(frames(&mut bytewise));
+            assert!(bytewise.buffered_len() <= 80);
+        }
+        assert_eq!(got, expected);
+        assert!(bytewise.is_idle());
+    }
+
+    #[test]
+    fn human_text_braces_are_not_literals() {
+        let mut f = Framer::new(Limits::default());
+        f.extend(b"* OK see {this}\r\n* OK {}\r\n");
+        assert_eq!(frames(&mut f).len(), 2);
+    }
+
+    #[test]
+    fn bad_literal_sizes_are_protocol_errors_with_offset() {
+        for (input, offset) in [
+            (
+                &b"* OK x\r\n* 1 FETCH (BODY[] {99999999999999999999999}\r\n"[..],
+                26,
+            ),
+            (b"* 1 FETCH (BODY[] {12x}\r\n", 21),
+            (b"* 1 FETCH (BODY[] {-1}\r\n", 19),
+        ] {
+            let mut f = Framer::new(Limits::default());
+            f.extend(input);
+            let err = loop {
+                match f.next_frame() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("no error for {input:?}"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                matches!(&err, Error::Protocol { offset: o, excerpt, .. } if *o == offset && !excerpt.is_empty()),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_limit_hits_before_the_line_ends() {
+        let mut f = Framer::new(limits(1024, 1 << 20));
+        f.extend(b"* SEARCH");
+        assert!(f.next_frame().unwrap().is_none());
+        let err = loop {
+            f.extend(&[b' '; 100]);
+            match f.next_frame() {
+                Ok(None) => assert!(f.buffered_len() <= 1124),
+                Ok(Some(_)) => panic!(),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, Error::LimitExceeded { limit: 1024, .. }));
+    }
+
+    #[test]
+    fn literal_limit() {
+        let mut f = Framer::new(limits(1024, 10));
+        f.extend(b"* 1 FETCH (BODY[] {10}\r\n0123456789)\r\n");
+        assert!(matches!(f.next_frame(), Ok(Some(FrameEvent::Response(_)))));
+        f.extend(b"* 1 FETCH (BODY[] {11}\r\n");
+        assert!(matches!(
+            f.next_frame(),
+            Err(Error::LimitExceeded { limit: 10, .. })
+        ));
+    }
+
+    /// A reader producing `* 3 FETCH (UID 9 BODY[] {size}` + size bytes + `)` + a tagged OK,
+    /// without ever holding the body.
+    struct Generated {
+        head: Vec<u8>,
+        size: u64,
+        tail: Vec<u8>,
+        pos: u64,
+    }
+
+    impl Read for Generated {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let head = self.head.len() as u64;
+            let total = head + self.size + self.tail.len() as u64;
+            let mut n = 0;
+            while n < out.len() && self.pos < total {
+                let p = self.pos;
+                out[n] = if p < head {
+                    self.head[p as usize]
+                } else if p < head + self.size {
+                    b'a' + ((p - head) % 26) as u8
+                } else {
+                    self.tail[(p - head - self.size) as usize]
+                };
+                n += 1;
+                self.pos += 1;
+            }
+            Ok(n)
+        }
+    }
+
+    struct Counting(u64, u64);
+    impl Write for Counting {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len() as u64;
+            self.1 = b.iter().fold(self.1, |h, &x| {
+                h.wrapping_mul(31).wrapping_add(u64::from(x))
+            });
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streams_a_50_mb_literal_with_bounded_memory() {
+        const SIZE: u64 = 50 * 1024 * 1024;
+        let mut src = Generated {
+            head: b"* 2 EXISTS\r\n* 3 FETCH (UID 9 BODY[] {52428800}\r\n".to_vec(),
+            size: SIZE,
+            tail: b" FLAGS (\\Seen))\r\na7 OK done\r\n".to_vec(),
+            pos: 0,
+        };
+        // max_literal_size far below the body: streaming is not bound by it
+        let mut f = Framer::new(limits(4096, 1 << 20)).with_stream_threshold(64 * 1024);
+        let mut sink = Counting(0, 0);
+        let mut responses = Vec::new();
+        let mut peak = 0;
+        let mut streams = 0;
+        loop {
+            match f.next_frame().unwrap() {
+                Some(FrameEvent::Response(fr)) => {
+                    responses.push((parse_response(fr.bytes).unwrap(), fr.streamed));
+                    continue;
+                }
+                Some(FrameEvent::StreamLiteral { size, offset }) => {
+                    assert_eq!(size, SIZE);
+                    assert_eq!(&f.buffer()[offset - 5..offset], b"{0}\r\n");
+                    streams += 1;
+                    continue;
+                }
+                None => {}
+            }
+            if f.literal_remaining() > 0 {
+                let held = f.streamed_bytes();
+                let n = held.len();
+                sink.write_all(held).unwrap();
+                f.consume_streamed(n);
+                // and half of the time copy straight from the source, bypassing the framer
+                if f.literal_remaining() > 0 && sink.0 % 2 == 0 {
+                    let want = f.literal_remaining().min(64 * 1024);
+                    let copied = std::io::copy(&mut (&mut src).take(want), &mut sink).unwrap();
+                    f.skipped_from_source(copied);
+                    continue;
+                }
+            }
+            if f.read_from(&mut src, 64 * 1024).unwrap() == 0 {
+                break;
+            }
+            peak = peak.max(f.buffered_len());
+        }
+        assert!(peak < 1024 * 1024, "framer held {peak} bytes");
+        assert_eq!(streams, 1);
+        assert_eq!(sink.0, SIZE);
+        let mut expect = Counting(0, 0);
+        std::io::copy(
+            &mut Generated {
+                head: vec![],
+                size: SIZE,
+                tail: vec![],
+                pos: 0,
+            },
+            &mut expect,
+        )
+        .unwrap();
+        assert_eq!(sink.1, expect.1, "body bytes differ");
+        assert_eq!(responses.len(), 3);
+        assert_eq!(responses[0], (Response::Untagged(Untagged::Exists(2)), 0));
+        let (Response::Untagged(Untagged::Fetch { seq: 3, items }), 1) = &responses[1] else {
+            panic!("{:?}", responses[1])
+        };
+        assert_eq!(items[0], FetchItem::Uid(9));
+        assert_eq!(
+            items[1],
+            FetchItem::BodySection {
+                section: String::new(),
+                origin: None,
+                data: Some(vec![])
+            }
+        );
+        assert!(matches!(items[2], FetchItem::Flags(_)));
+        assert!(matches!(responses[2].0, Response::Tagged { .. }));
+    }
+}
