@@ -1,1 +1,582 @@
-//! Typed IMAP responses (in progress).
+//! Typed IMAP responses, as produced by [`parse_response`](crate::imap::codec::parse::parse_response).
+//!
+//! Everything here is owned and plain data. Mailbox names are kept as the bytes sent on the
+//! wire (modified UTF-7, or UTF-8 after `ENABLE UTF8=ACCEPT`); decoding is left to the caller.
+//! Literal bodies are `Vec<u8>`. Numbers that can exceed `u32` (mod-sequences, Gmail ids,
+//! sizes of quota resources) are `u64`.
+
+/// One complete response from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Response {
+    /// The completion of a command: `a1 OK [code] text`.
+    Tagged {
+        /// The tag of the command it completes.
+        tag: String,
+        /// `OK`, `NO` or `BAD` (a server that answers `BYE` or `PREAUTH` is tolerated).
+        status: Status,
+        /// The response code in brackets, if any.
+        code: Option<ResponseCode>,
+        /// The human-readable text (may be empty).
+        text: String,
+    },
+    /// A response starting with `*`.
+    Untagged(Untagged),
+    /// A continuation request starting with `+`.
+    Continuation(Continuation),
+}
+
+/// The status word of a status response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// `OK`.
+    Ok,
+    /// `NO`.
+    No,
+    /// `BAD`.
+    Bad,
+    /// `PREAUTH` (greeting only).
+    PreAuth,
+    /// `BYE`.
+    Bye,
+}
+
+/// A continuation request (`+ text` or `+ base64`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Continuation {
+    /// A response code, if the server sent one in brackets.
+    pub code: Option<ResponseCode>,
+    /// The rest of the line: human text, or a base64 SASL challenge.
+    pub text: String,
+}
+
+/// A response code, the bracketed part of a status response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResponseCode {
+    /// `ALERT`: the text must be shown to the user.
+    Alert,
+    /// `PARSE`: the server could not parse a message's headers.
+    Parse,
+    /// `CAPABILITY ...`: the server's capabilities.
+    Capability(Vec<String>),
+    /// `PERMANENTFLAGS (...)`: the flags the client can change permanently.
+    PermanentFlags(Vec<Flag>),
+    /// `READ-ONLY`.
+    ReadOnly,
+    /// `READ-WRITE`.
+    ReadWrite,
+    /// `TRYCREATE`: the target mailbox does not exist but could be created.
+    TryCreate,
+    /// `UIDNEXT n`.
+    UidNext(u32),
+    /// `UIDVALIDITY n`.
+    UidValidity(u32),
+    /// `UNSEEN n`: the sequence number of the first unseen message.
+    Unseen(u32),
+    /// `HIGHESTMODSEQ n` (CONDSTORE).
+    HighestModSeq(u64),
+    /// `NOMODSEQ`: the mailbox does not support mod-sequences.
+    NoModSeq,
+    /// `APPENDUID validity uids` (UIDPLUS).
+    AppendUid {
+        /// The UIDVALIDITY of the target mailbox.
+        uid_validity: u32,
+        /// The UIDs assigned, as inclusive ranges.
+        uids: Vec<(u32, u32)>,
+    },
+    /// `COPYUID validity source dest` (UIDPLUS).
+    CopyUid {
+        /// The UIDVALIDITY of the target mailbox.
+        uid_validity: u32,
+        /// The source UIDs, as inclusive ranges.
+        source: Vec<(u32, u32)>,
+        /// The UIDs in the target, as inclusive ranges, in the same order.
+        dest: Vec<(u32, u32)>,
+    },
+    /// `CLOSED` (QRESYNC): the previously selected mailbox is closed.
+    Closed,
+    /// Any other code, kept raw: its name (upper-cased) and the text after it.
+    Other {
+        /// The code's name, upper-cased.
+        name: String,
+        /// Everything after the name up to `]`, if anything.
+        value: Option<String>,
+    },
+}
+
+/// A message flag.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Flag {
+    /// `\Seen`.
+    Seen,
+    /// `\Answered`.
+    Answered,
+    /// `\Flagged`.
+    Flagged,
+    /// `\Deleted`.
+    Deleted,
+    /// `\Draft`.
+    Draft,
+    /// `\Recent`.
+    Recent,
+    /// `\*` in PERMANENTFLAGS: new keywords may be created.
+    MayCreate,
+    /// Another flag starting with a backslash, without the backslash.
+    Extension(String),
+    /// A keyword such as `$Forwarded` or `Work`.
+    Keyword(String),
+}
+
+impl Flag {
+    /// Interprets one flag as sent by the server (case-insensitive for system flags).
+    pub fn from_bytes(raw: &[u8]) -> Flag {
+        let text = String::from_utf8_lossy(raw);
+        match text.strip_prefix('\\') {
+            Some(name) => {
+                let known = [
+                    ("seen", Flag::Seen),
+                    ("answered", Flag::Answered),
+                    ("flagged", Flag::Flagged),
+                    ("deleted", Flag::Deleted),
+                    ("draft", Flag::Draft),
+                    ("recent", Flag::Recent),
+                    ("*", Flag::MayCreate),
+                ];
+                known
+                    .into_iter()
+                    .find(|(n, _)| name.eq_ignore_ascii_case(n))
+                    .map(|(_, f)| f)
+                    .unwrap_or_else(|| Flag::Extension(name.to_string()))
+            }
+            None => Flag::Keyword(text.into_owned()),
+        }
+    }
+}
+
+/// A mailbox name attribute from `LIST` / `LSUB` (RFC 3501, RFC 5258, RFC 6154).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameAttribute {
+    /// `\Noinferiors`.
+    NoInferiors,
+    /// `\Noselect`.
+    NoSelect,
+    /// `\Marked`.
+    Marked,
+    /// `\Unmarked`.
+    Unmarked,
+    /// `\HasChildren`.
+    HasChildren,
+    /// `\HasNoChildren`.
+    HasNoChildren,
+    /// `\NonExistent`.
+    NonExistent,
+    /// `\Subscribed`.
+    Subscribed,
+    /// `\Remote`.
+    Remote,
+    /// SPECIAL-USE `\All`.
+    All,
+    /// SPECIAL-USE `\Archive`.
+    Archive,
+    /// SPECIAL-USE `\Drafts`.
+    Drafts,
+    /// SPECIAL-USE `\Flagged`.
+    Flagged,
+    /// SPECIAL-USE `\Junk`.
+    Junk,
+    /// SPECIAL-USE `\Sent`.
+    Sent,
+    /// SPECIAL-USE `\Trash`.
+    Trash,
+    /// `\Important` (RFC 8457).
+    Important,
+    /// Anything else, as sent (backslash included).
+    Other(String),
+}
+
+impl NameAttribute {
+    /// Interprets one attribute as sent by the server (case-insensitive).
+    pub fn from_bytes(raw: &[u8]) -> NameAttribute {
+        let text = String::from_utf8_lossy(raw);
+        let known = [
+            ("\\noinferiors", NameAttribute::NoInferiors),
+            ("\\noselect", NameAttribute::NoSelect),
+            ("\\marked", NameAttribute::Marked),
+            ("\\unmarked", NameAttribute::Unmarked),
+            ("\\haschildren", NameAttribute::HasChildren),
+            ("\\hasnochildren", NameAttribute::HasNoChildren),
+            ("\\nonexistent", NameAttribute::NonExistent),
+            ("\\subscribed", NameAttribute::Subscribed),
+            ("\\remote", NameAttribute::Remote),
+            ("\\all", NameAttribute::All),
+            ("\\archive", NameAttribute::Archive),
+            ("\\drafts", NameAttribute::Drafts),
+            ("\\flagged", NameAttribute::Flagged),
+            ("\\junk", NameAttribute::Junk),
+            ("\\sent", NameAttribute::Sent),
+            ("\\trash", NameAttribute::Trash),
+            ("\\important", NameAttribute::Important),
+        ];
+        known
+            .into_iter()
+            .find(|(n, _)| text.eq_ignore_ascii_case(n))
+            .map(|(_, a)| a)
+            .unwrap_or_else(|| NameAttribute::Other(text.into_owned()))
+    }
+}
+
+/// One mailbox of a `LIST` or `LSUB` response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListItem {
+    /// The name attributes (`\HasChildren`, `\Sent`, ...).
+    pub attributes: Vec<NameAttribute>,
+    /// The hierarchy delimiter, `None` for `NIL` (a flat namespace).
+    pub delimiter: Option<char>,
+    /// The mailbox name, raw bytes as on the wire.
+    pub name: Vec<u8>,
+}
+
+/// One item of a `STATUS` response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatusItem {
+    /// `MESSAGES n`.
+    Messages(u32),
+    /// `RECENT n`.
+    Recent(u32),
+    /// `UIDNEXT n`.
+    UidNext(u32),
+    /// `UIDVALIDITY n`.
+    UidValidity(u32),
+    /// `UNSEEN n`.
+    Unseen(u32),
+    /// `DELETED n` (IMAP4rev2).
+    Deleted(u32),
+    /// `SIZE n` (STATUS=SIZE).
+    Size(u64),
+    /// `HIGHESTMODSEQ n` (CONDSTORE).
+    HighestModSeq(u64),
+    /// Any other item: its name (upper-cased) and its raw value.
+    Other {
+        /// The item's name, upper-cased.
+        name: String,
+        /// The value's bytes as sent.
+        raw: Vec<u8>,
+    },
+}
+
+/// One item of an `ESEARCH` response (RFC 4731).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EsearchItem {
+    /// `MIN n`.
+    Min(u32),
+    /// `MAX n`.
+    Max(u32),
+    /// `COUNT n`.
+    Count(u32),
+    /// `ALL set`, as inclusive ranges.
+    All(Vec<(u32, u32)>),
+    /// `MODSEQ n`.
+    ModSeq(u64),
+    /// Any other item: its name (upper-cased) and its raw value.
+    Other {
+        /// The item's name, upper-cased.
+        name: String,
+        /// The value's bytes as sent.
+        raw: Vec<u8>,
+    },
+}
+
+/// One entry of a `NAMESPACE` response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NamespaceEntry {
+    /// The prefix, raw bytes.
+    pub prefix: Vec<u8>,
+    /// The hierarchy delimiter, `None` for `NIL`.
+    pub delimiter: Option<char>,
+}
+
+/// One resource of a `QUOTA` response (RFC 2087 / 9208).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuotaResource {
+    /// The resource name, upper-cased (`STORAGE` is in KiB, `MESSAGE` in messages).
+    pub name: String,
+    /// Current usage.
+    pub usage: u64,
+    /// The limit.
+    pub limit: u64,
+}
+
+/// A response starting with `*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Untagged {
+    /// `* OK / NO / BAD / BYE / PREAUTH [code] text` (also the greeting and keepalives).
+    Condition {
+        /// The status word.
+        status: Status,
+        /// The response code, if any.
+        code: Option<ResponseCode>,
+        /// The human-readable text (may be empty).
+        text: String,
+    },
+    /// `* CAPABILITY ...`.
+    Capability(Vec<String>),
+    /// `* LIST (attrs) delim name`.
+    List(ListItem),
+    /// `* LSUB (attrs) delim name`.
+    Lsub(ListItem),
+    /// `* STATUS mailbox (items)`.
+    MailboxStatus {
+        /// The mailbox, raw bytes.
+        mailbox: Vec<u8>,
+        /// The items in the order sent.
+        items: Vec<StatusItem>,
+    },
+    /// `* SEARCH n n n [(MODSEQ m)]`.
+    Search {
+        /// The matching numbers (sequence numbers or UIDs, by command).
+        ids: Vec<u32>,
+        /// The highest mod-sequence, with CONDSTORE.
+        modseq: Option<u64>,
+    },
+    /// `* ESEARCH (TAG "t") [UID] items`.
+    Esearch {
+        /// The tag of the command it answers.
+        tag: Option<String>,
+        /// Whether the numbers are UIDs.
+        uid: bool,
+        /// The result items.
+        items: Vec<EsearchItem>,
+    },
+    /// `* FLAGS (...)`.
+    Flags(Vec<Flag>),
+    /// `* n EXISTS`.
+    Exists(u32),
+    /// `* n RECENT`.
+    Recent(u32),
+    /// `* n EXPUNGE`.
+    Expunge(u32),
+    /// `* VANISHED [(EARLIER)] uids` (QRESYNC).
+    Vanished {
+        /// Whether `(EARLIER)` was given (an answer to a FETCH / SELECT, not a new event).
+        earlier: bool,
+        /// The UIDs, as inclusive ranges.
+        uids: Vec<(u32, u32)>,
+    },
+    /// `* n FETCH (...)`.
+    Fetch {
+        /// The message sequence number.
+        seq: u32,
+        /// The data items in the order sent.
+        items: Vec<FetchItem>,
+    },
+    /// `* NAMESPACE personal other shared`.
+    Namespace {
+        /// Personal namespaces.
+        personal: Vec<NamespaceEntry>,
+        /// Other users' namespaces.
+        other: Vec<NamespaceEntry>,
+        /// Shared namespaces.
+        shared: Vec<NamespaceEntry>,
+    },
+    /// `* ID (...)` or `* ID NIL`: the server's field/value pairs.
+    Id(Vec<(String, Option<String>)>),
+    /// `* ENABLED ...`.
+    Enabled(Vec<String>),
+    /// `* QUOTA root (resources)`.
+    Quota {
+        /// The quota root, raw bytes.
+        root: Vec<u8>,
+        /// The resources.
+        resources: Vec<QuotaResource>,
+    },
+    /// `* QUOTAROOT mailbox root...`.
+    QuotaRoot {
+        /// The mailbox, raw bytes.
+        mailbox: Vec<u8>,
+        /// The quota roots, raw bytes.
+        roots: Vec<Vec<u8>>,
+    },
+    /// Any untagged response this parser does not model, kept whole (line end excluded).
+    Other {
+        /// The response's bytes.
+        raw: Vec<u8>,
+    },
+}
+
+/// One data item of a `FETCH` response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FetchItem {
+    /// `UID n`.
+    Uid(u32),
+    /// `FLAGS (...)`.
+    Flags(Vec<Flag>),
+    /// `INTERNALDATE "..."`, as sent.
+    InternalDate(String),
+    /// `RFC822.SIZE n`.
+    Rfc822Size(u64),
+    /// `ENVELOPE (...)`.
+    Envelope(Box<Envelope>),
+    /// `BODYSTRUCTURE (...)` (with extension data where sent).
+    BodyStructure(Box<BodyStructure>),
+    /// `BODY (...)`: the structure without extension data.
+    Body(Box<BodyStructure>),
+    /// `BODY[section]<origin> data`.
+    ///
+    /// A literal that the framer handed to the caller's sink (see
+    /// [`Framer`](crate::imap::codec::frame::Framer)) appears here as `Some(vec![])`.
+    BodySection {
+        /// The section spec between the brackets, as sent (`""`, `"HEADER"`, `"1.2"`, ...).
+        section: String,
+        /// The origin octet of a partial fetch.
+        origin: Option<u32>,
+        /// The data, `None` for `NIL`.
+        data: Option<Vec<u8>>,
+    },
+    /// `BINARY[section]<origin> data` (RFC 3516): the decoded content.
+    Binary {
+        /// The section part number, as sent.
+        section: String,
+        /// The origin octet of a partial fetch.
+        origin: Option<u32>,
+        /// The data, `None` for `NIL`.
+        data: Option<Vec<u8>>,
+    },
+    /// `BINARY.SIZE[section] n`.
+    BinarySize {
+        /// The section part number, as sent.
+        section: String,
+        /// The decoded size.
+        size: u64,
+    },
+    /// `RFC822 data`: the whole message.
+    Rfc822(Option<Vec<u8>>),
+    /// `RFC822.HEADER data`.
+    Rfc822Header(Option<Vec<u8>>),
+    /// `RFC822.TEXT data`.
+    Rfc822Text(Option<Vec<u8>>),
+    /// `MODSEQ (n)` (CONDSTORE).
+    ModSeq(u64),
+    /// `X-GM-MSGID n` (Gmail).
+    GmMsgId(u64),
+    /// `X-GM-THRID n` (Gmail).
+    GmThrId(u64),
+    /// `X-GM-LABELS (...)` (Gmail): labels as raw bytes (system labels keep their backslash).
+    GmLabels(Vec<Vec<u8>>),
+    /// Any other item: its name (upper-cased, section included) and its value's raw bytes.
+    Other {
+        /// The item's name.
+        name: String,
+        /// The value's bytes as sent.
+        raw: Vec<u8>,
+    },
+}
+
+/// The `ENVELOPE` of a message. Strings are raw bytes (RFC 2047 encoded words undecoded).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Envelope {
+    /// `Date:` header.
+    pub date: Option<Vec<u8>>,
+    /// `Subject:` header.
+    pub subject: Option<Vec<u8>>,
+    /// `From:` addresses.
+    pub from: Vec<Address>,
+    /// `Sender:` addresses.
+    pub sender: Vec<Address>,
+    /// `Reply-To:` addresses.
+    pub reply_to: Vec<Address>,
+    /// `To:` addresses.
+    pub to: Vec<Address>,
+    /// `Cc:` addresses.
+    pub cc: Vec<Address>,
+    /// `Bcc:` addresses.
+    pub bcc: Vec<Address>,
+    /// `In-Reply-To:` header.
+    pub in_reply_to: Option<Vec<u8>>,
+    /// `Message-ID:` header.
+    pub message_id: Option<Vec<u8>>,
+}
+
+/// One address of an envelope (a group start has no host, a group end no mailbox either).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Address {
+    /// The display name.
+    pub name: Option<Vec<u8>>,
+    /// The source route (obsolete).
+    pub adl: Option<Vec<u8>>,
+    /// The local part (or the group name).
+    pub mailbox: Option<Vec<u8>>,
+    /// The domain.
+    pub host: Option<Vec<u8>>,
+}
+
+/// The extension data of a body part (`BODYSTRUCTURE` only).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct BodyExtension {
+    /// `body-fld-md5` (single parts only).
+    pub md5: Option<String>,
+    /// The disposition (`attachment`, `inline`) and its parameters.
+    pub disposition: Option<(String, Vec<(String, String)>)>,
+    /// The languages.
+    pub language: Vec<String>,
+    /// The content location.
+    pub location: Option<String>,
+    /// Any further extension data, raw bytes as sent.
+    pub extra: Vec<u8>,
+}
+
+/// The MIME structure of a message (`BODYSTRUCTURE` / `BODY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyStructure {
+    /// A leaf part.
+    Single {
+        /// The MIME type (`text`), lower-cased.
+        media_type: String,
+        /// The subtype (`plain`), lower-cased.
+        subtype: String,
+        /// The content-type parameters.
+        params: Vec<(String, String)>,
+        /// `Content-ID`.
+        id: Option<String>,
+        /// `Content-Description`.
+        description: Option<String>,
+        /// `Content-Transfer-Encoding`, as sent.
+        encoding: String,
+        /// Size in octets (of the encoded body).
+        size: u64,
+        /// Line count for `text/*` and `message/rfc822`; `None` when absent or negative.
+        lines: Option<u32>,
+        /// The envelope of an embedded `message/rfc822`.
+        envelope: Option<Box<Envelope>>,
+        /// The structure of an embedded `message/rfc822`.
+        body: Option<Box<BodyStructure>>,
+        /// Extension data (empty for `BODY`).
+        extension: BodyExtension,
+    },
+    /// A `multipart/*` part.
+    Multipart {
+        /// The parts, in order.
+        parts: Vec<BodyStructure>,
+        /// The subtype (`mixed`, `alternative`), lower-cased.
+        subtype: String,
+        /// The content-type parameters (extension data).
+        params: Vec<(String, String)>,
+        /// Further extension data.
+        extension: BodyExtension,
+    },
+}

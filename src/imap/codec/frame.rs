@@ -1,1 +1,567 @@
-//! (in progress)
+//! Splits the byte stream from an IMAP server into complete responses.
+//!
+//! A response is one line, or a line ending in a literal announcement (`{n}`, `{n+}`,
+//! `~{n}`) followed by exactly `n` bytes and the rest of the response, and so on. The
+//! [`Framer`] owns a growing buffer and remembers how far it has framed, so bytes are
+//! scanned once however they arrive (a response fed in 1-byte pieces is framed in O(n)).
+//!
+//! # Streaming a large literal to a writer
+//!
+//! With [`Framer::with_stream_threshold`], a literal larger than the threshold is not
+//! collected in memory. [`Framer::next_frame`] then returns
+//! [`FrameEvent::StreamLiteral`]; the caller moves the body out itself:
+//!
+//! 1. write [`Framer::streamed_bytes`] (the part of the body already buffered) to its
+//!    writer and call [`Framer::consume_streamed`] with their length;
+//! 2. copy the [`Framer::literal_remaining`] bytes still to come straight from the source
+//!    into the writer (or keep feeding the framer and repeat step 1) and report them with
+//!    [`Framer::skipped_from_source`];
+//! 3. call [`Framer::next_frame`] again: framing continues after the literal.
+//!
+//! In the finished frame that literal's announcement is rewritten to an empty literal
+//! (`{0}`), so the parser sees e.g. `BODY[] {0}` and yields `Some(vec![])`;
+//! [`Frame::streamed`] counts how many literals of the frame went to the caller.
+
+use std::io::Read;
+
+use crate::config::Limits;
+use crate::error::{Error, Result, excerpt};
+
+/// One complete response, borrowed from the framer's buffer until the next call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Frame<'a> {
+    /// The response's bytes, line ends and literals included.
+    pub bytes: &'a [u8],
+    /// How many literals of this response were streamed to the caller (and now read as
+    /// empty literals).
+    pub streamed: usize,
+    /// The offset of the response's first byte in the whole stream.
+    pub stream_offset: u64,
+}
+
+/// What [`Framer::next_frame`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameEvent<'a> {
+    /// A complete response.
+    Response(Frame<'a>),
+    /// A literal larger than the stream threshold was announced; its body starts at
+    /// `offset` in [`Framer::buffer`] (it may not have arrived yet) and is `size` bytes
+    /// long. Move it out as described in the [module documentation](self).
+    StreamLiteral {
+        /// Where the body starts in the framer's buffer.
+        offset: usize,
+        /// The literal's size.
+        size: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Line,
+    Literal(u64),
+    Streaming(u64),
+}
+
+/// An incremental framer over a growing buffer. See the [module documentation](self).
+#[derive(Debug)]
+pub struct Framer {
+    buf: Vec<u8>,
+    /// Start of the response being framed.
+    start: usize,
+    /// Everything before `pos` (from `start`) has been framed.
+    pos: usize,
+    /// Start of the current line segment (after the last literal).
+    line_start: usize,
+    state: State,
+    streamed: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    limits: Limits,
+    stream_threshold: Option<u64>,
+}
+
+impl Framer {
+    /// A framer applying `limits` (line length, in-memory literal size).
+    pub fn new(limits: Limits) -> Framer {
+        Framer {
+            buf: Vec::new(),
+            start: 0,
+            pos: 0,
+            line_start: 0,
+            state: State::Line,
+            streamed: 0,
+            base: 0,
+            limits,
+            stream_threshold: None,
+        }
+    }
+
+    /// Reports literals larger than `bytes` as [`FrameEvent::StreamLiteral`] instead of
+    /// collecting them (such literals are then not bound by `max_literal_size`).
+    pub fn with_stream_threshold(mut self, bytes: u64) -> Framer {
+        self.stream_threshold = Some(bytes);
+        self
+    }
+
+    /// Sets or clears the stream threshold (e.g. only while a streaming fetch is running).
+    pub fn set_stream_threshold(&mut self, bytes: Option<u64>) {
+        self.stream_threshold = bytes;
+    }
+
+    /// Drops the bytes of responses already returned, so the buffer holds only the
+    /// response in progress.
+    fn compact(&mut self) {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base = self.base.saturating_add(self.start as u64);
+            self.pos -= self.start;
+            self.line_start -= self.start;
+            self.start = 0;
+        }
+    }
+
+    /// Appends bytes received from the server.
+    pub fn extend(&mut self, data: &[u8]) {
+        self.compact();
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Reads up to `max` bytes from `reader` straight into the buffer (one `read` call);
+    /// returns how many were read (0 at end of stream).
+    pub fn read_from<R: Read + ?Sized>(
+        &mut self,
+        reader: &mut R,
+        max: usize,
+    ) -> std::io::Result<usize> {
+        self.compact();
+        let old = self.buf.len();
+        self.buf.resize(old.saturating_add(max), 0);
+        let result = reader.read(self.buf.get_mut(old..).unwrap_or(&mut []));
+        let n = *result.as_ref().unwrap_or(&0);
+        self.buf.truncate(old.saturating_add(n));
+        result
+    }
+
+    /// The framer's buffer (the response in progress and anything received after it).
+    pub fn buffer(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// How many bytes the framer holds (what a caller bounding memory watches).
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes held beyond the current response's framed part: nothing pending means the
+    /// stream is at a response boundary.
+    pub fn is_idle(&self) -> bool {
+        self.state == State::Line && self.start == self.buf.len()
+    }
+
+    /// Bytes of a streamed literal still owed by the source (0 when not streaming).
+    pub fn literal_remaining(&self) -> u64 {
+        match self.state {
+            State::Streaming(n) => n,
+            _ => 0,
+        }
+    }
+
+    /// The part of a streamed literal's body already in the buffer.
+    pub fn streamed_bytes(&self) -> &[u8] {
+        let n = usize::try_from(self.literal_remaining()).unwrap_or(usize::MAX);
+        let end = self.pos.saturating_add(n).min(self.buf.len());
+        self.buf.get(self.pos..end).unwrap_or(&[])
+    }
+
+    /// Removes the first `n` bytes of [`streamed_bytes`](Self::streamed_bytes) (the
+    /// caller has written them to its sink).
+    pub fn consume_streamed(&mut self, n: usize) {
+        let n = n.min(self.streamed_bytes().len());
+        if n > 0 {
+            self.buf.drain(self.pos..self.pos + n);
+            self.base = self.base.saturating_add(n as u64);
+            if let State::Streaming(rem) = self.state {
+                self.state = State::Streaming(rem.saturating_sub(n as u64));
+            }
+        }
+    }
+
+    /// Tells the framer that the caller copied `n` bytes of the streamed literal straight
+    /// from the source, without passing them through the framer.
+    pub fn skipped_from_source(&mut self, n: u64) {
+        if let State::Streaming(rem) = self.state {
+            self.state = State::Streaming(rem.saturating_sub(n));
+            self.base = self.base.saturating_add(n);
+        }
+    }
+
+    fn stream_offset(&self, index: usize) -> u64 {
+        self.base.saturating_add(index as u64)
+    }
+
+    fn protocol_error(&self, message: String, index: usize) -> Error {
+        let offset = usize::try_from(self.stream_offset(index)).unwrap_or(usize::MAX);
+        Error::Protocol {
+            message,
+            excerpt: excerpt(&self.buf, index),
+            offset,
+        }
+    }
+
+    /// Frames as far as the buffered bytes allow: a complete response, a literal to
+    /// stream, or `None` when more bytes are needed.
+    ///
+    /// Errors (over-long line, over-large literal, malformed literal size) leave the
+    /// stream unusable.
+    pub fn next_frame(&mut self) -> Result<Option<FrameEvent<'_>>> {
+        loop {
+            match self.state {
+                State::Streaming(0) | State::Literal(0) => {
+                    self.state = State::Line;
+                    self.line_start = self.pos;
+                }
+                State::Streaming(_) => return Ok(None),
+                State::Literal(rem) => {
+                    let avail = (self.buf.len() - self.pos) as u64;
+                    let take = avail.min(rem);
+                    self.pos += take as usize;
+                    self.state = State::Literal(rem - take);
+                    if rem > take {
+                        return Ok(None);
+                    }
+                }
+                State::Line => {
+                    let tail = self.buf.get(self.pos..).unwrap_or(&[]);
+                    let Some(nl) = tail.iter().position(|&b| b == b'\n') else {
+                        self.pos = self.buf.len();
+                        if self.buf.len() - self.line_start > self.limits.max_line_length {
+                            return Err(self.line_too_long());
+                        }
+                        return Ok(None);
+                    };
+                    let line_end = self.pos + nl + 1;
+                    if line_end - self.line_start > self.limits.max_line_length {
+                        return Err(self.line_too_long());
+                    }
+                    self.pos = line_end;
+                    match self.literal_at_end(line_end)? {
+                        None => {
+                            let start = self.start;
+                            let streamed = self.streamed;
+                            self.start = line_end;
+                            self.line_start = line_end;
+                            self.streamed = 0;
+                            return Ok(Some(FrameEvent::Response(Frame {
+                                bytes: self.buf.get(start..line_end).unwrap_or(&[]),
+                                streamed,
+                                stream_offset: self.stream_offset(start),
+                            })));
+                        }
+                        Some((brace, size)) => {
+                            if self.stream_threshold.is_some_and(|t| size > t) {
+                                // Rewrite the announcement to `{0}` and let the caller
+                                // move the body out.
+                                self.buf.splice(brace..line_end, b"{0}\r\n".iter().copied());
+                                let removed = (line_end - brace) as u64;
+                                self.pos = brace + 5;
+                                self.base = self.base.saturating_add(removed).saturating_sub(5);
+                                self.streamed += 1;
+                                self.state = State::Streaming(size);
+                                return Ok(Some(FrameEvent::StreamLiteral {
+                                    offset: self.pos,
+                                    size,
+                                }));
+                            }
+                            if size > self.limits.max_literal_size {
+                                return Err(Error::LimitExceeded {
+                                    what: "literal".into(),
+                                    limit: usize::try_from(self.limits.max_literal_size)
+                                        .unwrap_or(usize::MAX),
+                                });
+                            }
+                            self.state = State::Literal(size);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn line_too_long(&self) -> Error {
+        Error::LimitExceeded {
+            what: "response line".into(),
+            limit: self.limits.max_line_length,
+        }
+    }
+
+    /// If the line ending at `line_end` (just after `\n`) announces a literal, returns the
+    /// index of its `{` and its size.
+    fn literal_at_end(&self, line_end: usize) -> Result<Option<(usize, u64)>> {
+        let line = self.buf.get(self.line_start..line_end).unwrap_or(&[]);
+        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = body.strip_suffix(b"\r").unwrap_or(body);
+        let Some(inner) = body.strip_suffix(b"}") else {
+            return Ok(None);
+        };
+        let Some(open) = inner.iter().rposition(|&b| b == b'{') else {
+            return Ok(None);
+        };
+        let content = inner.get(open + 1..).unwrap_or(&[]);
+        let brace = self.line_start + open;
+        // Human text such as `* OK see {this}` is not a literal; anything that starts
+        // like a number is, and must be a valid one.
+        let looks_numeric = content
+            .first()
+            .is_some_and(|b| b.is_ascii_digit() || *b == b'-' || *b == b'+');
+        if !looks_numeric {
+            return Ok(None);
+        }
+        let digits = content.strip_suffix(b"+").unwrap_or(content);
+        let mut size: u64 = 0;
+        for (i, &d) in digits.iter().enumerate() {
+            if !d.is_ascii_digit() {
+                return Err(
+                    self.protocol_error("literal size is not a number".into(), brace + 1 + i)
+                );
+            }
+            size = size
+                .checked_mul(10)
+                .and_then(|s| s.checked_add(u64::from(d - b'0')))
+                .ok_or_else(|| self.protocol_error("literal size overflows".into(), brace))?;
+        }
+        if digits.is_empty() {
+            return Err(self.protocol_error("literal size is missing".into(), brace));
+        }
+        Ok(Some((brace, size)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::codec::parse::parse_response;
+    use crate::imap::types::{FetchItem, Response, Untagged};
+    use std::io::{Read, Write};
+
+    fn limits(line: usize, literal: u64) -> Limits {
+        Limits {
+            max_line_length: line,
+            max_literal_size: literal,
+        }
+    }
+
+    fn frames(f: &mut Framer) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(FrameEvent::Response(fr)) = f.next_frame().unwrap() {
+            out.push(fr.bytes.to_vec());
+        }
+        out
+    }
+
+    const INPUT: &[u8] = b"* OK hi\r\n* 1 FETCH (BODY[] {5}\r\nab\r\nc FLAGS (\\Seen) BODY[1] ~{2+}\r\n{})\r\na1 OK done\r\n";
+
+    #[test]
+    fn frames_lines_and_literals_whole_or_bytewise() {
+        let mut whole = Framer::new(Limits::default());
+        whole.extend(INPUT);
+        let expected = frames(&mut whole);
+        assert_eq!(expected.len(), 3);
+        assert_eq!(expected.concat(), INPUT);
+        let mut bytewise = Framer::new(Limits::default());
+        let mut got = Vec::new();
+        for b in INPUT {
+            bytewise.extend(&[*b]);
+            got.extend(frames(&mut bytewise));
+            assert!(bytewise.buffered_len() <= 80);
+        }
+        assert_eq!(got, expected);
+        assert!(bytewise.is_idle());
+    }
+
+    #[test]
+    fn human_text_braces_are_not_literals() {
+        let mut f = Framer::new(Limits::default());
+        f.extend(b"* OK see {this}\r\n* OK {}\r\n");
+        assert_eq!(frames(&mut f).len(), 2);
+    }
+
+    #[test]
+    fn bad_literal_sizes_are_protocol_errors_with_offset() {
+        for (input, offset) in [
+            (
+                &b"* OK x\r\n* 1 FETCH (BODY[] {99999999999999999999999}\r\n"[..],
+                26,
+            ),
+            (b"* 1 FETCH (BODY[] {12x}\r\n", 21),
+            (b"* 1 FETCH (BODY[] {-1}\r\n", 19),
+        ] {
+            let mut f = Framer::new(Limits::default());
+            f.extend(input);
+            let err = loop {
+                match f.next_frame() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("no error for {input:?}"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(
+                matches!(&err, Error::Protocol { offset: o, excerpt, .. } if *o == offset && !excerpt.is_empty()),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_limit_hits_before_the_line_ends() {
+        let mut f = Framer::new(limits(1024, 1 << 20));
+        f.extend(b"* SEARCH");
+        assert!(f.next_frame().unwrap().is_none());
+        let err = loop {
+            f.extend(&[b' '; 100]);
+            match f.next_frame() {
+                Ok(None) => assert!(f.buffered_len() <= 1124),
+                Ok(Some(_)) => panic!(),
+                Err(e) => break e,
+            }
+        };
+        assert!(matches!(err, Error::LimitExceeded { limit: 1024, .. }));
+    }
+
+    #[test]
+    fn literal_limit() {
+        let mut f = Framer::new(limits(1024, 10));
+        f.extend(b"* 1 FETCH (BODY[] {10}\r\n0123456789)\r\n");
+        assert!(matches!(f.next_frame(), Ok(Some(FrameEvent::Response(_)))));
+        f.extend(b"* 1 FETCH (BODY[] {11}\r\n");
+        assert!(matches!(
+            f.next_frame(),
+            Err(Error::LimitExceeded { limit: 10, .. })
+        ));
+    }
+
+    /// A reader producing `* 3 FETCH (UID 9 BODY[] {size}` + size bytes + `)` + a tagged OK,
+    /// without ever holding the body.
+    struct Generated {
+        head: Vec<u8>,
+        size: u64,
+        tail: Vec<u8>,
+        pos: u64,
+    }
+
+    impl Read for Generated {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let head = self.head.len() as u64;
+            let total = head + self.size + self.tail.len() as u64;
+            let mut n = 0;
+            while n < out.len() && self.pos < total {
+                let p = self.pos;
+                out[n] = if p < head {
+                    self.head[p as usize]
+                } else if p < head + self.size {
+                    b'a' + ((p - head) % 26) as u8
+                } else {
+                    self.tail[(p - head - self.size) as usize]
+                };
+                n += 1;
+                self.pos += 1;
+            }
+            Ok(n)
+        }
+    }
+
+    struct Counting(u64, u64);
+    impl Write for Counting {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len() as u64;
+            self.1 = b.iter().fold(self.1, |h, &x| {
+                h.wrapping_mul(31).wrapping_add(u64::from(x))
+            });
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn streams_a_50_mb_literal_with_bounded_memory() {
+        const SIZE: u64 = 50 * 1024 * 1024;
+        let mut src = Generated {
+            head: b"* 2 EXISTS\r\n* 3 FETCH (UID 9 BODY[] {52428800}\r\n".to_vec(),
+            size: SIZE,
+            tail: b" FLAGS (\\Seen))\r\na7 OK done\r\n".to_vec(),
+            pos: 0,
+        };
+        // max_literal_size far below the body: streaming is not bound by it
+        let mut f = Framer::new(limits(4096, 1 << 20)).with_stream_threshold(64 * 1024);
+        let mut sink = Counting(0, 0);
+        let mut responses = Vec::new();
+        let mut peak = 0;
+        let mut streams = 0;
+        loop {
+            match f.next_frame().unwrap() {
+                Some(FrameEvent::Response(fr)) => {
+                    responses.push((parse_response(fr.bytes).unwrap(), fr.streamed));
+                    continue;
+                }
+                Some(FrameEvent::StreamLiteral { size, offset }) => {
+                    assert_eq!(size, SIZE);
+                    assert_eq!(&f.buffer()[offset - 5..offset], b"{0}\r\n");
+                    streams += 1;
+                    continue;
+                }
+                None => {}
+            }
+            if f.literal_remaining() > 0 {
+                let held = f.streamed_bytes();
+                let n = held.len();
+                sink.write_all(held).unwrap();
+                f.consume_streamed(n);
+                // and half of the time copy straight from the source, bypassing the framer
+                if f.literal_remaining() > 0 && sink.0 % 2 == 0 {
+                    let want = f.literal_remaining().min(64 * 1024);
+                    let copied = std::io::copy(&mut (&mut src).take(want), &mut sink).unwrap();
+                    f.skipped_from_source(copied);
+                    continue;
+                }
+            }
+            if f.read_from(&mut src, 64 * 1024).unwrap() == 0 {
+                break;
+            }
+            peak = peak.max(f.buffered_len());
+        }
+        assert!(peak < 1024 * 1024, "framer held {peak} bytes");
+        assert_eq!(streams, 1);
+        assert_eq!(sink.0, SIZE);
+        let mut expect = Counting(0, 0);
+        std::io::copy(
+            &mut Generated {
+                head: vec![],
+                size: SIZE,
+                tail: vec![],
+                pos: 0,
+            },
+            &mut expect,
+        )
+        .unwrap();
+        assert_eq!(sink.1, expect.1, "body bytes differ");
+        assert_eq!(responses.len(), 3);
+        assert_eq!(responses[0], (Response::Untagged(Untagged::Exists(2)), 0));
+        let (Response::Untagged(Untagged::Fetch { seq: 3, items }), 1) = &responses[1] else {
+            panic!("{:?}", responses[1])
+        };
+        assert_eq!(items[0], FetchItem::Uid(9));
+        assert_eq!(
+            items[1],
+            FetchItem::BodySection {
+                section: String::new(),
+                origin: None,
+                data: Some(vec![])
+            }
+        );
+        assert!(matches!(items[2], FetchItem::Flags(_)));
+        assert!(matches!(responses[2].0, Response::Tagged { .. }));
+    }
+}
