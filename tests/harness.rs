@@ -295,15 +295,15 @@ fn seeding_many_messages_is_fast() {
     let Some(dc) = Dovecot::shared() else { return };
     let u = dc.add_user();
     let msg: &[u8] = b"Subject: bulk\r\n\r\nbulk body\r\n";
-    let msgs = vec![msg; 2000];
+    let msgs = vec![msg; 10_000];
     let t = Instant::now();
     let files = dc.seed(&u, "Bulk", &msgs);
-    eprintln!("seeding 2000 messages took {:?}", t.elapsed());
-    assert_eq!(files.len(), 2000);
+    eprintln!("seeding 10000 messages took {:?}", t.elapsed());
+    assert_eq!(files.len(), 10_000);
     let mut c = Client::new(tcp(dc.imap_port()));
     imap_login(&mut c, &u.name, &u.password);
     let r = c.imap("s1", "STATUS Bulk (MESSAGES)").concat();
-    assert!(r.contains("(MESSAGES 2000)"), "{r}");
+    assert!(r.contains("(MESSAGES 10000)"), "{r}");
 }
 
 // ---------------------------------------------------------------- script server

@@ -252,7 +252,7 @@ fn chown(path: &Path, uid: u32, gid: u32) {
 }
 
 impl Dovecot {
-    /// Starts a private instance in a fresh `/tmp/mw-XXXXXX` directory, or returns `None`
+    /// Starts a private instance in a fresh `/dev/shm/mw-XXXXXX` (or `/tmp/mw-XXXXXX`) directory, or returns `None`
     /// (after printing `SKIP: ...`) when Dovecot is not installed. Panics, with the log
     /// tail, if it does not come up within [`START_TIMEOUT`].
     pub fn start() -> Option<Dovecot> {
