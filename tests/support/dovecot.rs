@@ -899,8 +899,10 @@ while [ $i -lt 40 ] && alive; do sleep 0.05; i=$((i+1)); done
             .sum()
     }
 
-    /// Closes all of `user`'s server-side connections (`doveadm kick`: the server sends
-    /// `* BYE` / closes) and waits (up to 5 s) until the server no longer counts them.
+    /// Closes all of `user`'s server-side connections (`doveadm kick` signals that user's
+    /// imap/pop3 processes: IMAP clients get `* BYE Server shutting down.`, then EOF) and
+    /// waits (up to 5 s) until the server no longer counts them. Other users' connections
+    /// are untouched. No connections: does nothing.
     pub fn kick(&self, user: &str) {
         let out = Command::new(&self.bins.doveadm)
             .arg("-c")
@@ -908,9 +910,11 @@ while [ $i -lt 40 ] && alive; do sleep 0.05; i=$((i+1)); done
             .args(["kick", user])
             .output()
             .expect("run doveadm kick");
+        // With nobody to kick doveadm exits non-zero without a message: not an error.
         assert!(
-            out.status.success(),
-            "doveadm kick failed: {}",
+            out.status.success() || out.stderr.is_empty(),
+            "doveadm kick failed ({}): {}",
+            out.status,
             String::from_utf8_lossy(&out.stderr)
         );
         let deadline = Instant::now() + Duration::from_secs(5);

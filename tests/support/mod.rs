@@ -73,7 +73,10 @@ pub fn make_temp_dir(prefix: &str) -> PathBuf {
             Err(e) => panic!("cannot create {}: {e}", dir.display()),
         }
     }
-    panic!("cannot create a unique temp dir {}/{prefix}*", temp_base().display())
+    panic!(
+        "cannot create a unique temp dir {}/{prefix}*",
+        temp_base().display()
+    )
 }
 
 /// Removes `path` (recursively) when this test process exits, however it exits.
