@@ -17,8 +17,10 @@
 //! the temp dir, so even the never-dropped [`shared`] instance leaves nothing behind (the
 //! cleanup then finishes about a second after the test binary exits).
 //!
-//! Dovecot missing: [`start`]/[`shared`] print `SKIP: ...` and return `None`, unless
-//! `MAILWIRE_REQUIRE_SERVERS=1`, in which case they panic.
+//! Dovecot missing (`dovecot` neither on PATH nor /usr/sbin/dovecot, or no imap/pop3
+//! binaries in /usr/lib/dovecot): [`start`]/[`shared`] print `SKIP: ...` and return
+//! `None`, unless `MAILWIRE_REQUIRE_SERVERS=1`, in which case they panic.
+//! `MAILWIRE_DOVECOT=/path/to/dovecot` overrides where the binary is looked for.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
@@ -124,6 +126,23 @@ fn find_binaries() -> Option<Binaries> {
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     };
+    // MAILWIRE_DOVECOT=/path/to/dovecot overrides the lookup (a missing path = skip).
+    if let Some(p) = std::env::var_os("MAILWIRE_DOVECOT") {
+        let p = PathBuf::from(p);
+        if !p.is_file() {
+            return None;
+        }
+        let doveadm = p.with_file_name("doveadm");
+        let doveadm = if doveadm.is_file() {
+            doveadm
+        } else {
+            PathBuf::from("/usr/bin/doveadm")
+        };
+        return Some(Binaries {
+            dovecot: p,
+            doveadm,
+        });
+    }
     let dovecot = on_path("dovecot").or_else(|| {
         let p = PathBuf::from("/usr/sbin/dovecot");
         p.is_file().then_some(p)
@@ -148,7 +167,8 @@ fn not_installed() -> Option<Binaries> {
     if std::env::var("MAILWIRE_REQUIRE_SERVERS").as_deref() == Ok("1") {
         panic!("{NOT_INSTALLED} (MAILWIRE_REQUIRE_SERVERS=1)");
     }
-    eprintln!("{NOT_INSTALLED}");
+    // Straight to fd 2: `eprintln!` would be captured by the test runner and hidden.
+    let _ = writeln!(std::io::stderr(), "{NOT_INSTALLED}");
     None
 }
 
