@@ -292,6 +292,7 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) limits: Limits,
     pub(crate) tls: Arc<TlsSettings>,
+    pub(crate) auth_mechanism: Option<crate::sasl::Mechanism>,
 }
 
 impl Config {
@@ -312,7 +313,14 @@ impl Config {
             extra_roots_pem: Vec::new(),
             danger_accept_invalid_certs: false,
             server_name: None,
+            auth_mechanism: None,
         }
+    }
+
+    /// The authentication mechanism asked for, if the caller chose one (otherwise the
+    /// best one the server offers is used).
+    pub fn auth_mechanism(&self) -> Option<crate::sasl::Mechanism> {
+        self.auth_mechanism
     }
 
     /// The server's host name or address.
@@ -404,6 +412,7 @@ impl fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("limits", &self.limits)
             .field("tls", &self.tls)
+            .field("auth_mechanism", &self.auth_mechanism)
             .finish()
     }
 }
@@ -427,6 +436,7 @@ pub struct ConfigBuilder {
     extra_roots_pem: Vec<Vec<u8>>,
     danger_accept_invalid_certs: bool,
     server_name: Option<String>,
+    auth_mechanism: Option<crate::sasl::Mechanism>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -481,6 +491,18 @@ impl ConfigBuilder {
             user: user.into(),
             token: access_token.into(),
         });
+        self
+    }
+
+    /// Forces an authentication mechanism instead of letting mailwire choose.
+    ///
+    /// By default, with a password: IMAP `AUTHENTICATE PLAIN` when offered, else the
+    /// `LOGIN` command (unless `LOGINDISABLED`), else SASL `LOGIN`; POP3 `AUTH PLAIN`, else
+    /// `USER`/`PASS`. With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
+    /// With IMAP, [`Mechanism::Login`](crate::sasl::Mechanism::Login) selects the `LOGIN`
+    /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
+    pub fn auth_mechanism(mut self, mechanism: crate::sasl::Mechanism) -> Self {
+        self.auth_mechanism = Some(mechanism);
         self
     }
 
@@ -663,6 +685,7 @@ impl ConfigBuilder {
                 accept_invalid_certs: self.danger_accept_invalid_certs,
                 extra_roots: self.extra_roots_pem.len(),
             }),
+            auth_mechanism: self.auth_mechanism,
         })
     }
 }

@@ -178,6 +178,21 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// The folder's UIDVALIDITY changed since this connection last saw it: UIDs the caller
+    /// holds for it no longer name the same messages. Reported once; the next call works
+    /// with the new UIDs. Resynchronise the folder (see `ImapConnection::sync`).
+    #[error(
+        "the UIDVALIDITY of {folder:?} changed from {old} to {new}: UIDs from before refer to other messages now; resynchronise the folder"
+    )]
+    UidValidityChanged {
+        /// The folder.
+        folder: String,
+        /// The UIDVALIDITY seen before.
+        old: u32,
+        /// The new UIDVALIDITY.
+        new: u32,
+    },
+
     /// The connection was closed, by the server or after an earlier fatal error.
     #[error("connection closed {context}")]
     Closed {
@@ -222,7 +237,8 @@ impl Error {
             | Error::StartTlsUnavailable { .. }
             | Error::InvalidInput { .. }
             | Error::LimitExceeded { .. }
-            | Error::PoolTimeout { .. } => false,
+            | Error::PoolTimeout { .. }
+            | Error::UidValidityChanged { .. } => false,
         }
     }
 
@@ -233,7 +249,10 @@ impl Error {
     pub fn breaks_connection(&self) -> bool {
         match self {
             Error::Server { status, .. } => *status == ServerStatus::Bye,
-            Error::InvalidInput { .. } | Error::PoolTimeout { .. } | Error::Auth { .. } => false,
+            Error::InvalidInput { .. }
+            | Error::PoolTimeout { .. }
+            | Error::Auth { .. }
+            | Error::UidValidityChanged { .. } => false,
             _ => true,
         }
     }

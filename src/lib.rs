@@ -12,8 +12,7 @@ pub mod config;
 pub mod error;
 pub mod imap;
 pub mod message;
-// The IMAP and POP3 sessions are the users of the transport; until they land, parts of it
-// are only exercised by its own tests.
+// The POP3 session will use the rest of the transport (line reads, exact reads).
 #[allow(dead_code)]
 pub(crate) mod net;
 pub mod pool;
@@ -22,4 +21,4 @@ pub mod sasl;
 
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
-pub use message::{Address, Attachment, Disposition, Message, MimeError, Part};
+pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};

@@ -70,16 +70,78 @@ pub struct Message {
     raw: Vec<u8>,
     header_index: OnceLock<Arc<HeaderIndex>>,
     mime: OnceLock<Arc<Mime>>,
+    meta: MessageMeta,
+}
+
+/// What the server reported about a message besides its bytes: the IMAP `FETCH` data
+/// (POP3 fills in only the message number as `seq`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MessageMeta {
+    /// The UID (IMAP), unique within the folder's UIDVALIDITY.
+    pub uid: Option<u32>,
+    /// The message sequence number (IMAP) or message number (POP3) when fetched.
+    pub seq: Option<u32>,
+    /// The flags.
+    pub flags: Vec<crate::imap::types::Flag>,
+    /// The server's internal date, as sent (`"17-Jul-1996 02:44:25 -0700"`).
+    pub internal_date: Option<String>,
+    /// The size in octets as the server counts it (`RFC822.SIZE`).
+    pub size: Option<u64>,
+    /// The envelope.
+    pub envelope: Option<crate::imap::types::Envelope>,
+    /// The MIME structure as the server parsed it.
+    pub body_structure: Option<crate::imap::types::BodyStructure>,
+    /// The mod-sequence (CONDSTORE).
+    pub mod_seq: Option<u64>,
 }
 
 impl Message {
     /// Wraps the raw bytes of a message (headers, blank line, body). Parses nothing yet.
     pub fn from_bytes(raw: Vec<u8>) -> Message {
+        Message::with_meta(raw, MessageMeta::default())
+    }
+
+    /// Wraps raw bytes (possibly empty, when only metadata was fetched) and the server's
+    /// metadata.
+    pub fn with_meta(raw: Vec<u8>, meta: MessageMeta) -> Message {
         Message {
             raw,
             header_index: OnceLock::new(),
             mime: OnceLock::new(),
+            meta,
         }
+    }
+
+    /// The server's metadata (UID, flags, sizes, envelope, structure).
+    pub fn meta(&self) -> &MessageMeta {
+        &self.meta
+    }
+
+    /// The UID, when fetched over IMAP.
+    pub fn uid(&self) -> Option<u32> {
+        self.meta.uid
+    }
+
+    /// The flags reported by the server (empty when not fetched).
+    pub fn flags(&self) -> &[crate::imap::types::Flag] {
+        &self.meta.flags
+    }
+
+    /// Whether the server reported the `\Seen` flag.
+    pub fn is_seen(&self) -> bool {
+        self.meta.flags.contains(&crate::imap::types::Flag::Seen)
+    }
+
+    /// Whether the server reported the `\Flagged` flag (starred).
+    pub fn is_flagged(&self) -> bool {
+        self.meta.flags.contains(&crate::imap::types::Flag::Flagged)
+    }
+
+    /// The size in octets: the server's `RFC822.SIZE` when known, else the length of the
+    /// raw bytes.
+    pub fn size(&self) -> u64 {
+        self.meta.size.unwrap_or(self.raw.len() as u64)
     }
 
     /// The raw bytes of the message, exactly as received.
@@ -235,6 +297,8 @@ impl From<Vec<u8>> for Message {
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Message")
+            .field("uid", &self.meta.uid)
+            .field("flags", &self.meta.flags)
             .field("size", &self.raw.len())
             .field("message_id", &self.message_id())
             .field("date", &self.date_header())

@@ -3,7 +3,19 @@
 //! [`codec`] is the pure protocol layer (framing, parsing, encoding) with no I/O.
 
 pub mod codec;
+mod connection;
 pub mod folder;
 pub mod search;
 pub mod seqset;
+pub(crate) mod session;
 pub mod types;
+
+pub use connection::{
+    AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Mailbox, Namespaces,
+    Quota,
+};
+pub use folder::{Folder, FolderKind};
+pub use search::SearchQuery;
+pub use seqset::SequenceSet;
+pub use session::{Capabilities, ConnectionState};
+pub use types::Flag;

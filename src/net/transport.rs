@@ -200,6 +200,54 @@ impl Transport {
         }
     }
 
+    /// Reads whatever is available (at least one byte) into `out`: first any bytes already
+    /// buffered here, else one read from the socket that must return before `deadline`.
+    pub(crate) fn read_raw(
+        &mut self,
+        out: &mut [u8],
+        deadline: Instant,
+        operation: &str,
+    ) -> Result<usize> {
+        let buffered = self.buffered();
+        if !buffered.is_empty() {
+            let n = buffered.len().min(out.len());
+            if let (Some(dst), Some(src)) = (out.get_mut(..n), buffered.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            self.consume(n);
+            return Ok(n);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(Error::Timeout {
+                operation: operation.to_string(),
+                after: self.read_timeout,
+            });
+        }
+        self.set_socket_timeout(remaining)?;
+        loop {
+            match self.stream.read(out) {
+                Ok(0) => {
+                    log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
+                    return Err(Error::Closed {
+                        context: format!("by the server while {operation}"),
+                    });
+                }
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    log::debug!(target: "mailwire::net", "[{}] read failed while {operation}: {e}", self.id);
+                    return Err(Error::from_io(e, operation, self.read_timeout));
+                }
+            }
+        }
+    }
+
+    /// The configured read timeout.
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.read_timeout
+    }
+
     /// Like `consume`, but keeps the consumed bytes in place so that a returned slice stays
     /// valid until the next read.
     fn consume_keep(&mut self, n: usize) {
@@ -324,14 +372,14 @@ fn peek_pending(tcp: &TcpStream) -> usize {
     n
 }
 
-fn trace_server(id: &str, line: &[u8]) {
+pub(crate) fn trace_server(id: &str, line: &[u8]) {
     if log::log_enabled!(target: WIRE, log::Level::Trace) {
         log::trace!(target: WIRE, "[{id}] S: {}", shorten(line));
     }
 }
 
 /// The first bytes of a line, escaped, for the trace.
-fn shorten(bytes: &[u8]) -> String {
+pub(crate) fn shorten(bytes: &[u8]) -> String {
     let body = bytes
         .strip_suffix(b"\r\n")
         .or_else(|| bytes.strip_suffix(b"\n"))

@@ -147,6 +147,17 @@ pub fn idle_done() -> EncodedCommand {
     }
 }
 
+/// A SASL answer line whose text is already encoded (base64, or `*` to cancel); traced
+/// as `<redacted>`.
+pub(crate) fn sasl_line(text: &str) -> EncodedCommand {
+    let mut line = text.as_bytes().to_vec();
+    line.extend_from_slice(b"\r\n");
+    EncodedCommand {
+        parts: vec![line],
+        trace: "<redacted>".to_string(),
+    }
+}
+
 /// A client response in an `AUTHENTICATE` exchange: `data` in BASE64 and CRLF (an empty
 /// response is an empty line). Redacted in the trace.
 pub fn sasl_response(data: &[u8]) -> EncodedCommand {

@@ -1,0 +1,1149 @@
+//! `ImapConnection`: the blocking IMAP client, safe to share between threads.
+
+use std::fmt;
+use std::io::Write;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::imap::codec::encode::{
+    self, Command, FetchItem, InternalDate, ListReturn, Mailbox as WireMailbox, Partial, RawArg,
+    Section, SelectOptions, StoreAction,
+};
+use crate::imap::codec::utf7;
+use crate::imap::folder::Folder;
+use crate::imap::search::SearchQuery;
+use crate::imap::seqset::SequenceSet;
+use crate::imap::session::{Capabilities, Completion, ConnectionState, Session};
+use crate::imap::types::{
+    EsearchItem, FetchItem as Item, Flag, NameAttribute, NamespaceEntry, QuotaResource,
+    ResponseCode, StatusItem, Untagged,
+};
+use crate::message::{Message, MessageMeta};
+
+/// The longest UID set put in one command; longer sets are split into several commands,
+/// pipelined.
+const MAX_SET_LEN: usize = 4000;
+/// How many commands one pipelined batch sends before reading the answers.
+const PIPELINE_WINDOW: usize = 32;
+
+/// What `SELECT` / `EXAMINE` reported about a folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mailbox {
+    /// The folder's name, as given.
+    pub name: String,
+    /// How many messages it holds.
+    pub exists: u32,
+    /// How many are `\Recent`.
+    pub recent: u32,
+    /// The sequence number of the first unseen message, if the server said.
+    pub first_unseen: Option<u32>,
+    /// The UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// The UID the next message will get.
+    pub uid_next: Option<u32>,
+    /// The highest mod-sequence (CONDSTORE), if the server keeps them.
+    pub highest_modseq: Option<u64>,
+    /// The flags defined in the folder.
+    pub flags: Vec<Flag>,
+    /// The flags the client may change permanently (`MayCreate` means new keywords).
+    pub permanent_flags: Vec<Flag>,
+    /// Whether the folder was opened read-only.
+    pub read_only: bool,
+}
+
+/// What `STATUS` reported about a folder (fields the server did not send are `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FolderStatus {
+    /// The folder's name, as given.
+    pub name: String,
+    /// How many messages it holds.
+    pub messages: Option<u32>,
+    /// How many are `\Recent`.
+    pub recent: Option<u32>,
+    /// How many are not `\Seen`.
+    pub unseen: Option<u32>,
+    /// The UID the next message will get.
+    pub uid_next: Option<u32>,
+    /// The UIDVALIDITY.
+    pub uid_validity: Option<u32>,
+    /// The highest mod-sequence (CONDSTORE).
+    pub highest_modseq: Option<u64>,
+}
+
+/// What to fetch for each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FetchWhat {
+    /// Flags, size, internal date, envelope and body structure; no content.
+    #[default]
+    Metadata,
+    /// The whole message (`BODY.PEEK[]`: does not set `\Seen`) and the flags, size and
+    /// internal date.
+    Full,
+    /// The header block only (`BODY.PEEK[HEADER]`), with flags, size and internal date.
+    Headers,
+}
+
+/// The UIDs a COPY or MOVE gave the messages in the target folder (UIDPLUS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CopyUids {
+    /// The target folder's UIDVALIDITY.
+    pub uid_validity: u32,
+    /// Pairs of (source UID, target UID).
+    pub mapping: Vec<(u32, u32)>,
+}
+
+/// The UID an APPEND gave the new message (UIDPLUS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppendUid {
+    /// The folder's UIDVALIDITY.
+    pub uid_validity: u32,
+    /// The new message's UID.
+    pub uid: u32,
+}
+
+/// The personal, other users' and shared namespaces (RFC 2342).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Namespaces {
+    /// The user's own folders.
+    pub personal: Vec<NamespaceEntry>,
+    /// Other users' folders.
+    pub other: Vec<NamespaceEntry>,
+    /// Shared folders.
+    pub shared: Vec<NamespaceEntry>,
+}
+
+/// One quota root and its resources (RFC 9208).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Quota {
+    /// The quota root's name.
+    pub root: String,
+    /// Usage and limit per resource (`STORAGE` in KiB, `MESSAGE` in messages).
+    pub resources: Vec<QuotaResource>,
+}
+
+/// A blocking IMAP client connection.
+///
+/// `Send + Sync`: methods take `&self` and serialise on an internal lock, so one connection
+/// can be shared between threads. Every folder-scoped method names its folder and selects
+/// it under the same lock, so two threads can never act on each other's folder. Reading
+/// mail never sets `\Seen` (fetches use `BODY.PEEK`).
+///
+/// ```no_run
+/// use mailwire::Config;
+/// use mailwire::imap::{ImapConnection, search::SearchQuery};
+///
+/// let config = Config::builder("imap.example.com").login("alice", "app-password").build()?;
+/// let conn = ImapConnection::connect(&config)?;
+/// for folder in conn.list_folders()? {
+///     println!("{} ({})", folder.name, folder.kind);
+/// }
+/// let unseen = conn.search("INBOX", &SearchQuery::unseen())?;
+/// for message in conn.fetch_messages("INBOX", &unseen)? {
+///     println!("{:?}: {:?}", message.uid(), message.subject());
+/// }
+/// conn.logout();
+/// # Ok::<(), mailwire::Error>(())
+/// ```
+pub struct ImapConnection {
+    session: Mutex<Session>,
+    id: String,
+}
+
+impl fmt::Debug for ImapConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("ImapConnection");
+        d.field("id", &self.id);
+        match self.session.try_lock() {
+            Some(s) => d.field("session", &*s),
+            None => d.field("session", &"<in use>"),
+        };
+        d.finish()
+    }
+}
+
+impl ImapConnection {
+    /// Connects, secures the connection as configured (TLS or STARTTLS, never falling back to
+    /// plaintext), and logs in with the configured credentials. Transient failures (network,
+    /// timeouts, `BYE`, `[UNAVAILABLE]`) are retried per the config's retry policy; a
+    /// rejected login is returned at once as [`Error::Auth`].
+    pub fn connect(config: &Config) -> Result<ImapConnection> {
+        let session = Session::connect(config)?;
+        let id = session.id().to_string();
+        Ok(ImapConnection {
+            session: Mutex::new(session),
+            id,
+        })
+    }
+
+    /// The connection id that prefixes this connection's log lines (`imap#3`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Where the connection is in the IMAP state machine.
+    pub fn state(&self) -> ConnectionState {
+        self.session.lock().state()
+    }
+
+    /// Whether the connection is unusable (a transport or protocol error, or logged out).
+    pub fn is_broken(&self) -> bool {
+        self.session.lock().is_broken()
+    }
+
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        self.session.lock().is_tls()
+    }
+
+    /// The server's capabilities (as refreshed after STARTTLS and after login).
+    pub fn capabilities(&self) -> Capabilities {
+        self.session.lock().capabilities().clone()
+    }
+
+    /// Whether the server announced `capability` (case-insensitive).
+    pub fn has_capability(&self, capability: &str) -> bool {
+        self.session.lock().capabilities().has(capability)
+    }
+
+    /// The most bytes the response buffer has held at once: how much memory responses
+    /// took (a streamed message does not pass through it).
+    pub fn peak_buffered_bytes(&self) -> usize {
+        self.session.lock().peak_buffered()
+    }
+
+    /// Takes the responses the server sent unasked (new messages, expunges, flag changes by
+    /// other clients) since the last call.
+    pub fn take_unsolicited(&self) -> Vec<Untagged> {
+        self.session.lock().take_unsolicited()
+    }
+
+    /// Holds the connection's lock for several calls in a row (no other thread's command
+    /// can run in between).
+    pub fn lock(&self) -> ImapGuard<'_> {
+        ImapGuard {
+            session: self.session.lock(),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        let mut session = self.session.lock();
+        f(&mut session)
+    }
+
+    // ---- any state ---------------------------------------------------------------------
+
+    /// Sends `NOOP`: keeps the connection alive and collects pending updates.
+    pub fn noop(&self) -> Result<()> {
+        self.with(|s| run_ok(s, &Command::Noop).map(drop))
+    }
+
+    /// Logs out and closes the connection. Errors are ignored: the connection is closed
+    /// either way.
+    pub fn logout(&self) {
+        self.session.lock().logout();
+    }
+
+    /// `NAMESPACE` (RFC 2342).
+    pub fn namespace(&self) -> Result<Namespaces> {
+        self.with(|s| {
+            let c = run_ok(s, &Command::Namespace)?;
+            let mut ns = Namespaces::default();
+            for u in c.untagged {
+                if let Untagged::Namespace {
+                    personal,
+                    other,
+                    shared,
+                } = u
+                {
+                    ns = Namespaces {
+                        personal,
+                        other,
+                        shared,
+                    };
+                }
+            }
+            Ok(ns)
+        })
+    }
+
+    /// `ID` (RFC 2971): sends the client's fields and returns the server's.
+    pub fn id_exchange(&self, fields: &[(&str, &str)]) -> Result<Vec<(String, Option<String>)>> {
+        let fields = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+            .collect();
+        self.with(|s| {
+            let c = run_ok(s, &Command::Id(fields))?;
+            Ok(c.untagged
+                .into_iter()
+                .find_map(|u| match u {
+                    Untagged::Id(v) => Some(v),
+                    _ => None,
+                })
+                .unwrap_or_default())
+        })
+    }
+
+    /// `ENABLE` (RFC 5161): returns the capabilities the server enabled. Enabling
+    /// `UTF8=ACCEPT` makes mailbox names go out as UTF-8.
+    pub fn enable(&self, capabilities: &[&str]) -> Result<Vec<String>> {
+        let caps = capabilities.iter().map(|c| c.to_string()).collect();
+        self.with(|s| {
+            let c = run_ok(s, &Command::Enable(caps))?;
+            let enabled: Vec<String> = c
+                .untagged
+                .into_iter()
+                .filter_map(|u| match u {
+                    Untagged::Enabled(v) => Some(v),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            if enabled
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case("UTF8=ACCEPT"))
+            {
+                s.set_utf8_accept(true);
+            }
+            Ok(enabled)
+        })
+    }
+
+    /// The quota roots of `folder` and their usage (`GETQUOTAROOT`, RFC 9208).
+    pub fn quota(&self, folder: &str) -> Result<Vec<Quota>> {
+        self.with(|s| {
+            let c = run_ok(s, &Command::GetQuotaRoot(WireMailbox::new(folder)))?;
+            Ok(c.untagged
+                .into_iter()
+                .filter_map(|u| match u {
+                    Untagged::Quota { root, resources } => Some(Quota {
+                        root: String::from_utf8_lossy(&root).into_owned(),
+                        resources,
+                    }),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+
+    /// The escape hatch for extensions mailwire does not model: sends `name args…` (every
+    /// argument still checked and encoded) and returns the untagged responses. A `NO` or
+    /// `BAD` is an error.
+    pub fn raw_command(&self, name: &str, args: Vec<RawArg>) -> Result<Vec<Untagged>> {
+        let command = Command::raw_extension(name, args);
+        self.with(|s| run_ok(s, &command).map(|c| c.untagged))
+    }
+
+    // ---- folders -----------------------------------------------------------------------
+
+    /// Every folder, with its kind (SPECIAL-USE, XLIST or well-known names) and whether
+    /// the user is subscribed to it.
+    pub fn list_folders(&self) -> Result<Vec<Folder>> {
+        self.list_folders_matching("", "*")
+    }
+
+    /// The folders matching `pattern` (`*` any levels, `%` one level) under `reference`.
+    pub fn list_folders_matching(&self, reference: &str, pattern: &str) -> Result<Vec<Folder>> {
+        self.with(|s| {
+            let extended = s.capabilities().has("LIST-EXTENDED");
+            let mut returns = ListReturn::new();
+            if extended {
+                returns = returns.subscribed();
+                if s.capabilities().has("SPECIAL-USE") {
+                    returns = returns.special_use();
+                }
+            }
+            let list = Command::List {
+                reference: WireMailbox::new(reference),
+                pattern: pattern.to_string(),
+                returns,
+            };
+            let c = run_ok(s, &list)?;
+            let utf8 = s.capabilities().has("UTF8=ACCEPT") && s.capabilities().has("UTF8=ONLY");
+            let mut folders: Vec<Folder> = c
+                .untagged
+                .into_iter()
+                .filter_map(|u| match u {
+                    Untagged::List(item) => Some(item),
+                    _ => None,
+                })
+                .map(|item| to_folder(item, utf8))
+                .collect();
+            if !extended {
+                let lsub = Command::Lsub {
+                    reference: WireMailbox::new(reference),
+                    pattern: pattern.to_string(),
+                };
+                let c = run_ok(s, &lsub)?;
+                let subscribed: Vec<Vec<u8>> = c
+                    .untagged
+                    .into_iter()
+                    .filter_map(|u| match u {
+                        Untagged::Lsub(item) => Some(item.name),
+                        _ => None,
+                    })
+                    .collect();
+                for f in &mut folders {
+                    f.subscribed = subscribed.contains(&f.raw_name);
+                }
+            }
+            Ok(folders)
+        })
+    }
+
+    /// `STATUS` of a folder without selecting it.
+    pub fn folder_status(&self, folder: &str) -> Result<FolderStatus> {
+        self.with(|s| {
+            use encode::StatusItem as S;
+            let mut items = vec![
+                S::Messages,
+                S::Recent,
+                S::UidNext,
+                S::UidValidity,
+                S::Unseen,
+            ];
+            if s.capabilities().has("CONDSTORE") {
+                items.push(S::HighestModSeq);
+            }
+            let c = run_ok(
+                s,
+                &Command::Status {
+                    mailbox: WireMailbox::new(folder),
+                    items,
+                },
+            )?;
+            let mut status = FolderStatus {
+                name: folder.to_string(),
+                ..FolderStatus::default()
+            };
+            for u in c.untagged {
+                if let Untagged::MailboxStatus { items, .. } = u {
+                    for item in items {
+                        match item {
+                            StatusItem::Messages(n) => status.messages = Some(n),
+                            StatusItem::Recent(n) => status.recent = Some(n),
+                            StatusItem::Unseen(n) => status.unseen = Some(n),
+                            StatusItem::UidNext(n) => status.uid_next = Some(n),
+                            StatusItem::UidValidity(n) => status.uid_validity = Some(n),
+                            StatusItem::HighestModSeq(n) => status.highest_modseq = Some(n),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Ok(status)
+        })
+    }
+
+    /// Creates a folder (intermediate levels as the server's rules allow).
+    pub fn create_folder(&self, folder: &str) -> Result<()> {
+        self.with(|s| run_ok(s, &Command::Create(WireMailbox::new(folder))).map(drop))
+    }
+
+    /// Deletes a folder.
+    pub fn delete_folder(&self, folder: &str) -> Result<()> {
+        self.with(|s| {
+            if s.selected.as_ref().is_some_and(|(name, _)| name == folder) {
+                // Leave it first: some servers refuse to delete the selected folder.
+                let leave = if s.capabilities().has("UNSELECT") {
+                    Command::Unselect
+                } else {
+                    Command::Close
+                };
+                run_ok(s, &leave)?;
+                s.selected = None;
+                s.set_state(ConnectionState::Authenticated);
+            }
+            run_ok(s, &Command::Delete(WireMailbox::new(folder))).map(drop)
+        })
+    }
+
+    /// Renames a folder.
+    pub fn rename_folder(&self, from: &str, to: &str) -> Result<()> {
+        self.with(|s| {
+            if s.selected.as_ref().is_some_and(|(name, _)| name == from) {
+                s.selected = None;
+            }
+            run_ok(
+                s,
+                &Command::Rename {
+                    from: WireMailbox::new(from),
+                    to: WireMailbox::new(to),
+                },
+            )
+            .map(drop)
+        })
+    }
+
+    /// Subscribes to a folder.
+    pub fn subscribe(&self, folder: &str) -> Result<()> {
+        self.with(|s| run_ok(s, &Command::Subscribe(WireMailbox::new(folder))).map(drop))
+    }
+
+    /// Unsubscribes from a folder.
+    pub fn unsubscribe(&self, folder: &str) -> Result<()> {
+        self.with(|s| run_ok(s, &Command::Unsubscribe(WireMailbox::new(folder))).map(drop))
+    }
+
+    /// Selects a folder read-write and reports its state. Fails with
+    /// [`Error::UidValidityChanged`] (once) when its UIDVALIDITY differs from the one this
+    /// connection saw before.
+    pub fn select(&self, folder: &str) -> Result<Mailbox> {
+        self.with(|s| open_folder(s, folder, false))
+    }
+
+    /// Opens a folder read-only (`EXAMINE`): nothing can change, not even `\Recent`.
+    pub fn examine(&self, folder: &str) -> Result<Mailbox> {
+        self.with(|s| open_folder(s, folder, true))
+    }
+
+    /// The UIDVALIDITY of a folder (from `STATUS`, without selecting it).
+    pub fn uid_validity(&self, folder: &str) -> Result<u32> {
+        self.folder_status(folder)?
+            .uid_validity
+            .ok_or_else(|| Error::protocol("the server sent no UIDVALIDITY in STATUS", &[], 0))
+    }
+
+    // ---- search and fetch ---------------------------------------------------------------
+
+    /// The UIDs of the messages in `folder` matching `query`, ascending. Non-ASCII text is
+    /// sent with `CHARSET UTF-8`.
+    pub fn search(&self, folder: &str, query: &SearchQuery) -> Result<Vec<u32>> {
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let c = run_ok(s, &Command::uid_search(query.clone()))?;
+            let mut uids = Vec::new();
+            for u in c.untagged {
+                match u {
+                    Untagged::Search { ids, .. } => uids.extend(ids),
+                    Untagged::Esearch { items, .. } => {
+                        for item in items {
+                            if let EsearchItem::All(ranges) = item {
+                                for (a, b) in ranges {
+                                    uids.extend(a.min(b)..=a.max(b));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            uids.sort_unstable();
+            uids.dedup();
+            Ok(uids)
+        })
+    }
+
+    /// Fetches the messages with these UIDs (whole content, flags, size, internal date), in
+    /// ascending UID order; UIDs that do not exist are skipped. Many UIDs are fetched with
+    /// a few pipelined commands, not one round trip each. Does not set `\Seen`.
+    pub fn fetch_messages(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
+        self.fetch(folder, uids, FetchWhat::Full)
+    }
+
+    /// Fetches one whole message by UID, `None` if there is no such message.
+    pub fn fetch_message(&self, folder: &str, uid: u32) -> Result<Option<Message>> {
+        Ok(self
+            .fetch(folder, &[uid], FetchWhat::Full)?
+            .into_iter()
+            .next())
+    }
+
+    /// Fetches metadata only: flags, size, internal date, envelope and body structure.
+    pub fn fetch_metadata(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
+        self.fetch(folder, uids, FetchWhat::Metadata)
+    }
+
+    /// Fetches the header blocks only.
+    pub fn fetch_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
+        self.fetch(folder, uids, FetchWhat::Headers)
+    }
+
+    /// Fetches `what` for the messages with these UIDs, in ascending UID order.
+    pub fn fetch(&self, folder: &str, uids: &[u32], what: FetchWhat) -> Result<Vec<Message>> {
+        let set: SequenceSet = uids.iter().copied().collect();
+        if set.is_empty() {
+            return Ok(Vec::new());
+        }
+        let items = fetch_items(what);
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let commands: Vec<Command> = set
+                .chunks(MAX_SET_LEN)
+                .map(|chunk| Command::uid_fetch(chunk, items.clone()))
+                .collect();
+            let mut messages = Vec::new();
+            for window in commands.chunks(PIPELINE_WINDOW) {
+                let (untagged, completions) = s.run_pipelined(window)?;
+                for c in completions {
+                    c.into_result("UID FETCH")?;
+                }
+                messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
+            }
+            messages.sort_by_key(|m| m.uid());
+            messages.dedup_by_key(|m| m.uid());
+            Ok(messages)
+        })
+    }
+
+    /// The newest `count` messages of `folder` (highest UIDs), fetching `what`.
+    pub fn fetch_newest(
+        &self,
+        folder: &str,
+        count: usize,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let all = self.search(folder, &SearchQuery::all())?;
+        let newest = all.get(all.len().saturating_sub(count)..).unwrap_or(&[]);
+        self.fetch(folder, newest, what)
+    }
+
+    /// Fetches one MIME part (`path` as in [`Part::path`](crate::Part::path), e.g. `[2, 1]`)
+    /// of a message, still transfer-encoded. `None` if there is no such message.
+    pub fn fetch_part(&self, folder: &str, uid: u32, path: &[u32]) -> Result<Option<Vec<u8>>> {
+        self.fetch_section(folder, uid, FetchItem::peek(Section::part(path.to_vec())))
+    }
+
+    /// Fetches `len` bytes of a message starting at byte `offset` (a partial fetch).
+    pub fn fetch_range(
+        &self,
+        folder: &str,
+        uid: u32,
+        offset: u32,
+        len: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        self.fetch_section(
+            folder,
+            uid,
+            FetchItem::Body {
+                section: Section::full(),
+                partial: Some(Partial { offset, count: len }),
+                peek: true,
+            },
+        )
+    }
+
+    fn fetch_section(&self, folder: &str, uid: u32, item: FetchItem) -> Result<Option<Vec<u8>>> {
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let c = run_ok(
+                s,
+                &Command::uid_fetch(SequenceSet::single(uid), [FetchItem::Uid, item]),
+            )?;
+            Ok(c.untagged.into_iter().find_map(|u| match u {
+                Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid)) => {
+                    items.into_iter().find_map(|i| match i {
+                        Item::BodySection { data, .. } | Item::Binary { data, .. } => {
+                            Some(data.unwrap_or_default())
+                        }
+                        _ => None,
+                    })
+                }
+                _ => None,
+            }))
+        })
+    }
+
+    /// Streams a whole message to `writer` as it arrives, never holding it in memory (a
+    /// 50 MB message costs a 64 KiB buffer). Returns the number of bytes written, or `None`
+    /// if there is no message with this UID. Does not set `\Seen`.
+    pub fn fetch_to_writer(
+        &self,
+        folder: &str,
+        uid: u32,
+        writer: &mut dyn Write,
+    ) -> Result<Option<u64>> {
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let command = Command::uid_fetch(
+                SequenceSet::single(uid),
+                [FetchItem::Uid, FetchItem::full_message()],
+            );
+            let (c, written) = s.run_streaming(&command, 0, writer)?;
+            let c = c.into_result("UID FETCH")?;
+            let found = c.untagged.iter().any(
+                |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
+            );
+            Ok(found.then_some(written))
+        })
+    }
+
+    // ---- flags -------------------------------------------------------------------------
+
+    /// Adds flags to the messages.
+    pub fn add_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
+        self.store(folder, uids, StoreAction::Add, flags)
+    }
+
+    /// Removes flags from the messages.
+    pub fn remove_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
+        self.store(folder, uids, StoreAction::Remove, flags)
+    }
+
+    /// Replaces the messages' flags.
+    pub fn set_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
+        self.store(folder, uids, StoreAction::Replace, flags)
+    }
+
+    /// Adds `\Seen`.
+    pub fn mark_as_read(&self, folder: &str, uids: &[u32]) -> Result<()> {
+        self.add_flags(folder, uids, &[Flag::Seen])
+    }
+
+    /// Removes `\Seen`.
+    pub fn mark_as_unread(&self, folder: &str, uids: &[u32]) -> Result<()> {
+        self.remove_flags(folder, uids, &[Flag::Seen])
+    }
+
+    /// Adds `\Flagged` (a star).
+    pub fn add_star(&self, folder: &str, uids: &[u32]) -> Result<()> {
+        self.add_flags(folder, uids, &[Flag::Flagged])
+    }
+
+    /// Removes `\Flagged`.
+    pub fn remove_star(&self, folder: &str, uids: &[u32]) -> Result<()> {
+        self.remove_flags(folder, uids, &[Flag::Flagged])
+    }
+
+    /// Adds `\Deleted` (the messages go on [`expunge`](Self::expunge)).
+    pub fn mark_deleted(&self, folder: &str, uids: &[u32]) -> Result<()> {
+        self.add_flags(folder, uids, &[Flag::Deleted])
+    }
+
+    /// Adds keywords (`$Forwarded`, `Work`, …); each must be an IMAP atom.
+    pub fn add_keywords(&self, folder: &str, uids: &[u32], keywords: &[&str]) -> Result<()> {
+        let flags: Vec<Flag> = keywords
+            .iter()
+            .map(|k| Flag::Keyword(k.to_string()))
+            .collect();
+        self.add_flags(folder, uids, &flags)
+    }
+
+    /// Removes keywords.
+    pub fn remove_keywords(&self, folder: &str, uids: &[u32], keywords: &[&str]) -> Result<()> {
+        let flags: Vec<Flag> = keywords
+            .iter()
+            .map(|k| Flag::Keyword(k.to_string()))
+            .collect();
+        self.remove_flags(folder, uids, &flags)
+    }
+
+    fn store(&self, folder: &str, uids: &[u32], action: StoreAction, flags: &[Flag]) -> Result<()> {
+        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        let set: SequenceSet = uids.iter().copied().collect();
+        if set.is_empty() {
+            return Ok(());
+        }
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let commands: Vec<Command> = set
+                .chunks(MAX_SET_LEN)
+                .map(|chunk| Command::Store {
+                    uid: true,
+                    set: chunk,
+                    action,
+                    silent: true,
+                    flags: flags.clone(),
+                    unchanged_since: None,
+                })
+                .collect();
+            for window in commands.chunks(PIPELINE_WINDOW) {
+                let (_, completions) = s.run_pipelined(window)?;
+                for c in completions {
+                    c.into_result("UID STORE")?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    // ---- copy, move, expunge, append ----------------------------------------------------
+
+    /// Copies messages to another folder; returns the new UIDs when the server says
+    /// (UIDPLUS).
+    pub fn copy(&self, folder: &str, uids: &[u32], to: &str) -> Result<Option<CopyUids>> {
+        let set: SequenceSet = uids.iter().copied().collect();
+        if set.is_empty() {
+            return Ok(None);
+        }
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let c = run_ok(
+                s,
+                &Command::Copy {
+                    uid: true,
+                    set,
+                    mailbox: WireMailbox::new(to),
+                },
+            )?;
+            Ok(copy_uids(&c.code, &c.untagged))
+        })
+    }
+
+    /// Moves messages to another folder: `MOVE` (RFC 6851) when the server has it, else
+    /// `COPY` + `\Deleted` + `UID EXPUNGE` of exactly these messages (UIDPLUS). Without
+    /// either, fails with [`Error::InvalidInput`] rather than expunge other messages the
+    /// user marked deleted.
+    pub fn move_messages(&self, folder: &str, uids: &[u32], to: &str) -> Result<Option<CopyUids>> {
+        let set: SequenceSet = uids.iter().copied().collect();
+        if set.is_empty() {
+            return Ok(None);
+        }
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            if s.capabilities().has("MOVE") {
+                let c = run_ok(s, &Command::Move { uid: true, set, mailbox: WireMailbox::new(to) })?;
+                return Ok(copy_uids(&c.code, &c.untagged));
+            }
+            if !s.capabilities().has("UIDPLUS") {
+                return Err(Error::invalid(
+                    "move",
+                    "the server has neither MOVE nor UIDPLUS; moving would need an EXPUNGE that also removes other messages marked \\Deleted. Copy, then delete explicitly",
+                ));
+            }
+            let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
+            let uids = copy_uids(&c.code, &c.untagged);
+            run_ok(
+                s,
+                &Command::Store {
+                    uid: true,
+                    set: set.clone(),
+                    action: StoreAction::Add,
+                    silent: true,
+                    flags: vec![encode::Flag::Deleted],
+                    unchanged_since: None,
+                },
+            )?;
+            run_ok(s, &Command::UidExpunge(set))?;
+            Ok(uids)
+        })
+    }
+
+    /// Removes every `\Deleted` message of the folder; returns how many went.
+    pub fn expunge(&self, folder: &str) -> Result<usize> {
+        self.with(|s| {
+            ensure_selected(s, folder)?;
+            let c = run_ok(s, &Command::Expunge)?;
+            Ok(count_expunged(&c.untagged))
+        })
+    }
+
+    /// Removes exactly these messages if they are `\Deleted` (`UID EXPUNGE`, UIDPLUS);
+    /// returns how many went.
+    pub fn uid_expunge(&self, folder: &str, uids: &[u32]) -> Result<usize> {
+        let set: SequenceSet = uids.iter().copied().collect();
+        if set.is_empty() {
+            return Ok(0);
+        }
+        self.with(|s| {
+            if !s.capabilities().has("UIDPLUS") {
+                return Err(Error::invalid(
+                    "UID EXPUNGE",
+                    "the server does not support UIDPLUS",
+                ));
+            }
+            ensure_selected(s, folder)?;
+            let c = run_ok(s, &Command::UidExpunge(set))?;
+            Ok(count_expunged(&c.untagged))
+        })
+    }
+
+    /// Appends a message to a folder with the given flags and, optionally, an internal
+    /// date; returns its UID when the server says (UIDPLUS).
+    pub fn append(
+        &self,
+        folder: &str,
+        message: &[u8],
+        flags: &[Flag],
+        date: Option<InternalDate>,
+    ) -> Result<Option<AppendUid>> {
+        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        let command = Command::Append {
+            mailbox: WireMailbox::new(folder),
+            flags,
+            date,
+            message: message.to_vec(),
+            binary: false,
+        };
+        self.with(|s| {
+            let c = run_ok(s, &command)?;
+            Ok(match c.code {
+                Some(ResponseCode::AppendUid { uid_validity, uids }) => uids
+                    .first()
+                    .map(|&(uid, _)| AppendUid { uid_validity, uid }),
+                _ => None,
+            })
+        })
+    }
+}
+
+/// The connection held for several calls in a row; see [`ImapConnection::lock`].
+pub struct ImapGuard<'a> {
+    session: MutexGuard<'a, Session>,
+}
+
+impl fmt::Debug for ImapGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapGuard")
+            .field("session", &*self.session)
+            .finish()
+    }
+}
+
+impl ImapGuard<'_> {
+    /// Selects `folder` (read-write) while holding the lock.
+    pub fn select(&mut self, folder: &str) -> Result<Mailbox> {
+        open_folder(&mut self.session, folder, false)
+    }
+
+    /// Sends a command and returns its untagged responses; `NO` / `BAD` are errors.
+    pub fn run(&mut self, command: &Command) -> Result<Vec<Untagged>> {
+        run_ok(&mut self.session, command).map(|c| c.untagged)
+    }
+}
+
+fn run_ok(s: &mut Session, command: &Command) -> Result<Completion> {
+    let name = command.name().to_string();
+    s.run(command)?.into_result(&name)
+}
+
+fn ensure_selected(s: &mut Session, folder: &str) -> Result<()> {
+    if s.selected
+        .as_ref()
+        .is_some_and(|(name, read_only)| name == folder && !read_only)
+        && s.state() == ConnectionState::Selected
+    {
+        return Ok(());
+    }
+    open_folder(s, folder, false).map(drop)
+}
+
+fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox> {
+    let mut options = SelectOptions::new();
+    if s.capabilities().has("CONDSTORE") {
+        options = options.condstore();
+    }
+    let command = if read_only {
+        Command::Examine {
+            mailbox: WireMailbox::new(folder),
+            options,
+        }
+    } else {
+        Command::Select {
+            mailbox: WireMailbox::new(folder),
+            options,
+        }
+    };
+    s.selected = None;
+    let completion = s.run(&command)?;
+    let completion = match completion.into_result(if read_only { "EXAMINE" } else { "SELECT" }) {
+        Ok(c) => c,
+        Err(e) => {
+            // A failed SELECT leaves no folder selected (RFC 3501 §6.3.1).
+            s.set_state(ConnectionState::Authenticated);
+            return Err(e);
+        }
+    };
+    let mut mailbox = Mailbox {
+        name: folder.to_string(),
+        read_only,
+        ..Mailbox::default()
+    };
+    let apply = |code: &ResponseCode, mailbox: &mut Mailbox| match code {
+        ResponseCode::UidValidity(n) => mailbox.uid_validity = Some(*n),
+        ResponseCode::UidNext(n) => mailbox.uid_next = Some(*n),
+        ResponseCode::Unseen(n) => mailbox.first_unseen = Some(*n),
+        ResponseCode::HighestModSeq(n) => mailbox.highest_modseq = Some(*n),
+        ResponseCode::PermanentFlags(f) => mailbox.permanent_flags = f.clone(),
+        ResponseCode::ReadOnly => mailbox.read_only = true,
+        ResponseCode::ReadWrite => mailbox.read_only = false,
+        _ => {}
+    };
+    for u in &completion.untagged {
+        match u {
+            Untagged::Exists(n) => mailbox.exists = *n,
+            Untagged::Recent(n) => mailbox.recent = *n,
+            Untagged::Flags(f) => mailbox.flags = f.clone(),
+            Untagged::Condition {
+                code: Some(code), ..
+            } => apply(code, &mut mailbox),
+            _ => {}
+        }
+    }
+    if let Some(code) = &completion.code {
+        apply(code, &mut mailbox);
+    }
+    s.set_state(ConnectionState::Selected);
+    s.selected = Some((folder.to_string(), mailbox.read_only));
+    // Events about the folder as it was opened are not news.
+    let _ = s.take_unsolicited();
+    if let Some(new) = mailbox.uid_validity {
+        if let Some(old) = s.uid_validities.insert(folder.to_string(), new) {
+            if old != new {
+                log::warn!(target: "mailwire::imap", "[{}] UIDVALIDITY of {folder:?} changed from {old} to {new}", s.id());
+                return Err(Error::UidValidityChanged {
+                    folder: folder.to_string(),
+                    old,
+                    new,
+                });
+            }
+        }
+    }
+    Ok(mailbox)
+}
+
+fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
+    let mut items = vec![
+        FetchItem::Uid,
+        FetchItem::Flags,
+        FetchItem::Rfc822Size,
+        FetchItem::InternalDate,
+    ];
+    match what {
+        FetchWhat::Metadata => {
+            items.push(FetchItem::Envelope);
+            items.push(FetchItem::BodyStructure);
+        }
+        FetchWhat::Full => items.push(FetchItem::full_message()),
+        FetchWhat::Headers => items.push(FetchItem::peek(Section::header())),
+    }
+    items
+}
+
+fn to_message(u: Untagged, wanted: &SequenceSet) -> Option<Message> {
+    let Untagged::Fetch { seq, items } = u else {
+        return None;
+    };
+    let mut meta = MessageMeta {
+        seq: Some(seq),
+        ..MessageMeta::default()
+    };
+    let mut raw = Vec::new();
+    for item in items {
+        match item {
+            Item::Uid(uid) => meta.uid = Some(uid),
+            Item::Flags(f) => meta.flags = f,
+            Item::InternalDate(d) => meta.internal_date = Some(d),
+            Item::Rfc822Size(n) => meta.size = Some(n),
+            Item::Envelope(e) => meta.envelope = Some(*e),
+            Item::BodyStructure(b) | Item::Body(b) => meta.body_structure = Some(*b),
+            Item::ModSeq(m) => meta.mod_seq = Some(m),
+            Item::BodySection { data, .. } | Item::Rfc822(data) | Item::Rfc822Header(data) => {
+                raw = data.unwrap_or_default();
+            }
+            _ => {}
+        }
+    }
+    // Unsolicited FETCHes (another client's flag change) lack a wanted UID.
+    meta.uid.filter(|uid| wanted.contains(*uid))?;
+    Some(Message::with_meta(raw, meta))
+}
+
+fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
+    let name = if utf8 {
+        String::from_utf8_lossy(&item.name).into_owned()
+    } else {
+        utf7::decode(&item.name).unwrap_or_else(|_| utf7::decode_lenient(&item.name))
+    };
+    let attributes = item.attributes.iter().map(attribute_text).collect();
+    Folder::new(name, item.name, item.delimiter, attributes)
+}
+
+fn attribute_text(a: &NameAttribute) -> String {
+    match a {
+        NameAttribute::NoInferiors => "\\Noinferiors".into(),
+        NameAttribute::NoSelect => "\\Noselect".into(),
+        NameAttribute::Marked => "\\Marked".into(),
+        NameAttribute::Unmarked => "\\Unmarked".into(),
+        NameAttribute::HasChildren => "\\HasChildren".into(),
+        NameAttribute::HasNoChildren => "\\HasNoChildren".into(),
+        NameAttribute::NonExistent => "\\NonExistent".into(),
+        NameAttribute::Subscribed => "\\Subscribed".into(),
+        NameAttribute::Remote => "\\Remote".into(),
+        NameAttribute::All => "\\All".into(),
+        NameAttribute::Archive => "\\Archive".into(),
+        NameAttribute::Drafts => "\\Drafts".into(),
+        NameAttribute::Flagged => "\\Flagged".into(),
+        NameAttribute::Junk => "\\Junk".into(),
+        NameAttribute::Sent => "\\Sent".into(),
+        NameAttribute::Trash => "\\Trash".into(),
+        NameAttribute::Important => "\\Important".into(),
+        NameAttribute::Other(s) => s.clone(),
+    }
+}
+
+/// A parsed flag as one the client may set.
+fn settable(flag: &Flag) -> Result<encode::Flag> {
+    Ok(match flag {
+        Flag::Seen => encode::Flag::Seen,
+        Flag::Answered => encode::Flag::Answered,
+        Flag::Flagged => encode::Flag::Flagged,
+        Flag::Deleted => encode::Flag::Deleted,
+        Flag::Draft => encode::Flag::Draft,
+        Flag::Keyword(k) => encode::Flag::keyword(k.clone())?,
+        other => {
+            return Err(Error::invalid(
+                "flag",
+                format!(
+                    "{other:?} cannot be set by a client (only \\Seen \\Answered \\Flagged \\Deleted \\Draft and keywords)"
+                ),
+            ));
+        }
+    })
+}
+
+fn copy_uids(code: &Option<ResponseCode>, untagged: &[Untagged]) -> Option<CopyUids> {
+    let from_untagged = untagged.iter().find_map(|u| match u {
+        Untagged::Condition {
+            code: Some(c @ ResponseCode::CopyUid { .. }),
+            ..
+        } => Some(c),
+        _ => None,
+    });
+    match code.as_ref().or(from_untagged) {
+        Some(ResponseCode::CopyUid {
+            uid_validity,
+            source,
+            dest,
+        }) => {
+            let expand = |ranges: &[(u32, u32)]| -> Vec<u32> {
+                ranges
+                    .iter()
+                    .flat_map(|&(a, b)| a.min(b)..=a.max(b))
+                    .collect()
+            };
+            let mapping = expand(source).into_iter().zip(expand(dest)).collect();
+            Some(CopyUids {
+                uid_validity: *uid_validity,
+                mapping,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn count_expunged(untagged: &[Untagged]) -> usize {
+    untagged
+        .iter()
+        .map(|u| match u {
+            Untagged::Expunge(_) => 1,
+            Untagged::Vanished {
+                earlier: false,
+                uids,
+            } => uids
+                .iter()
+                .map(|&(a, b)| (a.max(b) - a.min(b)) as usize + 1)
+                .sum(),
+            _ => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,955 @@
+//! One IMAP connection: tags, the command / response cycle, continuation requests, the
+//! state machine, capabilities and the unsolicited-response queue. Owns one transport and is
+//! not shared: the public handles put it behind a mutex.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, Credentials, Protocol, Security};
+use crate::error::{Error, Result, ServerStatus};
+use crate::imap::codec::encode::{
+    self, Command, EncodeOptions, EncodedCommand, LiteralMode, Secret,
+};
+use crate::imap::codec::frame::{FrameEvent, Framer};
+use crate::imap::codec::parse::parse_response;
+use crate::imap::types::{Continuation, Response, ResponseCode, Status, Untagged};
+use crate::net::{self, Trace, Transport};
+use crate::sasl::{self, Mechanism};
+
+/// How many unsolicited responses are kept before the oldest are dropped.
+const MAX_UNSOLICITED: usize = 10_000;
+/// Bytes asked of the socket per read.
+const READ_CHUNK: usize = 64 * 1024;
+/// A response may take its read timeout plus one second for every this many bytes received
+/// (a server trickling bytes cannot hold a caller forever, a large message on a slow link
+/// still arrives).
+const MIN_RATE_BYTES_PER_SEC: u64 = 64 * 1024;
+
+/// Where a connection is in the IMAP state machine (RFC 3501 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Connected, not logged in yet.
+    NotAuthenticated,
+    /// Logged in, no folder selected.
+    Authenticated,
+    /// A folder is selected.
+    Selected,
+    /// In IDLE.
+    Idle,
+    /// LOGOUT was sent or the server said BYE.
+    Logout,
+    /// A transport, protocol or limit error broke the connection; it cannot be used again.
+    Error,
+}
+
+impl fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectionState::NotAuthenticated => "not authenticated",
+            ConnectionState::Authenticated => "authenticated",
+            ConnectionState::Selected => "selected",
+            ConnectionState::Idle => "idle",
+            ConnectionState::Logout => "logged out",
+            ConnectionState::Error => "broken",
+        })
+    }
+}
+
+/// The capabilities a server announced (upper-cased).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    names: Vec<String>,
+}
+
+impl Capabilities {
+    pub(crate) fn new(names: Vec<String>) -> Capabilities {
+        Capabilities {
+            names: names.into_iter().map(|n| n.to_ascii_uppercase()).collect(),
+        }
+    }
+
+    /// Whether the server announced `name` (case-insensitive), e.g. `"IDLE"`, `"AUTH=PLAIN"`.
+    pub fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// The SASL mechanisms announced with `AUTH=`.
+    pub fn auth_mechanisms(&self) -> Vec<&str> {
+        self.names
+            .iter()
+            .filter_map(|n| n.strip_prefix("AUTH="))
+            .collect()
+    }
+
+    /// Every capability, upper-cased, in the order sent.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// Whether nothing is known yet.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// The outcome of a completed command: the untagged responses it produced and its tagged
+/// completion.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) untagged: Vec<Untagged>,
+    pub(crate) status: Status,
+    pub(crate) code: Option<ResponseCode>,
+    pub(crate) text: String,
+}
+
+impl Completion {
+    /// Turns a `NO` / `BAD` completion into the error for `command`.
+    pub(crate) fn into_result(self, command: &str) -> Result<Completion> {
+        match self.status {
+            Status::Ok => Ok(self),
+            status => Err(Error::Server {
+                status: match status {
+                    Status::No => ServerStatus::No,
+                    Status::Bye => ServerStatus::Bye,
+                    _ => ServerStatus::Bad,
+                },
+                command: command.to_string(),
+                code: self.code.as_ref().map(code_text),
+                text: self.text,
+            }),
+        }
+    }
+}
+
+/// A response code as text for error messages (`TRYCREATE`, `UIDVALIDITY 3`, …).
+pub(crate) fn code_text(code: &ResponseCode) -> String {
+    match code {
+        ResponseCode::Alert => "ALERT".into(),
+        ResponseCode::Parse => "PARSE".into(),
+        ResponseCode::Capability(_) => "CAPABILITY".into(),
+        ResponseCode::PermanentFlags(_) => "PERMANENTFLAGS".into(),
+        ResponseCode::ReadOnly => "READ-ONLY".into(),
+        ResponseCode::ReadWrite => "READ-WRITE".into(),
+        ResponseCode::TryCreate => "TRYCREATE".into(),
+        ResponseCode::UidNext(n) => format!("UIDNEXT {n}"),
+        ResponseCode::UidValidity(n) => format!("UIDVALIDITY {n}"),
+        ResponseCode::Unseen(n) => format!("UNSEEN {n}"),
+        ResponseCode::HighestModSeq(n) => format!("HIGHESTMODSEQ {n}"),
+        ResponseCode::NoModSeq => "NOMODSEQ".into(),
+        ResponseCode::AppendUid { .. } => "APPENDUID".into(),
+        ResponseCode::CopyUid { .. } => "COPYUID".into(),
+        ResponseCode::Closed => "CLOSED".into(),
+        ResponseCode::Other { name, value } => match value {
+            Some(v) => format!("{name} {v}"),
+            None => name.clone(),
+        },
+    }
+}
+
+/// One IMAP connection.
+pub(crate) struct Session {
+    transport: Transport,
+    framer: Framer,
+    config: Config,
+    next_tag: u32,
+    state: ConnectionState,
+    caps: Capabilities,
+    encode_options: EncodeOptions,
+    unsolicited: VecDeque<Untagged>,
+    /// The mailbox currently selected, as the caller named it, and whether read-only.
+    pub(crate) selected: Option<(String, bool)>,
+    /// The last UIDVALIDITY seen per folder.
+    pub(crate) uid_validities: std::collections::HashMap<String, u32>,
+    /// The most bytes the response buffer ever held.
+    peak_buffered: usize,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.transport.id())
+            .field("host", &self.transport.host())
+            .field("state", &self.state)
+            .field("tls", &self.transport.is_tls())
+            .field("selected", &self.selected)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adapts the transport to `io::Read` for the framer, keeping the typed error aside.
+struct DeadlineReader<'a> {
+    transport: &'a mut Transport,
+    deadline: Instant,
+    operation: &'a str,
+    error: Option<Error>,
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.transport.read_raw(buf, self.deadline, self.operation) {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.error = Some(e);
+                Err(io::Error::other("transport error"))
+            }
+        }
+    }
+}
+
+impl Session {
+    /// Connects, reads the greeting, upgrades with STARTTLS when configured, learns the
+    /// capabilities and logs in with the configured credentials (if any). Transient
+    /// failures of the whole sequence are retried per the config's retry policy; an
+    /// authentication failure never is.
+    pub(crate) fn connect(config: &Config) -> Result<Session> {
+        let id = net::next_connection_id(Protocol::Imap);
+        net::connect_with_retry(config, Protocol::Imap, &id, |transport| {
+            let mut session = Session::new(transport, config);
+            session.greet()?;
+            if config.security() == Security::StartTls {
+                session = session.start_tls()?;
+            }
+            if session.caps.is_empty() {
+                session.refresh_capabilities()?;
+            }
+            if let Some(credentials) = config.credentials() {
+                if session.state == ConnectionState::NotAuthenticated {
+                    session.authenticate(credentials)?;
+                }
+            }
+            Ok(session)
+        })
+    }
+
+    fn new(transport: Transport, config: &Config) -> Session {
+        Session {
+            transport,
+            framer: Framer::new(config.limits()),
+            config: config.clone(),
+            next_tag: 1,
+            state: ConnectionState::NotAuthenticated,
+            caps: Capabilities::default(),
+            encode_options: EncodeOptions::new(),
+            unsolicited: VecDeque::new(),
+            selected: None,
+            uid_validities: std::collections::HashMap::new(),
+            peak_buffered: 0,
+        }
+    }
+
+    /// The connection id used in logs.
+    pub(crate) fn id(&self) -> &str {
+        self.transport.id()
+    }
+
+    /// The state machine's state.
+    pub(crate) fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    pub(crate) fn set_state(&mut self, state: ConnectionState) {
+        self.state = state;
+    }
+
+    /// Whether the connection is unusable (broken or logged out).
+    pub(crate) fn is_broken(&self) -> bool {
+        matches!(self.state, ConnectionState::Error | ConnectionState::Logout)
+    }
+
+    /// The server's capabilities as last learnt.
+    pub(crate) fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// Whether the stream is encrypted.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.transport.is_tls()
+    }
+
+    /// Takes the unsolicited responses received so far (EXISTS, EXPUNGE, FETCH FLAGS, …).
+    pub(crate) fn take_unsolicited(&mut self) -> Vec<Untagged> {
+        self.unsolicited.drain(..).collect()
+    }
+
+    fn push_unsolicited(&mut self, response: Untagged) {
+        if self.unsolicited.len() >= MAX_UNSOLICITED {
+            self.unsolicited.pop_front();
+        }
+        self.unsolicited.push_back(response);
+    }
+
+    /// Marks the connection broken when `result` is an error that breaks it.
+    fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(e) = &result {
+            if e.breaks_connection() && self.state != ConnectionState::Logout {
+                log::debug!(target: "mailwire::imap", "[{}] connection unusable after: {e}", self.id());
+                self.state = ConnectionState::Error;
+                self.transport.shutdown();
+            }
+        }
+        result
+    }
+
+    fn greet(&mut self) -> Result<()> {
+        let response = self.read_response("waiting for the greeting")?;
+        match response {
+            Response::Untagged(Untagged::Condition { status, code, text }) => {
+                if let Some(ResponseCode::Capability(caps)) = code.clone() {
+                    self.caps = Capabilities::new(caps);
+                }
+                match status {
+                    Status::Ok => {
+                        self.state = ConnectionState::NotAuthenticated;
+                        Ok(())
+                    }
+                    Status::PreAuth => {
+                        self.state = ConnectionState::Authenticated;
+                        Ok(())
+                    }
+                    Status::Bye => {
+                        self.state = ConnectionState::Logout;
+                        Err(Error::Server {
+                            status: ServerStatus::Bye,
+                            command: "greeting".into(),
+                            code: code.as_ref().map(code_text),
+                            text,
+                        })
+                    }
+                    _ => Err(Error::protocol(
+                        format!("unexpected greeting status {status:?}"),
+                        text.as_bytes(),
+                        0,
+                    )),
+                }
+            }
+            other => Err(Error::protocol(
+                format!(
+                    "expected a greeting (* OK / * PREAUTH / * BYE), got {}",
+                    describe(&other)
+                ),
+                &[],
+                0,
+            )),
+        }
+    }
+
+    fn start_tls(mut self) -> Result<Session> {
+        if self.caps.is_empty() {
+            self.refresh_capabilities()?;
+        }
+        if !self.caps.has("STARTTLS") {
+            self.transport.shutdown();
+            return Err(Error::StartTlsUnavailable {
+                command: "STARTTLS",
+            });
+        }
+        self.run(&Command::StartTls)?.into_result("STARTTLS")?;
+        if !self.framer.is_idle() {
+            let pending = self.framer.buffer().len();
+            self.transport.shutdown();
+            return Err(Error::Protocol {
+                message: format!(
+                    "the server sent {pending} unencrypted bytes after accepting STARTTLS, before the TLS handshake (possible response injection); the connection was closed"
+                ),
+                excerpt: crate::error::escape_bytes(
+                    self.framer.buffer().get(..48.min(pending)).unwrap_or(&[]),
+                ),
+                offset: 0,
+            });
+        }
+        let Session {
+            transport,
+            config,
+            next_tag,
+            ..
+        } = self;
+        let transport = transport.start_tls(&config)?;
+        let mut session = Session::new(transport, &config);
+        session.next_tag = next_tag;
+        // Anything learnt before TLS is forgotten (RFC 3501 §6.2.1).
+        session.refresh_capabilities()?;
+        Ok(session)
+    }
+
+    /// Asks the server for its capabilities.
+    pub(crate) fn refresh_capabilities(&mut self) -> Result<()> {
+        let completion = self.run(&Command::Capability)?.into_result("CAPABILITY")?;
+        for response in completion.untagged {
+            if let Untagged::Capability(caps) = response {
+                self.caps = Capabilities::new(caps);
+            }
+        }
+        Ok(())
+    }
+
+    fn update_literal_mode(&mut self) {
+        let literal = if self.caps.has("LITERAL+") {
+            LiteralMode::Plus
+        } else if self.caps.has("LITERAL-") {
+            LiteralMode::Minus
+        } else {
+            LiteralMode::Synchronizing
+        };
+        self.encode_options = self.encode_options.with_literal(literal);
+    }
+
+    /// Turns on UTF-8 mailbox names after a successful `ENABLE UTF8=ACCEPT`.
+    pub(crate) fn set_utf8_accept(&mut self, on: bool) {
+        self.encode_options = self.encode_options.with_utf8_accept(on);
+    }
+
+    fn choose_mechanism(&self, credentials: &Credentials) -> Result<Option<Mechanism>> {
+        let offered = self.caps.auth_mechanisms();
+        if let Some(wanted) = self.config.auth_mechanism() {
+            return Ok(match wanted {
+                // The LOGIN command; SASL LOGIN only when the command is disabled.
+                Mechanism::Login if !self.caps.has("LOGINDISABLED") => None,
+                other => Some(other),
+            });
+        }
+        match credentials {
+            Credentials::Password { .. } => {
+                if offered.iter().any(|m| m.eq_ignore_ascii_case("PLAIN")) {
+                    Ok(Some(Mechanism::Plain))
+                } else if !self.caps.has("LOGINDISABLED") {
+                    Ok(None)
+                } else {
+                    sasl::choose(&offered, credentials).map(Some)
+                }
+            }
+            _ => sasl::choose(&offered, credentials).map(Some),
+        }
+    }
+
+    /// Logs in with `credentials`, choosing the mechanism (see [`Config`]).
+    pub(crate) fn authenticate(&mut self, credentials: &Credentials) -> Result<()> {
+        self.update_literal_mode();
+        let mechanism = self.choose_mechanism(credentials)?;
+        let (name, result) = match mechanism {
+            None => {
+                if self.caps.has("LOGINDISABLED") {
+                    return Err(Error::invalid(
+                        "authentication",
+                        "the server disabled LOGIN (LOGINDISABLED) and offers no usable SASL mechanism; use TLS or STARTTLS",
+                    ));
+                }
+                let Credentials::Password { user, password } = credentials else {
+                    return Err(Error::invalid("authentication", "LOGIN needs a password"));
+                };
+                let command =
+                    Command::login(user.clone(), Secret::new(password.as_bytes().to_vec()));
+                ("LOGIN".to_string(), self.run(&command))
+            }
+            Some(mechanism) => (
+                format!("AUTHENTICATE {}", mechanism.name()),
+                self.run_authenticate(mechanism, credentials),
+            ),
+        };
+        let completion = result?;
+        match completion.status {
+            Status::Ok => {
+                self.state = ConnectionState::Authenticated;
+                log::debug!(target: "mailwire::imap", "[{}] logged in as {} ({name})", self.id(), credentials.user());
+                match &completion.code {
+                    Some(ResponseCode::Capability(caps)) => {
+                        self.caps = Capabilities::new(caps.clone())
+                    }
+                    _ => self.refresh_capabilities()?,
+                }
+                self.update_literal_mode();
+                Ok(())
+            }
+            _ => {
+                let code = completion.code.as_ref().map(code_text);
+                let transient = completion
+                    .code
+                    .as_ref()
+                    .is_some_and(|c| matches!(c, ResponseCode::Other { name, .. } if name == "UNAVAILABLE" || name == "SERVERBUG" || name == "INUSE"));
+                if transient || completion.status == Status::Bye {
+                    Err(Error::Server {
+                        status: if completion.status == Status::Bye {
+                            ServerStatus::Bye
+                        } else {
+                            ServerStatus::No
+                        },
+                        command: name,
+                        code,
+                        text: completion.text,
+                    })
+                } else {
+                    Err(Error::Auth {
+                        mechanism: name,
+                        text: match code {
+                            Some(code) => format!("[{code}] {}", completion.text),
+                            None => completion.text,
+                        },
+                    })
+                }
+            }
+        }
+    }
+
+    fn run_authenticate(
+        &mut self,
+        mechanism: Mechanism,
+        credentials: &Credentials,
+    ) -> Result<Completion> {
+        let host = self.config.tls_server_name().to_string();
+        let port = self.config.port(Protocol::Imap);
+        let user = credentials.user().to_string();
+        let secret = credentials.secret().to_string();
+        let responses: Vec<String> = match mechanism {
+            Mechanism::Login => sasl::login(&user, &secret).to_vec(),
+            other => vec![sasl::initial_response(other, credentials, &host, port)?],
+        };
+        let sasl_ir = self.caps.has("SASL-IR") && mechanism != Mechanism::Login;
+        let mut pending = responses.into_iter();
+        let initial = match if sasl_ir { pending.next() } else { None } {
+            Some(b64) => Some(Secret::new(crate::base64::decode(b64.as_bytes())?)),
+            None => None,
+        };
+        let command = Command::Authenticate {
+            mechanism: mechanism.name().to_string(),
+            initial_response: initial,
+        };
+        let mut failed_challenge = false;
+        self.run_with(&command, |_, continuation| {
+            let answer = if failed_challenge {
+                // After an error challenge the client must answer, then gets NO.
+                String::new()
+            } else if let Some(next) = pending.next() {
+                next
+            } else {
+                // An error challenge (XOAUTH2 / OAUTHBEARER send a base64 JSON status).
+                failed_challenge = true;
+                log::debug!(target: "mailwire::imap", "authentication challenge after the last response: {}", sasl::decode_error_challenge(&continuation.text));
+                sasl::error_acknowledgement(mechanism).to_string()
+            };
+            Ok(encode::sasl_line(&answer))
+        })
+    }
+
+    fn tag(&mut self) -> String {
+        let tag = format!("A{}", self.next_tag);
+        self.next_tag = self.next_tag.wrapping_add(1);
+        tag
+    }
+
+    /// Sends `command` and reads until its completion. A `NO` or `BAD` completion is
+    /// returned as such (see [`Completion::into_result`]); errors are transport, protocol,
+    /// limit or encoding failures (the latter before anything was sent).
+    pub(crate) fn run(&mut self, command: &Command) -> Result<Completion> {
+        self.run_with(command, |name, c| {
+            Err(Error::protocol(
+                format!("unexpected continuation request during {name}: {}", c.text),
+                &[],
+                0,
+            ))
+        })
+    }
+
+    /// Like [`run`](Self::run); `on_continuation` answers continuation requests that are
+    /// not for a literal of the command (SASL challenges).
+    pub(crate) fn run_with(
+        &mut self,
+        command: &Command,
+        mut on_continuation: impl FnMut(&str, &Continuation) -> Result<EncodedCommand>,
+    ) -> Result<Completion> {
+        if self.is_broken() {
+            return Err(Error::Closed {
+                context: format!("earlier (the connection is {}); reconnect", self.state),
+            });
+        }
+        let tag = self.tag();
+        let encoded = command.encode(&tag, &self.encode_options)?;
+        let name = command.name().to_string();
+        let result = self.exchange(&tag, &name, &encoded, &mut on_continuation);
+        self.guard(result)
+    }
+
+    fn exchange(
+        &mut self,
+        tag: &str,
+        name: &str,
+        encoded: &EncodedCommand,
+        on_continuation: &mut dyn FnMut(&str, &Continuation) -> Result<EncodedCommand>,
+    ) -> Result<Completion> {
+        let parts = encoded.parts();
+        let trace = encoded.trace_text();
+        let mut untagged = Vec::new();
+        let last = parts.len().saturating_sub(1);
+        for (i, part) in parts.iter().enumerate() {
+            let shown = if i == 0 { trace } else { "<literal continued>" };
+            self.transport.send(part, Trace::Redacted(shown))?;
+            if i < last {
+                // Wait for the server's go-ahead for the synchronizing literal.
+                loop {
+                    match self.read_response(name)? {
+                        Response::Continuation(_) => break,
+                        Response::Tagged {
+                            tag: t,
+                            status,
+                            code,
+                            text,
+                        } if t == tag => {
+                            return Ok(Completion {
+                                untagged,
+                                status,
+                                code,
+                                text,
+                            });
+                        }
+                        other => self.absorb(other, &mut untagged),
+                    }
+                }
+            }
+        }
+        loop {
+            match self.read_response(name)? {
+                Response::Tagged {
+                    tag: t,
+                    status,
+                    code,
+                    text,
+                } if t == tag => {
+                    return Ok(Completion {
+                        untagged,
+                        status,
+                        code,
+                        text,
+                    });
+                }
+                Response::Tagged { tag: t, .. } => {
+                    return Err(Error::protocol(
+                        format!("completion for unknown tag {t:?} while waiting for {tag}"),
+                        &[],
+                        0,
+                    ));
+                }
+                Response::Continuation(c) => {
+                    let answer = on_continuation(name, &c)?;
+                    for part in answer.parts() {
+                        self.transport
+                            .send(part, Trace::Redacted(answer.trace_text()))?;
+                    }
+                }
+                Response::Untagged(u) => self.absorb(Response::Untagged(u), &mut untagged),
+            }
+        }
+    }
+
+    /// Files an untagged response: state changes are applied, mailbox events also go to the
+    /// unsolicited queue, everything goes to the command's list.
+    fn absorb(&mut self, response: Response, untagged: &mut Vec<Untagged>) {
+        let Response::Untagged(u) = response else {
+            return;
+        };
+        match &u {
+            Untagged::Condition {
+                status: Status::Bye,
+                text,
+                ..
+            } => {
+                log::debug!(target: "mailwire::imap", "[{}] server said BYE: {text}", self.id());
+                self.state = ConnectionState::Logout;
+            }
+            Untagged::Condition {
+                code: Some(ResponseCode::Alert),
+                text,
+                ..
+            } => {
+                log::warn!(target: "mailwire::imap", "[{}] server alert: {text}", self.id());
+            }
+            Untagged::Capability(caps) => self.caps = Capabilities::new(caps.clone()),
+            Untagged::Exists(_)
+            | Untagged::Expunge(_)
+            | Untagged::Vanished { earlier: false, .. }
+            | Untagged::Recent(_)
+            | Untagged::Fetch { .. } => self.push_unsolicited(u.clone()),
+            _ => {}
+        }
+        untagged.push(u);
+    }
+
+    /// Reads one complete response.
+    pub(crate) fn read_response(&mut self, operation: &str) -> Result<Response> {
+        let started = Instant::now();
+        let timeout = self.transport.read_timeout();
+        let mut received: u64 = 0;
+        loop {
+            match self.framer.next_frame()? {
+                Some(FrameEvent::Response(frame)) => {
+                    net::transport::trace_server(self.transport.id(), frame.bytes);
+                    return parse_response(frame.bytes);
+                }
+                Some(FrameEvent::StreamLiteral { .. }) => {
+                    return Err(Error::protocol(
+                        "a streamed literal outside a streaming fetch",
+                        &[],
+                        0,
+                    ));
+                }
+                None => {
+                    let allowance = Duration::from_secs(received / MIN_RATE_BYTES_PER_SEC);
+                    let deadline = started + timeout + allowance;
+                    received += self.fill(deadline, operation)? as u64;
+                }
+            }
+        }
+    }
+
+    fn fill(&mut self, deadline: Instant, operation: &str) -> Result<usize> {
+        let mut reader = DeadlineReader {
+            transport: &mut self.transport,
+            deadline,
+            operation,
+            error: None,
+        };
+        match self.framer.read_from(&mut reader, READ_CHUNK) {
+            Ok(n) => {
+                self.peak_buffered = self.peak_buffered.max(self.framer.buffered_len());
+                Ok(n)
+            }
+            Err(e) => Err(reader.error.take().unwrap_or(Error::Io {
+                operation: operation.to_string(),
+                source: e,
+            })),
+        }
+    }
+
+    /// Runs `command`, whose response carries literals that are copied to `sink` as they
+    /// arrive instead of being held in memory (a literal over `threshold` bytes). Returns the
+    /// completion (streamed literals read as empty) and how many bytes went to the sink.
+    pub(crate) fn run_streaming(
+        &mut self,
+        command: &Command,
+        threshold: u64,
+        sink: &mut dyn Write,
+    ) -> Result<(Completion, u64)> {
+        self.framer.set_stream_threshold(Some(threshold));
+        let mut written = 0u64;
+        let result = self.run_streaming_inner(command, sink, &mut written);
+        self.framer.set_stream_threshold(None);
+        let result = self.guard(result);
+        result.map(|c| (c, written))
+    }
+
+    fn run_streaming_inner(
+        &mut self,
+        command: &Command,
+        sink: &mut dyn Write,
+        written: &mut u64,
+    ) -> Result<Completion> {
+        if self.is_broken() {
+            return Err(Error::Closed {
+                context: format!("earlier (the connection is {}); reconnect", self.state),
+            });
+        }
+        let tag = self.tag();
+        let encoded = command.encode(&tag, &self.encode_options)?;
+        let name = command.name().to_string();
+        for part in encoded.parts() {
+            self.transport
+                .send(part, Trace::Redacted(encoded.trace_text()))?;
+        }
+        let mut untagged = Vec::new();
+        let timeout = self.transport.read_timeout();
+        loop {
+            let mut deadline = Instant::now() + timeout;
+            let response = loop {
+                match self.framer.next_frame()? {
+                    Some(FrameEvent::Response(frame)) => {
+                        net::transport::trace_server(self.transport.id(), frame.bytes);
+                        break parse_response(frame.bytes)?;
+                    }
+                    Some(FrameEvent::StreamLiteral { size, .. }) => {
+                        log::trace!(target: net::transport::WIRE, "[{}] S: <{size} bytes of literal data streamed to the caller>", self.id());
+                        while self.framer.literal_remaining() > 0 {
+                            let chunk = self.framer.streamed_bytes();
+                            if chunk.is_empty() {
+                                deadline = Instant::now() + timeout;
+                                self.fill(deadline, &name)?;
+                                continue;
+                            }
+                            sink.write_all(chunk).map_err(|source| Error::Io {
+                                operation: "writing the message to the caller's writer".into(),
+                                source,
+                            })?;
+                            let n = chunk.len();
+                            *written += n as u64;
+                            self.framer.consume_streamed(n);
+                        }
+                    }
+                    None => {
+                        self.fill(deadline, &name)?;
+                    }
+                }
+            };
+            match response {
+                Response::Tagged {
+                    tag: t,
+                    status,
+                    code,
+                    text,
+                } if t == tag => {
+                    return Ok(Completion {
+                        untagged,
+                        status,
+                        code,
+                        text,
+                    });
+                }
+                Response::Tagged { tag: t, .. } => {
+                    return Err(Error::protocol(
+                        format!("completion for unknown tag {t:?}"),
+                        &[],
+                        0,
+                    ));
+                }
+                Response::Continuation(c) => {
+                    return Err(Error::protocol(
+                        format!("unexpected continuation request during {name}: {}", c.text),
+                        &[],
+                        0,
+                    ));
+                }
+                other => self.absorb(other, &mut untagged),
+            }
+        }
+    }
+
+    /// The most bytes the response buffer has held at once.
+    pub(crate) fn peak_buffered(&self) -> usize {
+        self.peak_buffered
+    }
+
+    /// Sends independent, literal-free commands back to back and then reads all their
+    /// completions: one round trip for the lot instead of one per command. Returns every
+    /// untagged response received and the completions in command order. Commands that need
+    /// a synchronizing literal are refused (send them with `run`).
+    pub(crate) fn run_pipelined(
+        &mut self,
+        commands: &[Command],
+    ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
+        if self.is_broken() {
+            return Err(Error::Closed {
+                context: format!("earlier (the connection is {}); reconnect", self.state),
+            });
+        }
+        let mut tags = Vec::with_capacity(commands.len());
+        let mut wire = Vec::new();
+        let mut names = Vec::with_capacity(commands.len());
+        for command in commands {
+            let tag = self.tag();
+            let encoded = command.encode(&tag, &self.encode_options)?;
+            if encoded.needs_continuation() {
+                return Err(Error::invalid(
+                    "pipelined command",
+                    format!(
+                        "{} needs a synchronizing literal and cannot be pipelined",
+                        command.name()
+                    ),
+                ));
+            }
+            for part in encoded.parts() {
+                wire.extend_from_slice(part);
+            }
+            names.push(command.name().to_string());
+            tags.push(tag);
+        }
+        let result = self.pipeline_exchange(&wire, &tags, &names);
+        self.guard(result)
+    }
+
+    fn pipeline_exchange(
+        &mut self,
+        wire: &[u8],
+        tags: &[String],
+        names: &[String],
+    ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
+        let summary = format!(
+            "<{} pipelined commands: {} {}…>",
+            tags.len(),
+            tags.first().map(String::as_str).unwrap_or(""),
+            names.first().map(String::as_str).unwrap_or("")
+        );
+        self.transport.send(wire, Trace::Redacted(&summary))?;
+        let mut untagged = Vec::new();
+        let mut done: Vec<Option<Completion>> = tags.iter().map(|_| None).collect();
+        let mut remaining = tags.len();
+        while remaining > 0 {
+            let name = names
+                .first()
+                .map(String::as_str)
+                .unwrap_or("pipelined commands");
+            match self.read_response(name)? {
+                Response::Tagged {
+                    tag,
+                    status,
+                    code,
+                    text,
+                } => {
+                    let Some(i) = tags.iter().position(|t| *t == tag) else {
+                        return Err(Error::protocol(
+                            format!("completion for unknown tag {tag:?}"),
+                            &[],
+                            0,
+                        ));
+                    };
+                    if let Some(slot) = done.get_mut(i) {
+                        if slot.is_none() {
+                            remaining -= 1;
+                        }
+                        *slot = Some(Completion {
+                            untagged: Vec::new(),
+                            status,
+                            code,
+                            text,
+                        });
+                    }
+                }
+                Response::Continuation(c) => {
+                    return Err(Error::protocol(
+                        format!("unexpected continuation request in a pipeline: {}", c.text),
+                        &[],
+                        0,
+                    ));
+                }
+                other => self.absorb(other, &mut untagged),
+            }
+        }
+        Ok((untagged, done.into_iter().flatten().collect()))
+    }
+
+    /// Sends LOGOUT and waits (briefly) for the server's answer; errors are ignored since
+    /// the connection is closed either way.
+    pub(crate) fn logout(&mut self) {
+        if !self.is_broken() {
+            let _ = self.run(&Command::Logout);
+        }
+        self.state = ConnectionState::Logout;
+        self.transport.shutdown();
+    }
+}
+
+/// A short description of a response for error messages.
+fn describe(response: &Response) -> String {
+    match response {
+        Response::Tagged { tag, status, .. } => format!("a tagged {status:?} for {tag}"),
+        Response::Untagged(u) => format!("an untagged {}", untagged_name(u)),
+        Response::Continuation(_) => "a continuation request".into(),
+    }
+}
+
+fn untagged_name(u: &Untagged) -> &'static str {
+    match u {
+        Untagged::Condition { .. } => "status",
+        Untagged::Capability(_) => "CAPABILITY",
+        Untagged::Fetch { .. } => "FETCH",
+        Untagged::Exists(_) => "EXISTS",
+        _ => "response",
+    }
+}
