@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
                 Ok(Some(FrameEvent::Response(frame))) => {
                     let _ = parse_response(frame.bytes);
                 }
-                Ok(Some(FrameEvent::StreamLiteral { .. })) => {}
+                Ok(Some(_)) => {}
                 Ok(None) => {
                     if framer.literal_remaining() > 0 && !framer.streamed_bytes().is_empty() {
                         let n = framer.streamed_bytes().len();
