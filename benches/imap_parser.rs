@@ -1,0 +1,92 @@
+//! Framing + parsing throughput on generated FETCH BODY[] and FETCH ENVELOPE responses.
+//!
+//! `cargo bench --bench imap_parser` prints MB/s per input (criterion's throughput). Nothing
+//! is asserted: the figures are for comparison between runs.
+
+use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use mailwire::Limits;
+use mailwire::imap::codec::frame::{FrameEvent, Framer};
+use mailwire::imap::codec::parse::parse_response;
+
+fn message(size: usize, seed: usize) -> Vec<u8> {
+    let mut m = format!(
+        "From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: Report {seed}\r\n\
+         Date: Mon, 3 Nov 2025 10:00:00 +0100\r\nMessage-ID: <m{seed}@example.org>\r\n\r\n"
+    )
+    .into_bytes();
+    let line =
+        b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n";
+    while m.len() < size {
+        m.extend_from_slice(line);
+    }
+    m.truncate(size);
+    m
+}
+
+fn body_responses(count: usize, size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 1..=count {
+        let m = message(size, i);
+        out.extend_from_slice(
+            format!("* {i} FETCH (UID {} BODY[] {{{}}}\r\n", i + 1000, m.len()).as_bytes(),
+        );
+        out.extend_from_slice(&m);
+        out.extend_from_slice(b")\r\n");
+    }
+    out.extend_from_slice(b"a1 OK Fetch completed.\r\n");
+    out
+}
+
+fn envelope_responses(count: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 1..=count {
+        out.extend_from_slice(format!(
+            "* {i} FETCH (UID {} FLAGS (\\Seen $Forwarded) ENVELOPE (\"Mon, 3 Nov 2025 10:{:02}:00 +0100\" \
+             \"=?UTF-8?Q?Re:_Quarterly_report_{i}?=\" ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
+             ((\"Alice Example\" NIL \"alice\" \"example.org\")) ((\"Alice Example\" NIL \"alice\" \"example.org\")) \
+             ((\"Bob\" NIL \"bob\" \"example.org\")(NIL NIL \"carol\" \"example.net\")) NIL NIL \
+             \"<prev{i}@example.org>\" \"<msg{i}@example.org>\") RFC822.SIZE {})\r\n",
+            i + 1000,
+            i % 60,
+            4000 + i
+        ).as_bytes());
+    }
+    out.extend_from_slice(b"a1 OK Fetch completed.\r\n");
+    out
+}
+
+/// Frames and parses everything, as a session would: bytes arrive in 64 KiB reads.
+fn frame_and_parse(input: &[u8]) -> usize {
+    let mut framer = Framer::new(Limits::default());
+    let mut n = 0;
+    for chunk in input.chunks(64 * 1024) {
+        framer.extend(chunk);
+        while let Some(FrameEvent::Response(frame)) = framer.next_frame().expect("frames") {
+            let r = parse_response(frame.bytes).expect("parses");
+            black_box(&r);
+            n += 1;
+        }
+    }
+    n
+}
+
+fn bench(c: &mut Criterion) {
+    let inputs = [
+        ("fetch_body_1000x4k", body_responses(1000, 4096)),
+        ("fetch_body_4x1m", body_responses(4, 1024 * 1024)),
+        ("fetch_envelope_1000", envelope_responses(1000)),
+    ];
+    let mut group = c.benchmark_group("imap_parser");
+    for (name, input) in &inputs {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function(*name, |b| b.iter(|| frame_and_parse(black_box(input))));
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
