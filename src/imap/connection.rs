@@ -199,6 +199,13 @@ impl ImapConnection {
         self.session.lock().is_broken()
     }
 
+    /// Whether the connection should not be reused: broken, logged out, or the server
+    /// closed it or sent something unasked while it sat idle. Does not wait for the
+    /// network; used by the pool before handing out an idle connection.
+    pub fn is_stale(&self) -> bool {
+        self.session.lock().is_stale()
+    }
+
     /// Whether the connection is encrypted.
     pub fn is_tls(&self) -> bool {
         self.session.lock().is_tls()

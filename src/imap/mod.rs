@@ -5,6 +5,8 @@
 pub mod codec;
 mod connection;
 pub mod folder;
+mod handler;
+mod pool;
 pub mod search;
 pub mod seqset;
 pub(crate) mod session;
@@ -15,6 +17,8 @@ pub use connection::{
     Quota,
 };
 pub use folder::{Folder, FolderKind};
+pub use handler::{ImapHandler, Selection};
+pub use pool::{ImapManager, ImapPool, PooledImap};
 pub use search::SearchQuery;
 pub use seqset::SequenceSet;
 pub use session::{Capabilities, ConnectionState};

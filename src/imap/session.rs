@@ -259,6 +259,12 @@ impl Session {
         matches!(self.state, ConnectionState::Error | ConnectionState::Logout)
     }
 
+    /// Whether the connection cannot be reused: broken, logged out, or the server sent
+    /// something (a `BYE`, a close) while it sat idle. Never waits.
+    pub(crate) fn is_stale(&self) -> bool {
+        self.is_broken() || !self.framer.is_idle() || self.transport.readable_while_idle()
+    }
+
     /// The server's capabilities as last learnt.
     pub(crate) fn capabilities(&self) -> &Capabilities {
         &self.caps

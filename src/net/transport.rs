@@ -91,6 +91,28 @@ impl Transport {
         })
     }
 
+    /// Whether the socket has something to read right now (bytes the server sent unasked,
+    /// or the end of the stream), checked without waiting. On an idle connection either
+    /// means it should not be reused: typically a `BYE` or a close by the server.
+    pub(crate) fn readable_while_idle(&self) -> bool {
+        if !self.buffered().is_empty() {
+            return true;
+        }
+        let tcp = self.stream.tcp();
+        if tcp.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        let readable = match tcp.peek(&mut probe) {
+            Ok(_) => true,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        if tcp.set_nonblocking(false).is_err() {
+            return true;
+        }
+        readable
+    }
+
     /// Closes the socket in both directions.
     pub(crate) fn shutdown(&self) {
         self.stream.shutdown();

@@ -74,8 +74,9 @@ pub trait Manage: Send + Sync + 'static {
     fn is_valid(&self, conn: &mut Self::Connection) -> Result<()>;
 
     /// Whether the connection is known to be unusable (it saw an I/O, timeout or protocol
-    /// error). Must be cheap and must not do I/O: it is called each time a connection is
-    /// given back.
+    /// error, or the server closed it). Must be cheap and must never wait: it is called each
+    /// time a connection is given back and each time an idle one is checked out (a
+    /// non-blocking look at the socket is fine).
     fn has_broken(&self, conn: &mut Self::Connection) -> bool;
 
     /// Closes a connection the pool discards (politely, e.g. `LOGOUT` / `QUIT`, when it is
@@ -672,6 +673,16 @@ impl<M: Manage> Shared<M> {
                 Got::Idle(idle) => {
                     let mut conn = idle.conn;
                     let idle_for = Instant::now().saturating_duration_since(idle.idle_since);
+                    // A connection the server closed while it sat idle (cheap, no I/O
+                    // wait), whatever its idle time.
+                    if self.manager.has_broken(&mut conn) {
+                        log::info!(
+                            target: LOG,
+                            "{key}: idle connection was closed or broken meanwhile, replacing it"
+                        );
+                        self.discard_in_use(&turn.key, conn, true);
+                        continue;
+                    }
                     if idle_for >= self.options.test_after {
                         if let Err(e) = self.manager.is_valid(&mut conn) {
                             log::info!(

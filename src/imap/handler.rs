@@ -1,0 +1,236 @@
+//! `ImapHandler`: the high-level, pool-backed IMAP API of the original service's
+//! `IMAPProtocolHandler`.
+
+use std::fmt;
+use std::ops::RangeInclusive;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::imap::connection::{FetchWhat, FolderStatus};
+use crate::imap::folder::Folder;
+use crate::imap::pool::{ImapPool, PooledImap};
+use crate::imap::search::SearchQuery;
+use crate::imap::seqset::SequenceSet;
+use crate::message::Message;
+use crate::pool::{AccountStats, PoolOptions};
+
+/// Which messages of a folder to fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Selection {
+    /// These UIDs.
+    Uids(Vec<u32>),
+    /// Every message whose UID is in the range (inclusive).
+    UidRange(RangeInclusive<u32>),
+    /// The newest `n` messages (highest UIDs).
+    Newest(usize),
+    /// Every message of the folder.
+    All,
+}
+
+impl From<Vec<u32>> for Selection {
+    fn from(uids: Vec<u32>) -> Selection {
+        Selection::Uids(uids)
+    }
+}
+
+impl From<&[u32]> for Selection {
+    fn from(uids: &[u32]) -> Selection {
+        Selection::Uids(uids.to_vec())
+    }
+}
+
+impl From<RangeInclusive<u32>> for Selection {
+    fn from(range: RangeInclusive<u32>) -> Selection {
+        Selection::UidRange(range)
+    }
+}
+
+/// The high-level IMAP API: every call names the account (`&Config`) and the folder,
+/// checks a connection out of its [`ImapPool`], selects the folder, runs, and gives the
+/// connection back. `Send + Sync` and cheap to clone: share one handler between worker
+/// threads; the pool bounds the connections per account.
+///
+/// ```no_run
+/// use mailwire::Config;
+/// use mailwire::imap::{FetchWhat, ImapHandler, Selection};
+///
+/// let handler = ImapHandler::new()?;
+/// let account = Config::builder("imap.example.com").login("alice", "app-password").build()?;
+/// handler.test_connection(&account)?;
+/// for message in handler.fetch_messages(&account, "INBOX", Selection::Newest(10), FetchWhat::Full)? {
+///     println!("{:?} {:?}", message.uid(), message.subject());
+/// }
+/// handler.mark_as_read(&account, "INBOX", &[42])?;
+/// # Ok::<(), mailwire::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ImapHandler {
+    pool: ImapPool,
+}
+
+impl fmt::Debug for ImapHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapHandler")
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl ImapHandler {
+    /// A handler with a pool of default options (5 connections per account).
+    pub fn new() -> Result<ImapHandler> {
+        Ok(ImapHandler {
+            pool: ImapPool::new()?,
+        })
+    }
+
+    /// A handler with a pool of the given options.
+    pub fn with_options(options: PoolOptions) -> Result<ImapHandler> {
+        Ok(ImapHandler {
+            pool: ImapPool::with_options(options)?,
+        })
+    }
+
+    /// A handler over an existing pool (the pool stays shared).
+    pub fn with_pool(pool: ImapPool) -> ImapHandler {
+        ImapHandler { pool }
+    }
+
+    /// The pool behind the handler.
+    pub fn pool(&self) -> &ImapPool {
+        &self.pool
+    }
+
+    /// Statistics of the account's pooled connections.
+    pub fn stats(&self, account: &Config) -> AccountStats {
+        self.pool.stats_for(account)
+    }
+
+    fn conn(&self, account: &Config) -> Result<PooledImap> {
+        self.pool.get(account)
+    }
+
+    /// Connects (or reuses a connection) and sends `NOOP`.
+    pub fn test_connection(&self, account: &Config) -> Result<()> {
+        self.conn(account)?.noop()
+    }
+
+    /// Checks the credentials: a pooled connection is authenticated, so getting one is the
+    /// check. A rejected login is [`Error::Auth`](crate::Error::Auth).
+    pub fn authenticate(&self, account: &Config) -> Result<()> {
+        self.conn(account).map(drop)
+    }
+
+    /// Every folder of the account, with kinds.
+    pub fn list_folders(&self, account: &Config) -> Result<Vec<Folder>> {
+        self.conn(account)?.list_folders()
+    }
+
+    /// `STATUS` of a folder.
+    pub fn folder_status(&self, account: &Config, folder: &str) -> Result<FolderStatus> {
+        self.conn(account)?.folder_status(folder)
+    }
+
+    /// Fetches the selected messages (ascending UID order).
+    pub fn fetch_messages(
+        &self,
+        account: &Config,
+        folder: &str,
+        selection: impl Into<Selection>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let conn = self.conn(account)?;
+        let uids = match selection.into() {
+            Selection::Uids(uids) => uids,
+            Selection::UidRange(range) => {
+                let (a, b) = (*range.start(), *range.end());
+                if a > b {
+                    return Ok(Vec::new());
+                }
+                conn.search(folder, &SearchQuery::uid(SequenceSet::range(a, b)))?
+            }
+            Selection::Newest(n) => return conn.fetch_newest(folder, n, what),
+            Selection::All => conn.search(folder, &SearchQuery::all())?,
+        };
+        conn.fetch(folder, &uids, what)
+    }
+
+    /// Fetches one whole message, `None` if there is no such UID.
+    pub fn fetch_message(
+        &self,
+        account: &Config,
+        folder: &str,
+        uid: u32,
+    ) -> Result<Option<Message>> {
+        self.conn(account)?.fetch_message(folder, uid)
+    }
+
+    /// The UIDs matching `query`.
+    pub fn search(&self, account: &Config, folder: &str, query: &SearchQuery) -> Result<Vec<u32>> {
+        self.conn(account)?.search(folder, query)
+    }
+
+    /// Adds `\Seen`.
+    pub fn mark_as_read(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+        self.conn(account)?.mark_as_read(folder, uids)
+    }
+
+    /// Removes `\Seen`.
+    pub fn mark_as_unread(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+        self.conn(account)?.mark_as_unread(folder, uids)
+    }
+
+    /// Adds `\Flagged`.
+    pub fn add_star(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+        self.conn(account)?.add_star(folder, uids)
+    }
+
+    /// Removes `\Flagged`.
+    pub fn remove_star(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+        self.conn(account)?.remove_star(folder, uids)
+    }
+
+    /// Deletes messages: marks them `\Deleted` and, when the server has UIDPLUS, expunges
+    /// exactly them; without UIDPLUS they stay marked (a plain `EXPUNGE` would also remove
+    /// other messages the user marked) and `false` is returned.
+    pub fn delete_messages(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<bool> {
+        let conn = self.conn(account)?;
+        conn.mark_deleted(folder, uids)?;
+        if conn.has_capability("UIDPLUS") {
+            conn.uid_expunge(folder, uids)?;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Moves messages to another folder (see
+    /// [`ImapConnection::move_messages`](crate::imap::ImapConnection::move_messages)).
+    pub fn move_messages(
+        &self,
+        account: &Config,
+        folder: &str,
+        uids: &[u32],
+        to: &str,
+    ) -> Result<()> {
+        self.conn(account)?
+            .move_messages(folder, uids, to)
+            .map(drop)
+    }
+
+    /// The UIDVALIDITY of a folder.
+    pub fn get_uid_validity(&self, account: &Config, folder: &str) -> Result<u32> {
+        self.conn(account)?.uid_validity(folder)
+    }
+
+    /// Closes the account's pooled connections (idle ones now, busy ones when they return).
+    pub fn disconnect(&self, account: &Config) {
+        self.pool.clear(account);
+    }
+
+    /// Closes every pooled connection.
+    pub fn disconnect_all(&self) {
+        self.pool.clear_all();
+    }
+}

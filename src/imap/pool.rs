@@ -1,0 +1,142 @@
+//! `ImapPool`: per-account pooling of [`ImapConnection`]s on the generic pool core.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::config::{Config, Protocol};
+use crate::error::Result;
+use crate::imap::connection::ImapConnection;
+use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled};
+
+/// Connects, checks and closes IMAP connections for the pool core.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ImapManager;
+
+impl Manage for ImapManager {
+    type Target = Config;
+    type Connection = ImapConnection;
+
+    fn key(&self, config: &Config) -> AccountKey {
+        AccountKey::for_config(config, Protocol::Imap)
+    }
+
+    fn connect(&self, config: &Config) -> Result<ImapConnection> {
+        ImapConnection::connect(config)
+    }
+
+    fn is_valid(&self, conn: &mut ImapConnection) -> Result<()> {
+        conn.noop()
+    }
+
+    fn has_broken(&self, conn: &mut ImapConnection) -> bool {
+        conn.is_stale()
+    }
+
+    fn close(&self, conn: ImapConnection) {
+        if conn.is_broken() {
+            drop(conn);
+        } else {
+            conn.logout();
+        }
+    }
+}
+
+/// A checked-out IMAP connection; dereferences to [`ImapConnection`] and goes back to the
+/// pool when dropped (or is closed, if it broke).
+pub type PooledImap = Pooled<ImapManager>;
+
+/// A pool of authenticated IMAP connections, keyed by account (host, port, user, security
+/// and a keyed digest of the credentials — a caller with the right user but a wrong
+/// password never gets someone's authenticated connection).
+///
+/// Cheap to clone (the clones share the pool), `Send + Sync`. Defaults: 5 connections per
+/// account, 30 s acquire timeout, a `NOOP` health check for connections idle over 60 s,
+/// idle connections closed after 5 min, any connection after 30 min. See
+/// [`PoolOptions`].
+///
+/// ```no_run
+/// use mailwire::Config;
+/// use mailwire::imap::ImapPool;
+///
+/// let config = Config::builder("imap.example.com").login("alice", "app-password").build()?;
+/// let pool = ImapPool::new()?;
+/// let conn = pool.get(&config)?;           // connects, or reuses an idle connection
+/// let unseen = conn.search("INBOX", &mailwire::imap::SearchQuery::unseen())?;
+/// drop(conn);                              // back to the pool
+/// # Ok::<(), mailwire::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ImapPool {
+    pool: Pool<ImapManager>,
+}
+
+impl fmt::Debug for ImapPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImapPool")
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl ImapPool {
+    /// A pool with the default options (5 connections per account).
+    pub fn new() -> Result<ImapPool> {
+        ImapPool::with_options(PoolOptions::new())
+    }
+
+    /// A pool with the given options.
+    pub fn with_options(options: PoolOptions) -> Result<ImapPool> {
+        Ok(ImapPool {
+            pool: Pool::new(ImapManager, options)?,
+        })
+    }
+
+    /// An authenticated connection for the account of `config`: an idle one if there is
+    /// one (checked first), else a new one, waiting up to the pool's `get_timeout` when the
+    /// account's limit is reached ([`Error::PoolTimeout`](crate::Error::PoolTimeout)). A
+    /// connection or login failure is returned at once with its own error.
+    pub fn get(&self, config: &Config) -> Result<PooledImap> {
+        self.pool.get(config)
+    }
+
+    /// Like [`get`](Self::get) with its own acquire timeout.
+    pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<PooledImap> {
+        self.pool.get_timeout(config, timeout)
+    }
+
+    /// The pool key of `config`'s account.
+    pub fn key_for(&self, config: &Config) -> AccountKey {
+        self.pool.key_for(config)
+    }
+
+    /// Closes the idle connections of `config`'s account; connections in use are closed
+    /// when they come back.
+    pub fn clear(&self, config: &Config) {
+        self.pool.clear(&self.pool.key_for(config));
+    }
+
+    /// Closes every idle connection; connections in use are closed when they come back.
+    pub fn clear_all(&self) {
+        self.pool.clear_all();
+    }
+
+    /// Statistics per account.
+    pub fn stats(&self) -> Vec<(AccountKey, AccountStats)> {
+        self.pool.stats()
+    }
+
+    /// Statistics of `config`'s account.
+    pub fn stats_for(&self, config: &Config) -> AccountStats {
+        self.pool.stats_for(&self.pool.key_for(config))
+    }
+
+    /// How many connections are open (idle and in use), all accounts together.
+    pub fn open_connections(&self) -> usize {
+        self.pool.open_connections()
+    }
+
+    /// The pool's options.
+    pub fn options(&self) -> &PoolOptions {
+        self.pool.options()
+    }
+}
