@@ -6,6 +6,7 @@ pub mod codec;
 mod connection;
 pub mod folder;
 mod handler;
+mod idle;
 mod pool;
 pub mod search;
 pub mod seqset;
@@ -18,6 +19,7 @@ pub use connection::{
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};
+pub use idle::{IdleEvent, IdleListener, IdleListenerBuilder};
 pub use pool::{ImapManager, ImapPool, PooledImap};
 pub use search::SearchQuery;
 pub use seqset::SequenceSet;

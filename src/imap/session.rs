@@ -827,6 +827,169 @@ impl Session {
         }
     }
 
+    /// Starts IDLE: sends the command and waits for the server's continuation. Returns the
+    /// tag to finish it with [`idle_done`](Self::idle_done). Untagged responses that arrive
+    /// first go to the unsolicited queue.
+    pub(crate) fn idle_start(&mut self) -> Result<String> {
+        if self.is_broken() {
+            return Err(Error::Closed {
+                context: format!("earlier (the connection is {}); reconnect", self.state),
+            });
+        }
+        let tag = self.tag();
+        let result = self.idle_start_inner(&tag);
+        self.guard(result).map(|()| tag)
+    }
+
+    fn idle_start_inner(&mut self, tag: &str) -> Result<()> {
+        let encoded = Command::Idle.encode(tag, &self.encode_options)?;
+        for part in encoded.parts() {
+            self.transport
+                .send(part, Trace::Redacted(encoded.trace_text()))?;
+        }
+        let mut ignored = Vec::new();
+        loop {
+            match self.read_response("starting IDLE")? {
+                Response::Continuation(_) => {
+                    self.state = ConnectionState::Idle;
+                    return Ok(());
+                }
+                Response::Tagged {
+                    tag: t,
+                    status,
+                    code,
+                    text,
+                } if t == tag => {
+                    return Completion {
+                        untagged: Vec::new(),
+                        status,
+                        code,
+                        text,
+                    }
+                    .into_result("IDLE")
+                    .and_then(|_| Err(Error::protocol("the server ended IDLE at once", &[], 0)));
+                }
+                other => self.absorb(other, &mut ignored),
+            }
+        }
+    }
+
+    /// Waits up to `tick` for one untagged response during IDLE (or between polls).
+    /// `Ok(None)` when nothing arrived in time: the connection stays usable.
+    pub(crate) fn poll_untagged(&mut self, tick: Duration) -> Result<Option<Untagged>> {
+        let result = self.poll_untagged_inner(tick);
+        self.guard(result)
+    }
+
+    fn poll_untagged_inner(&mut self, tick: Duration) -> Result<Option<Untagged>> {
+        let deadline = Instant::now() + tick;
+        loop {
+            match self.framer.next_frame()? {
+                Some(FrameEvent::Response(frame)) => {
+                    net::transport::trace_server(self.transport.id(), frame.bytes);
+                    let response = parse_response(frame.bytes)?;
+                    return match response {
+                        Response::Untagged(u) => {
+                            let mut sink = Vec::new();
+                            self.absorb(Response::Untagged(u), &mut sink);
+                            Ok(sink.pop())
+                        }
+                        Response::Tagged {
+                            tag, status, text, ..
+                        } => Err(Error::protocol(
+                            format!("unexpected completion {tag} {status:?} while idle: {text}"),
+                            &[],
+                            0,
+                        )),
+                        Response::Continuation(_) => Ok(None),
+                    };
+                }
+                Some(FrameEvent::StreamLiteral { .. }) => {
+                    return Err(Error::protocol("a streamed literal while idle", &[], 0));
+                }
+                None => {
+                    if Instant::now() >= deadline {
+                        return Ok(None);
+                    }
+                    match self.fill(deadline, "waiting in IDLE") {
+                        Ok(_) => {}
+                        Err(Error::Timeout { .. }) => return Ok(None),
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends IDLE: sends `DONE` and reads until the IDLE command completes, waiting at most
+    /// `timeout`. Returns the untagged responses received meanwhile.
+    pub(crate) fn idle_done(&mut self, tag: &str, timeout: Duration) -> Result<Vec<Untagged>> {
+        let result = self.idle_done_inner(tag, timeout);
+        self.guard(result)
+    }
+
+    fn idle_done_inner(&mut self, tag: &str, timeout: Duration) -> Result<Vec<Untagged>> {
+        let done = encode::idle_done();
+        for part in done.parts() {
+            self.transport
+                .send(part, Trace::Redacted(done.trace_text()))?;
+        }
+        let deadline = Instant::now() + timeout;
+        let mut untagged = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    operation: "waiting for the end of IDLE".into(),
+                    after: timeout,
+                });
+            }
+            match self.framer.next_frame()? {
+                Some(FrameEvent::Response(frame)) => {
+                    net::transport::trace_server(self.transport.id(), frame.bytes);
+                    match parse_response(frame.bytes)? {
+                        Response::Tagged {
+                            tag: t,
+                            status,
+                            code,
+                            text,
+                        } if t == tag => {
+                            if self.state == ConnectionState::Idle {
+                                self.state = ConnectionState::Selected;
+                            }
+                            Completion {
+                                untagged: Vec::new(),
+                                status,
+                                code,
+                                text,
+                            }
+                            .into_result("IDLE")?;
+                            return Ok(untagged);
+                        }
+                        other => self.absorb(other, &mut untagged),
+                    }
+                }
+                Some(FrameEvent::StreamLiteral { .. }) => {
+                    return Err(Error::protocol("a streamed literal while idle", &[], 0));
+                }
+                None => {
+                    self.fill(deadline, "waiting for the end of IDLE")?;
+                }
+            }
+        }
+    }
+
+    /// Shuts the socket down (another thread's blocked read returns at once).
+    pub(crate) fn shutdown(&mut self) {
+        self.transport.shutdown();
+        self.state = ConnectionState::Error;
+    }
+
+    /// The configured read timeout.
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.transport.read_timeout()
+    }
+
     /// The most bytes the response buffer has held at once.
     pub(crate) fn peak_buffered(&self) -> usize {
         self.peak_buffered

@@ -1,0 +1,688 @@
+//! `IdleListener`: a background thread with its own connection that watches one folder
+//! and reports what changes, renewing IDLE and reconnecting on its own.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use parking_lot::Mutex;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::imap::codec::encode::{Command, FetchItem, Mailbox as WireMailbox, SelectOptions};
+use crate::imap::search::SearchQuery;
+use crate::imap::seqset::SequenceSet;
+use crate::imap::session::{ConnectionState, Session};
+use crate::imap::types::{FetchItem as Item, Flag, ResponseCode, Untagged};
+
+/// How often the listener thread looks at its stop flag while waiting.
+const TICK: Duration = Duration::from_millis(100);
+/// How long stopping waits for the server to acknowledge DONE and LOGOUT.
+const STOP_GRACE: Duration = Duration::from_millis(400);
+
+/// What the listener reports.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum IdleEvent {
+    /// New messages arrived (also those that arrived while the listener was reconnecting).
+    NewMessages {
+        /// Their UIDs, ascending.
+        uids: Vec<u32>,
+    },
+    /// Messages were expunged.
+    Expunged {
+        /// Sequence numbers, as the server reported them (`EXPUNGE`), in order.
+        seqs: Vec<u32>,
+        /// UIDs, when the server reported them (`VANISHED`, QRESYNC).
+        uids: Vec<u32>,
+    },
+    /// A message's flags changed.
+    FlagsChanged {
+        /// The message's UID.
+        uid: u32,
+        /// Its flags now.
+        flags: Vec<Flag>,
+    },
+    /// The connection was lost and is back; `after` is how long it was down.
+    Reconnected {
+        /// The outage.
+        after: Duration,
+    },
+    /// The folder's UIDVALIDITY changed: every UID known before is void.
+    UidValidityChanged {
+        /// The previous UIDVALIDITY.
+        old: u32,
+        /// The new one.
+        new: u32,
+    },
+    /// A failure the listener is recovering from (it reconnects with backoff), or, when
+    /// followed by [`IdleEvent::Stopped`], the one that ended it (e.g. the password was
+    /// changed).
+    Error(Arc<Error>),
+    /// The listener stopped; no more events follow.
+    Stopped,
+}
+
+type Callback = Box<dyn Fn(&IdleEvent) + Send + 'static>;
+
+/// Configures and starts an [`IdleListener`].
+#[must_use = "call spawn() to start the listener"]
+pub struct IdleListenerBuilder {
+    config: Config,
+    folder: String,
+    renew_every: Duration,
+    poll_interval: Duration,
+    callbacks: Vec<Callback>,
+    force_polling: bool,
+}
+
+impl fmt::Debug for IdleListenerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleListenerBuilder")
+            .field("config", &self.config)
+            .field("folder", &self.folder)
+            .field("renew_every", &self.renew_every)
+            .field("poll_interval", &self.poll_interval)
+            .field("callbacks", &self.callbacks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdleListenerBuilder {
+    /// The folder to watch (default `INBOX`).
+    pub fn folder(mut self, folder: impl Into<String>) -> Self {
+        self.folder = folder.into();
+        self
+    }
+
+    /// How often IDLE is ended and restarted (default 25 min, below the 29 min after which
+    /// RFC 2177 lets a server drop an idle client). At least one second.
+    ///
+    /// After a lost connection the listener waits the config's retry policy
+    /// `initial_delay`, reconnects, and backs off exponentially (up to `max_delay`) while
+    /// reconnecting fails with transient errors.
+    pub fn renew_every(mut self, every: Duration) -> Self {
+        self.renew_every = every;
+        self
+    }
+
+    /// How often to poll with `NOOP` on servers without IDLE (default 30 s).
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.poll_interval = every;
+        self
+    }
+
+    /// Polls with `NOOP` even if the server offers IDLE.
+    pub fn force_polling(mut self, force: bool) -> Self {
+        self.force_polling = force;
+        self
+    }
+
+    /// Adds a callback, called on the listener's thread for every event, in the order the
+    /// callbacks were added. A slow callback delays the next notification: hand heavy work
+    /// to a worker through [`IdleListener::events`] instead. A panicking callback is caught
+    /// and logged; delivery goes on.
+    pub fn on_event(mut self, callback: impl Fn(&IdleEvent) + Send + 'static) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+
+    /// Connects, opens the folder and starts the listener thread. A failure to connect,
+    /// log in or open the folder is returned here; later failures are reported as events
+    /// and recovered from.
+    pub fn spawn(self) -> Result<IdleListener> {
+        if self.renew_every < Duration::from_secs(1) {
+            return Err(Error::invalid("renew_every", "must be at least one second"));
+        }
+        if self.poll_interval < Duration::from_millis(100) {
+            return Err(Error::invalid("poll_interval", "must be at least 100 ms"));
+        }
+        let (tx, rx) = unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut worker = Worker {
+            config: self.config,
+            folder: self.folder.clone(),
+            renew_every: self.renew_every,
+            poll_interval: self.poll_interval,
+            force_polling: self.force_polling,
+            callbacks: self.callbacks,
+            tx,
+            stop: Arc::clone(&stop),
+            session: Arc::new(Mutex::new(None)),
+            uid_validity: None,
+            uid_next: None,
+        };
+        let session = worker.open()?;
+        *worker.session.lock() = Some(session);
+        let handle_session = Arc::clone(&worker.session);
+        let name = format!("mailwire-idle-{}", worker.folder);
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || worker.run())
+            .map_err(|source| Error::Io {
+                operation: "starting the IDLE listener thread".into(),
+                source,
+            })?;
+        Ok(IdleListener {
+            folder: self.folder,
+            events: rx,
+            stop,
+            thread: Mutex::new(Some(thread)),
+            session: handle_session,
+        })
+    }
+}
+
+/// A background listener for one folder: its own connection on its own named thread.
+///
+/// It `IDLE`s when the server offers it and polls with `NOOP` otherwise, renews IDLE
+/// before the server's timeout, reconnects with exponential backoff after a fault (and
+/// then reports the messages that arrived meanwhile), and delivers every event to the
+/// callbacks and to a channel. Stop it with [`stop`](Self::stop) from any thread, or by
+/// dropping it.
+///
+/// ```no_run
+/// use mailwire::Config;
+/// use mailwire::imap::{IdleEvent, IdleListener};
+///
+/// let config = Config::builder("imap.example.com").login("alice", "app-password").build()?;
+/// let listener = IdleListener::builder(config)
+///     .folder("INBOX")
+///     .on_event(|event| {
+///         if let IdleEvent::NewMessages { uids } = event {
+///             println!("new mail: {uids:?}");
+///         }
+///     })
+///     .spawn()?;
+/// // … or receive events elsewhere:
+/// let events = listener.events();
+/// while let Ok(event) = events.recv() {
+///     if matches!(event, IdleEvent::Stopped) { break }
+/// }
+/// # Ok::<(), mailwire::Error>(())
+/// ```
+pub struct IdleListener {
+    folder: String,
+    events: Receiver<IdleEvent>,
+    stop: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    session: Arc<Mutex<Option<Session>>>,
+}
+
+impl fmt::Debug for IdleListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleListener")
+            .field("folder", &self.folder)
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl IdleListener {
+    /// Starts configuring a listener for the account of `config`.
+    pub fn builder(config: Config) -> IdleListenerBuilder {
+        IdleListenerBuilder {
+            config,
+            folder: "INBOX".into(),
+            renew_every: Duration::from_secs(25 * 60),
+            poll_interval: Duration::from_secs(30),
+            callbacks: Vec::new(),
+            force_polling: false,
+        }
+    }
+
+    /// A receiver of every event (clones share the same queue: each event goes to one
+    /// receiver).
+    pub fn events(&self) -> Receiver<IdleEvent> {
+        self.events.clone()
+    }
+
+    /// The folder watched.
+    pub fn folder(&self) -> &str {
+        &self.folder
+    }
+
+    /// Whether the listener thread is still running.
+    pub fn is_running(&self) -> bool {
+        self.thread
+            .lock()
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
+    }
+
+    /// Stops the listener: ends IDLE and logs out when the connection is alive, and joins
+    /// the thread. Returns within about a second even if the server does not answer.
+    /// Calling it again does nothing.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let handle = self.thread.lock().take();
+        if let Some(handle) = handle {
+            let started = Instant::now();
+            while !handle.is_finished() && started.elapsed() < Duration::from_millis(900) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if !handle.is_finished() {
+                // Stuck in a blocking call (a connect, a slow server): cut the socket.
+                if let Some(mut session) = self.session.try_lock_for(Duration::from_millis(10)) {
+                    if let Some(s) = session.as_mut() {
+                        s.shutdown();
+                    }
+                }
+            }
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for IdleListener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Worker {
+    config: Config,
+    folder: String,
+    renew_every: Duration,
+    poll_interval: Duration,
+    force_polling: bool,
+    callbacks: Vec<Callback>,
+    tx: Sender<IdleEvent>,
+    stop: Arc<AtomicBool>,
+    session: Arc<Mutex<Option<Session>>>,
+    uid_validity: Option<u32>,
+    uid_next: Option<u32>,
+}
+
+/// Why a watching round ended.
+enum Ended {
+    Stopped,
+    Failed(Error),
+}
+
+impl Worker {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn emit(&self, event: IdleEvent) {
+        log::debug!(target: "mailwire::idle", "[idle {}] event {event:?}", self.folder);
+        for (i, callback) in self.callbacks.iter().enumerate() {
+            if catch_unwind(AssertUnwindSafe(|| callback(&event))).is_err() {
+                log::error!(target: "mailwire::idle", "[idle {}] callback #{i} panicked on {event:?}; delivery goes on", self.folder);
+            }
+        }
+        let _ = self.tx.send(event);
+    }
+
+    /// Connects and opens the folder read-only; returns the session. Reports UIDVALIDITY
+    /// changes and messages that arrived since the last known UIDNEXT.
+    fn open(&mut self) -> Result<Session> {
+        let mut session = Session::connect(&self.config)?;
+        let command = Command::Examine {
+            mailbox: WireMailbox::new(self.folder.as_str()),
+            options: SelectOptions::new(),
+        };
+        let completion = session.run(&command)?.into_result("EXAMINE")?;
+        session.set_state(ConnectionState::Selected);
+        let mut validity = None;
+        let mut uid_next = None;
+        for u in &completion.untagged {
+            if let Untagged::Condition {
+                code: Some(code), ..
+            } = u
+            {
+                match code {
+                    ResponseCode::UidValidity(v) => validity = Some(*v),
+                    ResponseCode::UidNext(n) => uid_next = Some(*n),
+                    _ => {}
+                }
+            }
+        }
+        let _ = session.take_unsolicited();
+        let mut catch_up_from = self.uid_next;
+        if let (Some(old), Some(new)) = (self.uid_validity, validity) {
+            if old != new {
+                self.emit(IdleEvent::UidValidityChanged { old, new });
+                catch_up_from = None;
+            }
+        }
+        self.uid_validity = validity.or(self.uid_validity);
+        match (catch_up_from, uid_next) {
+            (Some(from), Some(now)) if now > from => {
+                self.uid_next = Some(from);
+                self.report_new(&mut session)?;
+            }
+            _ => self.uid_next = uid_next.or(self.uid_next),
+        }
+        Ok(session)
+    }
+
+    fn run(mut self) {
+        let mut down_since: Option<Instant> = None;
+        let mut attempt: u32 = 0;
+        loop {
+            if self.stopping() {
+                break;
+            }
+            let session = self.session.lock().take();
+            let session = match session {
+                Some(s) => Some(s),
+                None => match self.open() {
+                    Ok(s) => {
+                        if let Some(since) = down_since.take() {
+                            self.emit(IdleEvent::Reconnected {
+                                after: since.elapsed(),
+                            });
+                        }
+                        attempt = 0;
+                        Some(s)
+                    }
+                    Err(e) if e.is_transient() => {
+                        self.emit(IdleEvent::Error(Arc::new(e)));
+                        attempt += 1;
+                        self.sleep(self.backoff(attempt));
+                        None
+                    }
+                    Err(e) => {
+                        log::error!(target: "mailwire::idle", "[idle {}] giving up: {e}", self.folder);
+                        self.emit(IdleEvent::Error(Arc::new(e)));
+                        break;
+                    }
+                },
+            };
+            let Some(session) = session else { continue };
+            *self.session.lock() = Some(session);
+            match self.watch() {
+                Ended::Stopped => break,
+                Ended::Failed(e) => {
+                    log::info!(target: "mailwire::idle", "[idle {}] connection lost: {e}; reconnecting", self.folder);
+                    if let Some(mut s) = self.session.lock().take() {
+                        s.shutdown();
+                    }
+                    down_since = Some(Instant::now());
+                    self.emit(IdleEvent::Error(Arc::new(e)));
+                    // Give a restarting server a moment (the retry policy's first delay).
+                    attempt = 1;
+                    self.sleep(self.backoff(attempt));
+                }
+            }
+        }
+        // Leave politely when the connection is alive.
+        if let Some(mut s) = self.session.lock().take() {
+            if !s.is_broken() {
+                let _ = s.run(&Command::Logout);
+            }
+            s.shutdown();
+        }
+        self.emit(IdleEvent::Stopped);
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let retry = self.config.retry();
+        let factor = retry
+            .multiplier
+            .powi(attempt.saturating_sub(1).min(30) as i32);
+        retry.initial_delay.mul_f64(factor).min(retry.max_delay)
+    }
+
+    fn sleep(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.stopping() && Instant::now() < until {
+            std::thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
+        }
+    }
+
+    /// Watches the folder until stopped or the connection fails.
+    fn watch(&mut self) -> Ended {
+        let use_idle = !self.force_polling
+            && self
+                .session
+                .lock()
+                .as_ref()
+                .is_some_and(|s| s.capabilities().has("IDLE"));
+        let result = if use_idle {
+            self.watch_idle()
+        } else {
+            self.watch_polling()
+        };
+        match result {
+            Ok(()) => Ended::Stopped,
+            Err(e) => Ended::Failed(e),
+        }
+    }
+
+    fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        let mut guard = self.session.lock();
+        match guard.as_mut() {
+            Some(s) => f(s),
+            None => Err(Error::Closed {
+                context: "(the listener's connection is gone)".into(),
+            }),
+        }
+    }
+
+    fn watch_idle(&mut self) -> Result<()> {
+        loop {
+            let tag = self.with_session(|s| s.idle_start())?;
+            let renew_at = Instant::now() + self.renew_every;
+            let mut pending: Vec<Untagged> = Vec::new();
+            loop {
+                if self.stopping() {
+                    let _ = self.with_session(|s| s.idle_done(&tag, STOP_GRACE));
+                    return Ok(());
+                }
+                if Instant::now() >= renew_at {
+                    log::debug!(target: "mailwire::idle", "[idle {}] renewing IDLE", self.folder);
+                    break;
+                }
+                let polled = self.with_session(|s| s.poll_untagged(TICK))?;
+                let Some(u) = polled else { continue };
+                match &u {
+                    Untagged::Condition {
+                        status: crate::imap::types::Status::Bye,
+                        text,
+                        ..
+                    } => {
+                        return Err(Error::Closed {
+                            context: format!("by the server (BYE: {text})"),
+                        });
+                    }
+                    Untagged::Exists(_)
+                    | Untagged::Expunge(_)
+                    | Untagged::Vanished { .. }
+                    | Untagged::Fetch { .. } => {
+                        pending.push(u);
+                        // Leave IDLE to act on it (find the new UIDs, map sequence numbers).
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let more = self.with_session(|s| s.idle_done(&tag, s_timeout(s)))?;
+            pending.extend(more);
+            self.handle(pending)?;
+        }
+    }
+
+    fn watch_polling(&mut self) -> Result<()> {
+        loop {
+            let next = Instant::now() + self.poll_interval;
+            while Instant::now() < next {
+                if self.stopping() {
+                    return Ok(());
+                }
+                std::thread::sleep(TICK.min(next.saturating_duration_since(Instant::now())));
+            }
+            let untagged = self.with_session(|s| {
+                let c = s.run(&Command::Noop)?.into_result("NOOP")?;
+                let _ = s.take_unsolicited();
+                Ok(c.untagged)
+            })?;
+            if untagged.iter().any(|u| {
+                matches!(
+                    u,
+                    Untagged::Condition {
+                        status: crate::imap::types::Status::Bye,
+                        ..
+                    }
+                )
+            }) {
+                return Err(Error::Closed {
+                    context: "by the server (BYE)".into(),
+                });
+            }
+            self.handle(untagged)?;
+        }
+    }
+
+    /// Turns a batch of untagged responses into events (outside IDLE: may run commands).
+    fn handle(&mut self, responses: Vec<Untagged>) -> Result<()> {
+        let mut expunged_seqs = Vec::new();
+        let mut expunged_uids = Vec::new();
+        let mut new_mail = false;
+        let mut flag_changes: Vec<(Option<u32>, u32, Vec<Flag>)> = Vec::new();
+        for u in responses {
+            match u {
+                Untagged::Exists(_) => new_mail = true,
+                Untagged::Expunge(seq) => expunged_seqs.push(seq),
+                Untagged::Vanished {
+                    earlier: false,
+                    uids,
+                } => {
+                    for (a, b) in uids {
+                        expunged_uids.extend(a.min(b)..=a.max(b));
+                    }
+                }
+                Untagged::Fetch { seq, items } => {
+                    let mut uid = None;
+                    let mut flags = None;
+                    for item in items {
+                        match item {
+                            Item::Uid(u) => uid = Some(u),
+                            Item::Flags(f) => flags = Some(f),
+                            _ => {}
+                        }
+                    }
+                    if let Some(flags) = flags {
+                        flag_changes.push((uid, seq, flags));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = self.with_session(|s| Ok(s.take_unsolicited()));
+        // Sequence numbers are valid before the expunges of this batch are applied; ask
+        // for the UIDs of flag changes that came without one.
+        let unknown: Vec<u32> = flag_changes
+            .iter()
+            .filter(|(uid, _, _)| uid.is_none())
+            .map(|(_, seq, _)| *seq)
+            .collect();
+        if !unknown.is_empty() && expunged_seqs.is_empty() {
+            let set: SequenceSet = unknown.iter().copied().collect();
+            let map = self.with_session(|s| {
+                let c = s
+                    .run(&Command::Fetch {
+                        uid: false,
+                        set,
+                        items: vec![FetchItem::Uid, FetchItem::Flags],
+                        changed_since: None,
+                        vanished: false,
+                    })?
+                    .into_result("FETCH")?;
+                let _ = s.take_unsolicited();
+                Ok(c.untagged)
+            })?;
+            for u in map {
+                if let Untagged::Fetch { seq, items } = u {
+                    let uid = items
+                        .iter()
+                        .find_map(|i| if let Item::Uid(u) = i { Some(*u) } else { None });
+                    let flags = items.iter().find_map(|i| {
+                        if let Item::Flags(f) = i {
+                            Some(f.clone())
+                        } else {
+                            None
+                        }
+                    });
+                    if let Some(change) = flag_changes
+                        .iter_mut()
+                        .find(|(u, s, _)| u.is_none() && *s == seq)
+                    {
+                        change.0 = uid;
+                        if let Some(f) = flags {
+                            change.2 = f;
+                        }
+                    }
+                }
+            }
+        }
+        for (uid, _, flags) in flag_changes {
+            if let Some(uid) = uid {
+                self.emit(IdleEvent::FlagsChanged { uid, flags });
+            }
+        }
+        if !expunged_seqs.is_empty() || !expunged_uids.is_empty() {
+            self.emit(IdleEvent::Expunged {
+                seqs: expunged_seqs,
+                uids: expunged_uids,
+            });
+        }
+        if new_mail {
+            let shared = Arc::clone(&self.session);
+            let mut guard = shared.lock();
+            if let Some(s) = guard.as_mut() {
+                self.report_new(s)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports the messages with UIDs from the last known UIDNEXT on.
+    fn report_new(&mut self, s: &mut Session) -> Result<()> {
+        let from = self.uid_next.unwrap_or(1).max(1);
+        let query = SearchQuery::uid(SequenceSet::from_start(from));
+        let c = s
+            .run(&Command::uid_search(query))?
+            .into_result("UID SEARCH")?;
+        let _ = s.take_unsolicited();
+        let mut uids: Vec<u32> = c
+            .untagged
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Search { ids, .. } => Some(ids),
+                _ => None,
+            })
+            .flatten()
+            .filter(|&uid| uid >= from)
+            .collect();
+        uids.sort_unstable();
+        uids.dedup();
+        if let Some(&last) = uids.last() {
+            self.uid_next = Some(last.saturating_add(1));
+            self.emit(IdleEvent::NewMessages { uids });
+        }
+        Ok(())
+    }
+}
+
+fn s_timeout(s: &Session) -> Duration {
+    s.read_timeout()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listener_is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<IdleListener>();
+        check::<IdleEvent>();
+    }
+}
