@@ -22,3 +22,8 @@ pub mod sasl;
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};
+
+/// The README's code examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
