@@ -1,3 +1,4 @@
+//! Compiled only under #[cfg(test)] (declared so in src/net/mod.rs).
 //! Transport tests against the real Dovecot of the test harness and the scripted fault
 //! server: TLS / STARTTLS / plain for IMAP and POP3, certificate checks, deadlines, retry,
 //! STARTTLS injection, line limits and the redacted wire trace.

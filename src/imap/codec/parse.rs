@@ -145,7 +145,7 @@ impl<'a> P<'a> {
         }
     }
 
-    fn expect(&mut self, c: u8, what: &str) -> Result<()> {
+    fn require(&mut self, c: u8, what: &str) -> Result<()> {
         if self.eat(c) {
             Ok(())
         } else {
@@ -231,7 +231,7 @@ impl<'a> P<'a> {
     }
 
     fn quoted(&mut self) -> Result<Vec<u8>> {
-        self.expect(b'"', "expected a quoted string")?;
+        self.require(b'"', "expected a quoted string")?;
         let start = self.i;
         let rest = self.b.get(start..).unwrap_or(&[]);
         let Some(n) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
@@ -270,12 +270,12 @@ impl<'a> P<'a> {
 
     fn literal(&mut self) -> Result<&'a [u8]> {
         self.eat(b'~');
-        self.expect(b'{', "expected a literal")?;
+        self.require(b'{', "expected a literal")?;
         let size = self.number_u64()?;
         self.eat(b'+');
-        self.expect(b'}', "expected } after the literal size")?;
+        self.require(b'}', "expected } after the literal size")?;
         self.eat(b'\r');
-        self.expect(b'\n', "expected a line end after the literal size")?;
+        self.require(b'\n', "expected a line end after the literal size")?;
         let start = self.i;
         let end = usize::try_from(size)
             .ok()
@@ -381,7 +381,7 @@ impl<'a> P<'a> {
     }
 
     fn flag_list(&mut self) -> Result<Vec<Flag>> {
-        self.expect(b'(', "expected a flag list")?;
+        self.require(b'(', "expected a flag list")?;
         let mut flags = Vec::new();
         loop {
             self.sp();
@@ -438,7 +438,7 @@ impl<'a> P<'a> {
     }
 
     fn code(&mut self) -> Result<ResponseCode> {
-        self.expect(b'[', "expected [")?;
+        self.require(b'[', "expected [")?;
         let start = self.i;
         let name = self.take_while(|b| matches!(b, b' ' | b']' | b'\r' | b'\n'));
         let name = upper(name);
@@ -582,7 +582,7 @@ impl<'a> P<'a> {
                     self.sp();
                     earlier = self.atom().eq_ignore_ascii_case(b"EARLIER");
                     self.sp();
-                    self.expect(b')', "expected ) after EARLIER")?;
+                    self.require(b')', "expected ) after EARLIER")?;
                     self.sp();
                 }
                 Untagged::Vanished {
@@ -606,7 +606,7 @@ impl<'a> P<'a> {
             b"QUOTA" => {
                 let root = self.astring()?;
                 self.sp();
-                self.expect(b'(', "expected ( before quota resources")?;
+                self.require(b'(', "expected ( before quota resources")?;
                 let mut resources = Vec::new();
                 loop {
                     self.sp();
@@ -659,7 +659,7 @@ impl<'a> P<'a> {
     }
 
     fn list_item(&mut self) -> Result<ListItem> {
-        self.expect(b'(', "expected ( before mailbox attributes")?;
+        self.require(b'(', "expected ( before mailbox attributes")?;
         let mut attributes = Vec::new();
         loop {
             self.sp();
@@ -692,7 +692,7 @@ impl<'a> P<'a> {
     fn mailbox_status(&mut self) -> Result<Untagged> {
         let mailbox = self.astring()?;
         self.sp();
-        self.expect(b'(', "expected ( before status items")?;
+        self.require(b'(', "expected ( before status items")?;
         let mut items = Vec::new();
         loop {
             self.sp();
@@ -735,7 +735,7 @@ impl<'a> P<'a> {
                 self.sp();
                 modseq = Some(self.number_u64()?);
                 self.sp();
-                self.expect(b')', "expected ) after MODSEQ")?;
+                self.require(b')', "expected ) after MODSEQ")?;
                 continue;
             }
             if !self.peek().is_some_and(|b| b.is_ascii_digit()) {
@@ -755,7 +755,7 @@ impl<'a> P<'a> {
             self.sp();
             tag = Some(self.string_text()?);
             self.sp();
-            self.expect(b')', "expected ) after the ESEARCH tag")?;
+            self.require(b')', "expected ) after the ESEARCH tag")?;
         }
         let mut uid = false;
         let mut items = Vec::new();
@@ -801,7 +801,7 @@ impl<'a> P<'a> {
             if self.eat(b')') {
                 return Ok(out);
             }
-            self.expect(b'(', "expected ( before a namespace")?;
+            self.require(b'(', "expected ( before a namespace")?;
             self.sp();
             let prefix = self.string()?;
             self.sp();
@@ -839,7 +839,7 @@ impl<'a> P<'a> {
     }
 
     fn fetch_items(&mut self) -> Result<Vec<FetchItem>> {
-        self.expect(b'(', "expected ( before FETCH data")?;
+        self.require(b'(', "expected ( before FETCH data")?;
         // Domino: `((UID 1 ...))`.
         let mut extra = 0;
         loop {
@@ -884,7 +884,7 @@ impl<'a> P<'a> {
             self.i = s + close + 1;
             if self.eat(b'<') {
                 origin = Some(self.number()?);
-                self.expect(b'>', "expected > after the origin")?;
+                self.require(b'>', "expected > after the origin")?;
             }
         }
         let name_bytes = self.b.get(start..self.i).unwrap_or(&[]);
@@ -917,17 +917,17 @@ impl<'a> P<'a> {
             (b"RFC822.HEADER", false) => FetchItem::Rfc822Header(self.nstring()?),
             (b"RFC822.TEXT", false) => FetchItem::Rfc822Text(self.nstring()?),
             (b"MODSEQ", false) => {
-                self.expect(b'(', "expected ( before the mod-sequence")?;
+                self.require(b'(', "expected ( before the mod-sequence")?;
                 self.sp();
                 let n = self.number_u64()?;
                 self.sp();
-                self.expect(b')', "expected ) after the mod-sequence")?;
+                self.require(b')', "expected ) after the mod-sequence")?;
                 FetchItem::ModSeq(n)
             }
             (b"X-GM-MSGID", false) => FetchItem::GmMsgId(self.number_u64()?),
             (b"X-GM-THRID", false) => FetchItem::GmThrId(self.number_u64()?),
             (b"X-GM-LABELS", false) => {
-                self.expect(b'(', "expected ( before the labels")?;
+                self.require(b'(', "expected ( before the labels")?;
                 let mut labels = Vec::new();
                 loop {
                     self.sp();
@@ -947,7 +947,7 @@ impl<'a> P<'a> {
 
     fn envelope(&mut self) -> Result<Envelope> {
         self.enter()?;
-        self.expect(b'(', "expected ( before the envelope")?;
+        self.require(b'(', "expected ( before the envelope")?;
         // Domino may wrap the envelope in an extra pair.
         self.sp();
         let wrapped = self.eat(b'(');
@@ -972,7 +972,7 @@ impl<'a> P<'a> {
         self.sp();
         e.message_id = self.nstring()?;
         self.sp();
-        self.expect(b')', "expected ) after the envelope")?;
+        self.require(b')', "expected ) after the envelope")?;
         if wrapped {
             self.sp();
             self.eat(b')');
@@ -1000,7 +1000,7 @@ impl<'a> P<'a> {
             if self.eat(b')') {
                 break;
             }
-            self.expect(b'(', "expected ( before an address")?;
+            self.require(b'(', "expected ( before an address")?;
             self.sp();
             if self.peek() == Some(b'(') {
                 // Extra parentheses around the addresses (Domino): flatten.
@@ -1014,7 +1014,7 @@ impl<'a> P<'a> {
                 *field = self.nstring()?;
             }
             self.sp();
-            self.expect(b')', "expected ) after an address")?;
+            self.require(b')', "expected ) after an address")?;
             out.push(a);
         }
         self.depth -= 1;
@@ -1060,7 +1060,7 @@ impl<'a> P<'a> {
                     self.params()?
                 };
                 self.sp();
-                self.expect(b')', "expected ) after the disposition")?;
+                self.require(b')', "expected ) after the disposition")?;
                 ext.disposition = Some((kind, params));
             } else if let Some(kind) = self.nstring_text()? {
                 ext.disposition = Some((kind, Vec::new()));
@@ -1094,7 +1094,7 @@ impl<'a> P<'a> {
 
     fn body(&mut self) -> Result<BodyStructure> {
         self.enter()?;
-        self.expect(b'(', "expected ( before a body structure")?;
+        self.require(b'(', "expected ( before a body structure")?;
         self.sp();
         let r = if self.peek() == Some(b'(') {
             let mut parts = Vec::new();
@@ -1164,7 +1164,7 @@ impl<'a> P<'a> {
             }
         };
         self.sp();
-        self.expect(b')', "expected ) after a body structure")?;
+        self.require(b')', "expected ) after a body structure")?;
         self.depth -= 1;
         Ok(r)
     }
