@@ -479,3 +479,35 @@ fn pipeline_never_has_more_than_the_window_in_flight() {
         "commands in flight never exceed the window"
     );
 }
+
+#[test]
+fn xoauth2_error_challenge_is_acknowledged_and_reported_as_auth() {
+    // user=bob\x01auth=Bearer tok\x01\x01
+    let ir = "dXNlcj1ib2IBYXV0aD1CZWFyZXIgdG9rAQE=";
+    let server = ScriptServer::start(move |_| {
+        Script::new()
+            .send_line("+OK ready")
+            .expect_line("CAPA")
+            .send("+OK\r\nSASL XOAUTH2\r\n.\r\n")
+            .expect_line(&format!("AUTH XOAUTH2 {ir}"))
+            .send_line("+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0=")
+            .expect_line("")
+            .send_line("-ERR [AUTH] invalid token")
+    });
+    let cfg = Config::builder("127.0.0.1")
+        .pop3_port(server.port())
+        .security(Security::Plain)
+        .oauth2("bob", "tok")
+        .retry(RetryPolicy::new(3, Duration::from_millis(10)))
+        .build()
+        .unwrap();
+    match Pop3Handler::connect(&cfg) {
+        Err(Error::Auth { mechanism, text }) => {
+            assert_eq!(mechanism, "XOAUTH2");
+            assert!(text.contains("invalid token"), "{text}");
+        }
+        other => panic!("expected Auth, got {other:?}"),
+    }
+    server.assert_ok();
+    assert_eq!(server.connections(), 1);
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Protocol, Security};
 use crate::error::{Error, Result};
@@ -364,7 +364,11 @@ impl Session {
                 return Ok(decoder.content_len());
             }
             // Each read must make progress within the read timeout.
-            let deadline = Instant::now() + self.transport.read_timeout();
+            let now = Instant::now();
+            let deadline = now
+                .checked_add(self.transport.read_timeout())
+                .or_else(|| now.checked_add(Duration::from_secs(3600)))
+                .unwrap_or(now);
             self.transport.fill(deadline, operation)?;
             self.note_buffer();
         }
@@ -647,9 +651,9 @@ impl Session {
         for (index, &number) in numbers.iter().enumerate() {
             let in_flight = next_to_send.saturating_sub(index);
             if first_error.is_none() && in_flight <= refill_at && next_to_send < numbers.len() {
-                let end = (index + window).min(numbers.len());
+                let end = index.saturating_add(window).min(numbers.len());
                 let batch = numbers.get(next_to_send..end).unwrap_or(&[]);
-                let mut bytes = Vec::with_capacity(batch.len() * 16);
+                let mut bytes = Vec::with_capacity(batch.len().saturating_mul(16));
                 for &n in batch {
                     bytes.extend_from_slice(&Command::Retr(n).encode()?);
                 }
