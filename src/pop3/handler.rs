@@ -288,8 +288,10 @@ impl Pop3Handler {
     }
 
     /// `RETR n` streamed to `out` as it arrives, dot-unstuffed, in constant memory whatever
-    /// the message size. Returns the number of bytes written. A failing writer breaks the
-    /// connection (the rest of the answer cannot be skipped reliably).
+    /// the message size. Returns the number of bytes written. Each read from the server must
+    /// make progress within the read timeout (there is no deadline for the whole message).
+    /// A failing writer breaks the connection (the rest of the answer cannot be skipped
+    /// reliably).
     pub fn fetch_to_writer(&self, number: u32, out: &mut dyn Write) -> Result<u64> {
         self.session
             .lock()
