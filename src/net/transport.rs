@@ -123,6 +123,12 @@ impl Transport {
         self.buf.get(self.start..self.end).unwrap_or(&[])
     }
 
+    /// How many bytes the read buffer has allocated (it grows only when one unconsumed
+    /// run of bytes fills it).
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Marks `n` buffered bytes as consumed.
     pub(crate) fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);

@@ -1,6 +1,23 @@
 //! POP3 client.
 //!
-//! [`codec`] is the pure protocol layer (status lines, multi-line responses) with no I/O.
+//! - [`Pop3Handler`]: one logged-in connection, `Send + Sync`, every POP3 command of
+//!   RFC 1939 / 2449 (STAT, LIST, UIDL, RETR — streamed, pipelined —, TOP, DELE, RSET, NOOP,
+//!   QUIT), with STLS, `AUTH` (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER), `USER` / `PASS` and
+//!   APOP. [`Pop3Handler::session`] runs a unit of work and quits only on success.
+//! - [`Pop3Pool`]: connections kept per account (one by default: the server locks the
+//!   maildrop), on the shared [pool core](crate::pool).
+//! - [`codec`]: the pure protocol layer (status lines, multi-line responses) with no I/O.
+//!
+//! Deletions are committed only by `QUIT`; see [`Pop3Handler`]. The guide is
+//! `docs/pop3.md`.
 
 pub(crate) mod apop;
 pub mod codec;
+mod handler;
+mod pool;
+mod session;
+
+pub use codec::{Capabilities, ListEntry, UidlEntry};
+pub use handler::{MailboxStat, Pop3Handler};
+pub use pool::{Pop3Manager, Pop3Pool, Pop3PoolGuard};
+pub use session::{LoginMethod, Pop3Options};

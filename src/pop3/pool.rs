@@ -1,0 +1,230 @@
+//! [`Pop3Pool`]: logged-in POP3 connections kept per account, on the shared pool core.
+
+use std::fmt;
+use std::ops::Deref;
+use std::time::Duration;
+
+use crate::config::{Config, Protocol};
+use crate::error::Result;
+use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled};
+use crate::pop3::handler::Pop3Handler;
+use crate::pop3::session::{LOG, Pop3Options};
+
+/// Opens, checks and closes the connections of a [`Pop3Pool`] (the pool core's
+/// [`Manage`] for POP3).
+///
+/// - key: [`AccountKey::for_config`] with [`Protocol::Pop3`] (host, port, user, security,
+///   a digest of the secret);
+/// - connect: [`Pop3Handler::connect_with`] with the pool's [`Pop3Options`];
+/// - health check: `NOOP`;
+/// - broken: the handler is closed or broke;
+/// - close: `QUIT` on a healthy connection (idle pooled connections have no pending
+///   deletions, see [`Pop3PoolGuard`]), otherwise just the socket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pop3Manager {
+    options: Pop3Options,
+}
+
+impl Pop3Manager {
+    /// A manager that connects with `options`.
+    pub fn new(options: Pop3Options) -> Pop3Manager {
+        Pop3Manager { options }
+    }
+}
+
+impl Manage for Pop3Manager {
+    type Target = Config;
+    type Connection = Pop3Handler;
+
+    fn key(&self, target: &Config) -> AccountKey {
+        AccountKey::for_config(target, Protocol::Pop3)
+    }
+
+    fn connect(&self, target: &Config) -> Result<Pop3Handler> {
+        Pop3Handler::connect_with(target, self.options)
+    }
+
+    fn is_valid(&self, conn: &mut Pop3Handler) -> Result<()> {
+        conn.noop()
+    }
+
+    fn has_broken(&self, conn: &mut Pop3Handler) -> bool {
+        conn.is_closed()
+    }
+
+    fn close(&self, conn: Pop3Handler) {
+        if !conn.is_closed() {
+            if let Err(e) = conn.quit() {
+                log::debug!(target: LOG, "[{}] QUIT while closing a pooled connection failed: {e}", conn.id());
+            }
+        }
+    }
+}
+
+/// A pool of logged-in POP3 connections, replacing the original service's
+/// `POP3ConnectionPool` (`acquire` → [`acquire`](Self::acquire), `release` → dropping the
+/// [`Pop3PoolGuard`], `close_all` → [`close_all`](Self::close_all)).
+///
+/// One connection per account by default: RFC 1939 servers lock the maildrop for the
+/// session, so a second session of the same account would be refused (`-ERR [IN-USE]`) or
+/// would see a maildrop whose deletions the first session has not committed. A second
+/// [`acquire`](Self::acquire) for an account waits until the first guard is dropped, up to
+/// the pool's `get_timeout`, then fails with [`Error::PoolTimeout`](crate::Error::PoolTimeout).
+/// `Send + Sync`; clones share the same connections.
+///
+/// ```no_run
+/// use mailwire::Config;
+/// use mailwire::pop3::Pop3Pool;
+///
+/// let pool = Pop3Pool::new()?;
+/// let config = Config::builder("pop.example.com").login("alice", "pw").build()?;
+/// {
+///     let pop = pool.acquire(&config)?;
+///     println!("{} messages", pop.stat()?.count);
+/// } // released: back to the pool, logged in, for the next acquire
+/// pool.close_all();
+/// # Ok::<(), mailwire::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Pop3Pool {
+    pool: Pool<Pop3Manager>,
+}
+
+impl fmt::Debug for Pop3Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pop3Pool")
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl Pop3Pool {
+    /// A pool with one connection per account and otherwise the [`PoolOptions`] defaults
+    /// (30 s acquire timeout, `NOOP` check after 60 s idle, idle connections closed after
+    /// 5 min).
+    pub fn new() -> Result<Pop3Pool> {
+        Pop3Pool::with_options(
+            PoolOptions::new().max_per_account(1),
+            Pop3Options::default(),
+        )
+    }
+
+    /// A pool with explicit pool and connection options. `max_per_account` above 1 is
+    /// allowed for servers that do not lock the maildrop (Dovecot by default), but two
+    /// sessions of one account then see each other's uncommitted state differently.
+    pub fn with_options(options: PoolOptions, pop3: Pop3Options) -> Result<Pop3Pool> {
+        Ok(Pop3Pool {
+            pool: Pool::new(Pop3Manager::new(pop3), options)?,
+        })
+    }
+
+    /// Checks out a logged-in connection for the account of `config`, reusing an idle one
+    /// or connecting; waits up to the pool's `get_timeout` while the account's connections
+    /// are all in use. A connect or login failure is returned at once.
+    pub fn acquire(&self, config: &Config) -> Result<Pop3PoolGuard> {
+        Ok(Pop3PoolGuard {
+            inner: self.pool.get(config)?,
+        })
+    }
+
+    /// [`acquire`](Self::acquire) with its own wait limit.
+    pub fn acquire_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
+        Ok(Pop3PoolGuard {
+            inner: self.pool.get_timeout(config, timeout)?,
+        })
+    }
+
+    /// Closes every idle connection now (with `QUIT`); connections checked out are closed
+    /// when their guards are dropped, and later acquires open new ones.
+    pub fn close_all(&self) {
+        self.pool.clear_all();
+    }
+
+    /// What the pool holds for the account of `config`.
+    pub fn stats_for(&self, config: &Config) -> AccountStats {
+        self.pool.stats_for(&self.pool.key_for(config))
+    }
+
+    /// How many connections are open in the whole pool.
+    pub fn open_connections(&self) -> usize {
+        self.pool.open_connections()
+    }
+
+    /// The pool options in use.
+    pub fn options(&self) -> &PoolOptions {
+        self.pool.options()
+    }
+}
+
+/// A connection checked out of a [`Pop3Pool`]: dereferences to the [`Pop3Handler`];
+/// dropping it releases the connection.
+///
+/// What release does with deletions: a pooled connection is a unit of work. If messages
+/// were marked for deletion (and not [`reset`](Pop3Handler::reset)), dropping the guard
+/// sends `QUIT`, which commits them, and the pool opens a fresh connection next time;
+/// otherwise the connection goes back to the pool as it is, still logged in. To abandon the
+/// work instead (nothing deleted), call [`discard`](Self::discard). A connection that broke
+/// is never reused and never commits.
+pub struct Pop3PoolGuard {
+    inner: Pooled<Pop3Manager>,
+}
+
+impl fmt::Debug for Pop3PoolGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pop3PoolGuard")
+            .field("pooled", &self.inner)
+            .finish()
+    }
+}
+
+impl Deref for Pop3PoolGuard {
+    type Target = Pop3Handler;
+
+    fn deref(&self) -> &Pop3Handler {
+        &self.inner
+    }
+}
+
+impl Pop3PoolGuard {
+    /// Drops the connection without `QUIT`: deletions marked on it are not committed, and
+    /// the pool opens a new connection for the next acquire.
+    pub fn discard(mut self) {
+        self.inner.disconnect();
+        self.inner.mark_broken();
+    }
+
+    /// The account the connection belongs to.
+    pub fn key(&self) -> &AccountKey {
+        self.inner.key()
+    }
+}
+
+impl Drop for Pop3PoolGuard {
+    fn drop(&mut self) {
+        if !self.inner.is_closed() && !self.inner.pending_deletions().is_empty() {
+            // Commit the unit of work; the closed handler is then discarded by the pool.
+            if let Err(e) = self.inner.quit() {
+                log::warn!(target: LOG, "[{}] QUIT on release failed, deletions may not be committed: {e}", self.inner.id());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Pop3Pool>();
+        assert_send_sync::<Pop3PoolGuard>();
+        assert_send_sync::<Pop3Manager>();
+    }
+
+    #[test]
+    fn default_is_one_connection_per_account() {
+        let pool = Pop3Pool::new().unwrap();
+        assert_eq!(pool.options().max_per_account, 1);
+    }
+}
