@@ -12,8 +12,6 @@ pub mod config;
 pub mod error;
 pub mod imap;
 pub mod message;
-// The POP3 session will use the rest of the transport (line reads, exact reads).
-#[allow(dead_code)]
 pub(crate) mod net;
 pub mod pool;
 pub mod pop3;

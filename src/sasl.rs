@@ -77,8 +77,6 @@ impl FromStr for Mechanism {
 ///
 /// OAuth2 credentials: `OAUTHBEARER`, else `XOAUTH2`. Password: `PLAIN`, else `LOGIN`.
 /// Fails with [`Error::InvalidInput`] naming what the server offers when none fits.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn choose<S: AsRef<str>>(
     server_mechanisms: &[S],
     credentials: &Credentials,
@@ -112,8 +110,6 @@ pub(crate) fn choose<S: AsRef<str>>(
 }
 
 /// `PLAIN` response: base64 of `\0user\0password` (empty authorization identity).
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn plain(user: &str, password: &str) -> String {
     let mut raw = Vec::with_capacity(user.len() + password.len() + 2);
     raw.push(0);
@@ -125,8 +121,6 @@ pub(crate) fn plain(user: &str, password: &str) -> String {
 
 /// `LOGIN` responses: the user name (answer to the first prompt) then the password (answer
 /// to the second), each base64.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn login(user: &str, password: &str) -> [String; 2] {
     [
         base64::encode(user.as_bytes()),
@@ -135,8 +129,6 @@ pub(crate) fn login(user: &str, password: &str) -> [String; 2] {
 }
 
 /// `XOAUTH2` response: base64 of `user=U^Aauth=Bearer T^A^A`.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn xoauth2(user: &str, token: &str) -> String {
     base64::encode(format!("user={user}\x01auth=Bearer {token}\x01\x01").as_bytes())
 }
@@ -144,8 +136,6 @@ pub(crate) fn xoauth2(user: &str, token: &str) -> String {
 /// `OAUTHBEARER` response (RFC 7628 §3.1): base64 of
 /// `n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A`, with `,` and `=` in the user escaped as
 /// `=2C` and `=3D` (RFC 5801 `saslname`).
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn oauthbearer(user: &str, token: &str, host: &str, port: u16) -> String {
     let user = user.replace('=', "=3D").replace(',', "=2C");
     base64::encode(
@@ -159,8 +149,6 @@ pub(crate) fn oauthbearer(user: &str, token: &str, host: &str, port: u16) -> Str
 /// with [`login`]'s second element.
 ///
 /// Fails with [`Error::InvalidInput`] if the mechanism does not fit the credentials.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn initial_response(
     mechanism: Mechanism,
     credentials: &Credentials,
@@ -197,8 +185,6 @@ pub(crate) fn initial_response(
 /// such as `{"status":"401","schemes":"bearer","scope":"…"}` in a continuation before it
 /// fails the command. Returns the decoded JSON text (lossy UTF-8), or the challenge itself
 /// if it is not valid base64.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn decode_error_challenge(challenge: &str) -> String {
     let trimmed = challenge.trim();
     match base64::decode(trimmed.as_bytes()) {
@@ -210,8 +196,6 @@ pub(crate) fn decode_error_challenge(challenge: &str) -> String {
 /// The client response that acknowledges an error challenge so the server can finish with
 /// its failure status: empty for `XOAUTH2`, base64 of `^A` for `OAUTHBEARER`
 /// (RFC 7628 §3.2.3); `*` (cancel) for the other mechanisms.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn error_acknowledgement(mechanism: Mechanism) -> &'static str {
     match mechanism {
         Mechanism::XOAuth2 => "",

@@ -19,8 +19,6 @@ pub(crate) const WIRE: &str = "mailwire::wire";
 /// How a written command appears in the wire trace.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Trace<'a> {
-    /// The bytes as sent.
-    Verbatim,
     /// This text instead (credentials replaced by `<redacted>`).
     Redacted(&'a str),
 }
@@ -83,13 +81,6 @@ impl Transport {
         self.stream.is_tls()
     }
 
-    /// A handle on the socket that another thread can use to shut it down.
-    pub(crate) fn shutdown_handle(&self) -> Result<TcpStream> {
-        self.stream.tcp().try_clone().map_err(|source| Error::Io {
-            operation: "cloning the socket handle".into(),
-            source,
-        })
-    }
 
     /// Whether the socket has something to read right now (bytes the server sent unasked,
     /// or the end of the stream), checked without waiting. On an idle connection either
@@ -290,47 +281,12 @@ impl Transport {
         }
     }
 
-    /// Reads exactly `n` bytes into memory. Each read must make progress within the read
-    /// timeout.
-    pub(crate) fn read_exact_vec(&mut self, n: usize, operation: &str) -> Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(n.min(64 * 1024 * 1024));
-        self.read_exact_to(n as u64, &mut out, operation)?;
-        Ok(out)
-    }
 
-    /// Copies exactly `n` bytes to `sink` without holding more than one read chunk. Each
-    /// read must make progress within the read timeout.
-    pub(crate) fn read_exact_to(
-        &mut self,
-        n: u64,
-        sink: &mut dyn Write,
-        operation: &str,
-    ) -> Result<()> {
-        let mut left = n;
-        while left > 0 {
-            if self.buffered().is_empty() {
-                let deadline = Instant::now() + self.read_timeout;
-                self.fill(deadline, operation)?;
-            }
-            let avail = self.buffered();
-            let take = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            sink.write_all(avail.get(..take).unwrap_or(&[]))
-                .map_err(|source| Error::Io {
-                    operation: format!("writing to the caller's writer while {operation}"),
-                    source,
-                })?;
-            self.consume(take);
-            left -= take as u64;
-        }
-        log::trace!(target: WIRE, "[{}] S: <{n} bytes of literal data>", self.id);
-        Ok(())
-    }
 
     /// Sends `bytes` and flushes. `trace` says how the bytes appear in the wire trace.
     pub(crate) fn send(&mut self, bytes: &[u8], trace: Trace<'_>) -> Result<()> {
         if log::log_enabled!(target: WIRE, log::Level::Trace) {
             match trace {
-                Trace::Verbatim => log::trace!(target: WIRE, "[{}] C: {}", self.id, shorten(bytes)),
                 Trace::Redacted(text) => log::trace!(target: WIRE, "[{}] C: {}", self.id, text),
             }
         }

@@ -58,8 +58,6 @@ fn compress(state: &mut [u32; 4], block: &[u8; 64]) {
 }
 
 /// The MD5 digest of `input` (RFC 1321).
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn md5(input: &[u8]) -> [u8; 16] {
     let mut state: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
     let mut blocks = input.chunks_exact(64);
@@ -104,8 +102,6 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The APOP digest argument: lowercase hex MD5 of `timestamp` (brackets included, as
 /// found in the greeting) followed by `password`.
-// used by the POP3 session (issue 6)
-#[allow(dead_code)]
 pub(crate) fn apop_digest(timestamp: &str, password: &str) -> String {
     let mut input = Vec::with_capacity(timestamp.len() + password.len());
     input.extend_from_slice(timestamp.as_bytes());
