@@ -81,7 +81,6 @@ impl Transport {
         self.stream.is_tls()
     }
 
-
     /// Whether the socket has something to read right now (bytes the server sent unasked,
     /// or the end of the stream), checked without waiting. On an idle connection either
     /// means it should not be reused: typically a `BYE` or a close by the server.
@@ -280,8 +279,6 @@ impl Transport {
             limit: self.max_line,
         }
     }
-
-
 
     /// Sends `bytes` and flushes. `trace` says how the bytes appear in the wire trace.
     pub(crate) fn send(&mut self, bytes: &[u8], trace: Trace<'_>) -> Result<()> {
