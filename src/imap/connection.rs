@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::ops::RangeInclusive;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -357,7 +358,8 @@ impl ImapConnection {
             let extended = s.capabilities().has("LIST-EXTENDED");
             let mut returns = ListReturn::new();
             if extended {
-                returns = returns.subscribed();
+                // Without RETURN (CHILDREN) a LIST-EXTENDED server may omit \HasChildren.
+                returns = returns.subscribed().children();
                 if s.capabilities().has("SPECIAL-USE") {
                     returns = returns.special_use();
                 }
@@ -570,7 +572,11 @@ impl ImapConnection {
 
     /// Fetches `what` for the messages with these UIDs, in ascending UID order.
     pub fn fetch(&self, folder: &str, uids: &[u32], what: FetchWhat) -> Result<Vec<Message>> {
-        let set: SequenceSet = uids.iter().copied().collect();
+        let set: SequenceSet = uids.iter().copied().filter(|&u| u != 0).collect();
+        self.fetch_set(folder, set, what)
+    }
+
+    fn fetch_set(&self, folder: &str, set: SequenceSet, what: FetchWhat) -> Result<Vec<Message>> {
         if set.is_empty() {
             return Ok(Vec::new());
         }
@@ -593,6 +599,37 @@ impl ImapConnection {
             messages.dedup_by_key(|m| m.uid());
             Ok(messages)
         })
+    }
+
+    /// Fetches `what` for every message whose UID is in `uids` (e.g. `100..=200`, or
+    /// `first..=u32::MAX` for everything from `first` on), in ascending UID order: one
+    /// `UID FETCH first:last`, without searching first. UIDs that do not exist are simply
+    /// absent from the result. An empty range (`start > end`) is
+    /// [`Error::InvalidInput`]; UID 0 does not exist and is skipped.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FetchWhat};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// for m in conn.fetch_uid_range("INBOX", 1000..=u32::MAX, FetchWhat::Metadata)? {
+    ///     println!("{:?} {:?}", m.uid(), m.subject());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_uid_range(
+        &self,
+        folder: &str,
+        uids: RangeInclusive<u32>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let (first, last) = (*uids.start(), *uids.end());
+        if first > last {
+            return Err(Error::invalid(
+                "UID range",
+                format!("{first}..={last} is empty (the start is after the end)"),
+            ));
+        }
+        let set = SequenceSet::range(first.max(1), last.max(1));
+        self.fetch_set(folder, set, what)
     }
 
     /// The newest `count` messages of `folder` (highest UIDs), fetching `what`.
