@@ -919,7 +919,73 @@ fn errors_are_typed() {
             .map(drop),
         "empty range",
     );
+    invalid(
+        conn.append("INBOX", b"", &[], None).map(drop),
+        "empty message",
+    );
+    invalid(conn.mark_as_read("INBOX", &[0]), "UID 0");
     assert!(!conn.is_broken());
     assert_eq!(conn.state(), ConnectionState::Selected);
     conn.noop().unwrap();
+    // Fetching UID 0 finds nothing rather than failing.
+    assert!(conn.fetch_messages("INBOX", &[0]).unwrap().is_empty());
+}
+
+#[test]
+fn append_with_nul_uses_binary() {
+    let Some(dc) = dc() else { return };
+    let u = dc.add_user();
+    let conn = connect(dc, &u);
+    assert!(conn.has_capability("BINARY"));
+    let message = b"Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nA\0B\r\n";
+    let uid = conn
+        .append("INBOX", message, &[], None)
+        .unwrap()
+        .unwrap()
+        .uid;
+    let meta = conn.fetch_metadata("INBOX", &[uid]).unwrap();
+    assert_eq!(meta[0].subject().as_deref(), Some("nul"));
+    // (Dovecot stores the NUL in its own way, so the size is not compared.)
+    assert!(meta[0].size() >= message.len() as u64);
+}
+
+#[test]
+fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited() {
+    let Some(dc) = dc() else { return };
+    let u = dc.add_user();
+    let raw = b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.de>, \"Doe, Jane\" <jane@example.org>\r\nTo: undisclosed-recipients:;\r\nCc: Team: a@example.org, b@example.org;\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?= und mehr\r\nDate: Fri, 20 Sep 2024 08:00:00 +0200\r\nMessage-ID: <abc@example.de>\r\nIn-Reply-To: <parent@example.de>\r\n\r\nbody\r\n";
+    dc.seed(&u.name, "INBOX", &[raw, &mail("second", "x")]);
+    let conn = connect(dc, &u);
+    let full = conn.fetch_message("INBOX", 1).unwrap().unwrap();
+    let meta = conn.fetch_metadata("INBOX", &[1]).unwrap().remove(0);
+    assert!(meta.raw().is_empty());
+    assert_eq!(meta.subject().as_deref(), Some("Grüße und mehr"));
+    assert_eq!(meta.subject(), full.subject());
+    assert_eq!(meta.from(), full.from());
+    assert_eq!(meta.from().len(), 2);
+    assert_eq!(meta.from()[1].name(), Some("Doe, Jane"));
+    assert_eq!(meta.cc(), full.cc());
+    assert_eq!(meta.cc().len(), 2);
+    assert_eq!(meta.date(), full.date());
+    assert_eq!(meta.date(), Some(1_726_812_000));
+    assert_eq!(meta.message_id().as_deref(), Some("abc@example.de"));
+    assert_eq!(meta.in_reply_to(), vec!["parent@example.de".to_string()]);
+    assert!(meta.text_body().is_none() && meta.attachments().is_empty());
+    // What a fetch asked for is its answer, not news: the unsolicited queue stays empty.
+    conn.fetch_messages("INBOX", &[1, 2]).unwrap();
+    let mut sink = Vec::new();
+    conn.fetch_to_writer("INBOX", 2, &mut sink).unwrap();
+    conn.fetch_range("INBOX", 1, 0, 10).unwrap();
+    let queued = conn.take_unsolicited();
+    assert!(queued.is_empty(), "{queued:?}");
+    // A change made by another client is news, and shows up after the next command.
+    let other = connect(dc, &u);
+    other.add_star("INBOX", &[2]).unwrap();
+    other.logout();
+    conn.noop().unwrap();
+    let news = conn.take_unsolicited();
+    assert!(
+        news.iter().any(|u| matches!(u, Untagged::Fetch { .. })),
+        "{news:?}"
+    );
 }

@@ -26,6 +26,8 @@ use crate::message::{Message, MessageMeta};
 /// The longest UID set put in one command; longer sets are split into several commands,
 /// pipelined.
 const MAX_SET_LEN: usize = 4000;
+/// The most (source, target) pairs read from one COPYUID code.
+const MAX_COPYUID_PAIRS: usize = 1_000_000;
 /// How many commands one pipelined batch sends before reading the answers.
 const PIPELINE_WINDOW: usize = 32;
 
@@ -588,13 +590,16 @@ impl ImapConnection {
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
                 .collect();
             let mut messages = Vec::new();
-            for window in commands.chunks(PIPELINE_WINDOW) {
-                let (untagged, completions) = s.run_pipelined(window)?;
-                for c in completions {
-                    c.into_result("UID FETCH")?;
+            soliciting(s, &set, |s| {
+                for window in commands.chunks(PIPELINE_WINDOW) {
+                    let (untagged, completions) = s.run_pipelined(window)?;
+                    for c in completions {
+                        c.into_result("UID FETCH")?;
+                    }
+                    messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
                 }
-                messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
-            }
+                Ok(())
+            })?;
             messages.sort_by_key(|m| m.uid());
             messages.dedup_by_key(|m| m.uid());
             Ok(messages)
@@ -672,10 +677,10 @@ impl ImapConnection {
     fn fetch_section(&self, folder: &str, uid: u32, item: FetchItem) -> Result<Option<Vec<u8>>> {
         self.with(|s| {
             ensure_selected(s, folder)?;
-            let c = run_ok(
-                s,
-                &Command::uid_fetch(SequenceSet::single(uid), [FetchItem::Uid, item]),
-            )?;
+            let set = SequenceSet::single(uid);
+            let c = soliciting(s, &set, |s| {
+                run_ok(s, &Command::uid_fetch(set.clone(), [FetchItem::Uid, item]))
+            })?;
             Ok(c.untagged.into_iter().find_map(|u| match u {
                 Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid)) => {
                     items.into_iter().find_map(|i| match i {
@@ -705,7 +710,8 @@ impl ImapConnection {
                 SequenceSet::single(uid),
                 [FetchItem::Uid, FetchItem::full_message()],
             );
-            let (c, written) = s.run_streaming(&command, 0, writer)?;
+            let set = SequenceSet::single(uid);
+            let (c, written) = soliciting(s, &set, |s| s.run_streaming(&command, 0, writer))?;
             let c = c.into_result("UID FETCH")?;
             let found = c.untagged.iter().any(
                 |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
@@ -904,14 +910,23 @@ impl ImapConnection {
         date: Option<InternalDate>,
     ) -> Result<Option<AppendUid>> {
         let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
-        let command = Command::Append {
-            mailbox: WireMailbox::new(folder),
-            flags,
-            date,
-            message: message.to_vec(),
-            binary: false,
-        };
+        if message.is_empty() {
+            return Err(Error::invalid(
+                "message",
+                "an empty message cannot be appended",
+            ));
+        }
         self.with(|s| {
+            // NUL bytes need a binary literal (RFC 3516); without BINARY the encoder
+            // refuses them before anything is sent.
+            let binary = message.contains(&0) && s.capabilities().has("BINARY");
+            let command = Command::Append {
+                mailbox: WireMailbox::new(folder),
+                flags,
+                date,
+                message: message.to_vec(),
+                binary,
+            };
             let c = run_ok(s, &command)?;
             Ok(match c.code {
                 Some(ResponseCode::AppendUid { uid_validity, uids }) => uids
@@ -946,6 +961,19 @@ impl ImapGuard<'_> {
     pub fn run(&mut self, command: &Command) -> Result<Vec<Untagged>> {
         run_ok(&mut self.session, command).map(|c| c.untagged)
     }
+}
+
+/// Runs `f` with the FETCH responses for `uids` marked as answers (kept out of the
+/// unsolicited queue, so a large fetch is not copied there).
+fn soliciting<T>(
+    s: &mut Session,
+    uids: &SequenceSet,
+    f: impl FnOnce(&mut Session) -> Result<T>,
+) -> Result<T> {
+    s.solicited_uids = Some(uids.clone());
+    let result = f(s);
+    s.solicited_uids = None;
+    result
 }
 
 fn run_ok(s: &mut Session, command: &Command) -> Result<Completion> {
@@ -1152,10 +1180,12 @@ fn copy_uids(code: &Option<ResponseCode>, untagged: &[Untagged]) -> Option<CopyU
             source,
             dest,
         }) => {
+            // Bounded: a server claiming 1:4294967295 must not make us allocate 16 GB.
             let expand = |ranges: &[(u32, u32)]| -> Vec<u32> {
                 ranges
                     .iter()
                     .flat_map(|&(a, b)| a.min(b)..=a.max(b))
+                    .take(MAX_COPYUID_PAIRS)
                     .collect()
             };
             let mapping = expand(source).into_iter().zip(expand(dest)).collect();
