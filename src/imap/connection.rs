@@ -178,6 +178,22 @@ impl ImapConnection {
     /// plaintext), and logs in with the configured credentials. Transient failures (network,
     /// timeouts, `BYE`, `[UNAVAILABLE]`) are retried per the config's retry policy; a
     /// rejected login is returned at once as [`Error::Auth`].
+    ///
+    /// ```no_run
+    /// use mailwire::{Config, Error, Security};
+    /// use mailwire::imap::ImapConnection;
+    ///
+    /// let config = Config::builder("imap.example.com")
+    ///     .security(Security::StartTls)
+    ///     .login("alice@example.com", "app-password")
+    ///     .build()?;
+    /// match ImapConnection::connect(&config) {
+    ///     Ok(conn) => println!("connected, TLS: {}", conn.is_tls()),
+    ///     Err(Error::Auth { text, .. }) => eprintln!("wrong credentials: {text}"),
+    ///     Err(e) => eprintln!("cannot connect: {e}"),
+    /// }
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
     pub fn connect(config: &Config) -> Result<ImapConnection> {
         let session = Session::connect(config)?;
         let id = session.id().to_string();
@@ -231,6 +247,16 @@ impl ImapConnection {
 
     /// Holds the connection's lock for several calls in a row (no other thread's command
     /// can run in between).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let mut guard = conn.lock();
+    /// let mailbox = guard.select("INBOX")?;
+    /// let untagged = guard.run(&mailwire::imap::codec::encode::Command::Noop)?;
+    /// drop(guard); // other threads may use the connection again
+    /// # Ok(()) }
+    /// ```
     pub fn lock(&self) -> ImapGuard<'_> {
         ImapGuard {
             session: self.session.lock(),
@@ -350,6 +376,17 @@ impl ImapConnection {
 
     /// Every folder, with its kind (SPECIAL-USE, XLIST or well-known names) and whether
     /// the user is subscribed to it.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FolderKind};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let folders = conn.list_folders()?;
+    /// let sent = folders.iter().find(|f| f.kind == FolderKind::Sent);
+    /// for f in folders.iter().filter(|f| f.subscribed && f.is_selectable()) {
+    ///     println!("{} {:?}", f.name, f.kind);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list_folders(&self) -> Result<Vec<Folder>> {
         self.list_folders_matching("", "*")
     }
@@ -501,6 +538,14 @@ impl ImapConnection {
     /// Selects a folder read-write and reports its state. Fails with
     /// [`Error::UidValidityChanged`] (once) when its UIDVALIDITY differs from the one this
     /// connection saw before.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let inbox = conn.select("INBOX")?;
+    /// println!("{} messages, next UID {:?}", inbox.exists, inbox.uid_next);
+    /// # Ok(()) }
+    /// ```
     pub fn select(&self, folder: &str) -> Result<Mailbox> {
         self.with(|s| open_folder(s, folder, false))
     }
@@ -521,6 +566,16 @@ impl ImapConnection {
 
     /// The UIDs of the messages in `folder` matching `query`, ascending. Non-ASCII text is
     /// sent with `CHARSET UTF-8`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, SearchQuery, search::ImapDate};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let query = SearchQuery::unseen()
+    ///     .and(SearchQuery::since(ImapDate::new(2024, 5, 1)?))
+    ///     .and(SearchQuery::from("boss@example.com").or(SearchQuery::subject("Grüße")));
+    /// let uids = conn.search("INBOX", &query)?;
+    /// # Ok(()) }
+    /// ```
     pub fn search(&self, folder: &str, query: &SearchQuery) -> Result<Vec<u32>> {
         self.with(|s| {
             ensure_selected(s, folder)?;
@@ -550,6 +605,19 @@ impl ImapConnection {
     /// Fetches the messages with these UIDs (whole content, flags, size, internal date), in
     /// ascending UID order; UIDs that do not exist are skipped. Many UIDs are fetched with
     /// a few pipelined commands, not one round trip each. Does not set `\Seen`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, SearchQuery};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let uids = conn.search("INBOX", &SearchQuery::unseen())?;
+    /// for m in conn.fetch_messages("INBOX", &uids)? {
+    ///     println!("{:?} {:?}", m.subject(), m.text_body());
+    ///     for a in m.attachments() {
+    ///         println!("  {:?} {} bytes", a.filename(), a.size());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn fetch_messages(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
         self.fetch(folder, uids, FetchWhat::Full)
     }
@@ -698,6 +766,17 @@ impl ImapConnection {
     /// Streams a whole message to `writer` as it arrives, never holding it in memory (a
     /// 50 MB message costs a 64 KiB buffer). Returns the number of bytes written, or `None`
     /// if there is no message with this UID. Does not set `\Seen`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut file = std::io::BufWriter::new(std::fs::File::create("message.eml")?);
+    /// match conn.fetch_to_writer("INBOX", 42, &mut file)? {
+    ///     Some(bytes) => println!("saved {bytes} bytes"),
+    ///     None => println!("no message with UID 42"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn fetch_to_writer(
         &self,
         folder: &str,
@@ -723,6 +802,15 @@ impl ImapConnection {
     // ---- flags -------------------------------------------------------------------------
 
     /// Adds flags to the messages.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, Flag};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// conn.add_flags("INBOX", &[1, 2, 3], &[Flag::Answered, Flag::Keyword("$Forwarded".into())])?;
+    /// conn.mark_as_read("INBOX", &[1, 2, 3])?;
+    /// conn.add_star("INBOX", &[2])?;
+    /// # Ok(()) }
+    /// ```
     pub fn add_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
         self.store(folder, uids, StoreAction::Add, flags)
     }
@@ -836,6 +924,17 @@ impl ImapConnection {
     /// `COPY` + `\Deleted` + `UID EXPUNGE` of exactly these messages (UIDPLUS). Without
     /// either, fails with [`Error::InvalidInput`] rather than expunge other messages the
     /// user marked deleted.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// if let Some(moved) = conn.move_messages("INBOX", &[10, 11], "Archive")? {
+    ///     for (old, new) in moved.mapping {
+    ///         println!("INBOX/{old} is now Archive/{new}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn move_messages(&self, folder: &str, uids: &[u32], to: &str) -> Result<Option<CopyUids>> {
         let set: SequenceSet = uids.iter().copied().collect();
         if set.is_empty() {
@@ -902,6 +1001,16 @@ impl ImapConnection {
 
     /// Appends a message to a folder with the given flags and, optionally, an internal
     /// date; returns its UID when the server says (UIDPLUS).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, Flag, search::ImapDate};
+    /// use mailwire::imap::codec::encode::InternalDate;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let date = InternalDate::new(ImapDate::new(2024, 5, 14)?, 10, 0, 0, 120)?;
+    /// let raw = b"From: me@example.com\r\nSubject: draft\r\n\r\nHello\r\n";
+    /// let appended = conn.append("Drafts", raw, &[Flag::Draft, Flag::Seen], Some(date))?;
+    /// # Ok(()) }
+    /// ```
     pub fn append(
         &self,
         folder: &str,
@@ -1214,3 +1323,8 @@ fn count_expunged(untagged: &[Untagged]) -> usize {
         })
         .sum()
 }
+
+/// Compiles every example of `docs/imap.md` as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/imap.md")]
+pub struct ImapGuideExamples;
