@@ -989,3 +989,45 @@ fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited() {
         "{news:?}"
     );
 }
+
+#[test]
+fn selected_folder_replaced_by_another_client_breaks_the_connection() {
+    let Some(dc) = dc() else { return };
+    let u = dc.add_user();
+    let conn = connect(dc, &u);
+    conn.create_folder("Shared").unwrap();
+    conn.append("Shared", &mail("old", "x"), &[], None).unwrap();
+    let before = conn.select("Shared").unwrap().uid_validity.unwrap();
+    assert_eq!(conn.search("Shared", &SearchQuery::all()).unwrap(), vec![1]);
+    // Another client replaces the folder while this connection has it selected.
+    let other = connect(dc, &u);
+    other.delete_folder("Shared").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    other.create_folder("Shared").unwrap();
+    other
+        .append("Shared", &mail("new1", "y"), &[], None)
+        .unwrap();
+    other
+        .append("Shared", &mail("new2", "y"), &[], None)
+        .unwrap();
+    other.logout();
+    // Dovecot closes a session whose selected folder was deleted ("* BYE Mailbox was
+    // deleted"): the next call fails with a transient error and the connection reports
+    // itself broken, so a caller reconnects rather than mixing old UIDs with new messages.
+    match conn.search("Shared", &SearchQuery::all()) {
+        Err(e) => {
+            assert!(e.is_transient() && e.breaks_connection(), "{e}");
+            assert!(conn.is_broken());
+        }
+        Ok(uids) => panic!("old UIDs silently mixed with the new folder: {uids:?}"),
+    }
+    // A fresh connection sees the new folder.
+    let fresh = connect(dc, &u);
+    assert_eq!(
+        fresh.search("Shared", &SearchQuery::all()).unwrap(),
+        vec![1, 2]
+    );
+    let m = fresh.fetch_message("Shared", 1).unwrap().unwrap();
+    assert_eq!(m.subject().as_deref(), Some("new1"));
+    assert_ne!(fresh.uid_validity("Shared").unwrap(), before);
+}

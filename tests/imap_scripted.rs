@@ -178,3 +178,47 @@ fn large_uid_lists_are_chunked_and_pipelined() {
     }
     assert_eq!(seen, uids);
 }
+
+#[test]
+fn folder_names_are_utf8_after_enable_utf8_accept() {
+    let server = ScriptServer::start_seq(vec![
+        logged_in("ENABLE UTF8=ACCEPT")
+            .expect_contains("LIST")
+            .send_line("* LIST () \"/\" Entw&APw-rfe")
+            .reply_tagged("OK listed")
+            .expect_contains("LSUB")
+            .reply_tagged("OK lsub")
+            .expect_contains("ENABLE UTF8=ACCEPT")
+            .send_line("* ENABLED UTF8=ACCEPT")
+            .reply_tagged("OK enabled")
+            .expect_contains("LIST")
+            .send_line("* LIST () \"/\" \"Привет\"")
+            .send_line("* LIST () \"/\" \"Tom&AOk-Jerry\"")
+            .reply_tagged("OK listed")
+            .expect_contains("LSUB")
+            .send_line("* LSUB () \"/\" \"Привет\"")
+            .reply_tagged("OK lsub")
+            .expect_contains("SELECT \"Привет\"")
+            .send_line("* 0 EXISTS")
+            .reply_tagged("OK [READ-WRITE] selected")
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close(),
+    ]);
+    let conn = ImapConnection::connect(&config(server.port(), RetryPolicy::none())).unwrap();
+    let before: Vec<String> = conn
+        .list_folders()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(before, vec!["Entwürfe"]);
+    assert_eq!(conn.enable(&["UTF8=ACCEPT"]).unwrap(), vec!["UTF8=ACCEPT"]);
+    let after = conn.list_folders().unwrap();
+    let names: Vec<&str> = after.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, vec!["Привет", "Tom&AOk-Jerry"]);
+    assert!(after[0].subscribed && !after[1].subscribed);
+    assert_eq!(conn.select("Привет").unwrap().exists, 0);
+    conn.logout();
+    server.assert_ok();
+}

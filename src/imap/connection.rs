@@ -409,7 +409,9 @@ impl ImapConnection {
                 returns,
             };
             let c = run_ok(s, &list)?;
-            let utf8 = s.capabilities().has("UTF8=ACCEPT") && s.capabilities().has("UTF8=ONLY");
+            // After ENABLE UTF8=ACCEPT (or on a UTF8=ONLY server) names come back as UTF-8,
+            // not modified UTF-7 (RFC 6855 §3).
+            let utf8 = s.utf8_accept() || s.capabilities().has("UTF8=ONLY");
             let mut folders: Vec<Folder> = c
                 .untagged
                 .into_iter()

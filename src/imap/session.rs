@@ -400,6 +400,11 @@ impl Session {
         self.encode_options = self.encode_options.with_literal(literal);
     }
 
+    /// Whether `ENABLE UTF8=ACCEPT` succeeded (mailbox names are UTF-8 both ways).
+    pub(crate) fn utf8_accept(&self) -> bool {
+        self.encode_options.utf8_accept
+    }
+
     /// Turns on UTF-8 mailbox names after a successful `ENABLE UTF8=ACCEPT`.
     pub(crate) fn set_utf8_accept(&mut self, on: bool) {
         self.encode_options = self.encode_options.with_utf8_accept(on);
