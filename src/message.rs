@@ -71,6 +71,9 @@ pub struct Message {
     header_index: OnceLock<Arc<HeaderIndex>>,
     mime: OnceLock<Arc<Mime>>,
     meta: MessageMeta,
+    /// A header block made from the envelope when only metadata was fetched (no raw
+    /// bytes), so that `subject()`, `from()`, `date()`, … still answer.
+    envelope_headers: Vec<u8>,
 }
 
 /// What the server reported about a message besides its bytes: the IMAP `FETCH` data
@@ -104,12 +107,31 @@ impl Message {
 
     /// Wraps raw bytes (possibly empty, when only metadata was fetched) and the server's
     /// metadata.
+    ///
+    /// Without raw bytes, the header accessors ([`subject`](Self::subject),
+    /// [`from`](Self::from), [`date`](Self::date), [`message_id`](Self::message_id), …)
+    /// answer from the envelope, if the metadata has one.
     pub fn with_meta(raw: Vec<u8>, meta: MessageMeta) -> Message {
+        let envelope_headers = match (&meta.envelope, raw.is_empty()) {
+            (Some(envelope), true) => envelope_header_block(envelope),
+            _ => Vec::new(),
+        };
         Message {
             raw,
             header_index: OnceLock::new(),
             mime: OnceLock::new(),
             meta,
+            envelope_headers,
+        }
+    }
+
+    /// The bytes the header accessors read: the raw message, or the header block made
+    /// from the envelope when there are no raw bytes.
+    fn header_bytes(&self) -> &[u8] {
+        if self.raw.is_empty() {
+            &self.envelope_headers
+        } else {
+            &self.raw
         }
     }
 
@@ -158,13 +180,13 @@ impl Message {
     /// lines unfolded and RFC 2047 encoded words decoded.
     pub fn header(&self, name: &str) -> Option<String> {
         let index = self.header_index();
-        index.first_value(&self.raw, name)
+        index.first_value(self.header_bytes(), name)
     }
 
     /// The decoded values of every header named `name` (case-insensitive), in message order.
     pub fn headers(&self, name: &str) -> Vec<String> {
         let index = self.header_index();
-        index.all_values(&self.raw, name)
+        index.all_values(self.header_bytes(), name)
     }
 
     /// The decoded `Subject`.
@@ -267,11 +289,15 @@ impl Message {
 
     fn header_index(&self) -> &HeaderIndex {
         self.header_index
-            .get_or_init(|| Arc::new(HeaderIndex::build(&self.raw, 0)))
+            .get_or_init(|| Arc::new(HeaderIndex::build(self.header_bytes(), 0)))
     }
 
     fn mime(&self) -> &Mime {
         self.mime.get_or_init(|| {
+            if self.raw.is_empty() {
+                // Nothing to walk (the envelope's header block has no body).
+                return Arc::new(Mime::build(&self.raw, &HeaderIndex::build(&self.raw, 0)));
+            }
             let index = self.header_index();
             Arc::new(Mime::build(&self.raw, index))
         })
@@ -283,7 +309,7 @@ impl Message {
             .fields
             .iter()
             .filter(|f| f.name.eq_ignore_ascii_case(name))
-            .flat_map(|f| parse_addresses(f.bytes(&self.raw)))
+            .flat_map(|f| parse_addresses(f.bytes(self.header_bytes())))
             .collect()
     }
 }
@@ -1224,6 +1250,86 @@ fn decode_text(data: &[u8], charset: Option<&str>) -> (String, Option<String>) {
             escape_bytes(label.as_bytes())
         )),
     )
+}
+
+/// A header block (`Date`, `Subject`, `Message-ID`, `In-Reply-To`, the address fields)
+/// written from an IMAP envelope, for messages fetched without their bytes. Values are kept
+/// as sent (encoded words are decoded when read); CR and LF are replaced by spaces.
+fn envelope_header_block(envelope: &crate::imap::types::Envelope) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut field = |name: &str, value: &[u8]| {
+        if value.is_empty() {
+            return;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend(
+            value
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+        out.extend_from_slice(b"\r\n");
+    };
+    for (name, value) in [
+        ("Date", &envelope.date),
+        ("Subject", &envelope.subject),
+        ("Message-ID", &envelope.message_id),
+        ("In-Reply-To", &envelope.in_reply_to),
+    ] {
+        if let Some(value) = value {
+            field(name, value);
+        }
+    }
+    for (name, list) in [
+        ("From", &envelope.from),
+        ("Sender", &envelope.sender),
+        ("Reply-To", &envelope.reply_to),
+        ("To", &envelope.to),
+        ("Cc", &envelope.cc),
+        ("Bcc", &envelope.bcc),
+    ] {
+        field(name, &envelope_addresses(list));
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// An envelope address list as a header value (`"Name" <box@host>, …`); group markers are
+/// dropped, their members kept.
+fn envelope_addresses(list: &[crate::imap::types::Address]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for address in list {
+        let (Some(mailbox), Some(host)) = (&address.mailbox, &address.host) else {
+            continue;
+        };
+        if !out.is_empty() {
+            out.extend_from_slice(b", ");
+        }
+        if let Some(name) = address.name.as_ref().filter(|n| !n.is_empty()) {
+            let encoded_word = name.starts_with(b"=?")
+                && name.ends_with(b"?=")
+                && !name.iter().any(|b| b.is_ascii_whitespace() || *b == b'"');
+            if encoded_word {
+                out.extend_from_slice(name);
+            } else {
+                out.push(b'"');
+                for &b in name {
+                    if b == b'"' || b == b'\\' {
+                        out.push(b'\\');
+                    }
+                    out.push(b);
+                }
+                out.push(b'"');
+            }
+            out.push(b' ');
+        }
+        out.push(b'<');
+        out.extend_from_slice(mailbox);
+        out.push(b'@');
+        out.extend_from_slice(host);
+        out.push(b'>');
+    }
+    out
 }
 
 /// Parses one raw address header field (`To: a <b@c>, ...`), flattening groups. Falls back

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::ops::RangeInclusive;
 
 use parking_lot::{Mutex, MutexGuard};
 
@@ -25,6 +26,8 @@ use crate::message::{Message, MessageMeta};
 /// The longest UID set put in one command; longer sets are split into several commands,
 /// pipelined.
 const MAX_SET_LEN: usize = 4000;
+/// The most (source, target) pairs read from one COPYUID code.
+const MAX_COPYUID_PAIRS: usize = 1_000_000;
 /// How many commands one pipelined batch sends before reading the answers.
 const PIPELINE_WINDOW: usize = 32;
 
@@ -175,6 +178,22 @@ impl ImapConnection {
     /// plaintext), and logs in with the configured credentials. Transient failures (network,
     /// timeouts, `BYE`, `[UNAVAILABLE]`) are retried per the config's retry policy; a
     /// rejected login is returned at once as [`Error::Auth`].
+    ///
+    /// ```no_run
+    /// use mailwire::{Config, Error, Security};
+    /// use mailwire::imap::ImapConnection;
+    ///
+    /// let config = Config::builder("imap.example.com")
+    ///     .security(Security::StartTls)
+    ///     .login("alice@example.com", "app-password")
+    ///     .build()?;
+    /// match ImapConnection::connect(&config) {
+    ///     Ok(conn) => println!("connected, TLS: {}", conn.is_tls()),
+    ///     Err(Error::Auth { text, .. }) => eprintln!("wrong credentials: {text}"),
+    ///     Err(e) => eprintln!("cannot connect: {e}"),
+    /// }
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
     pub fn connect(config: &Config) -> Result<ImapConnection> {
         let session = Session::connect(config)?;
         let id = session.id().to_string();
@@ -235,6 +254,16 @@ impl ImapConnection {
 
     /// Holds the connection's lock for several calls in a row (no other thread's command
     /// can run in between).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let mut guard = conn.lock();
+    /// let mailbox = guard.select("INBOX")?;
+    /// let untagged = guard.run(&mailwire::imap::codec::encode::Command::Noop)?;
+    /// drop(guard); // other threads may use the connection again
+    /// # Ok(()) }
+    /// ```
     pub fn lock(&self) -> ImapGuard<'_> {
         ImapGuard {
             session: self.session.lock(),
@@ -354,6 +383,17 @@ impl ImapConnection {
 
     /// Every folder, with its kind (SPECIAL-USE, XLIST or well-known names) and whether
     /// the user is subscribed to it.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FolderKind};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let folders = conn.list_folders()?;
+    /// let sent = folders.iter().find(|f| f.kind == FolderKind::Sent);
+    /// for f in folders.iter().filter(|f| f.subscribed && f.is_selectable()) {
+    ///     println!("{} {:?}", f.name, f.kind);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list_folders(&self) -> Result<Vec<Folder>> {
         self.list_folders_matching("", "*")
     }
@@ -364,7 +404,8 @@ impl ImapConnection {
             let extended = s.capabilities().has("LIST-EXTENDED");
             let mut returns = ListReturn::new();
             if extended {
-                returns = returns.subscribed();
+                // Without RETURN (CHILDREN) a LIST-EXTENDED server may omit \HasChildren.
+                returns = returns.subscribed().children();
                 if s.capabilities().has("SPECIAL-USE") {
                     returns = returns.special_use();
                 }
@@ -375,7 +416,9 @@ impl ImapConnection {
                 returns,
             };
             let c = run_ok(s, &list)?;
-            let utf8 = s.capabilities().has("UTF8=ACCEPT") && s.capabilities().has("UTF8=ONLY");
+            // After ENABLE UTF8=ACCEPT (or on a UTF8=ONLY server) names come back as UTF-8,
+            // not modified UTF-7 (RFC 6855 §3).
+            let utf8 = s.utf8_accept() || s.capabilities().has("UTF8=ONLY");
             let mut folders: Vec<Folder> = c
                 .untagged
                 .into_iter()
@@ -504,6 +547,14 @@ impl ImapConnection {
     /// Selects a folder read-write and reports its state. Fails with
     /// [`Error::UidValidityChanged`] (once) when its UIDVALIDITY differs from the one this
     /// connection saw before.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let inbox = conn.select("INBOX")?;
+    /// println!("{} messages, next UID {:?}", inbox.exists, inbox.uid_next);
+    /// # Ok(()) }
+    /// ```
     pub fn select(&self, folder: &str) -> Result<Mailbox> {
         self.with(|s| open_folder(s, folder, false))
     }
@@ -524,6 +575,16 @@ impl ImapConnection {
 
     /// The UIDs of the messages in `folder` matching `query`, ascending. Non-ASCII text is
     /// sent with `CHARSET UTF-8`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, SearchQuery, search::ImapDate};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let query = SearchQuery::unseen()
+    ///     .and(SearchQuery::since(ImapDate::new(2024, 5, 1)?))
+    ///     .and(SearchQuery::from("boss@example.com").or(SearchQuery::subject("Grüße")));
+    /// let uids = conn.search("INBOX", &query)?;
+    /// # Ok(()) }
+    /// ```
     pub fn search(&self, folder: &str, query: &SearchQuery) -> Result<Vec<u32>> {
         self.with(|s| {
             ensure_selected(s, folder)?;
@@ -553,6 +614,19 @@ impl ImapConnection {
     /// Fetches the messages with these UIDs (whole content, flags, size, internal date), in
     /// ascending UID order; UIDs that do not exist are skipped. Many UIDs are fetched with
     /// a few pipelined commands, not one round trip each. Does not set `\Seen`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, SearchQuery};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let uids = conn.search("INBOX", &SearchQuery::unseen())?;
+    /// for m in conn.fetch_messages("INBOX", &uids)? {
+    ///     println!("{:?} {:?}", m.subject(), m.text_body());
+    ///     for a in m.attachments() {
+    ///         println!("  {:?} {} bytes", a.filename(), a.size());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn fetch_messages(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
         self.fetch(folder, uids, FetchWhat::Full)
     }
@@ -577,7 +651,11 @@ impl ImapConnection {
 
     /// Fetches `what` for the messages with these UIDs, in ascending UID order.
     pub fn fetch(&self, folder: &str, uids: &[u32], what: FetchWhat) -> Result<Vec<Message>> {
-        let set: SequenceSet = uids.iter().copied().collect();
+        let set: SequenceSet = uids.iter().copied().filter(|&u| u != 0).collect();
+        self.fetch_set(folder, set, what)
+    }
+
+    fn fetch_set(&self, folder: &str, set: SequenceSet, what: FetchWhat) -> Result<Vec<Message>> {
         if set.is_empty() {
             return Ok(Vec::new());
         }
@@ -589,17 +667,51 @@ impl ImapConnection {
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
                 .collect();
             let mut messages = Vec::new();
-            for window in commands.chunks(PIPELINE_WINDOW) {
-                let (untagged, completions) = s.run_pipelined(window)?;
-                for c in completions {
-                    c.into_result("UID FETCH")?;
+            soliciting(s, &set, |s| {
+                for window in commands.chunks(PIPELINE_WINDOW) {
+                    let (untagged, completions) = s.run_pipelined(window)?;
+                    for c in completions {
+                        c.into_result("UID FETCH")?;
+                    }
+                    messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
                 }
-                messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
-            }
+                Ok(())
+            })?;
             messages.sort_by_key(|m| m.uid());
             messages.dedup_by_key(|m| m.uid());
             Ok(messages)
         })
+    }
+
+    /// Fetches `what` for every message whose UID is in `uids` (e.g. `100..=200`, or
+    /// `first..=u32::MAX` for everything from `first` on), in ascending UID order: one
+    /// `UID FETCH first:last`, without searching first. UIDs that do not exist are simply
+    /// absent from the result. An empty range (`start > end`) is
+    /// [`Error::InvalidInput`]; UID 0 does not exist and is skipped.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FetchWhat};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// for m in conn.fetch_uid_range("INBOX", 1000..=u32::MAX, FetchWhat::Metadata)? {
+    ///     println!("{:?} {:?}", m.uid(), m.subject());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_uid_range(
+        &self,
+        folder: &str,
+        uids: RangeInclusive<u32>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let (first, last) = (*uids.start(), *uids.end());
+        if first > last {
+            return Err(Error::invalid(
+                "UID range",
+                format!("{first}..={last} is empty (the start is after the end)"),
+            ));
+        }
+        let set = SequenceSet::range(first.max(1), last.max(1));
+        self.fetch_set(folder, set, what)
     }
 
     /// The newest `count` messages of `folder` (highest UIDs), fetching `what`.
@@ -642,10 +754,10 @@ impl ImapConnection {
     fn fetch_section(&self, folder: &str, uid: u32, item: FetchItem) -> Result<Option<Vec<u8>>> {
         self.with(|s| {
             ensure_selected(s, folder)?;
-            let c = run_ok(
-                s,
-                &Command::uid_fetch(SequenceSet::single(uid), [FetchItem::Uid, item]),
-            )?;
+            let set = SequenceSet::single(uid);
+            let c = soliciting(s, &set, |s| {
+                run_ok(s, &Command::uid_fetch(set.clone(), [FetchItem::Uid, item]))
+            })?;
             Ok(c.untagged.into_iter().find_map(|u| match u {
                 Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid)) => {
                     items.into_iter().find_map(|i| match i {
@@ -663,6 +775,17 @@ impl ImapConnection {
     /// Streams a whole message to `writer` as it arrives, never holding it in memory (a
     /// 50 MB message costs a 64 KiB buffer). Returns the number of bytes written, or `None`
     /// if there is no message with this UID. Does not set `\Seen`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut file = std::io::BufWriter::new(std::fs::File::create("message.eml")?);
+    /// match conn.fetch_to_writer("INBOX", 42, &mut file)? {
+    ///     Some(bytes) => println!("saved {bytes} bytes"),
+    ///     None => println!("no message with UID 42"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn fetch_to_writer(
         &self,
         folder: &str,
@@ -675,7 +798,8 @@ impl ImapConnection {
                 SequenceSet::single(uid),
                 [FetchItem::Uid, FetchItem::full_message()],
             );
-            let (c, written) = s.run_streaming(&command, 0, writer)?;
+            let set = SequenceSet::single(uid);
+            let (c, written) = soliciting(s, &set, |s| s.run_streaming(&command, 0, writer))?;
             let c = c.into_result("UID FETCH")?;
             let found = c.untagged.iter().any(
                 |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
@@ -687,6 +811,15 @@ impl ImapConnection {
     // ---- flags -------------------------------------------------------------------------
 
     /// Adds flags to the messages.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, Flag};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// conn.add_flags("INBOX", &[1, 2, 3], &[Flag::Answered, Flag::Keyword("$Forwarded".into())])?;
+    /// conn.mark_as_read("INBOX", &[1, 2, 3])?;
+    /// conn.add_star("INBOX", &[2])?;
+    /// # Ok(()) }
+    /// ```
     pub fn add_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
         self.store(folder, uids, StoreAction::Add, flags)
     }
@@ -800,6 +933,17 @@ impl ImapConnection {
     /// `COPY` + `\Deleted` + `UID EXPUNGE` of exactly these messages (UIDPLUS). Without
     /// either, fails with [`Error::InvalidInput`] rather than expunge other messages the
     /// user marked deleted.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// if let Some(moved) = conn.move_messages("INBOX", &[10, 11], "Archive")? {
+    ///     for (old, new) in moved.mapping {
+    ///         println!("INBOX/{old} is now Archive/{new}");
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn move_messages(&self, folder: &str, uids: &[u32], to: &str) -> Result<Option<CopyUids>> {
         let set: SequenceSet = uids.iter().copied().collect();
         if set.is_empty() {
@@ -866,6 +1010,16 @@ impl ImapConnection {
 
     /// Appends a message to a folder with the given flags and, optionally, an internal
     /// date; returns its UID when the server says (UIDPLUS).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, Flag, search::ImapDate};
+    /// use mailwire::imap::codec::encode::InternalDate;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let date = InternalDate::new(ImapDate::new(2024, 5, 14)?, 10, 0, 0, 120)?;
+    /// let raw = b"From: me@example.com\r\nSubject: draft\r\n\r\nHello\r\n";
+    /// let appended = conn.append("Drafts", raw, &[Flag::Draft, Flag::Seen], Some(date))?;
+    /// # Ok(()) }
+    /// ```
     pub fn append(
         &self,
         folder: &str,
@@ -874,14 +1028,23 @@ impl ImapConnection {
         date: Option<InternalDate>,
     ) -> Result<Option<AppendUid>> {
         let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
-        let command = Command::Append {
-            mailbox: WireMailbox::new(folder),
-            flags,
-            date,
-            message: message.to_vec(),
-            binary: false,
-        };
+        if message.is_empty() {
+            return Err(Error::invalid(
+                "message",
+                "an empty message cannot be appended",
+            ));
+        }
         self.with(|s| {
+            // NUL bytes need a binary literal (RFC 3516); without BINARY the encoder
+            // refuses them before anything is sent.
+            let binary = message.contains(&0) && s.capabilities().has("BINARY");
+            let command = Command::Append {
+                mailbox: WireMailbox::new(folder),
+                flags,
+                date,
+                message: message.to_vec(),
+                binary,
+            };
             let c = run_ok(s, &command)?;
             Ok(match c.code {
                 Some(ResponseCode::AppendUid { uid_validity, uids }) => uids
@@ -916,6 +1079,19 @@ impl ImapGuard<'_> {
     pub fn run(&mut self, command: &Command) -> Result<Vec<Untagged>> {
         run_ok(&mut self.session, command).map(|c| c.untagged)
     }
+}
+
+/// Runs `f` with the FETCH responses for `uids` marked as answers (kept out of the
+/// unsolicited queue, so a large fetch is not copied there).
+fn soliciting<T>(
+    s: &mut Session,
+    uids: &SequenceSet,
+    f: impl FnOnce(&mut Session) -> Result<T>,
+) -> Result<T> {
+    s.solicited_uids = Some(uids.clone());
+    let result = f(s);
+    s.solicited_uids = None;
+    result
 }
 
 fn run_ok(s: &mut Session, command: &Command) -> Result<Completion> {
@@ -1122,10 +1298,12 @@ fn copy_uids(code: &Option<ResponseCode>, untagged: &[Untagged]) -> Option<CopyU
             source,
             dest,
         }) => {
+            // Bounded: a server claiming 1:4294967295 must not make us allocate 16 GB.
             let expand = |ranges: &[(u32, u32)]| -> Vec<u32> {
                 ranges
                     .iter()
                     .flat_map(|&(a, b)| a.min(b)..=a.max(b))
+                    .take(MAX_COPYUID_PAIRS)
                     .collect()
             };
             let mapping = expand(source).into_iter().zip(expand(dest)).collect();
@@ -1154,3 +1332,8 @@ fn count_expunged(untagged: &[Untagged]) -> usize {
         })
         .sum()
 }
+
+/// Compiles every example of `docs/imap.md` as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/imap.md")]
+pub struct ImapGuideExamples;

@@ -165,6 +165,9 @@ pub(crate) struct Session {
     pub(crate) uid_validities: std::collections::HashMap<String, u32>,
     /// The most bytes the response buffer ever held.
     peak_buffered: usize,
+    /// While a `UID FETCH` runs: the UIDs it asked for. Their FETCH responses are the
+    /// command's answer, not news, and are kept out of the unsolicited queue.
+    pub(crate) solicited_uids: Option<crate::imap::seqset::SequenceSet>,
 }
 
 impl fmt::Debug for Session {
@@ -237,6 +240,7 @@ impl Session {
             selected: None,
             uid_validities: std::collections::HashMap::new(),
             peak_buffered: 0,
+            solicited_uids: None,
         }
     }
 
@@ -400,6 +404,11 @@ impl Session {
             LiteralMode::Synchronizing
         };
         self.encode_options = self.encode_options.with_literal(literal);
+    }
+
+    /// Whether `ENABLE UTF8=ACCEPT` succeeded (mailbox names are UTF-8 both ways).
+    pub(crate) fn utf8_accept(&self) -> bool {
+        self.encode_options.utf8_accept
     }
 
     /// Turns on UTF-8 mailbox names after a successful `ENABLE UTF8=ACCEPT`.
@@ -670,6 +679,12 @@ impl Session {
                 log::warn!(target: "mailwire::imap", "[{}] server alert: {text}", self.id());
             }
             Untagged::Capability(caps) => self.caps = Capabilities::new(caps.clone()),
+            Untagged::Fetch { items, .. }
+                if self.solicited_uids.as_ref().is_some_and(|set| {
+                    items.iter().any(|i| {
+                        matches!(i, crate::imap::types::FetchItem::Uid(uid) if set.contains(*uid))
+                    })
+                }) => {}
             Untagged::Exists(_)
             | Untagged::Expunge(_)
             | Untagged::Vanished { earlier: false, .. }

@@ -1,0 +1,70 @@
+//! Flags, copy, move and delete on a scratch folder (created and removed again).
+//!
+//! ```text
+//! cargo run --example message_ops
+//! ```
+
+#[path = "common/mod.rs"]
+mod common;
+
+use mailwire::imap::{Flag, ImapConnection, SearchQuery};
+
+const SCRATCH: &str = "mailwire-example";
+const ARCHIVE: &str = "mailwire-example/archive";
+
+fn main() {
+    let conn = common::connect();
+    let result = run(&conn);
+    // Clean up even after a failure (children first).
+    let _ = conn.delete_folder(ARCHIVE);
+    let _ = conn.delete_folder(SCRATCH);
+    conn.logout();
+    if let Err(e) = result {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(conn: &ImapConnection) -> mailwire::Result<()> {
+    conn.create_folder(SCRATCH)?;
+    conn.create_folder(ARCHIVE)?;
+    let mut uids = Vec::new();
+    for i in 1..=3 {
+        let message = format!(
+            "From: example@example.org\r\nSubject: mailwire example {i}\r\n\r\nHello {i}\r\n"
+        );
+        let appended = conn.append(SCRATCH, message.as_bytes(), &[], None)?;
+        println!("appended message {i}: {appended:?}");
+        if let Some(a) = appended {
+            uids.push(a.uid);
+        }
+    }
+    if uids.is_empty() {
+        // No UIDPLUS: find them by searching.
+        uids = conn.search(SCRATCH, &SearchQuery::all())?;
+    }
+    conn.mark_as_read(SCRATCH, &uids)?;
+    conn.add_star(SCRATCH, &uids[..1])?;
+    conn.add_keywords(SCRATCH, &uids[..1], &["$Important"])?;
+    for m in conn.fetch_metadata(SCRATCH, &uids)? {
+        println!("uid {:?} flags {:?}", m.uid(), m.flags());
+    }
+    conn.set_flags(SCRATCH, &uids[1..2], &[Flag::Answered])?;
+    let copied = conn.copy(SCRATCH, &uids[..1], ARCHIVE)?;
+    println!("copied: {copied:?}");
+    let moved = conn.move_messages(SCRATCH, &uids[1..2], ARCHIVE)?;
+    println!("moved: {moved:?}");
+    conn.mark_deleted(SCRATCH, &uids[2..])?;
+    let gone = if conn.has_capability("UIDPLUS") {
+        conn.uid_expunge(SCRATCH, &uids[2..])?
+    } else {
+        conn.expunge(SCRATCH)?
+    };
+    println!("expunged {gone}");
+    println!(
+        "left in {SCRATCH}: {:?}; in {ARCHIVE}: {:?}",
+        conn.search(SCRATCH, &SearchQuery::all())?,
+        conn.search(ARCHIVE, &SearchQuery::all())?
+    );
+    Ok(())
+}

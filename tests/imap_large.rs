@@ -1,0 +1,103 @@
+//! A 20 MB message streamed from Dovecot to a writer with bounded memory.
+
+mod support;
+
+use std::io::Write;
+use std::time::Duration;
+
+use mailwire::imap::ImapConnection;
+use mailwire::{Config, RetryPolicy};
+
+/// Checks every byte written against the expected message as it arrives, and records the
+/// largest single write.
+struct Checker<'a> {
+    expected: &'a [u8],
+    pos: usize,
+    largest_write: usize,
+}
+
+impl Write for Checker<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let end = self.pos + buf.len();
+        assert!(
+            end <= self.expected.len(),
+            "more bytes than the message has"
+        );
+        assert!(
+            self.expected[self.pos..end] == *buf,
+            "bytes differ in {}..{end}",
+            self.pos
+        );
+        self.pos = end;
+        self.largest_write = self.largest_write.max(buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn twenty_megabytes_streamed_with_bounded_memory() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    // 20 MiB of base64-like lines with a varying pattern, so that a shifted or repeated
+    // chunk would not compare equal.
+    let mut message = b"From: big@example.org\r\nSubject: twenty megabytes\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0usize;
+    while message.len() < 20 * 1024 * 1024 {
+        for _ in 0..76 {
+            message.push(alphabet[(i * 7 + i / 97) % 64]);
+            i += 1;
+        }
+        message.extend_from_slice(b"\r\n");
+    }
+    let path = dc.seed(&u.name, "INBOX", &[&message]).remove(0);
+    let on_disk = std::fs::read(&path).unwrap();
+    assert_eq!(on_disk.len(), message.len());
+
+    let config = Config::builder("127.0.0.1")
+        .port(dc.imaps_port())
+        .add_root_certificate_pem(dc.cert_pem().to_vec())
+        .login(&u.name, &u.password)
+        .timeouts(Duration::from_secs(30))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let conn = ImapConnection::connect(&config).unwrap();
+    let mut checker = Checker {
+        expected: &on_disk,
+        pos: 0,
+        largest_write: 0,
+    };
+    let written = conn.fetch_to_writer("INBOX", 1, &mut checker).unwrap();
+    assert_eq!(written, Some(on_disk.len() as u64));
+    assert_eq!(checker.pos, on_disk.len(), "the writer saw every byte");
+    let peak = conn.peak_buffered_bytes();
+    assert!(peak < 8 * 1024 * 1024, "peak buffered {peak} bytes");
+    assert!(checker.largest_write < 8 * 1024 * 1024);
+    // The connection is still in step: the next command works.
+    let meta = conn.fetch_metadata("INBOX", &[1]).unwrap();
+    assert_eq!(meta[0].size(), on_disk.len() as u64);
+    assert!(!meta[0].is_seen(), "streaming must not set \\Seen");
+    conn.logout();
+    let name = std::fs::read_dir(dc.maildir(&u.name, "INBOX").join("cur"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    assert!(
+        !name
+            .to_string_lossy()
+            .split(":2,")
+            .nth(1)
+            .unwrap_or("")
+            .contains('S'),
+        "{name:?}"
+    );
+}
