@@ -16,6 +16,9 @@ fn main() {
     };
     let user = dc.alice();
     seed(&dc, &user.name);
+    let bobs: Vec<Vec<u8>> = (60..65).map(message).collect();
+    let refs: Vec<&[u8]> = bobs.iter().map(|m| m.as_slice()).collect();
+    dc.seed(&dc.bob().name, "INBOX", &refs);
     let ca = dc.dir().join("demo-ca.pem");
     if let Err(e) = std::fs::write(&ca, dc.cert_pem()) {
         eprintln!("cannot write {}: {e}", ca.display());
@@ -29,6 +32,9 @@ fn main() {
     let _ = writeln!(out, "MAILWIRE_PASSWORD={}", user.password);
     let _ = writeln!(out, "MAILWIRE_CA_FILE={}", ca.display());
     let _ = writeln!(out, "MAILWIRE_POP3_PORT={}", dc.pop3s_port());
+    let bob = dc.bob();
+    let _ = writeln!(out, "MAILWIRE_USER_2={}", bob.name);
+    let _ = writeln!(out, "MAILWIRE_PASSWORD_2={}", bob.password);
     let _ = writeln!(out, "MAILWIRE_STARTTLS_PORT={}", dc.imap_port());
     let _ = writeln!(out, "MAILWIRE_DEMO_DIR={}", dc.dir().display());
     let _ = writeln!(out, "READY");
