@@ -674,6 +674,25 @@ fn fixture_survives_append_round_trip() {
         .collect();
     assert_eq!(names, want);
     assert!(want.len() >= 2, "{want:?}");
+    // The parts the issue names, after the round trip through the server.
+    let filenames: Vec<&str> = got
+        .attachments()
+        .iter()
+        .filter_map(|a| a.filename())
+        .collect();
+    assert!(filenames.contains(&"€ Kurse 2024.txt"), "{filenames:?}");
+    assert!(filenames.contains(&"Übersicht €.pdf"), "{filenames:?}");
+    assert!(
+        got.attachments()
+            .iter()
+            .any(|a| a.content_type() == "image/png"
+                && a.disposition() == mailwire::Disposition::Inline
+                && a.content_id().is_some())
+    );
+    assert!(
+        !got.text_body().unwrap().is_ascii(),
+        "ISO-8859-1 QP decoded"
+    );
     // The server's view of the structure agrees on the number of leaf parts.
     let meta = conn.fetch_metadata("INBOX", &[uid]).unwrap();
     fn leaves(b: &mailwire::imap::types::BodyStructure) -> usize {
@@ -1030,4 +1049,33 @@ fn selected_folder_replaced_by_another_client_breaks_the_connection() {
     let m = fresh.fetch_message("Shared", 1).unwrap().unwrap();
     assert_eq!(m.subject().as_deref(), Some("new1"));
     assert_ne!(fresh.uid_validity("Shared").unwrap(), before);
+}
+
+#[test]
+fn bulk_fetch_and_store_over_fragmented_uid_sets() {
+    let Some(dc) = dc() else { return };
+    let u = dc.add_user();
+    let messages: Vec<Vec<u8>> = (1..=3000).map(|i| mail(&format!("bulk{i}"), "b")).collect();
+    dc.seed(
+        &u.name,
+        "INBOX",
+        &messages.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
+    );
+    let conn = connect(dc, &u);
+    // Every third UID: a set that no single short command can carry (~13 KB as text).
+    let wanted: Vec<u32> = (1..=3000).filter(|n| n % 3 != 0).collect();
+    conn.mark_as_read("INBOX", &wanted).unwrap();
+    assert_eq!(conn.search("INBOX", &SearchQuery::seen()).unwrap(), wanted);
+    let fetched = conn.fetch_headers("INBOX", &wanted).unwrap();
+    assert_eq!(fetched.len(), wanted.len());
+    for (m, uid) in fetched.iter().zip(&wanted) {
+        assert_eq!(m.uid(), Some(*uid));
+        assert_eq!(m.subject().unwrap(), format!("bulk{uid}"));
+        assert!(m.is_seen());
+    }
+    let all = conn
+        .fetch_uid_range("INBOX", 1..=u32::MAX, FetchWhat::Metadata)
+        .unwrap();
+    assert_eq!(all.len(), 3000);
+    assert_eq!(all.iter().filter(|m| m.is_seen()).count(), wanted.len());
 }
