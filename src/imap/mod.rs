@@ -13,6 +13,7 @@ pub mod seqset;
 pub(crate) mod session;
 pub mod types;
 
+pub use codec::encode::InternalDate;
 pub use connection::{
     AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Mailbox, Namespaces,
     Quota,

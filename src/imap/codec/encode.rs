@@ -179,22 +179,7 @@ pub fn sasl_cancel() -> EncodedCommand {
 
 /// Standard BASE64 with padding (RFC 4648), as SASL needs.
 pub(crate) fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let sym = |v: u32| {
-        ALPHABET
-            .get((v & 0x3f) as usize)
-            .map_or('=', |&b| b as char)
-    };
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        out.push(sym(n >> 18));
-        out.push(sym(n >> 12));
-        out.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
-        out.push(if chunk.len() > 2 { sym(n) } else { '=' });
-    }
-    out
+    crate::base64::encode(data)
 }
 
 /// A secret (password, token, SASL initial response): sent as given, shown as `<redacted>`
