@@ -33,8 +33,11 @@ fn config(dc: &Dovecot, u: &User, security: Security) -> Config {
         .unwrap()
 }
 
-fn connect(dc: &Dovecot, u: &User) -> ImapConnection {
-    ImapConnection::connect(&config(dc, u, Security::Tls)).unwrap()
+/// Connects over `security` (the tests that use it run once over IMAPS, once over STARTTLS).
+fn connect_over(dc: &Dovecot, security: Security, u: &User) -> ImapConnection {
+    let conn = ImapConnection::connect(&config(dc, u, security)).unwrap();
+    assert!(conn.is_tls());
+    conn
 }
 
 fn mail(subject: &str, body: &str) -> Vec<u8> {
@@ -99,11 +102,10 @@ fn connect_list_and_fetch_over_imaps_and_starttls() {
     }
 }
 
-#[test]
-fn folders_create_rename_subscribe_status_delete() {
+fn folders_create_rename_subscribe_status_delete_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     let folders = conn.list_folders().unwrap();
     let kind = |name: &str| folders.iter().find(|f| f.name == name).map(|f| f.kind);
     assert_eq!(kind("Sent"), Some(FolderKind::Sent));
@@ -203,10 +205,15 @@ fn folders_create_rename_subscribe_status_delete() {
 }
 
 #[test]
-fn non_ascii_and_special_folder_names() {
+fn folders_create_rename_subscribe_status_delete() {
+    folders_create_rename_subscribe_status_delete_over(Security::Tls);
+    folders_create_rename_subscribe_status_delete_over(Security::StartTls);
+}
+
+fn non_ascii_and_special_folder_names_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     for name in ["Entwürfe/Привет", "a b\"c\\d%e", "日本語 フォルダ"] {
         conn.create_folder(name)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -235,12 +242,17 @@ fn non_ascii_and_special_folder_names() {
 }
 
 #[test]
-fn select_and_examine_report_the_mailbox() {
+fn non_ascii_and_special_folder_names() {
+    non_ascii_and_special_folder_names_over(Security::Tls);
+    non_ascii_and_special_folder_names_over(Security::StartTls);
+}
+
+fn select_and_examine_report_the_mailbox_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     dc.seed(&u.name, "INBOX", &[&mail("a", "1"), &mail("b", "2")]);
     dc.seed_with_flags(&u.name, "INBOX", &mail("c", "3"), "S");
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     let m = conn.examine("INBOX").unwrap();
     assert!(m.read_only);
     assert_eq!(m.exists, 3);
@@ -265,6 +277,12 @@ fn select_and_examine_report_the_mailbox() {
     assert!(meta[0].is_flagged());
 }
 
+#[test]
+fn select_and_examine_report_the_mailbox() {
+    select_and_examine_report_the_mailbox_over(Security::Tls);
+    select_and_examine_report_the_mailbox_over(Security::StartTls);
+}
+
 fn search_fixture(dc: &Dovecot, u: &User) {
     let messages: Vec<Vec<u8>> = vec![
         b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\nSubject: Quarterly report\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\nX-Project: apollo\r\n\r\nNumbers are up.\r\n".to_vec(),
@@ -284,12 +302,11 @@ fn search_fixture(dc: &Dovecot, u: &User) {
     );
 }
 
-#[test]
-fn search_with_typed_queries() {
+fn search_with_typed_queries_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     search_fixture(dc, &u);
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     conn.add_star("INBOX", &[2]).unwrap();
     conn.mark_as_read("INBOX", &[1, 2]).unwrap();
     conn.add_keywords("INBOX", &[4], &["$Work"]).unwrap();
@@ -353,7 +370,12 @@ fn search_with_typed_queries() {
 }
 
 #[test]
-fn fetch_variants() {
+fn search_with_typed_queries() {
+    search_with_typed_queries_over(Security::Tls);
+    search_with_typed_queries_over(Security::StartTls);
+}
+
+fn fetch_variants_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let nested = std::fs::read("tests/messages/nested.eml").unwrap();
@@ -366,7 +388,7 @@ fn fetch_variants() {
         "INBOX",
         &seeded.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
     );
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
 
     // Metadata: envelope and body structure, no bytes; subject/from/date from the envelope.
     let meta = conn.fetch_metadata("INBOX", &[1, 13]).unwrap();
@@ -461,7 +483,12 @@ fn fetch_variants() {
 }
 
 #[test]
-fn flags_and_keywords() {
+fn fetch_variants() {
+    fetch_variants_over(Security::Tls);
+    fetch_variants_over(Security::StartTls);
+}
+
+fn flags_and_keywords_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     dc.seed(
@@ -469,7 +496,7 @@ fn flags_and_keywords() {
         "INBOX",
         &[&mail("a", "1"), &mail("b", "2"), &mail("c", "3")],
     );
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     let flags_of = |uid: u32| {
         conn.fetch_metadata("INBOX", &[uid]).unwrap()[0]
             .flags()
@@ -520,7 +547,12 @@ fn flags_and_keywords() {
 }
 
 #[test]
-fn copy_move_expunge() {
+fn flags_and_keywords() {
+    flags_and_keywords_over(Security::Tls);
+    flags_and_keywords_over(Security::StartTls);
+}
+
+fn copy_move_expunge_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let seeded: Vec<Vec<u8>> = (1..=6).map(|i| mail(&format!("m{i}"), "x")).collect();
@@ -529,7 +561,7 @@ fn copy_move_expunge() {
         "INBOX",
         &seeded.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
     );
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     conn.create_folder("Archive").unwrap();
     let copied = conn.copy("INBOX", &[1, 2], "Archive").unwrap().unwrap();
     assert_eq!(copied.mapping, vec![(1, 1), (2, 2)]);
@@ -577,10 +609,15 @@ fn copy_move_expunge() {
 }
 
 #[test]
-fn append_returns_uid_and_exact_bytes() {
+fn copy_move_expunge() {
+    copy_move_expunge_over(Security::Tls);
+    copy_move_expunge_over(Security::StartTls);
+}
+
+fn append_returns_uid_and_exact_bytes_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     // Binary-ish content, long lines, 8-bit bytes: all must survive byte for byte.
     let mut message = mail("appended", "Gr\u{fc}\u{df}e");
     message.extend_from_slice(&[b'y'; 3000]);
@@ -634,10 +671,15 @@ fn append_returns_uid_and_exact_bytes() {
 }
 
 #[test]
-fn fixture_survives_append_round_trip() {
+fn append_returns_uid_and_exact_bytes() {
+    append_returns_uid_and_exact_bytes_over(Security::Tls);
+    append_returns_uid_and_exact_bytes_over(Security::StartTls);
+}
+
+fn fixture_survives_append_round_trip_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     let raw = std::fs::read("tests/messages/nested.eml").unwrap();
     let expected = mailwire::Message::from_bytes(raw.clone());
     let uid = conn.append("INBOX", &raw, &[], None).unwrap().unwrap().uid;
@@ -707,6 +749,12 @@ fn fixture_survives_append_round_trip() {
         leaves(meta[0].meta().body_structure.as_ref().unwrap()),
         expected.parts().len() + expected.mime_errors().len()
     );
+}
+
+#[test]
+fn fixture_survives_append_round_trip() {
+    fixture_survives_append_round_trip_over(Security::Tls);
+    fixture_survives_append_round_trip_over(Security::StartTls);
 }
 
 #[test]
@@ -786,11 +834,10 @@ fn misc_commands() {
     }
 }
 
-#[test]
-fn uid_validity_change_is_reported_once() {
+fn uid_validity_change_is_reported_once_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     conn.create_folder("Volatile").unwrap();
     conn.append("Volatile", &mail("old", "x"), &[], None)
         .unwrap();
@@ -818,7 +865,12 @@ fn uid_validity_change_is_reported_once() {
 }
 
 #[test]
-fn eight_threads_share_one_connection() {
+fn uid_validity_change_is_reported_once() {
+    uid_validity_change_is_reported_once_over(Security::Tls);
+    uid_validity_change_is_reported_once_over(Security::StartTls);
+}
+
+fn eight_threads_share_one_connection_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     for t in 0..8 {
@@ -832,7 +884,7 @@ fn eight_threads_share_one_connection() {
             &messages.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
         );
     }
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     std::thread::scope(|scope| {
         for t in 0..8 {
             let conn = &conn;
@@ -858,7 +910,12 @@ fn eight_threads_share_one_connection() {
 }
 
 #[test]
-fn errors_are_typed() {
+fn eight_threads_share_one_connection() {
+    eight_threads_share_one_connection_over(Security::Tls);
+    eight_threads_share_one_connection_over(Security::StartTls);
+}
+
+fn errors_are_typed_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     // Wrong password: Error::Auth, with a retry policy that would retry transient errors.
@@ -882,7 +939,7 @@ fn errors_are_typed() {
         started.elapsed()
     );
 
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     match conn.select("Does/Not/Exist") {
         Err(Error::Server {
             status: ServerStatus::No,
@@ -951,10 +1008,15 @@ fn errors_are_typed() {
 }
 
 #[test]
-fn append_with_nul_uses_binary() {
+fn errors_are_typed() {
+    errors_are_typed_over(Security::Tls);
+    errors_are_typed_over(Security::StartTls);
+}
+
+fn append_with_nul_uses_binary_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     assert!(conn.has_capability("BINARY"));
     let message = b"Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\nA\0B\r\n";
     let uid = conn
@@ -969,12 +1031,17 @@ fn append_with_nul_uses_binary() {
 }
 
 #[test]
-fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited() {
+fn append_with_nul_uses_binary() {
+    append_with_nul_uses_binary_over(Security::Tls);
+    append_with_nul_uses_binary_over(Security::StartTls);
+}
+
+fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let raw = b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.de>, \"Doe, Jane\" <jane@example.org>\r\nTo: undisclosed-recipients:;\r\nCc: Team: a@example.org, b@example.org;\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?= und mehr\r\nDate: Fri, 20 Sep 2024 08:00:00 +0200\r\nMessage-ID: <abc@example.de>\r\nIn-Reply-To: <parent@example.de>\r\n\r\nbody\r\n";
     dc.seed(&u.name, "INBOX", &[raw, &mail("second", "x")]);
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     let full = conn.fetch_message("INBOX", 1).unwrap().unwrap();
     let meta = conn.fetch_metadata("INBOX", &[1]).unwrap().remove(0);
     assert!(meta.raw().is_empty());
@@ -998,7 +1065,7 @@ fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited() {
     let queued = conn.take_unsolicited();
     assert!(queued.is_empty(), "{queued:?}");
     // A change made by another client is news, and shows up after the next command.
-    let other = connect(dc, &u);
+    let other = connect_over(dc, security, &u);
     other.add_star("INBOX", &[2]).unwrap();
     other.logout();
     conn.noop().unwrap();
@@ -1010,16 +1077,21 @@ fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited() {
 }
 
 #[test]
-fn selected_folder_replaced_by_another_client_breaks_the_connection() {
+fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited() {
+    metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited_over(Security::Tls);
+    metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited_over(Security::StartTls);
+}
+
+fn selected_folder_replaced_by_another_client_breaks_the_connection_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     conn.create_folder("Shared").unwrap();
     conn.append("Shared", &mail("old", "x"), &[], None).unwrap();
     let before = conn.select("Shared").unwrap().uid_validity.unwrap();
     assert_eq!(conn.search("Shared", &SearchQuery::all()).unwrap(), vec![1]);
     // Another client replaces the folder while this connection has it selected.
-    let other = connect(dc, &u);
+    let other = connect_over(dc, security, &u);
     other.delete_folder("Shared").unwrap();
     std::thread::sleep(Duration::from_millis(1100));
     other.create_folder("Shared").unwrap();
@@ -1041,7 +1113,7 @@ fn selected_folder_replaced_by_another_client_breaks_the_connection() {
         Ok(uids) => panic!("old UIDs silently mixed with the new folder: {uids:?}"),
     }
     // A fresh connection sees the new folder.
-    let fresh = connect(dc, &u);
+    let fresh = connect_over(dc, security, &u);
     assert_eq!(
         fresh.search("Shared", &SearchQuery::all()).unwrap(),
         vec![1, 2]
@@ -1052,7 +1124,12 @@ fn selected_folder_replaced_by_another_client_breaks_the_connection() {
 }
 
 #[test]
-fn bulk_fetch_and_store_over_fragmented_uid_sets() {
+fn selected_folder_replaced_by_another_client_breaks_the_connection() {
+    selected_folder_replaced_by_another_client_breaks_the_connection_over(Security::Tls);
+    selected_folder_replaced_by_another_client_breaks_the_connection_over(Security::StartTls);
+}
+
+fn bulk_fetch_and_store_over_fragmented_uid_sets_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let messages: Vec<Vec<u8>> = (1..=3000).map(|i| mail(&format!("bulk{i}"), "b")).collect();
@@ -1061,7 +1138,7 @@ fn bulk_fetch_and_store_over_fragmented_uid_sets() {
         "INBOX",
         &messages.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
     );
-    let conn = connect(dc, &u);
+    let conn = connect_over(dc, security, &u);
     // Every third UID: a set that no single short command can carry (~13 KB as text).
     let wanted: Vec<u32> = (1..=3000).filter(|n| n % 3 != 0).collect();
     conn.mark_as_read("INBOX", &wanted).unwrap();
@@ -1078,4 +1155,10 @@ fn bulk_fetch_and_store_over_fragmented_uid_sets() {
         .unwrap();
     assert_eq!(all.len(), 3000);
     assert_eq!(all.iter().filter(|m| m.is_seen()).count(), wanted.len());
+}
+
+#[test]
+fn bulk_fetch_and_store_over_fragmented_uid_sets() {
+    bulk_fetch_and_store_over_fragmented_uid_sets_over(Security::Tls);
+    bulk_fetch_and_store_over_fragmented_uid_sets_over(Security::StartTls);
 }
