@@ -18,6 +18,7 @@ use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
 use crate::imap::session::{ConnectionState, Session};
 use crate::imap::types::{FetchItem as Item, Flag, ResponseCode, Untagged};
+use crate::net::retry::Delays;
 
 /// How often the listener thread looks at its stop flag while waiting.
 const TICK: Duration = Duration::from_millis(100);
@@ -364,7 +365,7 @@ impl Worker {
 
     fn run(mut self) {
         let mut down_since: Option<Instant> = None;
-        let mut attempt: u32 = 0;
+        let mut delays = Delays::new(&self.config.retry());
         loop {
             if self.stopping() {
                 break;
@@ -379,13 +380,12 @@ impl Worker {
                                 after: since.elapsed(),
                             });
                         }
-                        attempt = 0;
+                        delays.reset();
                         Some(s)
                     }
                     Err(e) if e.is_transient() => {
                         self.emit(IdleEvent::Error(Arc::new(e)));
-                        attempt += 1;
-                        self.sleep(self.backoff(attempt));
+                        self.sleep(delays.next_delay());
                         None
                     }
                     Err(e) => {
@@ -407,8 +407,8 @@ impl Worker {
                     down_since = Some(Instant::now());
                     self.emit(IdleEvent::Error(Arc::new(e)));
                     // Give a restarting server a moment (the retry policy's first delay).
-                    attempt = 1;
-                    self.sleep(self.backoff(attempt));
+                    delays.reset();
+                    self.sleep(delays.next_delay());
                 }
             }
         }
@@ -420,14 +420,6 @@ impl Worker {
             s.shutdown();
         }
         self.emit(IdleEvent::Stopped);
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        let retry = self.config.retry();
-        let factor = retry
-            .multiplier
-            .powi(attempt.saturating_sub(1).min(30) as i32);
-        retry.initial_delay.mul_f64(factor).min(retry.max_delay)
     }
 
     fn sleep(&self, d: Duration) {

@@ -13,6 +13,43 @@ use crate::error::Result;
 /// Jitter applied to each delay: ±25 %.
 const RANDOMIZATION: f64 = 0.25;
 
+/// The delays between attempts under a policy: exponential, capped, with jitter. Used by
+/// [`retry`] and by long-running reconnect loops (the IDLE listener) that must stay
+/// interruptible while they wait.
+pub(crate) struct Delays {
+    inner: backoff::ExponentialBackoff,
+    max: Duration,
+}
+
+impl Delays {
+    pub(crate) fn new(policy: &RetryPolicy) -> Delays {
+        let mut inner = backoff::ExponentialBackoff {
+            current_interval: policy.initial_delay,
+            initial_interval: policy.initial_delay,
+            randomization_factor: RANDOMIZATION,
+            multiplier: policy.multiplier,
+            max_interval: policy.max_delay,
+            max_elapsed_time: None,
+            ..backoff::ExponentialBackoff::default()
+        };
+        inner.reset();
+        Delays {
+            inner,
+            max: policy.max_delay,
+        }
+    }
+
+    /// The delay before the next attempt.
+    pub(crate) fn next_delay(&mut self) -> Duration {
+        self.inner.next_backoff().unwrap_or(self.max)
+    }
+
+    /// Starts over from the initial delay (after a success).
+    pub(crate) fn reset(&mut self) {
+        self.inner.reset();
+    }
+}
+
 /// Runs `op` until it succeeds, fails with an error that is not transient, or has been tried
 /// `policy.max_attempts` times. `op` receives the attempt number, from 1. Each failed attempt
 /// is logged at debug level with `id` and `what`.
@@ -22,16 +59,7 @@ pub(crate) fn retry<T>(
     what: &str,
     mut op: impl FnMut(u32) -> Result<T>,
 ) -> Result<T> {
-    let mut backoff = backoff::ExponentialBackoff {
-        current_interval: policy.initial_delay,
-        initial_interval: policy.initial_delay,
-        randomization_factor: RANDOMIZATION,
-        multiplier: policy.multiplier,
-        max_interval: policy.max_delay,
-        max_elapsed_time: None,
-        ..backoff::ExponentialBackoff::default()
-    };
-    backoff.reset();
+    let mut delays = Delays::new(policy);
     let mut attempt = 1;
     loop {
         match op(attempt) {
@@ -42,7 +70,7 @@ pub(crate) fn retry<T>(
                 return Ok(value);
             }
             Err(e) if e.is_transient() && attempt < policy.max_attempts => {
-                let delay = backoff.next_backoff().unwrap_or(policy.max_delay);
+                let delay = delays.next_delay();
                 log::debug!(
                     target: "mailwire::net",
                     "[{id}] {what}: attempt {attempt} of {} failed: {e}; retrying in {:?}",
