@@ -9,6 +9,7 @@
 //! | `MAILWIRE_PASSWORD` | the password, or … |
 //! | `MAILWIRE_OAUTH2_TOKEN` | … an OAuth2 access token (XOAUTH2 / OAUTHBEARER) |
 //! | `MAILWIRE_CA_FILE` | a PEM file with an extra root certificate to trust |
+//! | `MAILWIRE_POP3_PORT` | the POP3 port (default: `MAILWIRE_PORT`, else 995 for `tls`, 110 otherwise) |
 //!
 //! A missing or invalid variable prints what is wrong and exits with code 2.
 #![allow(dead_code)]
@@ -67,6 +68,13 @@ pub fn builder() -> ConfigBuilder {
             .parse()
             .unwrap_or_else(|_| fail(&format!("MAILWIRE_PORT={port:?} is not a port number")));
         builder = builder.port(port);
+    }
+    if let Ok(port) = std::env::var("MAILWIRE_POP3_PORT") {
+        let port: u16 = port
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| fail(&format!("MAILWIRE_POP3_PORT={port:?} is not a port number")));
+        builder = builder.pop3_port(port);
     }
     builder = match (
         std::env::var("MAILWIRE_PASSWORD"),
