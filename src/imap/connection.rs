@@ -157,7 +157,7 @@ pub struct Quota {
 /// # Ok::<(), mailwire::Error>(())
 /// ```
 pub struct ImapConnection {
-    session: Mutex<Session>,
+    pub(super) session: Mutex<Session>,
     id: String,
 }
 
