@@ -73,6 +73,17 @@ impl Security {
     }
 }
 
+impl fmt::Display for Security {
+    /// `tls`, `starttls` or `plain`: the form [`FromStr`](std::str::FromStr) reads.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Security::Tls => "tls",
+            Security::StartTls => "starttls",
+            Security::Plain => "plain",
+        })
+    }
+}
+
 impl std::str::FromStr for Security {
     type Err = Error;
 

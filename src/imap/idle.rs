@@ -462,8 +462,17 @@ impl Worker {
         loop {
             let tag = self.with_session(|s| s.idle_start())?;
             let renew_at = Instant::now() + self.renew_every;
-            let mut pending: Vec<Untagged> = Vec::new();
+            // Changes the server announced before its continuation (it reports what happened
+            // since the last command as soon as IDLE starts) are news too.
+            let mut pending: Vec<Untagged> = self
+                .with_session(|s| Ok(s.take_unsolicited()))?
+                .into_iter()
+                .filter(is_mailbox_event)
+                .collect();
             loop {
+                if !pending.is_empty() {
+                    break;
+                }
                 if self.stopping() {
                     let _ = self.with_session(|s| s.idle_done(&tag, STOP_GRACE));
                     return Ok(());
@@ -661,6 +670,16 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+fn is_mailbox_event(u: &Untagged) -> bool {
+    matches!(
+        u,
+        Untagged::Exists(_)
+            | Untagged::Expunge(_)
+            | Untagged::Vanished { .. }
+            | Untagged::Fetch { .. }
+    )
 }
 
 fn s_timeout(s: &Session) -> Duration {
