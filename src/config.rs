@@ -205,12 +205,14 @@ impl RetryPolicy {
     }
 
     /// Sets the longest delay.
+    #[must_use]
     pub fn with_max_delay(mut self, max_delay: Duration) -> RetryPolicy {
         self.max_delay = max_delay;
         self
     }
 
     /// Sets the growth factor.
+    #[must_use]
     pub fn with_multiplier(mut self, multiplier: f64) -> RetryPolicy {
         self.multiplier = multiplier;
         self

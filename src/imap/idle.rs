@@ -70,6 +70,9 @@ pub enum IdleEvent {
 
 type Callback = Box<dyn Fn(&IdleEvent) + Send + 'static>;
 
+/// The channel end that receives an [`IdleListener`]'s events.
+pub type IdleEvents = Receiver<IdleEvent>;
+
 /// Configures and starts an [`IdleListener`].
 #[must_use = "call spawn() to start the listener"]
 pub struct IdleListenerBuilder {
@@ -238,7 +241,13 @@ impl IdleListener {
 
     /// A receiver of every event (clones share the same queue: each event goes to one
     /// receiver).
-    pub fn events(&self) -> Receiver<IdleEvent> {
+    ///
+    /// This is deliberately `crossbeam_channel::Receiver` (re-exported as
+    /// [`mailwire::imap::IdleEvents`](crate::imap::IdleEvents)): it works with
+    /// `crossbeam_channel::select!` next to the application's own channels. crossbeam-channel
+    /// 0.5 has been API-stable for years; a change of its major version would be a major
+    /// version of mailwire.
+    pub fn events(&self) -> IdleEvents {
         self.events.clone()
     }
 

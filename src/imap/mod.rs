@@ -20,7 +20,7 @@ pub use connection::{
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};
-pub use idle::{IdleEvent, IdleListener, IdleListenerBuilder};
+pub use idle::{IdleEvent, IdleEvents, IdleListener, IdleListenerBuilder};
 pub use pool::{ImapManager, ImapPool, PooledImap};
 pub use search::SearchQuery;
 pub use seqset::SequenceSet;

@@ -217,6 +217,7 @@ impl fmt::Debug for AccountKey {
 /// setters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use = "a PoolOptions does nothing until it is passed to a call"]
 pub struct PoolOptions {
     /// Most connections open at once per account: idle, in use, being opened or being
     /// closed (default 5; use 1 for POP3, whose server locks the maildrop).

@@ -54,6 +54,7 @@ pub enum LoginMethod {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
+#[must_use = "a Pop3Options does nothing until it is passed to a call"]
 pub struct Pop3Options {
     /// How to log in with a password (default [`LoginMethod::Auto`]).
     pub login_method: LoginMethod,
