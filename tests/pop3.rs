@@ -171,7 +171,7 @@ fn every_method_over_pop3s_and_stls() {
             pop.fetch_message(0),
             Err(Error::InvalidInput { .. })
         ));
-        assert!(pop.test_connection());
+        assert!(pop.test_connection().is_ok());
         pop.noop().unwrap();
 
         // DELE, RSET, DELE, QUIT.
@@ -187,7 +187,7 @@ fn every_method_over_pop3s_and_stls() {
         pop.quit().unwrap();
         assert!(pop.is_closed() && !pop.is_broken());
         assert!(matches!(pop.noop(), Err(Error::Closed { .. })));
-        assert!(!pop.test_connection());
+        assert!(pop.test_connection().is_err());
 
         let again = Pop3Handler::connect(&cfg).unwrap();
         assert_eq!(again.stat().unwrap().count, 4, "{security:?}");

@@ -321,9 +321,11 @@ impl Pop3Handler {
         self.session.lock().run("NOOP", Session::noop)
     }
 
-    /// Whether the connection works: `NOOP` answered `+OK`.
-    pub fn test_connection(&self) -> bool {
-        self.noop().is_ok()
+    /// Checks that the connection works (`NOOP` answered `+OK`), like
+    /// [`ImapHandler::test_connection`](crate::imap::ImapHandler::test_connection); the error
+    /// says why not.
+    pub fn test_connection(&self) -> Result<()> {
+        self.noop()
     }
 
     /// `QUIT`: the server commits the deletions and the connection is closed. Calling it on

@@ -140,6 +140,23 @@ impl Pop3Pool {
         self.pool.clear_all();
     }
 
+    /// The same as [`acquire`](Self::acquire), named as on [`ImapPool`](crate::imap::ImapPool).
+    pub fn get(&self, config: &Config) -> Result<Pop3PoolGuard> {
+        self.acquire(config)
+    }
+
+    /// The same as [`acquire_timeout`](Self::acquire_timeout), named as on
+    /// [`ImapPool`](crate::imap::ImapPool).
+    pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
+        self.acquire_timeout(config, timeout)
+    }
+
+    /// The same as [`close_all`](Self::close_all), named as on
+    /// [`ImapPool`](crate::imap::ImapPool).
+    pub fn clear_all(&self) {
+        self.close_all();
+    }
+
     /// What the pool holds for the account of `config`.
     pub fn stats_for(&self, config: &Config) -> AccountStats {
         self.pool.stats_for(&self.pool.key_for(config))
