@@ -268,6 +268,10 @@ fn qresync_moves_under_five_percent_of_the_plain_bytes_on_10000_messages() {
     assert_eq!(q.flags_changed.len(), 7);
     assert_eq!(comparable(&q), comparable(&p));
     assert_eq!(comparable(&q), comparable(&c));
+    println!(
+        "stored state after the sync: {} bytes",
+        q.state.to_string().len()
+    );
     assert!(
         qresync_bytes * 20 < plain_bytes,
         "QRESYNC {qresync_bytes} bytes vs plain {plain_bytes}"

@@ -1286,3 +1286,8 @@ mod tests {
         assert_eq!(full, incremental);
     }
 }
+
+/// Compiles every example of `docs/sync.md` as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/sync.md")]
+pub struct SyncGuideExamples;
