@@ -416,3 +416,39 @@ fn qresync_commands_on_the_wire() {
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();
 }
+
+#[test]
+fn unusable_stored_modseq_falls_back_to_a_full_listing() {
+    // modseq=0 cannot be sent as CHANGEDSINCE: the sync lists the folder instead of failing.
+    let state: SyncState = "v1;folder=INBOX;uidvalidity=7;uidnext=5;modseq=0;uids=4;flags="
+        .parse()
+        .unwrap();
+    let server = ScriptServer::start_seq(vec![
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 CONDSTORE] scripted")
+            .expect_contains("LOGIN user")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 CONDSTORE] logged in")
+            .expect_contains("SELECT INBOX (CONDSTORE)")
+            .send_line("* 2 EXISTS")
+            .send_line("* OK [UIDVALIDITY 7] ok")
+            .send_line("* OK [UIDNEXT 6] ok")
+            .send_line("* OK [HIGHESTMODSEQ 9] ok")
+            .reply_tagged("OK [READ-WRITE] selected")
+            .expect(|l| l.ends_with("UID FETCH 1:* (UID FLAGS)"))
+            .send_line("* 1 FETCH (UID 4 FLAGS ())")
+            .send_line("* 2 FETCH (UID 5 FLAGS (\\Deleted))")
+            .reply_tagged("OK fetched")
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close(),
+    ]);
+    let conn = ImapConnection::connect(&scripted_config(server.port())).unwrap();
+    let d = conn.sync("INBOX", &state).unwrap();
+    assert_eq!(d.strategy, SyncStrategy::Plain);
+    assert_eq!(d.new, vec![5]);
+    assert_eq!(d.flags_changed, vec![(5, vec![Flag::Deleted])]);
+    assert_eq!(d.state.highest_modseq(), Some(9));
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(5)));
+    server.assert_ok();
+}

@@ -630,8 +630,13 @@ fn run_sync(
         }
         strategy = SyncStrategy::Condstore;
     }
-    let usable = |st: &SyncState| st.uid_validity.is_some() && st.highest_modseq.is_some();
-    let options = match (strategy, state.uid_validity, state.highest_modseq) {
+    let usable =
+        |st: &SyncState| st.uid_validity.is_some() && valid_modseq(st.highest_modseq).is_some();
+    let options = match (
+        strategy,
+        state.uid_validity,
+        valid_modseq(state.highest_modseq),
+    ) {
         (SyncStrategy::Qresync, Some(validity), Some(modseq)) => {
             let mut q = Qresync::new(validity, modseq);
             if !state.uids.is_empty() && state.uids.encoded_len() <= MAX_QRESYNC_SET_LEN {
@@ -642,7 +647,8 @@ fn run_sync(
         (SyncStrategy::Qresync | SyncStrategy::Condstore, ..) => SelectOptions::new().condstore(),
         _ => SelectOptions::new(),
     };
-    let selected = select(s, folder, options)?;
+    let mut selected = select(s, folder, options)?;
+    selected.highest_modseq = valid_modseq(selected.highest_modseq);
     let reset = state
         .uid_validity
         .is_some_and(|old| old != selected.uid_validity);
@@ -696,6 +702,12 @@ fn run_sync(
     })
 }
 
+/// A mod-sequence that can be sent back (RFC 7162: 1 to 2^63-1); others count as none, so
+/// a state holding one gets a full listing instead of a command the encoder refuses.
+fn valid_modseq(modseq: Option<u64>) -> Option<u64> {
+    modseq.filter(|&m| m >= 1 && m <= i64::MAX as u64)
+}
+
 /// The expunges and flag changes from the QRESYNC SELECT answer, plus the messages from
 /// the old UIDNEXT on.
 fn observe_qresync(s: &mut Session, base: &SyncState, selected: &Selected) -> Result<Observation> {
@@ -736,7 +748,7 @@ fn observe_condstore(
             changed: BTreeMap::new(),
         });
     }
-    let modseq = base.highest_modseq.unwrap_or(0);
+    let modseq = valid_modseq(base.highest_modseq).unwrap_or(1);
     let esearch = s.capabilities().has("ESEARCH");
     let commands = [
         Command::Fetch {
