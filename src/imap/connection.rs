@@ -246,6 +246,13 @@ impl ImapConnection {
         self.session.lock().peak_buffered()
     }
 
+    /// How many bytes this connection has read from the server since it was opened (the
+    /// protocol bytes after TLS decryption, greeting included): a diagnostic for comparing
+    /// what operations cost on the wire, e.g. the sync strategies.
+    pub fn bytes_received(&self) -> u64 {
+        self.session.lock().bytes_received()
+    }
+
     /// Takes the responses the server sent unasked (new messages, expunges, flag changes by
     /// other clients) since the last call.
     pub fn take_unsolicited(&self) -> Vec<Untagged> {

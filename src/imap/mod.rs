@@ -11,6 +11,7 @@ mod pool;
 pub mod search;
 pub mod seqset;
 pub(crate) mod session;
+mod sync;
 pub mod types;
 
 pub use codec::encode::InternalDate;
@@ -25,4 +26,5 @@ pub use pool::{ImapManager, ImapPool, PooledImap};
 pub use search::SearchQuery;
 pub use seqset::SequenceSet;
 pub use session::{Capabilities, ConnectionState};
+pub use sync::{SyncDelta, SyncState, SyncStrategy};
 pub use types::Flag;

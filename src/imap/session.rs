@@ -165,6 +165,11 @@ pub(crate) struct Session {
     pub(crate) uid_validities: std::collections::HashMap<String, u32>,
     /// The most bytes the response buffer ever held.
     peak_buffered: usize,
+    /// How many bytes were read from the server in total (after TLS decryption).
+    bytes_received: u64,
+    /// Whether `ENABLE QRESYNC` succeeded on this connection (the sync module enables it
+    /// once; afterwards the server reports expunges as `VANISHED`).
+    pub(crate) qresync_enabled: bool,
     /// While a `UID FETCH` runs: the UIDs it asked for. Their FETCH responses are the
     /// command's answer, not news, and are kept out of the unsolicited queue.
     pub(crate) solicited_uids: Option<crate::imap::seqset::SequenceSet>,
@@ -240,6 +245,8 @@ impl Session {
             selected: None,
             uid_validities: std::collections::HashMap::new(),
             peak_buffered: 0,
+            bytes_received: 0,
+            qresync_enabled: false,
             solicited_uids: None,
         }
     }
@@ -732,6 +739,7 @@ impl Session {
         match self.framer.read_from(&mut reader, READ_CHUNK) {
             Ok(n) => {
                 self.peak_buffered = self.peak_buffered.max(self.framer.buffered_len());
+                self.bytes_received = self.bytes_received.saturating_add(n as u64);
                 Ok(n)
             }
             Err(e) => Err(reader.error.take().unwrap_or(Error::Io {
@@ -1008,6 +1016,11 @@ impl Session {
     /// The most bytes the response buffer has held at once.
     pub(crate) fn peak_buffered(&self) -> usize {
         self.peak_buffered
+    }
+
+    /// How many bytes were read from the server so far (after TLS decryption).
+    pub(crate) fn bytes_received(&self) -> u64 {
+        self.bytes_received
     }
 
     /// Sends independent, literal-free commands back to back and then reads all their
