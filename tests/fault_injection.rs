@@ -19,7 +19,7 @@ use support::certs::test_cert;
 use support::script_server::{Script, ScriptServer};
 
 /// The configured deadline: connect, read and write timeouts.
-const DEADLINE: Duration = Duration::from_millis(600);
+const DEADLINE: Duration = Duration::from_millis(1000);
 /// The line-length limit the clients run with (the "100 MB line" needs only this much).
 const MAX_LINE: usize = 64 * 1024;
 
