@@ -624,7 +624,7 @@ impl Session {
                                 text,
                             });
                         }
-                        other => self.absorb(other, &mut untagged),
+                        other => self.absorb_for(name, other, &mut untagged)?,
                     }
                 }
             }
@@ -658,8 +658,40 @@ impl Session {
                             .send(part, Trace::Redacted(answer.trace_text()))?;
                     }
                 }
-                Response::Untagged(u) => self.absorb(Response::Untagged(u), &mut untagged),
+                Response::Untagged(u) => {
+                    self.absorb_for(name, Response::Untagged(u), &mut untagged)?
+                }
             }
+        }
+    }
+
+    /// Like [`absorb`](Self::absorb), for a response that arrived while `command` runs: an
+    /// untagged `BYE` (except during LOGOUT) ends the wait at once with
+    /// [`Error::Server`] (status `Bye`) instead of waiting for a completion that will not
+    /// come; the connection is then unusable.
+    fn absorb_for(
+        &mut self,
+        command: &str,
+        response: Response,
+        untagged: &mut Vec<Untagged>,
+    ) -> Result<()> {
+        let bye = match &response {
+            Response::Untagged(Untagged::Condition {
+                status: Status::Bye,
+                code,
+                text,
+            }) if command != "LOGOUT" => Some((code.as_ref().map(code_text), text.clone())),
+            _ => None,
+        };
+        self.absorb(response, untagged);
+        match bye {
+            Some((code, text)) => Err(Error::Server {
+                status: ServerStatus::Bye,
+                command: command.to_string(),
+                code,
+                text,
+            }),
+            None => Ok(()),
         }
     }
 
@@ -845,7 +877,7 @@ impl Session {
                         0,
                     ));
                 }
-                other => self.absorb(other, &mut untagged),
+                other => self.absorb_for(&name, other, &mut untagged)?,
             }
         }
     }
@@ -892,7 +924,7 @@ impl Session {
                     .into_result("IDLE")
                     .and_then(|_| Err(Error::protocol("the server ended IDLE at once", &[], 0)));
                 }
-                other => self.absorb(other, &mut ignored),
+                other => self.absorb_for("IDLE", other, &mut ignored)?,
             }
         }
     }
@@ -989,7 +1021,7 @@ impl Session {
                             .into_result("IDLE")?;
                             return Ok(untagged);
                         }
-                        other => self.absorb(other, &mut untagged),
+                        other => self.absorb_for("IDLE", other, &mut untagged)?,
                     }
                 }
                 Some(FrameEvent::StreamLiteral { .. }) => {
@@ -1115,7 +1147,7 @@ impl Session {
                         0,
                     ));
                 }
-                other => self.absorb(other, &mut untagged),
+                other => self.absorb_for(name, other, &mut untagged)?,
             }
         }
         Ok((untagged, done.into_iter().flatten().collect()))
