@@ -1041,16 +1041,22 @@ impl ImapConnection {
                 "an empty message cannot be appended",
             ));
         }
+        if message.contains(&0) {
+            // A server could store it through a BINARY literal (RFC 3516), but BODY[] can
+            // never return a NUL: Dovecot, for one, hands it back as 0x80. Refuse rather than
+            // store something that cannot be read back intact.
+            return Err(Error::invalid(
+                "message",
+                "it contains NUL bytes, which IMAP cannot return intact; encode binary parts (e.g. base64) before appending",
+            ));
+        }
         self.with(|s| {
-            // NUL bytes need a binary literal (RFC 3516); without BINARY the encoder
-            // refuses them before anything is sent.
-            let binary = message.contains(&0) && s.capabilities().has("BINARY");
             let command = Command::Append {
                 mailbox: WireMailbox::new(folder),
                 flags,
                 date,
                 message: message.to_vec(),
-                binary,
+                binary: false,
             };
             let c = run_ok(s, &command)?;
             Ok(match c.code {
