@@ -149,6 +149,19 @@ pub(crate) fn code_text(code: &ResponseCode) -> String {
     }
 }
 
+/// How long reading one response may take.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// The read timeout from the start of the response plus one second per 64 KiB received
+    /// (a trickling server cannot stretch a call; a big message on a slow link still
+    /// arrives), and no single read waits longer than the read timeout.
+    Response,
+    /// Until this instant; passing it is [`Error::Timeout`].
+    Until(Instant),
+    /// Until this instant; passing it is not an error (polling during IDLE).
+    Poll(Instant),
+}
+
 /// One IMAP connection.
 pub(crate) struct Session {
     transport: Transport,
@@ -165,6 +178,8 @@ pub(crate) struct Session {
     pub(crate) uid_validities: std::collections::HashMap<String, u32>,
     /// The most bytes the response buffer ever held.
     peak_buffered: usize,
+    /// Bytes of literals copied to callers' writers, all told.
+    streamed: u64,
     /// How many bytes were read from the server in total (after TLS decryption).
     bytes_received: u64,
     /// Whether `ENABLE QRESYNC` succeeded on this connection (the sync module enables it
@@ -245,6 +260,7 @@ impl Session {
             selected: None,
             uid_validities: std::collections::HashMap::new(),
             peak_buffered: 0,
+            streamed: 0,
             bytes_received: 0,
             qresync_enabled: false,
             solicited_uids: None,
@@ -588,16 +604,19 @@ impl Session {
         let tag = self.tag();
         let encoded = command.encode(&tag, &self.encode_options)?;
         let name = command.name().to_string();
-        let result = self.exchange(&tag, &name, &encoded, &mut on_continuation);
+        let result = self.exchange(&tag, &name, &encoded, &mut on_continuation, None);
         self.guard(result)
     }
 
-    fn exchange(
+    /// Sends an encoded command and reads until its completion. Literals the framer is told
+    /// to stream go to `sink`.
+    fn exchange<'s>(
         &mut self,
         tag: &str,
         name: &str,
         encoded: &EncodedCommand,
         on_continuation: &mut dyn FnMut(&str, &Continuation) -> Result<EncodedCommand>,
+        mut sink: Option<&mut (dyn Write + 's)>,
     ) -> Result<Completion> {
         let parts = encoded.parts();
         let trace = encoded.trace_text();
@@ -609,7 +628,7 @@ impl Session {
             if i < last {
                 // Wait for the server's go-ahead for the synchronizing literal.
                 loop {
-                    match self.read_response(name)? {
+                    match self.read_response_to(name, sink.as_deref_mut())? {
                         Response::Continuation(_) => break,
                         Response::Tagged {
                             tag: t,
@@ -630,7 +649,7 @@ impl Session {
             }
         }
         loop {
-            match self.read_response(name)? {
+            match self.read_response_to(name, sink.as_deref_mut())? {
                 Response::Tagged {
                     tag: t,
                     status,
@@ -734,28 +753,92 @@ impl Session {
         untagged.push(u);
     }
 
-    /// Reads one complete response.
+    /// Reads one complete response (see [`Wait::Response`]).
     pub(crate) fn read_response(&mut self, operation: &str) -> Result<Response> {
+        self.read_response_to(operation, None)
+    }
+
+    /// Reads one complete response, copying literals the framer streams to `sink`.
+    fn read_response_to<'s>(
+        &mut self,
+        operation: &str,
+        sink: Option<&mut (dyn Write + 's)>,
+    ) -> Result<Response> {
+        match self.next_response(operation, Wait::Response, sink)? {
+            Some(response) => Ok(response),
+            None => Err(Error::Timeout {
+                operation: operation.to_string(),
+                after: self.transport.read_timeout(),
+            }),
+        }
+    }
+
+    /// The one loop that turns bytes into responses: frames, reads more when needed under
+    /// `wait`, and copies streamed literals to `sink`. `Ok(None)` only when a
+    /// [`Wait::Poll`] deadline passed without a complete response.
+    fn next_response<'s>(
+        &mut self,
+        operation: &str,
+        wait: Wait,
+        mut sink: Option<&mut (dyn Write + 's)>,
+    ) -> Result<Option<Response>> {
         let started = Instant::now();
         let timeout = self.transport.read_timeout();
         let mut received: u64 = 0;
         loop {
+            let deadline = match wait {
+                Wait::Response => {
+                    let allowance = Duration::from_secs(received / MIN_RATE_BYTES_PER_SEC);
+                    (started + timeout + allowance).min(Instant::now() + timeout)
+                }
+                Wait::Until(deadline) | Wait::Poll(deadline) => deadline,
+            };
             match self.framer.next_frame()? {
                 Some(FrameEvent::Response(frame)) => {
                     net::transport::trace_server(self.transport.id(), frame.bytes);
-                    return parse_response(frame.bytes);
+                    return parse_response(frame.bytes).map(Some);
                 }
-                Some(FrameEvent::StreamLiteral { .. }) => {
-                    return Err(Error::protocol(
-                        "a streamed literal outside a streaming fetch",
-                        &[],
-                        0,
-                    ));
+                Some(FrameEvent::StreamLiteral { size, .. }) => {
+                    let Some(sink) = sink.as_deref_mut() else {
+                        return Err(Error::protocol(
+                            format!(
+                                "a streamed literal outside a streaming fetch, while {operation}"
+                            ),
+                            &[],
+                            0,
+                        ));
+                    };
+                    log::trace!(target: net::transport::WIRE, "[{}] S: <{size} bytes of literal data streamed to the caller>", self.transport.id());
+                    while self.framer.literal_remaining() > 0 {
+                        let chunk = self.framer.streamed_bytes();
+                        if chunk.is_empty() {
+                            // Progress is what counts inside a literal: one read timeout per read.
+                            let deadline = Instant::now() + timeout;
+                            received += self.fill(deadline, operation)? as u64;
+                            continue;
+                        }
+                        sink.write_all(chunk).map_err(|source| Error::Io {
+                            operation: "writing the message to the caller's writer".into(),
+                            source,
+                        })?;
+                        let n = chunk.len();
+                        self.streamed = self.streamed.saturating_add(n as u64);
+                        self.framer.consume_streamed(n);
+                    }
                 }
                 None => {
-                    let allowance = Duration::from_secs(received / MIN_RATE_BYTES_PER_SEC);
-                    let deadline = started + timeout + allowance;
-                    received += self.fill(deadline, operation)? as u64;
+                    if let Wait::Poll(deadline) = wait {
+                        if Instant::now() >= deadline {
+                            return Ok(None);
+                        }
+                        match self.fill(deadline, operation) {
+                            Ok(n) => received += n as u64,
+                            Err(Error::Timeout { .. }) => return Ok(None),
+                            Err(e) => return Err(e),
+                        }
+                    } else {
+                        received += self.fill(deadline, operation)? as u64;
+                    }
                 }
             }
         }
@@ -790,20 +873,6 @@ impl Session {
         threshold: u64,
         sink: &mut dyn Write,
     ) -> Result<(Completion, u64)> {
-        self.framer.set_stream_threshold(Some(threshold));
-        let mut written = 0u64;
-        let result = self.run_streaming_inner(command, sink, &mut written);
-        self.framer.set_stream_threshold(None);
-        let result = self.guard(result);
-        result.map(|c| (c, written))
-    }
-
-    fn run_streaming_inner(
-        &mut self,
-        command: &Command,
-        sink: &mut dyn Write,
-        written: &mut u64,
-    ) -> Result<Completion> {
         if self.is_broken() {
             return Err(Error::Closed {
                 context: format!("earlier (the connection is {}); reconnect", self.state),
@@ -812,74 +881,19 @@ impl Session {
         let tag = self.tag();
         let encoded = command.encode(&tag, &self.encode_options)?;
         let name = command.name().to_string();
-        for part in encoded.parts() {
-            self.transport
-                .send(part, Trace::Redacted(encoded.trace_text()))?;
-        }
-        let mut untagged = Vec::new();
-        let timeout = self.transport.read_timeout();
-        loop {
-            let mut deadline = Instant::now() + timeout;
-            let response = loop {
-                match self.framer.next_frame()? {
-                    Some(FrameEvent::Response(frame)) => {
-                        net::transport::trace_server(self.transport.id(), frame.bytes);
-                        break parse_response(frame.bytes)?;
-                    }
-                    Some(FrameEvent::StreamLiteral { size, .. }) => {
-                        log::trace!(target: net::transport::WIRE, "[{}] S: <{size} bytes of literal data streamed to the caller>", self.id());
-                        while self.framer.literal_remaining() > 0 {
-                            let chunk = self.framer.streamed_bytes();
-                            if chunk.is_empty() {
-                                deadline = Instant::now() + timeout;
-                                self.fill(deadline, &name)?;
-                                continue;
-                            }
-                            sink.write_all(chunk).map_err(|source| Error::Io {
-                                operation: "writing the message to the caller's writer".into(),
-                                source,
-                            })?;
-                            let n = chunk.len();
-                            *written += n as u64;
-                            self.framer.consume_streamed(n);
-                        }
-                    }
-                    None => {
-                        self.fill(deadline, &name)?;
-                    }
-                }
-            };
-            match response {
-                Response::Tagged {
-                    tag: t,
-                    status,
-                    code,
-                    text,
-                } if t == tag => {
-                    return Ok(Completion {
-                        untagged,
-                        status,
-                        code,
-                        text,
-                    });
-                }
-                Response::Tagged { tag: t, .. } => {
-                    return Err(Error::protocol(
-                        format!("completion for unknown tag {t:?}"),
-                        &[],
-                        0,
-                    ));
-                }
-                Response::Continuation(c) => {
-                    return Err(Error::protocol(
-                        format!("unexpected continuation request during {name}: {}", c.text),
-                        &[],
-                        0,
-                    ));
-                }
-                other => self.absorb_for(&name, other, &mut untagged)?,
-            }
-        }
+        self.framer.set_stream_threshold(Some(threshold));
+        let before = self.streamed;
+        let mut refuse = |name: &str, c: &Continuation| -> Result<EncodedCommand> {
+            Err(Error::protocol(
+                format!("unexpected continuation request during {name}: {}", c.text),
+                &[],
+                0,
+            ))
+        };
+        let result = self.exchange(&tag, &name, &encoded, &mut refuse, Some(sink));
+        self.framer.set_stream_threshold(None);
+        let written = self.streamed.saturating_sub(before);
+        self.guard(result).map(|c| (c, written))
     }
 
     /// Starts IDLE: sends the command and waits for the server's continuation. Returns the
@@ -938,41 +952,20 @@ impl Session {
 
     fn poll_untagged_inner(&mut self, tick: Duration) -> Result<Option<Untagged>> {
         let deadline = Instant::now() + tick;
-        loop {
-            match self.framer.next_frame()? {
-                Some(FrameEvent::Response(frame)) => {
-                    net::transport::trace_server(self.transport.id(), frame.bytes);
-                    let response = parse_response(frame.bytes)?;
-                    return match response {
-                        Response::Untagged(u) => {
-                            let mut sink = Vec::new();
-                            self.absorb(Response::Untagged(u), &mut sink);
-                            Ok(sink.pop())
-                        }
-                        Response::Tagged {
-                            tag, status, text, ..
-                        } => Err(Error::protocol(
-                            format!("unexpected completion {tag} {status:?} while idle: {text}"),
-                            &[],
-                            0,
-                        )),
-                        Response::Continuation(_) => Ok(None),
-                    };
-                }
-                Some(FrameEvent::StreamLiteral { .. }) => {
-                    return Err(Error::protocol("a streamed literal while idle", &[], 0));
-                }
-                None => {
-                    if Instant::now() >= deadline {
-                        return Ok(None);
-                    }
-                    match self.fill(deadline, "waiting in IDLE") {
-                        Ok(_) => {}
-                        Err(Error::Timeout { .. }) => return Ok(None),
-                        Err(e) => return Err(e),
-                    }
-                }
+        match self.next_response("waiting in IDLE", Wait::Poll(deadline), None)? {
+            None | Some(Response::Continuation(_)) => Ok(None),
+            Some(Response::Untagged(u)) => {
+                let mut sink = Vec::new();
+                self.absorb(Response::Untagged(u), &mut sink);
+                Ok(sink.pop())
             }
+            Some(Response::Tagged {
+                tag, status, text, ..
+            }) => Err(Error::protocol(
+                format!("unexpected completion {tag} {status:?} while idle: {text}"),
+                &[],
+                0,
+            )),
         }
     }
 
@@ -992,44 +985,32 @@ impl Session {
         let deadline = Instant::now() + timeout;
         let mut untagged = Vec::new();
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::Timeout {
+            let response = self
+                .next_response("waiting for the end of IDLE", Wait::Until(deadline), None)?
+                .ok_or_else(|| Error::Timeout {
                     operation: "waiting for the end of IDLE".into(),
                     after: timeout,
-                });
-            }
-            match self.framer.next_frame()? {
-                Some(FrameEvent::Response(frame)) => {
-                    net::transport::trace_server(self.transport.id(), frame.bytes);
-                    match parse_response(frame.bytes)? {
-                        Response::Tagged {
-                            tag: t,
-                            status,
-                            code,
-                            text,
-                        } if t == tag => {
-                            if self.state == ConnectionState::Idle {
-                                self.state = ConnectionState::Selected;
-                            }
-                            Completion {
-                                untagged: Vec::new(),
-                                status,
-                                code,
-                                text,
-                            }
-                            .into_result("IDLE")?;
-                            return Ok(untagged);
-                        }
-                        other => self.absorb_for("IDLE", other, &mut untagged)?,
+                })?;
+            match response {
+                Response::Tagged {
+                    tag: t,
+                    status,
+                    code,
+                    text,
+                } if t == tag => {
+                    if self.state == ConnectionState::Idle {
+                        self.state = ConnectionState::Selected;
                     }
+                    Completion {
+                        untagged: Vec::new(),
+                        status,
+                        code,
+                        text,
+                    }
+                    .into_result("IDLE")?;
+                    return Ok(untagged);
                 }
-                Some(FrameEvent::StreamLiteral { .. }) => {
-                    return Err(Error::protocol("a streamed literal while idle", &[], 0));
-                }
-                None => {
-                    self.fill(deadline, "waiting for the end of IDLE")?;
-                }
+                other => self.absorb_for("IDLE", other, &mut untagged)?,
             }
         }
     }
