@@ -123,13 +123,18 @@ impl Results {
         self.samples.entry(client.to_string()).or_default().push(s);
     }
 
+    /// The client's samples (none if it was left out: its medians are then NaN).
+    fn get(&self, client: &str) -> &[Sample] {
+        self.samples.get(client).map_or(&[], Vec::as_slice)
+    }
+
     fn wall(&self, client: &str) -> f64 {
-        let mut v: Vec<f64> = self.samples[client].iter().map(|s| s.wall).collect();
+        let mut v: Vec<f64> = self.get(client).iter().map(|s| s.wall).collect();
         median(&mut v)
     }
 
     fn cpu(&self, client: &str) -> f64 {
-        let mut v: Vec<f64> = self.samples[client].iter().map(|s| s.cpu).collect();
+        let mut v: Vec<f64> = self.get(client).iter().map(|s| s.cpu).collect();
         median(&mut v)
     }
 
@@ -166,9 +171,14 @@ type Run<'a> = Box<dyn FnMut() -> Sample + 'a>;
 /// the first after another's run (or after the warm-up).
 fn rounds(r: &mut Results, rounds: usize, clients: &mut [(&str, Run<'_>)]) {
     let n = clients.len();
+    // MAILWIRE_BENCH_CLIENTS=mailwire,raw: only these (for profiling one client).
+    let only = std::env::var("MAILWIRE_BENCH_CLIENTS").unwrap_or_default();
     for round in 0..rounds {
         for k in 0..n {
             let (name, run) = &mut clients[(round + k) % n];
+            if !only.is_empty() && !only.split(',').any(|c| c == *name) {
+                continue;
+            }
             let s = run();
             r.add(name, s);
         }
@@ -1009,6 +1019,7 @@ fn main() {
     if want("bulk") {
         let r = bulk(&env, &plan, false);
         r.print("(1) UID FETCH 1:* BODY.PEEK[] (10,000 x 4 KB), plain");
+
         println!(
             "  cpu mailwire/rust-imap {:.3}  mailwire/imaplib {:.3}",
             r.cpu("mailwire") / r.cpu("rust-imap"),
