@@ -72,8 +72,9 @@ pub struct Message {
     mime: OnceLock<Arc<Mime>>,
     meta: MessageMeta,
     /// A header block made from the envelope when only metadata was fetched (no raw
-    /// bytes), so that `subject()`, `from()`, `date()`, … still answer.
-    envelope_headers: Vec<u8>,
+    /// bytes), so that `subject()`, `from()`, `date()`, … still answer. Built on first
+    /// use: a metadata fetch of many messages does not pay for it up front.
+    envelope_headers: OnceLock<Vec<u8>>,
 }
 
 /// What the server reported about a message besides its bytes: the IMAP `FETCH` data
@@ -112,27 +113,28 @@ impl Message {
     /// [`from`](Self::from), [`date`](Self::date), [`message_id`](Self::message_id), …)
     /// answer from the envelope, if the metadata has one.
     pub fn with_meta(raw: Vec<u8>, meta: MessageMeta) -> Message {
-        let envelope_headers = match (&meta.envelope, raw.is_empty()) {
-            (Some(envelope), true) => envelope_header_block(envelope),
-            _ => Vec::new(),
-        };
         Message {
             raw,
             header_index: OnceLock::new(),
             mime: OnceLock::new(),
             meta,
-            envelope_headers,
+            envelope_headers: OnceLock::new(),
         }
     }
 
     /// The bytes the header accessors read: the raw message, or the header block made
     /// from the envelope when there are no raw bytes.
     fn header_bytes(&self) -> &[u8] {
-        if self.raw.is_empty() {
-            &self.envelope_headers
-        } else {
-            &self.raw
+        if !self.raw.is_empty() {
+            return &self.raw;
         }
+        self.envelope_headers.get_or_init(|| {
+            self.meta
+                .envelope
+                .as_ref()
+                .map(envelope_header_block)
+                .unwrap_or_default()
+        })
     }
 
     /// The server's metadata (UID, flags, sizes, envelope, structure).
@@ -1423,6 +1425,39 @@ fn message_ids(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_only_messages_answer_from_the_envelope_built_on_first_use() {
+        use crate::imap::types::{Address as ImapAddress, Envelope};
+        let envelope = Envelope {
+            subject: Some(b"Quarterly report".to_vec()),
+            message_id: Some(b"<q1@example.org>".to_vec()),
+            from: vec![ImapAddress {
+                name: Some(b"Alice".to_vec()),
+                mailbox: Some(b"alice".to_vec()),
+                host: Some(b"example.org".to_vec()),
+                ..ImapAddress::default()
+            }],
+            ..Envelope::default()
+        };
+        let meta = MessageMeta {
+            envelope: Some(envelope),
+            ..MessageMeta::default()
+        };
+        let m = Message::with_meta(Vec::new(), meta);
+        assert!(m.envelope_headers.get().is_none(), "built eagerly");
+        // A clone taken before first use answers the same.
+        let copy = m.clone();
+        assert_eq!(m.subject().as_deref(), Some("Quarterly report"));
+        assert!(m.envelope_headers.get().is_some());
+        assert_eq!(m.message_id().as_deref(), Some("q1@example.org"));
+        assert_eq!(m.from()[0].name(), Some("Alice"));
+        assert_eq!(copy.subject().as_deref(), Some("Quarterly report"));
+        // Raw bytes win over the envelope.
+        let raw = Message::with_meta(b"Subject: raw\r\n\r\n".to_vec(), m.meta().clone());
+        assert_eq!(raw.subject().as_deref(), Some("raw"));
+        assert!(raw.envelope_headers.get().is_none());
+    }
 
     #[test]
     fn split_respects_boundary_lines() {

@@ -680,6 +680,9 @@ impl ImapConnection {
                     for c in completions {
                         c.into_result("UID FETCH")?;
                     }
+                    // filter_map has no lower size bound: reserve, or the Vec regrows
+                    // (and moves every Message) log2(n) times.
+                    messages.reserve(untagged.len());
                     messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
                 }
                 Ok(())

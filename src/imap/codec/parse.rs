@@ -106,6 +106,12 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Like [`lossy`] for an owned buffer: valid UTF-8 (the usual case) is kept as is, without
+/// a second allocation and copy.
+fn lossy_owned(b: Vec<u8>) -> String {
+    String::from_utf8(b).unwrap_or_else(|e| lossy(e.as_bytes()))
+}
+
 fn upper(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_ascii_uppercase()
 }
@@ -310,11 +316,11 @@ impl<'a> P<'a> {
     }
 
     fn string_text(&mut self) -> Result<String> {
-        self.string().map(|s| lossy(&s))
+        self.string().map(lossy_owned)
     }
 
     fn nstring_text(&mut self) -> Result<Option<String>> {
-        Ok(self.nstring()?.map(|s| lossy(&s)))
+        Ok(self.nstring()?.map(lossy_owned))
     }
 
     /// An astring (atom, quoted or literal); `NIL` is kept as the name `NIL`.
@@ -693,7 +699,8 @@ impl<'a> P<'a> {
         let mailbox = self.astring()?;
         self.sp();
         self.require(b'(', "expected ( before status items")?;
-        let mut items = Vec::new();
+        // A typical FETCH response has up to 8 items: one allocation, no regrowth.
+        let mut items = Vec::with_capacity(8);
         loop {
             self.sp();
             if self.eat(b')') {
