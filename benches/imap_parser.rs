@@ -70,6 +70,35 @@ fn frame_and_parse(input: &[u8]) -> usize {
     n
 }
 
+/// The same bytes through imap-proto (rust-imap's parser): it takes a complete buffer.
+fn imap_proto_parse(input: &[u8]) -> Option<usize> {
+    let mut rest = input;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (r, response) = imap_proto::parse_response(rest).ok()?;
+        black_box(&response);
+        rest = r;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// The same bytes through imap-codec's response decoder.
+fn imap_codec_parse(input: &[u8]) -> Option<usize> {
+    use imap_codec::ResponseCodec;
+    use imap_codec::decode::Decoder;
+    let codec = ResponseCodec::default();
+    let mut rest = input;
+    let mut n = 0;
+    while !rest.is_empty() {
+        let (r, response) = codec.decode(rest).ok()?;
+        black_box(&response);
+        rest = r;
+        n += 1;
+    }
+    Some(n)
+}
+
 fn bench(c: &mut Criterion) {
     let inputs = [
         ("fetch_body_1000x4k", body_responses(1000, 4096)),
@@ -79,7 +108,28 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("imap_parser");
     for (name, input) in &inputs {
         group.throughput(Throughput::Bytes(input.len() as u64));
-        group.bench_function(*name, |b| b.iter(|| frame_and_parse(black_box(input))));
+        let ours = frame_and_parse(input);
+        group.bench_function(format!("{name}/mailwire"), |b| {
+            b.iter(|| frame_and_parse(black_box(input)))
+        });
+        // The peers, on the same bytes, when they can read all of them.
+        type Peer = fn(&[u8]) -> Option<usize>;
+        let peers: [(&str, Peer); 2] = [
+            ("imap-proto", imap_proto_parse),
+            ("imap-codec", imap_codec_parse),
+        ];
+        for (peer, parse) in peers {
+            match parse(input) {
+                Some(n) if n == ours => {
+                    group.bench_function(format!("{name}/{peer}"), |b| {
+                        b.iter(|| parse(black_box(input)))
+                    });
+                }
+                other => {
+                    println!("{peer} cannot read {name} ({other:?} of {ours} responses): skipped")
+                }
+            }
+        }
     }
     group.finish();
 }
