@@ -513,7 +513,7 @@ impl Worker {
                     _ => {}
                 }
             }
-            let more = self.with_session(|s| s.idle_done(&tag, s_timeout(s)))?;
+            let more = self.with_session(|s| s.idle_done(&tag, s.read_timeout()))?;
             pending.extend(more);
             self.handle(pending)?;
         }
@@ -689,10 +689,6 @@ fn is_mailbox_event(u: &Untagged) -> bool {
             | Untagged::Vanished { .. }
             | Untagged::Fetch { .. }
     )
-}
-
-fn s_timeout(s: &Session) -> Duration {
-    s.read_timeout()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::imap::codec::encode::{
 use crate::imap::codec::frame::{FrameEvent, Framer};
 use crate::imap::codec::parse::parse_response;
 use crate::imap::types::{Continuation, Response, ResponseCode, Status, Untagged};
-use crate::net::{self, Trace, Transport};
+use crate::net::{self, Transport};
 use crate::sasl::{self, Mechanism};
 
 /// How many unsolicited responses are kept before the oldest are dropped.
@@ -618,36 +618,13 @@ impl Session {
         on_continuation: &mut dyn FnMut(&str, &Continuation) -> Result<EncodedCommand>,
         mut sink: Option<&mut (dyn Write + 's)>,
     ) -> Result<Completion> {
-        let parts = encoded.parts();
-        let trace = encoded.trace_text();
-        let mut untagged = Vec::new();
-        let last = parts.len().saturating_sub(1);
-        for (i, part) in parts.iter().enumerate() {
-            let shown = if i == 0 { trace } else { "<literal continued>" };
-            self.transport.send(part, Trace::Redacted(shown))?;
-            if i < last {
-                // Wait for the server's go-ahead for the synchronizing literal.
-                loop {
-                    match self.read_response_to(name, sink.as_deref_mut())? {
-                        Response::Continuation(_) => break,
-                        Response::Tagged {
-                            tag: t,
-                            status,
-                            code,
-                            text,
-                        } if t == tag => {
-                            return Ok(Completion {
-                                untagged,
-                                status,
-                                code,
-                                text,
-                            });
-                        }
-                        other => self.absorb_for(name, other, &mut untagged)?,
-                    }
-                }
-            }
+        // Every part but the last ends with a synchronizing literal announcement: the next
+        // part goes out when the server sends its continuation.
+        let mut parts = encoded.parts().iter();
+        if let Some(first) = parts.next() {
+            self.transport.send(first, encoded.trace_text())?;
         }
+        let mut untagged = Vec::new();
         loop {
             match self.read_response_to(name, sink.as_deref_mut())? {
                 Response::Tagged {
@@ -656,6 +633,7 @@ impl Session {
                     code,
                     text,
                 } if t == tag => {
+                    // Also a NO / BAD that refuses a literal before it was sent.
                     return Ok(Completion {
                         untagged,
                         status,
@@ -670,13 +648,15 @@ impl Session {
                         0,
                     ));
                 }
-                Response::Continuation(c) => {
-                    let answer = on_continuation(name, &c)?;
-                    for part in answer.parts() {
-                        self.transport
-                            .send(part, Trace::Redacted(answer.trace_text()))?;
+                Response::Continuation(c) => match parts.next() {
+                    Some(part) => self.transport.send(part, "<literal continued>")?,
+                    None => {
+                        let answer = on_continuation(name, &c)?;
+                        for part in answer.parts() {
+                            self.transport.send(part, answer.trace_text())?;
+                        }
                     }
-                }
+                },
                 Response::Untagged(u) => {
                     self.absorb_for(name, Response::Untagged(u), &mut untagged)?
                 }
@@ -913,8 +893,7 @@ impl Session {
     fn idle_start_inner(&mut self, tag: &str) -> Result<()> {
         let encoded = Command::Idle.encode(tag, &self.encode_options)?;
         for part in encoded.parts() {
-            self.transport
-                .send(part, Trace::Redacted(encoded.trace_text()))?;
+            self.transport.send(part, encoded.trace_text())?;
         }
         let mut ignored = Vec::new();
         loop {
@@ -979,8 +958,7 @@ impl Session {
     fn idle_done_inner(&mut self, tag: &str, timeout: Duration) -> Result<Vec<Untagged>> {
         let done = encode::idle_done();
         for part in done.parts() {
-            self.transport
-                .send(part, Trace::Redacted(done.trace_text()))?;
+            self.transport.send(part, done.trace_text())?;
         }
         let deadline = Instant::now() + timeout;
         let mut untagged = Vec::new();
@@ -1086,7 +1064,7 @@ impl Session {
             tags.first().map(String::as_str).unwrap_or(""),
             names.first().map(String::as_str).unwrap_or("")
         );
-        self.transport.send(wire, Trace::Redacted(&summary))?;
+        self.transport.send(wire, &summary)?;
         let mut untagged = Vec::new();
         let mut done: Vec<Option<Completion>> = tags.iter().map(|_| None).collect();
         let mut remaining = tags.len();

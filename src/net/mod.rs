@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::config::{Config, Protocol};
 use crate::error::Result;
 
-pub(crate) use transport::{Trace, Transport};
+pub(crate) use transport::Transport;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -16,13 +16,6 @@ const TRACE_MAX: usize = 512;
 /// The log target of the wire trace.
 pub(crate) const WIRE: &str = "mailwire::wire";
 
-/// How a written command appears in the wire trace.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Trace<'a> {
-    /// This text instead (credentials replaced by `<redacted>`).
-    Redacted(&'a str),
-}
-
 /// One connection to a server: the stream, a read buffer, the deadlines and the limits.
 #[derive(Debug)]
 pub(crate) struct Transport {
@@ -280,13 +273,11 @@ impl Transport {
         }
     }
 
-    /// Sends `bytes` and flushes. `trace` says how the bytes appear in the wire trace.
-    pub(crate) fn send(&mut self, bytes: &[u8], trace: Trace<'_>) -> Result<()> {
-        if log::log_enabled!(target: WIRE, log::Level::Trace) {
-            match trace {
-                Trace::Redacted(text) => log::trace!(target: WIRE, "[{}] C: {}", self.id, text),
-            }
-        }
+    /// Sends `bytes` and flushes. The wire trace shows `trace` instead of the bytes: the
+    /// caller's rendering with credentials replaced by `<redacted>` (commands are never
+    /// logged verbatim, so nothing can leak by forgetting to redact).
+    pub(crate) fn send(&mut self, bytes: &[u8], trace: &str) -> Result<()> {
+        log::trace!(target: WIRE, "[{}] C: {trace}", self.id);
         self.stream
             .write_all(bytes)
             .and_then(|()| self.stream.flush())

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, Credentials, Protocol, Security};
 use crate::error::{Error, Result};
 use crate::message::{Message, MessageMeta};
-use crate::net::{self, Trace, Transport};
+use crate::net::{self, Transport};
 use crate::pop3::apop::apop_digest;
 use crate::pop3::codec::{
     self, AuthLine, Capabilities, Command, MultiLineDecoder, Status, apop_timestamp, parse_status,
@@ -344,7 +344,7 @@ impl Session {
     fn send(&mut self, command: &Command<'_>) -> Result<()> {
         let bytes = command.encode()?;
         let trace = command.trace_text();
-        self.transport.send(&bytes, Trace::Redacted(&trace))
+        self.transport.send(&bytes, &trace)
     }
 
     /// Sends a single-line command and returns the text of its `+OK`.
@@ -664,7 +664,7 @@ impl Session {
                     }
                     _ => String::new(),
                 };
-                self.transport.send(&bytes, Trace::Redacted(&trace))?;
+                self.transport.send(&bytes, &trace)?;
                 next_to_send = end;
             }
             if index >= next_to_send {
