@@ -314,6 +314,16 @@ impl Session {
         self.unsolicited.push_back(response);
     }
 
+    /// `Error::Closed` once the connection is broken or logged out.
+    fn ensure_usable(&self) -> Result<()> {
+        if self.is_broken() {
+            return Err(Error::Closed {
+                context: format!("earlier (the connection is {}); reconnect", self.state),
+            });
+        }
+        Ok(())
+    }
+
     /// Marks the connection broken when `result` is an error that breaks it.
     fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
         if let Err(e) = &result {
@@ -580,13 +590,7 @@ impl Session {
     /// returned as such (see [`Completion::into_result`]); errors are transport, protocol,
     /// limit or encoding failures (the latter before anything was sent).
     pub(crate) fn run(&mut self, command: &Command) -> Result<Completion> {
-        self.run_with(command, |name, c| {
-            Err(Error::protocol(
-                format!("unexpected continuation request during {name}: {}", c.text),
-                &[],
-                0,
-            ))
-        })
+        self.run_to(command, &mut refuse_continuation, None)
     }
 
     /// Like [`run`](Self::run); `on_continuation` answers continuation requests that are
@@ -596,15 +600,21 @@ impl Session {
         command: &Command,
         mut on_continuation: impl FnMut(&str, &Continuation) -> Result<EncodedCommand>,
     ) -> Result<Completion> {
-        if self.is_broken() {
-            return Err(Error::Closed {
-                context: format!("earlier (the connection is {}); reconnect", self.state),
-            });
-        }
+        self.run_to(command, &mut on_continuation, None)
+    }
+
+    /// Encodes, sends and completes `command`; literals the framer streams go to `sink`.
+    fn run_to<'s>(
+        &mut self,
+        command: &Command,
+        on_continuation: &mut dyn FnMut(&str, &Continuation) -> Result<EncodedCommand>,
+        sink: Option<&mut (dyn Write + 's)>,
+    ) -> Result<Completion> {
+        self.ensure_usable()?;
         let tag = self.tag();
         let encoded = command.encode(&tag, &self.encode_options)?;
         let name = command.name().to_string();
-        let result = self.exchange(&tag, &name, &encoded, &mut on_continuation, None);
+        let result = self.exchange(&tag, &name, &encoded, on_continuation, sink);
         self.guard(result)
     }
 
@@ -853,38 +863,19 @@ impl Session {
         threshold: u64,
         sink: &mut dyn Write,
     ) -> Result<(Completion, u64)> {
-        if self.is_broken() {
-            return Err(Error::Closed {
-                context: format!("earlier (the connection is {}); reconnect", self.state),
-            });
-        }
-        let tag = self.tag();
-        let encoded = command.encode(&tag, &self.encode_options)?;
-        let name = command.name().to_string();
         self.framer.set_stream_threshold(Some(threshold));
         let before = self.streamed;
-        let mut refuse = |name: &str, c: &Continuation| -> Result<EncodedCommand> {
-            Err(Error::protocol(
-                format!("unexpected continuation request during {name}: {}", c.text),
-                &[],
-                0,
-            ))
-        };
-        let result = self.exchange(&tag, &name, &encoded, &mut refuse, Some(sink));
+        let result = self.run_to(command, &mut refuse_continuation, Some(sink));
         self.framer.set_stream_threshold(None);
         let written = self.streamed.saturating_sub(before);
-        self.guard(result).map(|c| (c, written))
+        result.map(|c| (c, written))
     }
 
     /// Starts IDLE: sends the command and waits for the server's continuation. Returns the
     /// tag to finish it with [`idle_done`](Self::idle_done). Untagged responses that arrive
     /// first go to the unsolicited queue.
     pub(crate) fn idle_start(&mut self) -> Result<String> {
-        if self.is_broken() {
-            return Err(Error::Closed {
-                context: format!("earlier (the connection is {}); reconnect", self.state),
-            });
-        }
+        self.ensure_usable()?;
         let tag = self.tag();
         let result = self.idle_start_inner(&tag);
         self.guard(result).map(|()| tag)
@@ -1022,11 +1013,7 @@ impl Session {
         &mut self,
         commands: &[Command],
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
-        if self.is_broken() {
-            return Err(Error::Closed {
-                context: format!("earlier (the connection is {}); reconnect", self.state),
-            });
-        }
+        self.ensure_usable()?;
         let mut tags = Vec::with_capacity(commands.len());
         let mut wire = Vec::new();
         let mut names = Vec::with_capacity(commands.len());
@@ -1121,6 +1108,16 @@ impl Session {
         self.state = ConnectionState::Logout;
         self.transport.shutdown();
     }
+}
+
+/// The answer to a continuation request a command did not expect (only SASL exchanges
+/// answer them): a protocol error.
+fn refuse_continuation(name: &str, c: &Continuation) -> Result<EncodedCommand> {
+    Err(Error::protocol(
+        format!("unexpected continuation request during {name}: {}", c.text),
+        &[],
+        0,
+    ))
 }
 
 /// A short description of a response for error messages.

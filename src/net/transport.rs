@@ -134,6 +134,21 @@ impl Transport {
                 self.buf.resize(grown, 0);
             }
         }
+        // The buffer is lent to the socket read and put back (a move, not a copy).
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = match buf.get_mut(self.end..) {
+            Some(space) => self.read_socket(space, deadline, operation),
+            None => Err(Error::protocol("read buffer out of range", &[], self.end)),
+        };
+        self.buf = buf;
+        let n = result?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// One read from the socket into `out`, waiting until `deadline`: `Timeout` past it,
+    /// `Closed` at the end of the stream.
+    fn read_socket(&mut self, out: &mut [u8], deadline: Instant, operation: &str) -> Result<usize> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(Error::Timeout {
@@ -142,27 +157,22 @@ impl Transport {
             });
         }
         self.set_socket_timeout(remaining)?;
-        let Some(space) = self.buf.get_mut(self.end..) else {
-            return Err(Error::protocol("read buffer out of range", &[], self.end));
-        };
-        let n = loop {
-            match self.stream.read(space) {
-                Ok(n) => break n,
+        loop {
+            match self.stream.read(out) {
+                Ok(0) => {
+                    log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
+                    return Err(Error::Closed {
+                        context: format!("by the server while {operation}"),
+                    });
+                }
+                Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     log::debug!(target: "mailwire::net", "[{}] read failed while {operation}: {e}", self.id);
                     return Err(Error::from_io(e, operation, self.read_timeout));
                 }
             }
-        };
-        if n == 0 {
-            log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
-            return Err(Error::Closed {
-                context: format!("by the server while {operation}"),
-            });
         }
-        self.end += n;
-        Ok(n)
     }
 
     fn set_socket_timeout(&mut self, timeout: Duration) -> Result<()> {
@@ -228,30 +238,7 @@ impl Transport {
             self.consume(n);
             return Ok(n);
         }
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Error::Timeout {
-                operation: operation.to_string(),
-                after: self.read_timeout,
-            });
-        }
-        self.set_socket_timeout(remaining)?;
-        loop {
-            match self.stream.read(out) {
-                Ok(0) => {
-                    log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
-                    return Err(Error::Closed {
-                        context: format!("by the server while {operation}"),
-                    });
-                }
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    log::debug!(target: "mailwire::net", "[{}] read failed while {operation}: {e}", self.id);
-                    return Err(Error::from_io(e, operation, self.read_timeout));
-                }
-            }
-        }
+        self.read_socket(out, deadline, operation)
     }
 
     /// The configured read timeout.
