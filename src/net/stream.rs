@@ -102,12 +102,7 @@ pub(crate) fn connect_tcp(config: &Config, protocol: Protocol, id: &str) -> Resu
         match TcpStream::connect_timeout(&addr, remaining) {
             Ok(tcp) => {
                 let _ = tcp.set_nodelay(true);
-                tcp.set_read_timeout(Some(config.read_timeout()))
-                    .and_then(|()| tcp.set_write_timeout(Some(config.write_timeout())))
-                    .map_err(|source| Error::Io {
-                        operation: "setting socket timeouts".into(),
-                        source,
-                    })?;
+                set_io_timeouts(&tcp, config)?;
                 log::debug!(target: "mailwire::net", "[{id}] connected to {addr}");
                 return Ok(tcp);
             }
@@ -130,6 +125,17 @@ pub(crate) fn connect_tcp(config: &Config, protocol: Protocol, id: &str) -> Resu
         port,
         source: last_error,
     })
+}
+
+/// Sets the configured read and write timeouts on the socket (after connecting, and again
+/// after a handshake that ran under its own deadline).
+fn set_io_timeouts(tcp: &TcpStream, config: &Config) -> Result<()> {
+    tcp.set_read_timeout(Some(config.read_timeout()))
+        .and_then(|()| tcp.set_write_timeout(Some(config.write_timeout())))
+        .map_err(|source| Error::Io {
+            operation: "setting socket timeouts".into(),
+            source,
+        })
 }
 
 /// Runs the TLS handshake over `tcp`, within `timeout`, verifying the certificate against
@@ -155,13 +161,7 @@ pub(crate) fn tls_handshake(
     loop {
         match attempt {
             Ok(tls) => {
-                let tcp = tls.get_ref();
-                tcp.set_read_timeout(Some(config.read_timeout()))
-                    .and_then(|()| tcp.set_write_timeout(Some(config.write_timeout())))
-                    .map_err(|source| Error::Io {
-                        operation: "setting socket timeouts".into(),
-                        source,
-                    })?;
+                set_io_timeouts(tls.get_ref(), config)?;
                 log::debug!(target: "mailwire::net", "[{id}] TLS established with {name}");
                 return Ok(tls);
             }
