@@ -64,7 +64,7 @@ def run_imap(conn, workload, uids):
                 count += 1
                 size += len(item[1])
     elif workload == "meta":
-        typ, data = conn.uid("FETCH", "1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)")
+        typ, data = conn.uid("FETCH", "1:*", "(UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE)")
         check(typ, data, "UID FETCH")
         for item in data:
             count += 1

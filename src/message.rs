@@ -92,10 +92,10 @@ pub struct MessageMeta {
     pub internal_date: Option<String>,
     /// The size in octets as the server counts it (`RFC822.SIZE`).
     pub size: Option<u64>,
-    /// The envelope.
-    pub envelope: Option<crate::imap::types::Envelope>,
-    /// The MIME structure as the server parsed it.
-    pub body_structure: Option<crate::imap::types::BodyStructure>,
+    /// The envelope (boxed: a message fetched without one stays small).
+    pub envelope: Option<Box<crate::imap::types::Envelope>>,
+    /// The MIME structure as the server parsed it (boxed, like the envelope).
+    pub body_structure: Option<Box<crate::imap::types::BodyStructure>>,
     /// The mod-sequence (CONDSTORE).
     pub mod_seq: Option<u64>,
 }
@@ -131,7 +131,7 @@ impl Message {
         self.envelope_headers.get_or_init(|| {
             self.meta
                 .envelope
-                .as_ref()
+                .as_deref()
                 .map(envelope_header_block)
                 .unwrap_or_default()
         })
@@ -1441,7 +1441,7 @@ mod tests {
             ..Envelope::default()
         };
         let meta = MessageMeta {
-            envelope: Some(envelope),
+            envelope: Some(Box::new(envelope)),
             ..MessageMeta::default()
         };
         let m = Message::with_meta(Vec::new(), meta);

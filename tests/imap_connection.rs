@@ -403,7 +403,7 @@ fn fetch_variants_over(security: Security) {
     assert_eq!(meta[0].date(), Some(1_715_680_800));
     assert_eq!(meta[0].message_id().as_deref(), Some("m1@example.org"));
     assert_eq!(meta[0].size(), seeded[0].len() as u64);
-    match meta[1].meta().body_structure.as_ref().unwrap() {
+    match meta[1].meta().body_structure.as_deref().unwrap() {
         mailwire::imap::types::BodyStructure::Multipart { subtype, parts, .. } => {
             assert_eq!(subtype, "mixed");
             assert!(parts.len() >= 2, "{parts:?}");
@@ -746,7 +746,7 @@ fn fixture_survives_append_round_trip_over(security: Security) {
         }
     }
     assert_eq!(
-        leaves(meta[0].meta().body_structure.as_ref().unwrap()),
+        leaves(meta[0].meta().body_structure.as_deref().unwrap()),
         expected.parts().len() + expected.mime_errors().len()
     );
 }

@@ -673,17 +673,23 @@ impl ImapConnection {
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
                 .collect();
-            let mut messages = Vec::new();
+            // Every FETCH is turned into its Message as it arrives, so no response
+            // outlives its parse (the memory of one is reused for the next).
+            let hint = set.len().unwrap_or(0).min(256);
+            let mut messages = Vec::with_capacity(usize::try_from(hint).unwrap_or(256));
             soliciting(s, &set, |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
-                    let (untagged, completions) = s.run_pipelined(window)?;
+                    let mut take = |u: Untagged| match to_message(u, &set) {
+                        Ok(m) => {
+                            messages.push(m);
+                            None
+                        }
+                        Err(other) => Some(other),
+                    };
+                    let (_, completions) = s.run_pipelined_taking(window, &mut take)?;
                     for c in completions {
                         c.into_result("UID FETCH")?;
                     }
-                    // filter_map has no lower size bound: reserve, or the Vec regrows
-                    // (and moves every Message) log2(n) times.
-                    messages.reserve(untagged.len());
-                    messages.extend(untagged.into_iter().filter_map(|u| to_message(u, &set)));
                 }
                 Ok(())
             })?;
@@ -1218,10 +1224,20 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
     items
 }
 
-fn to_message(u: Untagged, wanted: &SequenceSet) -> Option<Message> {
+/// The message a FETCH response for one of the `wanted` UIDs carries; any other response
+/// is handed back.
+fn to_message(u: Untagged, wanted: &SequenceSet) -> std::result::Result<Message, Untagged> {
     let Untagged::Fetch { seq, items } = u else {
-        return None;
+        return Err(u);
     };
+    let uid = items.iter().find_map(|i| match i {
+        Item::Uid(uid) => Some(*uid),
+        _ => None,
+    });
+    // Unsolicited FETCHes (another client's flag change) lack a wanted UID.
+    if !uid.is_some_and(|uid| wanted.contains(uid)) {
+        return Err(Untagged::Fetch { seq, items });
+    }
     let mut meta = MessageMeta {
         seq: Some(seq),
         ..MessageMeta::default()
@@ -1233,8 +1249,8 @@ fn to_message(u: Untagged, wanted: &SequenceSet) -> Option<Message> {
             Item::Flags(f) => meta.flags = f,
             Item::InternalDate(d) => meta.internal_date = Some(d),
             Item::Rfc822Size(n) => meta.size = Some(n),
-            Item::Envelope(e) => meta.envelope = Some(*e),
-            Item::BodyStructure(b) | Item::Body(b) => meta.body_structure = Some(*b),
+            Item::Envelope(e) => meta.envelope = Some(e),
+            Item::BodyStructure(b) | Item::Body(b) => meta.body_structure = Some(b),
             Item::ModSeq(m) => meta.mod_seq = Some(m),
             Item::BodySection { data, .. } | Item::Rfc822(data) | Item::Rfc822Header(data) => {
                 raw = data.unwrap_or_default();
@@ -1242,9 +1258,7 @@ fn to_message(u: Untagged, wanted: &SequenceSet) -> Option<Message> {
             _ => {}
         }
     }
-    // Unsolicited FETCHes (another client's flag change) lack a wanted UID.
-    meta.uid.filter(|uid| wanted.contains(*uid))?;
-    Some(Message::with_meta(raw, meta))
+    Ok(Message::with_meta(raw, meta))
 }
 
 fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {

@@ -684,6 +684,19 @@ impl Session {
         response: Response,
         untagged: &mut Vec<Untagged>,
     ) -> Result<()> {
+        self.absorb_into(command, response, &mut |u| Some(u), untagged)
+    }
+
+    /// [`absorb_for`](Self::absorb_for), offering each untagged response to `take` first:
+    /// what it returns goes to `untagged` (a fetch turns its FETCH responses into messages
+    /// as they arrive instead of holding them all).
+    fn absorb_into(
+        &mut self,
+        command: &str,
+        response: Response,
+        take: &mut dyn FnMut(Untagged) -> Option<Untagged>,
+        untagged: &mut Vec<Untagged>,
+    ) -> Result<()> {
         let bye = match &response {
             Response::Untagged(Untagged::Condition {
                 status: Status::Bye,
@@ -692,7 +705,9 @@ impl Session {
             }) if command != "LOGOUT" => Some((code.as_ref().map(code_text), text.clone())),
             _ => None,
         };
-        self.absorb(response, untagged);
+        if let Some(u) = self.absorb(response).and_then(|u| take(u)) {
+            untagged.push(u);
+        }
         match bye {
             Some((code, text)) => Err(Error::Server {
                 status: ServerStatus::Bye,
@@ -705,10 +720,10 @@ impl Session {
     }
 
     /// Files an untagged response: state changes are applied, mailbox events also go to the
-    /// unsolicited queue, everything goes to the command's list.
-    fn absorb(&mut self, response: Response, untagged: &mut Vec<Untagged>) {
+    /// unsolicited queue; returns it for the command's list.
+    fn absorb(&mut self, response: Response) -> Option<Untagged> {
         let Response::Untagged(u) = response else {
-            return;
+            return None;
         };
         match &u {
             Untagged::Condition {
@@ -740,7 +755,7 @@ impl Session {
             | Untagged::Fetch { .. } => self.push_unsolicited(u.clone()),
             _ => {}
         }
-        untagged.push(u);
+        Some(u)
     }
 
     /// Reads one complete response (see [`Wait::Response`]).
@@ -924,11 +939,7 @@ impl Session {
         let deadline = Instant::now() + tick;
         match self.next_response("waiting in IDLE", Wait::Poll(deadline), None)? {
             None | Some(Response::Continuation(_)) => Ok(None),
-            Some(Response::Untagged(u)) => {
-                let mut sink = Vec::new();
-                self.absorb(Response::Untagged(u), &mut sink);
-                Ok(sink.pop())
-            }
+            Some(Response::Untagged(u)) => Ok(self.absorb(Response::Untagged(u))),
             Some(Response::Tagged {
                 tag, status, text, ..
             }) => Err(Error::protocol(
@@ -1013,6 +1024,16 @@ impl Session {
         &mut self,
         commands: &[Command],
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
+        self.run_pipelined_taking(commands, &mut |u| Some(u))
+    }
+
+    /// [`run_pipelined`](Self::run_pipelined), offering each untagged response to `take` as
+    /// it arrives; only what `take` hands back is returned.
+    pub(crate) fn run_pipelined_taking(
+        &mut self,
+        commands: &[Command],
+        take: &mut dyn FnMut(Untagged) -> Option<Untagged>,
+    ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
         self.ensure_usable()?;
         let mut tags = Vec::with_capacity(commands.len());
         let mut wire = Vec::new();
@@ -1035,7 +1056,7 @@ impl Session {
             names.push(command.name().to_string());
             tags.push(tag);
         }
-        let result = self.pipeline_exchange(&wire, &tags, &names);
+        let result = self.pipeline_exchange(&wire, &tags, &names, take);
         self.guard(result)
     }
 
@@ -1044,6 +1065,7 @@ impl Session {
         wire: &[u8],
         tags: &[String],
         names: &[String],
+        take: &mut dyn FnMut(Untagged) -> Option<Untagged>,
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
         let summary = format!(
             "<{} pipelined commands: {} {}…>",
@@ -1093,7 +1115,7 @@ impl Session {
                         0,
                     ));
                 }
-                other => self.absorb_for(name, other, &mut untagged)?,
+                other => self.absorb_into(name, other, take, &mut untagged)?,
             }
         }
         Ok((untagged, done.into_iter().flatten().collect()))

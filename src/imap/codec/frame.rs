@@ -57,6 +57,9 @@ pub enum FrameEvent<'a> {
     },
 }
 
+/// A buffer larger than this is released when it holds nothing (1 MiB).
+const SHRINK_ABOVE: usize = 1 << 20;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Line,
@@ -93,9 +96,13 @@ fn find_newline(hay: &[u8]) -> Option<usize> {
 }
 
 /// An incremental framer over a growing buffer. See the [module documentation](self).
-#[derive(Debug)]
 pub struct Framer {
+    /// Storage, zero-initialised once as it grows and then reused: only `..filled` holds
+    /// received bytes. (Zero-filling the read offer on every `read` cost as much as the
+    /// copy of the data itself when reads came back short.)
     buf: Vec<u8>,
+    /// How many bytes of `buf` hold data.
+    filled: usize,
     /// Start of the response being framed.
     start: usize,
     /// Everything before `pos` (from `start`) has been framed.
@@ -110,11 +117,27 @@ pub struct Framer {
     stream_threshold: Option<u64>,
 }
 
+impl std::fmt::Debug for Framer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Framer")
+            .field("buffered", &self.filled)
+            .field("capacity", &self.buf.len())
+            .field("start", &self.start)
+            .field("pos", &self.pos)
+            .field("state", &self.state)
+            .field("stream_offset", &self.base)
+            .field("limits", &self.limits)
+            .field("stream_threshold", &self.stream_threshold)
+            .finish()
+    }
+}
+
 impl Framer {
     /// A framer applying `limits` (line length, in-memory literal size).
     pub fn new(limits: Limits) -> Framer {
         Framer {
             buf: Vec::new(),
+            filled: 0,
             start: 0,
             pos: 0,
             line_start: 0,
@@ -139,21 +162,39 @@ impl Framer {
     }
 
     /// Drops the bytes of responses already returned, so the buffer holds only the
-    /// response in progress.
+    /// response in progress. A buffer grown far beyond the usual read size (a large literal
+    /// held in memory) is given back once nothing is pending.
     fn compact(&mut self) {
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.filled, 0);
             self.base = self.base.saturating_add(self.start as u64);
+            self.filled -= self.start;
             self.pos -= self.start;
             self.line_start -= self.start;
             self.start = 0;
+        }
+        if self.filled == 0 && self.buf.len() > SHRINK_ABOVE {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Makes room for `more` bytes after the data (zero-filling only storage never used).
+    fn reserve(&mut self, more: usize) {
+        let want = self.filled.saturating_add(more);
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
         }
     }
 
     /// Appends bytes received from the server.
     pub fn extend(&mut self, data: &[u8]) {
         self.compact();
-        self.buf.extend_from_slice(data);
+        self.reserve(data.len());
+        let end = self.filled + data.len();
+        if let Some(room) = self.buf.get_mut(self.filled..end) {
+            room.copy_from_slice(data);
+            self.filled = end;
+        }
     }
 
     /// Reads up to `max` bytes from `reader` straight into the buffer (one `read` call);
@@ -164,28 +205,31 @@ impl Framer {
         max: usize,
     ) -> std::io::Result<usize> {
         self.compact();
-        let old = self.buf.len();
-        self.buf.resize(old.saturating_add(max), 0);
-        let result = reader.read(self.buf.get_mut(old..).unwrap_or(&mut []));
-        let n = *result.as_ref().unwrap_or(&0);
-        self.buf.truncate(old.saturating_add(n));
-        result
+        self.reserve(max);
+        let end = self.filled.saturating_add(max);
+        let n = reader.read(self.buf.get_mut(self.filled..end).unwrap_or(&mut []))?;
+        self.filled += n.min(max);
+        Ok(n)
     }
 
     /// The framer's buffer (the response in progress and anything received after it).
     pub fn buffer(&self) -> &[u8] {
-        &self.buf
+        self.data()
+    }
+
+    fn data(&self) -> &[u8] {
+        self.buf.get(..self.filled).unwrap_or(&[])
     }
 
     /// How many bytes the framer holds (what a caller bounding memory watches).
     pub fn buffered_len(&self) -> usize {
-        self.buf.len()
+        self.filled
     }
 
     /// Bytes held beyond the current response's framed part: nothing pending means the
     /// stream is at a response boundary.
     pub fn is_idle(&self) -> bool {
-        self.state == State::Line && self.start == self.buf.len()
+        self.state == State::Line && self.start == self.filled
     }
 
     /// Bytes of a streamed literal still owed by the source (0 when not streaming).
@@ -199,7 +243,7 @@ impl Framer {
     /// The part of a streamed literal's body already in the buffer.
     pub fn streamed_bytes(&self) -> &[u8] {
         let n = usize::try_from(self.literal_remaining()).unwrap_or(usize::MAX);
-        let end = self.pos.saturating_add(n).min(self.buf.len());
+        let end = self.pos.saturating_add(n).min(self.filled);
         self.buf.get(self.pos..end).unwrap_or(&[])
     }
 
@@ -208,7 +252,8 @@ impl Framer {
     pub fn consume_streamed(&mut self, n: usize) {
         let n = n.min(self.streamed_bytes().len());
         if n > 0 {
-            self.buf.drain(self.pos..self.pos + n);
+            self.buf.copy_within(self.pos + n..self.filled, self.pos);
+            self.filled -= n;
             self.base = self.base.saturating_add(n as u64);
             if let State::Streaming(rem) = self.state {
                 self.state = State::Streaming(rem.saturating_sub(n as u64));
@@ -233,7 +278,7 @@ impl Framer {
         let offset = usize::try_from(self.stream_offset(index)).unwrap_or(usize::MAX);
         Error::Protocol {
             message,
-            excerpt: excerpt(&self.buf, index),
+            excerpt: excerpt(self.data(), index),
             offset,
         }
     }
@@ -252,7 +297,7 @@ impl Framer {
                 }
                 State::Streaming(_) => return Ok(None),
                 State::Literal(rem) => {
-                    let avail = (self.buf.len() - self.pos) as u64;
+                    let avail = (self.filled - self.pos) as u64;
                     let take = avail.min(rem);
                     self.pos += take as usize;
                     self.state = State::Literal(rem - take);
@@ -261,10 +306,10 @@ impl Framer {
                     }
                 }
                 State::Line => {
-                    let tail = self.buf.get(self.pos..).unwrap_or(&[]);
+                    let tail = self.buf.get(self.pos..self.filled).unwrap_or(&[]);
                     let Some(nl) = find_newline(tail) else {
-                        self.pos = self.buf.len();
-                        if self.buf.len() - self.line_start > self.limits.max_line_length {
+                        self.pos = self.filled;
+                        if self.filled - self.line_start > self.limits.max_line_length {
                             return Err(self.line_too_long());
                         }
                         return Ok(None);
@@ -291,7 +336,9 @@ impl Framer {
                             if self.stream_threshold.is_some_and(|t| size > t) {
                                 // Rewrite the announcement to `{0}` and let the caller
                                 // move the body out.
+                                self.buf.truncate(self.filled);
                                 self.buf.splice(brace..line_end, b"{0}\r\n".iter().copied());
+                                self.filled = self.buf.len();
                                 let removed = (line_end - brace) as u64;
                                 self.pos = brace + 5;
                                 self.base = self.base.saturating_add(removed).saturating_sub(5);
@@ -591,6 +638,34 @@ mod tests {
         );
         assert!(matches!(items[2], FetchItem::Flags(_)));
         assert!(matches!(responses[2].0, Response::Tagged { .. }));
+    }
+
+    #[test]
+    fn storage_is_reused_and_a_large_buffer_released_when_empty() {
+        let mut f = Framer::new(limits(4096, 4 << 20));
+        let mut src: &[u8] = b"* 1 EXISTS\r\n";
+        assert_eq!(f.read_from(&mut src, 64 * 1024).unwrap(), 12);
+        assert_eq!(frames(&mut f).len(), 1);
+        let capacity = f.buf.len();
+        // Short reads reuse the storage (nothing after `filled` counts).
+        for _ in 0..100 {
+            let mut src: &[u8] = b"* 2 EXISTS\r\n";
+            f.read_from(&mut src, 64 * 1024).unwrap();
+            assert_eq!(frames(&mut f), vec![b"* 2 EXISTS\r\n".to_vec()]);
+        }
+        assert_eq!(f.buf.len(), capacity);
+        // A 2 MiB literal grows it; once that response is framed and nothing is pending,
+        // the next read starts from a small buffer again.
+        let mut big = b"* 3 FETCH (BODY[] {2097152}\r\n".to_vec();
+        big.resize(big.len() + 2_097_152, b'x');
+        big.extend_from_slice(b")\r\n");
+        f.extend(&big);
+        assert_eq!(frames(&mut f).len(), 1);
+        assert!(f.buf.len() > 2_000_000);
+        let mut src: &[u8] = b"* 4 EXISTS\r\n";
+        f.read_from(&mut src, 64 * 1024).unwrap();
+        assert_eq!(frames(&mut f), vec![b"* 4 EXISTS\r\n".to_vec()]);
+        assert!(f.buf.len() <= capacity, "{} bytes kept", f.buf.len());
     }
 
     #[test]
