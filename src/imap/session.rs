@@ -705,7 +705,7 @@ impl Session {
             }) if command != "LOGOUT" => Some((code.as_ref().map(code_text), text.clone())),
             _ => None,
         };
-        if let Some(u) = self.absorb(response).and_then(|u| take(u)) {
+        if let Some(u) = self.absorb(response).and_then(&mut *take) {
             untagged.push(u);
         }
         match bye {
