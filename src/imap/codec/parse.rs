@@ -112,6 +112,17 @@ fn lossy_owned(b: Vec<u8>) -> String {
     String::from_utf8(b).unwrap_or_else(|e| lossy(e.as_bytes()))
 }
 
+/// Pushes onto a list that usually holds one element (addresses of a field, parameters of a
+/// part): the first push allocates room for exactly one, later ones grow as usual. These
+/// lists live as long as the message; the default first allocation (room for four) made
+/// most of a metadata fetch's memory.
+fn push_snug<T>(list: &mut Vec<T>, value: T) {
+    if list.capacity() == 0 {
+        list.reserve_exact(1);
+    }
+    list.push(value);
+}
+
 fn upper(b: &[u8]) -> String {
     String::from_utf8_lossy(b).to_ascii_uppercase()
 }
@@ -317,6 +328,13 @@ impl<'a> P<'a> {
 
     fn string_text(&mut self) -> Result<String> {
         self.string().map(lossy_owned)
+    }
+
+    /// A string, lower-cased in place (media types and subtypes).
+    fn lower_text(&mut self) -> Result<String> {
+        let mut text = self.string_text()?;
+        text.make_ascii_lowercase();
+        Ok(text)
     }
 
     fn nstring_text(&mut self) -> Result<Option<String>> {
@@ -856,7 +874,9 @@ impl<'a> P<'a> {
             }
             extra += 1;
         }
-        let mut items = Vec::new();
+        // Room for what a typical fetch asks for in one allocation (a list is short-lived:
+        // it is taken apart into a Message).
+        let mut items = Vec::with_capacity(8);
         loop {
             self.sp();
             if self.eat(b')') {
@@ -1022,7 +1042,7 @@ impl<'a> P<'a> {
             }
             self.sp();
             self.require(b')', "expected ) after an address")?;
-            out.push(a);
+            push_snug(out, a);
         }
         self.depth -= 1;
         Ok(())
@@ -1046,7 +1066,7 @@ impl<'a> P<'a> {
             } else {
                 self.string_text()?
             };
-            out.push((key, value));
+            push_snug(&mut out, (key, value));
         }
     }
 
@@ -1109,7 +1129,7 @@ impl<'a> P<'a> {
                 parts.push(self.body()?);
                 self.sp();
             }
-            let subtype = self.string_text()?.to_ascii_lowercase();
+            let subtype = self.lower_text()?;
             let mut params = Vec::new();
             let mut extension = BodyExtension::default();
             if self.more() {
@@ -1123,9 +1143,9 @@ impl<'a> P<'a> {
                 extension,
             }
         } else {
-            let media_type = self.string_text()?.to_ascii_lowercase();
+            let media_type = self.lower_text()?;
             self.sp();
-            let subtype = self.string_text()?.to_ascii_lowercase();
+            let subtype = self.lower_text()?;
             self.sp();
             let params = self.params()?;
             self.sp();
