@@ -1,5 +1,6 @@
 //! `ImapConnection`: the blocking IMAP client, safe to share between threads.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
 use std::ops::RangeInclusive;
@@ -12,6 +13,7 @@ use crate::imap::codec::encode::{
     self, Command, FetchItem, InternalDate, ListReturn, Mailbox as WireMailbox, Partial, RawArg,
     Section, SelectOptions, StoreAction,
 };
+use crate::imap::codec::parse::{FetchParts, parse_fetch};
 use crate::imap::codec::utf7;
 use crate::imap::folder::Folder;
 use crate::imap::search::SearchQuery;
@@ -679,12 +681,16 @@ impl ImapConnection {
             let mut messages = Vec::with_capacity(usize::try_from(hint).unwrap_or(256));
             soliciting(s, &set, |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
-                    let mut take = |u: Untagged| match to_message(u, &set) {
-                        Ok(m) => {
-                            messages.push(m);
-                            None
+                    let mut take = |bytes: &[u8]| -> Result<bool> {
+                        match parse_fetch(bytes)? {
+                            // Unsolicited FETCHes (another client's flag change) lack a
+                            // wanted UID: they take the general path.
+                            Some(parts) if parts.uid.is_some_and(|uid| set.contains(uid)) => {
+                                messages.push(to_message(parts));
+                                Ok(true)
+                            }
+                            _ => Ok(false),
                         }
-                        Err(other) => Some(other),
                     };
                     let (_, completions) = s.run_pipelined_taking(window, &mut take)?;
                     for c in completions {
@@ -1224,41 +1230,19 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
     items
 }
 
-/// The message a FETCH response for one of the `wanted` UIDs carries; any other response
-/// is handed back.
-fn to_message(u: Untagged, wanted: &SequenceSet) -> std::result::Result<Message, Untagged> {
-    let Untagged::Fetch { seq, items } = u else {
-        return Err(u);
+/// The message a FETCH response carries (its data copied out of the read buffer).
+fn to_message(parts: FetchParts<'_>) -> Message {
+    let meta = MessageMeta {
+        uid: parts.uid,
+        seq: Some(parts.seq),
+        flags: parts.flags.unwrap_or_default(),
+        internal_date: parts.internal_date,
+        size: parts.size,
+        envelope: parts.envelope,
+        body_structure: parts.body_structure,
+        mod_seq: parts.mod_seq,
     };
-    let uid = items.iter().find_map(|i| match i {
-        Item::Uid(uid) => Some(*uid),
-        _ => None,
-    });
-    // Unsolicited FETCHes (another client's flag change) lack a wanted UID.
-    if !uid.is_some_and(|uid| wanted.contains(uid)) {
-        return Err(Untagged::Fetch { seq, items });
-    }
-    let mut meta = MessageMeta {
-        seq: Some(seq),
-        ..MessageMeta::default()
-    };
-    let mut raw = Vec::new();
-    for item in items {
-        match item {
-            Item::Uid(uid) => meta.uid = Some(uid),
-            Item::Flags(f) => meta.flags = f,
-            Item::InternalDate(d) => meta.internal_date = Some(d),
-            Item::Rfc822Size(n) => meta.size = Some(n),
-            Item::Envelope(e) => meta.envelope = Some(e),
-            Item::BodyStructure(b) | Item::Body(b) => meta.body_structure = Some(b),
-            Item::ModSeq(m) => meta.mod_seq = Some(m),
-            Item::BodySection { data, .. } | Item::Rfc822(data) | Item::Rfc822Header(data) => {
-                raw = data.unwrap_or_default();
-            }
-            _ => {}
-        }
-    }
-    Ok(Message::with_meta(raw, meta))
+    Message::with_meta(parts.content.map(Cow::into_owned).unwrap_or_default(), meta)
 }
 
 fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {

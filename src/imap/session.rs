@@ -22,6 +22,9 @@ use crate::sasl::{self, Mechanism};
 const MAX_UNSOLICITED: usize = 10_000;
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Offered each complete response's bytes before they are parsed; `Ok(true)` takes it.
+pub(crate) type TakeFrame<'t> = dyn FnMut(&[u8]) -> Result<bool> + 't;
 /// A response may take its read timeout plus one second for every this many bytes received
 /// (a server trickling bytes cannot hold a caller forever, a large message on a slow link
 /// still arrives).
@@ -684,19 +687,6 @@ impl Session {
         response: Response,
         untagged: &mut Vec<Untagged>,
     ) -> Result<()> {
-        self.absorb_into(command, response, &mut |u| Some(u), untagged)
-    }
-
-    /// [`absorb_for`](Self::absorb_for), offering each untagged response to `take` first:
-    /// what it returns goes to `untagged` (a fetch turns its FETCH responses into messages
-    /// as they arrive instead of holding them all).
-    fn absorb_into(
-        &mut self,
-        command: &str,
-        response: Response,
-        take: &mut dyn FnMut(Untagged) -> Option<Untagged>,
-        untagged: &mut Vec<Untagged>,
-    ) -> Result<()> {
         let bye = match &response {
             Response::Untagged(Untagged::Condition {
                 status: Status::Bye,
@@ -705,9 +695,7 @@ impl Session {
             }) if command != "LOGOUT" => Some((code.as_ref().map(code_text), text.clone())),
             _ => None,
         };
-        if let Some(u) = self.absorb(response).and_then(&mut *take) {
-            untagged.push(u);
-        }
+        untagged.extend(self.absorb(response));
         match bye {
             Some((code, text)) => Err(Error::Server {
                 status: ServerStatus::Bye,
@@ -769,7 +757,7 @@ impl Session {
         operation: &str,
         sink: Option<&mut (dyn Write + 's)>,
     ) -> Result<Response> {
-        match self.next_response(operation, Wait::Response, sink)? {
+        match self.next_response(operation, Wait::Response, sink, None)? {
             Some(response) => Ok(response),
             None => Err(Error::Timeout {
                 operation: operation.to_string(),
@@ -786,6 +774,7 @@ impl Session {
         operation: &str,
         wait: Wait,
         mut sink: Option<&mut (dyn Write + 's)>,
+        mut take: Option<&mut TakeFrame<'_>>,
     ) -> Result<Option<Response>> {
         let started = Instant::now();
         let timeout = self.transport.read_timeout();
@@ -801,6 +790,11 @@ impl Session {
             match self.framer.next_frame()? {
                 Some(FrameEvent::Response(frame)) => {
                     net::transport::trace_server(self.transport.id(), frame.bytes);
+                    if let Some(take) = take.as_deref_mut() {
+                        if take(frame.bytes)? {
+                            continue;
+                        }
+                    }
                     return parse_response(frame.bytes).map(Some);
                 }
                 Some(FrameEvent::StreamLiteral { size, .. }) => {
@@ -937,7 +931,7 @@ impl Session {
 
     fn poll_untagged_inner(&mut self, tick: Duration) -> Result<Option<Untagged>> {
         let deadline = Instant::now() + tick;
-        match self.next_response("waiting in IDLE", Wait::Poll(deadline), None)? {
+        match self.next_response("waiting in IDLE", Wait::Poll(deadline), None, None)? {
             None | Some(Response::Continuation(_)) => Ok(None),
             Some(Response::Untagged(u)) => Ok(self.absorb(Response::Untagged(u))),
             Some(Response::Tagged {
@@ -966,7 +960,12 @@ impl Session {
         let mut untagged = Vec::new();
         loop {
             let response = self
-                .next_response("waiting for the end of IDLE", Wait::Until(deadline), None)?
+                .next_response(
+                    "waiting for the end of IDLE",
+                    Wait::Until(deadline),
+                    None,
+                    None,
+                )?
                 .ok_or_else(|| Error::Timeout {
                     operation: "waiting for the end of IDLE".into(),
                     after: timeout,
@@ -1024,15 +1023,19 @@ impl Session {
         &mut self,
         commands: &[Command],
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
-        self.run_pipelined_taking(commands, &mut |u| Some(u))
+        self.run_pipelined_taking(commands, &mut |_| Ok(false))
     }
 
-    /// [`run_pipelined`](Self::run_pipelined), offering each untagged response to `take` as
-    /// it arrives; only what `take` hands back is returned.
+    /// [`run_pipelined`](Self::run_pipelined), offering each complete response's bytes to
+    /// `take` before they are parsed: a response it takes (returns `true` for) is its own
+    /// and is not returned. A fetch reads its FETCH responses in place this way, with
+    /// [`parse_fetch`](crate::imap::codec::parse::parse_fetch), and none outlives its parse.
+    /// `take` must only take FETCH responses the command solicited: the responses it takes
+    /// bypass [`absorb`](Self::absorb).
     pub(crate) fn run_pipelined_taking(
         &mut self,
         commands: &[Command],
-        take: &mut dyn FnMut(Untagged) -> Option<Untagged>,
+        take: &mut TakeFrame<'_>,
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
         self.ensure_usable()?;
         let mut tags = Vec::with_capacity(commands.len());
@@ -1065,7 +1068,7 @@ impl Session {
         wire: &[u8],
         tags: &[String],
         names: &[String],
-        take: &mut dyn FnMut(Untagged) -> Option<Untagged>,
+        take: &mut TakeFrame<'_>,
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
         let summary = format!(
             "<{} pipelined commands: {} {}…>",
@@ -1082,7 +1085,13 @@ impl Session {
                 .first()
                 .map(String::as_str)
                 .unwrap_or("pipelined commands");
-            match self.read_response(name)? {
+            let response = self
+                .next_response(name, Wait::Response, None, Some(&mut *take))?
+                .ok_or_else(|| Error::Timeout {
+                    operation: name.to_string(),
+                    after: self.transport.read_timeout(),
+                })?;
+            match response {
                 Response::Tagged {
                     tag,
                     status,
@@ -1115,7 +1124,7 @@ impl Session {
                         0,
                     ));
                 }
-                other => self.absorb_into(name, other, take, &mut untagged)?,
+                other => self.absorb_for(name, other, &mut untagged)?,
             }
         }
         Ok((untagged, done.into_iter().flatten().collect()))

@@ -375,41 +375,111 @@ impl Framer {
     /// index of its `{` and its size.
     fn literal_at_end(&self, line_end: usize) -> Result<Option<(usize, u64)>> {
         let line = self.buf.get(self.line_start..line_end).unwrap_or(&[]);
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        let Some(inner) = body.strip_suffix(b"}") else {
-            return Ok(None);
-        };
-        let Some(open) = inner.iter().rposition(|&b| b == b'{') else {
-            return Ok(None);
-        };
-        let content = inner.get(open + 1..).unwrap_or(&[]);
-        let brace = self.line_start + open;
-        // Human text such as `* OK see {this}` is not a literal; anything that starts
-        // like a number is, and must be a valid one.
-        let looks_numeric = content
-            .first()
-            .is_some_and(|b| b.is_ascii_digit() || *b == b'-' || *b == b'+');
-        if !looks_numeric {
-            return Ok(None);
+        literal_announced(line)
+            .map(|found| found.map(|(open, size)| (self.line_start + open, size)))
+            .map_err(|(message, at)| self.protocol_error(message.into(), self.line_start + at))
+    }
+}
+
+/// If `line` (ending in `\n`) ends with a literal announcement (`{n}`, `{n+}`), the offset of
+/// its `{` in the line and `n`. Errors carry a message and the offset of the bad byte.
+fn literal_announced(
+    line: &[u8],
+) -> std::result::Result<Option<(usize, u64)>, (&'static str, usize)> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    let Some(inner) = body.strip_suffix(b"}") else {
+        return Ok(None);
+    };
+    let Some(open) = inner.iter().rposition(|&b| b == b'{') else {
+        return Ok(None);
+    };
+    let content = inner.get(open + 1..).unwrap_or(&[]);
+    // Human text such as `* OK see {this}` is not a literal; anything that starts
+    // like a number is, and must be a valid one.
+    let looks_numeric = content
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'-' || *b == b'+');
+    if !looks_numeric {
+        return Ok(None);
+    }
+    let digits = content.strip_suffix(b"+").unwrap_or(content);
+    let mut size: u64 = 0;
+    for (i, &d) in digits.iter().enumerate() {
+        if !d.is_ascii_digit() {
+            return Err(("literal size is not a number", open + 1 + i));
         }
-        let digits = content.strip_suffix(b"+").unwrap_or(content);
-        let mut size: u64 = 0;
-        for (i, &d) in digits.iter().enumerate() {
-            if !d.is_ascii_digit() {
-                return Err(
-                    self.protocol_error("literal size is not a number".into(), brace + 1 + i)
-                );
+        size = size
+            .checked_mul(10)
+            .and_then(|s| s.checked_add(u64::from(d - b'0')))
+            .ok_or(("literal size overflows", open))?;
+    }
+    if digits.is_empty() {
+        return Err(("literal size is missing", open));
+    }
+    Ok(Some((open, size)))
+}
+
+/// The length of the first complete response in `bytes` (line ends and literals included),
+/// or `None` if `bytes` holds only part of one: framing over a buffer that is already
+/// complete (a file, a test vector), without copying it into a [`Framer`]. A literal's body
+/// is skipped, not scanned. The same limits and errors as [`Framer::next_frame`] apply.
+///
+/// ```
+/// use mailwire::Limits;
+/// use mailwire::imap::codec::frame::complete_len;
+///
+/// let buf = b"* 1 FETCH (BODY[] {5}\r\nhello)\r\na1 OK done\r\n";
+/// let first = complete_len(buf, &Limits::default()).unwrap().unwrap();
+/// assert_eq!(&buf[..first], b"* 1 FETCH (BODY[] {5}\r\nhello)\r\n");
+/// assert_eq!(complete_len(&buf[..10], &Limits::default()).unwrap(), None);
+/// ```
+pub fn complete_len(bytes: &[u8], limits: &Limits) -> Result<Option<usize>> {
+    let mut line_start = 0;
+    loop {
+        let tail = bytes.get(line_start..).unwrap_or(&[]);
+        let Some(nl) = find_newline(tail) else {
+            if tail.len() > limits.max_line_length {
+                return Err(Error::LimitExceeded {
+                    what: "response line".into(),
+                    limit: limits.max_line_length,
+                });
             }
-            size = size
-                .checked_mul(10)
-                .and_then(|s| s.checked_add(u64::from(d - b'0')))
-                .ok_or_else(|| self.protocol_error("literal size overflows".into(), brace))?;
+            return Ok(None);
+        };
+        let line_end = line_start + nl + 1;
+        if line_end - line_start > limits.max_line_length {
+            return Err(Error::LimitExceeded {
+                what: "response line".into(),
+                limit: limits.max_line_length,
+            });
         }
-        if digits.is_empty() {
-            return Err(self.protocol_error("literal size is missing".into(), brace));
+        let line = bytes.get(line_start..line_end).unwrap_or(&[]);
+        match literal_announced(line) {
+            Ok(None) => return Ok(Some(line_end)),
+            Ok(Some((_, size))) => {
+                if size > limits.max_literal_size {
+                    return Err(Error::LimitExceeded {
+                        what: "literal".into(),
+                        limit: usize::try_from(limits.max_literal_size).unwrap_or(usize::MAX),
+                    });
+                }
+                match usize::try_from(size)
+                    .ok()
+                    .and_then(|n| line_end.checked_add(n))
+                {
+                    Some(next) if next <= bytes.len() => line_start = next,
+                    _ => return Ok(None),
+                }
+            }
+            Err((message, at)) => {
+                return Err(Error::Protocol {
+                    message: message.into(),
+                    excerpt: excerpt(bytes, line_start + at),
+                    offset: line_start + at,
+                });
+            }
         }
-        Ok(Some((brace, size)))
     }
 }
 
@@ -453,6 +523,49 @@ mod tests {
         }
         assert_eq!(got, expected);
         assert!(bytewise.is_idle());
+    }
+
+    #[test]
+    fn complete_len_agrees_with_the_framer() {
+        let transcripts: [&[u8]; 4] = [
+            INPUT,
+            include_bytes!("../../../tests/transcripts/dovecot-session.bin"),
+            include_bytes!("../../../tests/transcripts/gmail.bin"),
+            include_bytes!("../../../tests/transcripts/domino.bin"),
+        ];
+        for input in transcripts {
+            let mut framer = Framer::new(Limits::default());
+            framer.extend(input);
+            let expected = frames(&mut framer);
+            let mut rest = input;
+            let mut got = Vec::new();
+            while let Some(n) = complete_len(rest, &Limits::default()).unwrap() {
+                got.push(rest[..n].to_vec());
+                // every proper prefix of a response is incomplete
+                for cut in [0, 1, n / 2, n - 1] {
+                    assert_eq!(
+                        complete_len(&rest[..cut], &Limits::default()).unwrap(),
+                        None
+                    );
+                }
+                rest = &rest[n..];
+            }
+            assert!(rest.is_empty(), "{} bytes left", rest.len());
+            assert_eq!(got, expected);
+        }
+        // the framer's errors and limits
+        assert!(matches!(
+            complete_len(b"* 1 FETCH (BODY[] {12x}\r\n", &Limits::default()),
+            Err(Error::Protocol { offset: 21, .. })
+        ));
+        assert!(matches!(
+            complete_len(b"* 1 FETCH (BODY[] {11}\r\n", &limits(1024, 10)),
+            Err(Error::LimitExceeded { limit: 10, .. })
+        ));
+        assert!(matches!(
+            complete_len(&[b' '; 2000], &limits(1024, 10)),
+            Err(Error::LimitExceeded { limit: 1024, .. })
+        ));
     }
 
     #[test]
