@@ -1,12 +1,22 @@
-//! Framing + parsing throughput on generated FETCH BODY[] and FETCH ENVELOPE responses.
+//! Framing + parsing throughput on FETCH responses: generated (`BODY[]` 1,000 x 4 KB and
+//! 4 x 1 MB, `ENVELOPE` x 1,000) and recorded from Dovecot (`tests/transcripts`: a metadata
+//! fetch and a full fetch of the sample messages, and a whole session).
+//!
+//! Per input: `mailwire` frames with a [`Framer`] fed in 64 KiB pieces and parses every
+//! response into owned values (the general path; bodies are copied);
+//! `mailwire-borrowed` frames the complete buffer with [`complete_len`] and reads FETCH
+//! responses with [`parse_fetch`] (message data borrowed, everything else owned: what a
+//! fetch does before the `Message` takes its copy), other responses with
+//! [`parse_response`]; `imap-proto` (rust-imap's parser) and `imap-codec` decode the
+//! complete buffer.
 //!
 //! `cargo bench --bench imap_parser` prints MB/s per input (criterion's throughput). Nothing
 //! is asserted: the figures are for comparison between runs.
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use mailwire::Limits;
-use mailwire::imap::codec::frame::{FrameEvent, Framer};
-use mailwire::imap::codec::parse::parse_response;
+use mailwire::imap::codec::frame::{FrameEvent, Framer, complete_len};
+use mailwire::imap::codec::parse::{parse_fetch, parse_response};
 
 fn message(size: usize, seed: usize) -> Vec<u8> {
     let mut m = format!(
@@ -70,6 +80,27 @@ fn frame_and_parse(input: &[u8]) -> usize {
     n
 }
 
+/// The complete buffer, FETCH responses read in place.
+fn borrowed_parse(input: &[u8]) -> usize {
+    let limits = Limits::default();
+    let mut rest = input;
+    let mut n = 0;
+    while let Some(len) = complete_len(rest, &limits).expect("frames") {
+        let (frame, tail) = rest.split_at(len);
+        match parse_fetch(frame).expect("parses") {
+            Some(parts) => {
+                black_box(&parts);
+            }
+            None => {
+                black_box(&parse_response(frame).expect("parses"));
+            }
+        }
+        rest = tail;
+        n += 1;
+    }
+    n
+}
+
 /// The same bytes through imap-proto (rust-imap's parser): it takes a complete buffer.
 fn imap_proto_parse(input: &[u8]) -> Option<usize> {
     let mut rest = input;
@@ -104,6 +135,18 @@ fn bench(c: &mut Criterion) {
         ("fetch_body_1000x4k", body_responses(1000, 4096)),
         ("fetch_body_4x1m", body_responses(4, 1024 * 1024)),
         ("fetch_envelope_1000", envelope_responses(1000)),
+        (
+            "recorded_dovecot_fetch_meta",
+            include_bytes!("../tests/transcripts/dovecot-fetch-meta.bin").to_vec(),
+        ),
+        (
+            "recorded_dovecot_fetch_body",
+            include_bytes!("../tests/transcripts/dovecot-fetch-body.bin").to_vec(),
+        ),
+        (
+            "recorded_dovecot_session",
+            include_bytes!("../tests/transcripts/dovecot-session.bin").to_vec(),
+        ),
     ];
     let mut group = c.benchmark_group("imap_parser");
     for (name, input) in &inputs {
@@ -111,6 +154,14 @@ fn bench(c: &mut Criterion) {
         let ours = frame_and_parse(input);
         group.bench_function(format!("{name}/mailwire"), |b| {
             b.iter(|| frame_and_parse(black_box(input)))
+        });
+        assert_eq!(
+            borrowed_parse(input),
+            ours,
+            "{name}: the two paths disagree"
+        );
+        group.bench_function(format!("{name}/mailwire-borrowed"), |b| {
+            b.iter(|| borrowed_parse(black_box(input)))
         });
         // The peers, on the same bytes, when they can read all of them.
         type Peer = fn(&[u8]) -> Option<usize>;

@@ -128,3 +128,103 @@ fn a_recorded_dovecot_session_parses_completely() {
         );
     }
 }
+
+/// The FETCH streams the parser benchmark (`benches/imap_parser.rs`) reads as its recorded
+/// inputs: Dovecot's answers to a metadata fetch and a full fetch of the sample messages in
+/// `tests/messages`, recorded from the harness Dovecot over a raw socket.
+fn record_fetches(dc: &support::dovecot::Dovecot) -> (Vec<u8>, Vec<u8>) {
+    let user = dc.add_user();
+    let mut messages: Vec<Vec<u8>> = std::fs::read_dir("tests/messages")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    messages.sort();
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    dc.seed(&user, "INBOX", &refs);
+    let mut s = TcpStream::connect(("127.0.0.1", dc.imap_port())).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut greeting = [0u8; 512];
+    s.read(&mut greeting).unwrap();
+    exchange(
+        &mut s,
+        "r1",
+        &format!("LOGIN {} {}", user.name, user.password),
+    );
+    exchange(&mut s, "r2", "SELECT INBOX");
+    let meta = exchange(
+        &mut s,
+        "r3",
+        "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE)",
+    );
+    let body = exchange(
+        &mut s,
+        "r4",
+        "UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[])",
+    );
+    exchange(&mut s, "r5", "LOGOUT");
+    (meta, body)
+}
+
+/// Re-records `tests/transcripts/dovecot-fetch-{meta,body}.bin`:
+/// `cargo test --test imap_codec_live -- --ignored record_fetch_transcripts`.
+#[test]
+#[ignore = "writes the recorded transcripts; run by hand"]
+fn record_fetch_transcripts() {
+    let dc = support::dovecot::shared().expect("Dovecot");
+    let (meta, body) = record_fetches(dc);
+    std::fs::write("tests/transcripts/dovecot-fetch-meta.bin", meta).unwrap();
+    std::fs::write("tests/transcripts/dovecot-fetch-body.bin", body).unwrap();
+}
+
+/// The committed recordings still match what this Dovecot sends (apart from dates and
+/// UIDVALIDITY-dependent values, the shape is compared: the same responses, items and
+/// sizes), and both parsers read every FETCH in them alike.
+#[test]
+fn recorded_fetch_transcripts_match_dovecot_and_parse() {
+    use mailwire::imap::codec::frame::complete_len;
+    use mailwire::imap::codec::parse::parse_fetch;
+    let recorded = [
+        &include_bytes!("transcripts/dovecot-fetch-meta.bin")[..],
+        &include_bytes!("transcripts/dovecot-fetch-body.bin")[..],
+    ];
+    let shape = |bytes: &[u8]| -> Vec<(usize, Option<u32>, Option<u64>, usize)> {
+        let mut out = Vec::new();
+        let mut rest = bytes;
+        while let Some(n) = complete_len(rest, &Limits::default()).unwrap() {
+            let frame = &rest[..n];
+            rest = &rest[n..];
+            let general = parse_response(frame).unwrap();
+            match parse_fetch(frame).unwrap() {
+                Some(parts) => {
+                    let Response::Untagged(Untagged::Fetch { seq, .. }) = general else {
+                        panic!("{general:?}")
+                    };
+                    assert_eq!(parts.seq, seq);
+                    out.push((
+                        seq as usize,
+                        parts.uid,
+                        parts.size,
+                        parts.content.map_or(0, |c| c.len()),
+                    ));
+                }
+                None => assert!(!matches!(
+                    general,
+                    Response::Untagged(Untagged::Fetch { .. })
+                )),
+            }
+        }
+        assert!(rest.is_empty());
+        out
+    };
+    for r in recorded {
+        assert!(shape(r).len() >= 9, "{} FETCH responses", shape(r).len());
+    }
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let (meta, body) = record_fetches(dc);
+    assert_eq!(shape(&meta), shape(recorded[0]));
+    assert_eq!(shape(&body), shape(recorded[1]));
+}

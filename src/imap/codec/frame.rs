@@ -189,12 +189,10 @@ impl Framer {
     /// Appends bytes received from the server.
     pub fn extend(&mut self, data: &[u8]) {
         self.compact();
-        self.reserve(data.len());
-        let end = self.filled + data.len();
-        if let Some(room) = self.buf.get_mut(self.filled..end) {
-            room.copy_from_slice(data);
-            self.filled = end;
-        }
+        // Appended straight after the data: no zero-filling of new storage first.
+        self.buf.truncate(self.filled);
+        self.buf.extend_from_slice(data);
+        self.filled = self.buf.len();
     }
 
     /// Reads up to `max` bytes from `reader` straight into the buffer (one `read` call);

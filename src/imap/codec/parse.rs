@@ -1494,7 +1494,14 @@ mod tests {
     #[test]
     fn parse_fetch_matches_parse_response_and_borrows_the_message() {
         let mut fetches = 0;
-        for input in [DOVECOT, DOVECOT_APPEND, GMAIL, EXCHANGE, DOMINO] {
+        let recorded_fetches: [&[u8]; 2] = [
+            include_bytes!("../../../tests/transcripts/dovecot-fetch-meta.bin"),
+            include_bytes!("../../../tests/transcripts/dovecot-fetch-body.bin"),
+        ];
+        for input in [DOVECOT, DOVECOT_APPEND, GMAIL, EXCHANGE, DOMINO]
+            .into_iter()
+            .chain(recorded_fetches)
+        {
             let mut rest = input;
             while let Some(n) =
                 crate::imap::codec::frame::complete_len(rest, &Limits::default()).unwrap()
