@@ -146,7 +146,8 @@ fn record_fetches(dc: &support::dovecot::Dovecot) -> (Vec<u8>, Vec<u8>) {
     let mut s = TcpStream::connect(("127.0.0.1", dc.imap_port())).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut greeting = [0u8; 512];
-    s.read(&mut greeting).unwrap();
+    let n = s.read(&mut greeting).unwrap();
+    assert!(greeting[..n].starts_with(b"* OK"), "greeting");
     exchange(
         &mut s,
         "r1",
