@@ -11,6 +11,9 @@ use crate::net::stream::{Stream, connect_tcp, tls_handshake};
 
 /// How many bytes one read asks the socket for.
 const READ_CHUNK: usize = 64 * 1024;
+/// How far a read may run past its deadline before the socket timeout is set again (see
+/// `Transport::set_socket_timeout`).
+const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
 /// How much of a line the wire trace shows.
 const TRACE_MAX: usize = 512;
 /// The log target of the wire trace.
@@ -176,10 +179,13 @@ impl Transport {
     }
 
     fn set_socket_timeout(&mut self, timeout: Duration) -> Result<()> {
-        // Only touch the socket when the deadline is nearer than what is set, or when the
-        // setting is shorter than a normal read timeout (a previous near deadline).
-        if timeout < self.socket_timeout || self.socket_timeout < self.read_timeout {
-            let t = timeout.min(self.read_timeout);
+        // Only touch the socket when the deadline is nearer than what is set, or when a
+        // previous near deadline left the setting well below what is wanted now. Within
+        // `TIMEOUT_SLACK` the setting stands: a deadline recomputed before every read moves
+        // by microseconds, and a system call per read cost more than the parse of what it
+        // read (a read may end at most that much after its deadline).
+        let t = timeout.min(self.read_timeout);
+        if t + TIMEOUT_SLACK < self.socket_timeout || self.socket_timeout + TIMEOUT_SLACK < t {
             self.stream
                 .set_read_timeout(t)
                 .map_err(|source| Error::Io {
