@@ -76,23 +76,32 @@ fn cpu_seconds() -> f64 {
 /// One measured run.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
+    /// Until the client has the values in hand.
     wall: f64,
     cpu: f64,
+    /// Freeing them afterwards (wall time; not part of `wall`).
+    free: f64,
 }
 
 /// Runs `f` and measures it; `f` returns how many items it got (checked by the caller).
 fn measure(f: impl FnOnce() -> usize) -> (Sample, usize) {
+    measure_kept(|| (f(), ()))
+}
+
+/// Runs `f`, which returns how many items it got and the values themselves (already
+/// touched as a caller would), and measures it up to that point; then frees the values
+/// and times that separately: the workload is "fetch into typed values", and what a
+/// client's values cost to free is reported beside it rather than inside it.
+fn measure_kept<T>(f: impl FnOnce() -> (usize, T)) -> (Sample, usize) {
     let c0 = cpu_seconds();
     let t0 = Instant::now();
-    let n = f();
+    let (n, values) = f();
     let wall = t0.elapsed().as_secs_f64();
-    (
-        Sample {
-            wall,
-            cpu: cpu_seconds() - c0,
-        },
-        n,
-    )
+    let cpu = cpu_seconds() - c0;
+    let t1 = Instant::now();
+    drop(values);
+    let free = t1.elapsed().as_secs_f64();
+    (Sample { wall, cpu, free }, n)
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -138,11 +147,16 @@ impl Results {
         median(&mut v)
     }
 
+    fn free(&self, client: &str) -> f64 {
+        let mut v: Vec<f64> = self.get(client).iter().map(|s| s.free).collect();
+        median(&mut v)
+    }
+
     fn print(&self, title: &str) {
         println!("\n{title}");
         println!(
-            "  {:<22} {:>6} {:>11} {:>11} {:>13}",
-            "client", "rounds", "wall ms", "cpu ms", "mailwire/it"
+            "  {:<22} {:>6} {:>11} {:>11} {:>13} {:>9}",
+            "client", "rounds", "wall ms", "cpu ms", "mailwire/it", "free ms"
         );
         let mw = self
             .samples
@@ -153,12 +167,13 @@ impl Results {
                 .map(|m| format!("{:.3}", m / self.wall(c)))
                 .unwrap_or_default();
             println!(
-                "  {:<22} {:>6} {:>11.1} {:>11.1} {:>13}",
+                "  {:<22} {:>6} {:>11.1} {:>11.1} {:>13} {:>9.1}",
                 c,
                 self.samples[c].len(),
                 self.wall(c) * 1e3,
                 self.cpu(c) * 1e3,
-                ratio
+                ratio,
+                self.free(c) * 1e3
             );
         }
     }
@@ -360,6 +375,7 @@ impl Env {
             Sample {
                 wall: field("wall"),
                 cpu: field("cpu"),
+                free: field("free"),
             },
             field("count") as usize,
         )
@@ -374,6 +390,16 @@ enum RustImap {
 impl RustImap {
     /// UID FETCH; returns (responses, body bytes).
     fn uid_fetch(&mut self, set: &str, items: &str) -> (usize, usize) {
+        let (n, bytes, _) = self.uid_fetch_kept(set, items);
+        (n, bytes)
+    }
+
+    /// UID FETCH; returns (responses, body bytes, the fetched values to free later).
+    fn uid_fetch_kept(
+        &mut self,
+        set: &str,
+        items: &str,
+    ) -> (usize, usize, imap::types::ZeroCopy<Vec<imap::types::Fetch>>) {
         let fetches = match self {
             RustImap::Plain(s) => s.uid_fetch(set, items),
             RustImap::Tls(s) => s.uid_fetch(set, items),
@@ -388,7 +414,7 @@ impl RustImap {
             .iter()
             .filter(|f| f.uid.is_some() && (f.envelope().is_some() || f.body().is_some()))
             .count();
-        (typed, bytes)
+        (typed, bytes, fetches)
     }
 
     fn uid_store(&mut self, set: &str, query: &str) {
@@ -598,13 +624,13 @@ fn bulk(env: &Env, plan: &Plan, tls: bool) -> Results {
             "mailwire",
             Box::new(|| {
                 let conn = env.mailwire(tls, "INBOX");
-                let (s, n) = measure(|| {
+                let (s, n) = measure_kept(|| {
                     let msgs = conn
                         .fetch_uid_range("INBOX", 1..=u32::MAX, FetchWhat::Full)
                         .expect("mailwire bulk");
                     let bytes: usize = msgs.iter().map(|m| m.raw().len()).sum();
                     assert!(bytes > BULK_COUNT * MESSAGE_SIZE * 9 / 10);
-                    msgs.len()
+                    (msgs.len(), msgs)
                 });
                 assert_eq!(n, BULK_COUNT);
                 conn.logout();
@@ -615,7 +641,10 @@ fn bulk(env: &Env, plan: &Plan, tls: bool) -> Results {
             "rust-imap",
             Box::new(|| {
                 let mut ri = env.rust_imap(tls, "INBOX");
-                let (s, n) = measure(|| ri.uid_fetch("1:*", FULL_ITEMS).0);
+                let (s, n) = measure_kept(|| {
+                    let (n, _, fetches) = ri.uid_fetch_kept("1:*", FULL_ITEMS);
+                    (n, fetches)
+                });
                 assert_eq!(n, BULK_COUNT);
                 ri.logout();
                 s
@@ -640,11 +669,11 @@ fn bulk(env: &Env, plan: &Plan, tls: bool) -> Results {
             Box::new(|| {
                 let mut raw = env.raw_imap(tls, "INBOX");
                 let template = vec![b'x'; MESSAGE_SIZE];
-                let (s, _) = measure(|| {
+                let (s, _) = measure_kept(|| {
                     let n = raw.imap(&fetch);
                     let held: Vec<Vec<u8>> = (0..BULK_COUNT).map(|_| template.clone()).collect();
                     std::hint::black_box(&held);
-                    n
+                    (n, held)
                 });
                 s
             }),
@@ -670,12 +699,12 @@ fn meta(env: &Env, plan: &Plan) -> Results {
             "mailwire",
             Box::new(|| {
                 let conn = env.mailwire(false, "INBOX");
-                let (s, n) = measure(|| {
+                let (s, n) = measure_kept(|| {
                     let msgs = conn
                         .fetch_uid_range("INBOX", 1..=u32::MAX, FetchWhat::Metadata)
                         .expect("mailwire metadata");
                     assert!(msgs.iter().all(|m| m.meta().envelope.is_some()));
-                    msgs.len()
+                    (msgs.len(), msgs)
                 });
                 assert_eq!(n, BULK_COUNT);
                 conn.logout();
@@ -686,7 +715,10 @@ fn meta(env: &Env, plan: &Plan) -> Results {
             "rust-imap",
             Box::new(|| {
                 let mut ri = env.rust_imap(false, "INBOX");
-                let (s, n) = measure(|| ri.uid_fetch("1:*", META_ITEMS).0);
+                let (s, n) = measure_kept(|| {
+                    let (n, _, fetches) = ri.uid_fetch_kept("1:*", META_ITEMS);
+                    (n, fetches)
+                });
                 assert_eq!(n, BULK_COUNT);
                 ri.logout();
                 s
@@ -728,8 +760,10 @@ fn single(env: &Env, plan: &Plan, uids: &[u32]) -> Results {
             "mailwire",
             Box::new(|| {
                 let conn = env.mailwire(false, "INBOX");
-                let (s, n) =
-                    measure(|| conn.fetch_messages("INBOX", uids).expect("mailwire").len());
+                let (s, n) = measure_kept(|| {
+                    let msgs = conn.fetch_messages("INBOX", uids).expect("mailwire");
+                    (msgs.len(), msgs)
+                });
                 assert_eq!(n, uids.len());
                 conn.logout();
                 s
@@ -989,7 +1023,7 @@ fn pool(env: &Env, plan: &Plan) -> (f64, f64, f64, f64) {
         n
     };
     let (mut one, mut two) = (Vec::new(), Vec::new());
-    for _ in 0..plan.rounds(5) {
+    for _ in 0..plan.rounds(9) {
         let t0 = Instant::now();
         let n = fetch(1..=half) + fetch(half + 1..=u32::MAX);
         one.push(t0.elapsed().as_secs_f64());
@@ -1008,7 +1042,7 @@ fn pool(env: &Env, plan: &Plan) -> (f64, f64, f64, f64) {
     let rest_cmd = format!("UID FETCH {}:* {FULL_ITEMS}", half + 1);
     let mut raws = [env.raw_imap(false, "INBOX"), env.raw_imap(false, "INBOX")];
     let (mut raw_one, mut raw_two) = (Vec::new(), Vec::new());
-    for _ in 0..plan.rounds(5) {
+    for _ in 0..plan.rounds(9) {
         let t0 = Instant::now();
         let [a, b] = &mut raws;
         a.imap(&half_cmd);
