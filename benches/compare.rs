@@ -913,7 +913,7 @@ fn pop3(env: &Env, plan: &Plan) -> Results {
 /// Peak RSS over the baseline of a child process fetching the big message, in MB.
 fn big(env: &Env, plan: &Plan) -> BTreeMap<&'static str, (f64, f64)> {
     let mut out = BTreeMap::new();
-    for client in ["mailwire", "rust-imap"] {
+    for client in ["mailwire", "mailwire-in-memory", "rust-imap"] {
         let mut mbs = Vec::new();
         let mut walls = Vec::new();
         for _ in 0..plan.rounds(3) {
@@ -967,7 +967,7 @@ fn big_child(args: &[String]) {
     let t0;
     let bytes;
     let base;
-    if client == "mailwire" {
+    if client.starts_with("mailwire") {
         let config = Config::builder("127.0.0.1")
             .login(user, pass)
             .security(Security::Plain)
@@ -978,10 +978,17 @@ fn big_child(args: &[String]) {
         conn.select("Big").expect("select");
         base = vm_kb("VmRSS:");
         t0 = Instant::now();
-        bytes = conn
-            .fetch_to_writer("Big", 1, &mut std::io::sink())
-            .expect("fetch_to_writer")
-            .expect("message 1") as usize;
+        bytes = if client == "mailwire" {
+            conn.fetch_to_writer("Big", 1, &mut std::io::sink())
+                .expect("fetch_to_writer")
+                .expect("message 1") as usize
+        } else {
+            // The same message as a `Message` in memory: what holding it costs.
+            let msgs = conn
+                .fetch("Big", &[1], FetchWhat::Full)
+                .expect("fetch in memory");
+            msgs.iter().map(|m| m.raw().len()).sum()
+        };
     } else {
         let stream = TcpStream::connect(("127.0.0.1", port)).expect("tcp");
         let mut client = imap::Client::new(stream);
@@ -997,8 +1004,6 @@ fn big_child(args: &[String]) {
     println!("{base} {} {wall} {bytes}", vm_kb("VmHWM:"));
 }
 
-/// Seconds for fetching the two halves of the mailbox with one worker (one after the
-/// other) and with two (one half each, at the same time), medians.
 /// The pool workload: mailwire's 1-worker and 2-worker times, then the raw reader's on two
 /// connections (the same halves one after the other, then at the same time): what the
 /// server and the machine allow two parallel fetches, the ceiling for the pool's speed-up.

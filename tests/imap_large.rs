@@ -1,4 +1,5 @@
-//! A 20 MB message streamed from Dovecot to a writer with bounded memory.
+//! A 20 MB message streamed from Dovecot to a writer with bounded memory, and large
+//! messages fetched into memory between small ones.
 
 mod support;
 
@@ -101,4 +102,65 @@ fn twenty_megabytes_streamed_with_bounded_memory() {
             .contains('S'),
         "{name:?}"
     );
+}
+
+/// A message of `size` bytes whose lines differ, so that a shifted, repeated or truncated
+/// chunk would not compare equal.
+fn patterned(subject: &str, size: usize) -> Vec<u8> {
+    let mut m = format!("From: big@example.org\r\nSubject: {subject}\r\n\r\n").into_bytes();
+    let mut i = 0u64;
+    while m.len() < size {
+        m.extend_from_slice(format!("{i:016x} line of a large message\r\n").as_bytes());
+        i += 1;
+    }
+    m
+}
+
+#[test]
+fn large_messages_fetched_into_memory_between_small_ones() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    // small, 3 MiB, small, 5 MiB, small: the large bodies are handed over from the read
+    // buffer while the small responses after them are already buffered.
+    let messages = [
+        patterned("one", 600),
+        patterned("two", 3 << 20),
+        patterned("three", 900),
+        patterned("four", 5 << 20),
+        patterned("five", 1200),
+    ];
+    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+    let paths = dc.seed(&u.name, "INBOX", &refs);
+    let on_disk: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let config = Config::builder("127.0.0.1")
+        .port(dc.imap_port())
+        .security(mailwire::Security::Plain)
+        .login(&u.name, &u.password)
+        .timeouts(Duration::from_secs(30))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let conn = ImapConnection::connect(&config).unwrap();
+    for round in 0..2 {
+        let got = conn
+            .fetch_uid_range("INBOX", 1..=u32::MAX, mailwire::imap::FetchWhat::Full)
+            .unwrap();
+        assert_eq!(got.len(), on_disk.len(), "round {round}");
+        for (m, expected) in got.iter().zip(&on_disk) {
+            assert_eq!(m.raw().len(), expected.len());
+            assert!(m.raw() == expected.as_slice(), "uid {:?} differs", m.uid());
+            assert_eq!(m.size(), expected.len() as u64);
+        }
+        assert_eq!(got[1].subject().as_deref(), Some("two"));
+    }
+    // Fetched one by one as well, and the connection is still in step afterwards.
+    let four = conn
+        .fetch("INBOX", &[4], mailwire::imap::FetchWhat::Full)
+        .unwrap();
+    assert!(four[0].raw() == on_disk[3].as_slice());
+    let meta = conn.fetch_metadata("INBOX", &[5]).unwrap();
+    assert_eq!(meta[0].subject().as_deref(), Some("five"));
+    conn.logout();
 }

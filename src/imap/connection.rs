@@ -18,7 +18,7 @@ use crate::imap::codec::utf7;
 use crate::imap::folder::Folder;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
-use crate::imap::session::{Capabilities, Completion, ConnectionState, Session};
+use crate::imap::session::{Capabilities, Completion, ConnectionState, Offer, Session, Take};
 use crate::imap::types::{
     EsearchItem, FetchItem as Item, Flag, NameAttribute, NamespaceEntry, QuotaResource,
     ResponseCode, StatusItem, Untagged,
@@ -679,17 +679,52 @@ impl ImapConnection {
             // outlives its parse (the memory of one is reused for the next).
             let hint = set.len().unwrap_or(0).min(256);
             let mut messages = Vec::with_capacity(usize::try_from(hint).unwrap_or(256));
+            let mut pending: Option<MessageMeta> = None;
             soliciting(s, &set, |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
-                    let mut take = |bytes: &[u8]| -> Result<bool> {
-                        match parse_fetch(bytes)? {
-                            // Unsolicited FETCHes (another client's flag change) lack a
-                            // wanted UID: they take the general path.
-                            Some(parts) if parts.uid.is_some_and(|uid| set.contains(uid)) => {
-                                messages.push(to_message(parts));
-                                Ok(true)
+                    let mut take = |offer: Offer<'_>| -> Result<Take> {
+                        match offer {
+                            Offer::Frame(bytes) => match parse_fetch(bytes)? {
+                                // Unsolicited FETCHes (another client's flag change) lack a
+                                // wanted UID: they take the general path.
+                                Some(parts) if parts.uid.is_some_and(|uid| set.contains(uid)) => {
+                                    let (meta, content) = split_parts(parts);
+                                    match content {
+                                        // The body is still in the read buffer: ask for it
+                                        // (moved, not copied, when large).
+                                        Some(Cow::Borrowed(body)) => {
+                                            match range_within(bytes, body) {
+                                                Some(range) => {
+                                                    pending = Some(meta);
+                                                    Ok(Take::Part(range))
+                                                }
+                                                None => {
+                                                    messages.push(Message::with_meta(
+                                                        body.to_vec(),
+                                                        meta,
+                                                    ));
+                                                    Ok(Take::Yes)
+                                                }
+                                            }
+                                        }
+                                        other => {
+                                            let raw = other.map(Cow::into_owned);
+                                            messages.push(Message::with_meta(
+                                                raw.unwrap_or_default(),
+                                                meta,
+                                            ));
+                                            Ok(Take::Yes)
+                                        }
+                                    }
+                                }
+                                _ => Ok(Take::No),
+                            },
+                            Offer::Part(raw) => {
+                                if let Some(meta) = pending.take() {
+                                    messages.push(Message::with_meta(raw, meta));
+                                }
+                                Ok(Take::Yes)
                             }
-                            _ => Ok(false),
                         }
                     };
                     let (_, completions) = s.run_pipelined_taking(window, &mut take)?;
@@ -1230,8 +1265,8 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
     items
 }
 
-/// The message a FETCH response carries (its data copied out of the read buffer).
-fn to_message(parts: FetchParts<'_>) -> Message {
+/// A FETCH response's metadata, and its message data.
+fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
     let meta = MessageMeta {
         uid: parts.uid,
         seq: Some(parts.seq),
@@ -1242,7 +1277,14 @@ fn to_message(parts: FetchParts<'_>) -> Message {
         body_structure: parts.body_structure,
         mod_seq: parts.mod_seq,
     };
-    Message::with_meta(parts.content.map(Cow::into_owned).unwrap_or_default(), meta)
+    (meta, parts.content)
+}
+
+/// Where `part` (a slice borrowed from `whole`) lies in `whole`.
+fn range_within(whole: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
 }
 
 fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {

@@ -23,8 +23,28 @@ const MAX_UNSOLICITED: usize = 10_000;
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Offered each complete response's bytes before they are parsed; `Ok(true)` takes it.
-pub(crate) type TakeFrame<'t> = dyn FnMut(&[u8]) -> Result<bool> + 't;
+/// What a [`TakeFrame`] hook is offered.
+pub(crate) enum Offer<'b> {
+    /// A complete response, before it is parsed.
+    Frame(&'b [u8]),
+    /// The part of the last frame the hook asked for with [`Take::Part`], moved out of the
+    /// read buffer (not copied when large: see `Framer::take_from_last`).
+    Part(Vec<u8>),
+}
+
+/// A [`TakeFrame`] hook's answer to [`Offer::Frame`].
+pub(crate) enum Take {
+    /// Not the hook's: parse it as usual.
+    No,
+    /// Taken.
+    Yes,
+    /// Taken, and the hook wants these bytes of it (offsets within the frame) as an
+    /// [`Offer::Part`].
+    Part(std::ops::Range<usize>),
+}
+
+/// Offered each complete response before it is parsed (see `run_pipelined_taking`).
+pub(crate) type TakeFrame<'t> = dyn FnMut(Offer<'_>) -> Result<Take> + 't;
 /// A response may take its read timeout plus one second for every this many bytes received
 /// (a server trickling bytes cannot hold a caller forever, a large message on a slow link
 /// still arrives).
@@ -791,8 +811,20 @@ impl Session {
                 Some(FrameEvent::Response(frame)) => {
                     net::transport::trace_server(self.transport.id(), frame.bytes);
                     if let Some(take) = take.as_deref_mut() {
-                        if take(frame.bytes)? {
-                            continue;
+                        match take(Offer::Frame(frame.bytes))? {
+                            Take::No => {}
+                            Take::Yes => continue,
+                            Take::Part(range) => {
+                                let part = self.framer.take_from_last(range).ok_or_else(|| {
+                                    Error::protocol(
+                                        "a fetch asked for bytes outside its response",
+                                        &[],
+                                        0,
+                                    )
+                                })?;
+                                take(Offer::Part(part))?;
+                                continue;
+                            }
                         }
                     }
                     return parse_response(frame.bytes).map(Some);
@@ -1023,7 +1055,7 @@ impl Session {
         &mut self,
         commands: &[Command],
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
-        self.run_pipelined_taking(commands, &mut |_| Ok(false))
+        self.run_pipelined_taking(commands, &mut |_| Ok(Take::No))
     }
 
     /// [`run_pipelined`](Self::run_pipelined), offering each complete response's bytes to

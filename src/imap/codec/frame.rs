@@ -59,6 +59,8 @@ pub enum FrameEvent<'a> {
 
 /// A buffer larger than this is released when it holds nothing (1 MiB).
 const SHRINK_ABOVE: usize = 1 << 20;
+/// [`Framer::take_from_last`] hands over its storage for a part this large (1 MiB).
+const TAKE_WITHOUT_COPY: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -105,6 +107,8 @@ pub struct Framer {
     filled: usize,
     /// Start of the response being framed.
     start: usize,
+    /// Start of the response last returned (it ends at `start`).
+    last: usize,
     /// Everything before `pos` (from `start`) has been framed.
     pos: usize,
     /// Start of the current line segment (after the last literal).
@@ -139,6 +143,7 @@ impl Framer {
             buf: Vec::new(),
             filled: 0,
             start: 0,
+            last: 0,
             pos: 0,
             line_start: 0,
             state: State::Line,
@@ -172,6 +177,7 @@ impl Framer {
             self.pos -= self.start;
             self.line_start -= self.start;
             self.start = 0;
+            self.last = 0;
         }
         if self.filled == 0 && self.buf.len() > SHRINK_ABOVE {
             self.buf = Vec::new();
@@ -259,6 +265,38 @@ impl Framer {
         }
     }
 
+    /// Moves bytes `range` (offsets within the response [`next_frame`](Self::next_frame)
+    /// returned last) out of the framer, e.g. a message body to keep. A part of 1 MiB or
+    /// more is not copied: the framer's storage becomes the returned vector (the part is
+    /// moved to its front in place) and the framer continues with a new buffer holding only
+    /// what followed the response, so holding a large message never takes twice its size.
+    /// A smaller part is copied. `None` if `range` is not within that response (or the
+    /// framer has read since, or nothing was returned).
+    pub fn take_from_last(&mut self, range: std::ops::Range<usize>) -> Option<Vec<u8>> {
+        let from = self.last.checked_add(range.start)?;
+        let to = self.last.checked_add(range.end)?;
+        if from > to || to > self.start {
+            return None;
+        }
+        if to - from < TAKE_WITHOUT_COPY {
+            return self.buf.get(from..to).map(<[u8]>::to_vec);
+        }
+        let rest = self.buf.get(self.start..self.filled)?;
+        let mut fresh = Vec::with_capacity(rest.len().max(4096));
+        fresh.extend_from_slice(rest);
+        let mut out = std::mem::replace(&mut self.buf, fresh);
+        self.base = self.base.saturating_add(self.start as u64);
+        self.filled -= self.start;
+        self.pos -= self.start;
+        self.line_start -= self.start;
+        self.start = 0;
+        self.last = 0;
+        out.copy_within(from..to, 0);
+        out.truncate(to - from);
+        out.shrink_to_fit();
+        Some(out)
+    }
+
     /// Tells the framer that the caller copied `n` bytes of the streamed literal straight
     /// from the source, without passing them through the framer.
     pub fn skipped_from_source(&mut self, n: u64) {
@@ -321,6 +359,7 @@ impl Framer {
                         None => {
                             let start = self.start;
                             let streamed = self.streamed;
+                            self.last = start;
                             self.start = line_end;
                             self.line_start = line_end;
                             self.streamed = 0;
@@ -777,6 +816,55 @@ mod tests {
         f.read_from(&mut src, 64 * 1024).unwrap();
         assert_eq!(frames(&mut f), vec![b"* 4 EXISTS\r\n".to_vec()]);
         assert!(f.buf.len() <= capacity, "{} bytes kept", f.buf.len());
+    }
+
+    #[test]
+    fn take_from_last_copies_small_parts_and_hands_over_large_ones() {
+        let big = vec![b'x'; 2 << 20];
+        let mut input = b"* 1 FETCH (BODY[] {5}\r\nsmall)\r\n".to_vec();
+        input.extend_from_slice(format!("* 2 FETCH (BODY[] {{{}}}\r\n", big.len()).as_bytes());
+        input.extend_from_slice(&big);
+        input.extend_from_slice(b")\r\n* 3 FETCH (BODY[] {4}\r\nnext)\r\na1 OK do");
+        let mut f = Framer::new(limits(4096, 8 << 20));
+        f.extend(&input);
+        // Nothing returned yet: no range is valid.
+        assert_eq!(f.take_from_last(0..1), None);
+        let Some(FrameEvent::Response(first)) = f.next_frame().unwrap() else {
+            panic!()
+        };
+        assert_eq!(first.stream_offset, 0);
+        let at = first.bytes.len() - 8;
+        assert_eq!(f.take_from_last(at..at + 5), Some(b"small".to_vec()));
+        assert_eq!(f.take_from_last(0..10_000), None, "beyond the response");
+        let Some(FrameEvent::Response(second)) = f.next_frame().unwrap() else {
+            panic!()
+        };
+        let (len, offset) = (second.bytes.len(), second.stream_offset);
+        let head = len - big.len() - 3;
+        let body = f.take_from_last(head..head + big.len()).unwrap();
+        assert!(body == big);
+        assert_eq!(body.capacity(), body.len(), "given back exactly");
+        assert!(
+            f.buffered_len() < 100,
+            "the framer kept {}",
+            f.buffered_len()
+        );
+        // Framing goes on where it was, with stream offsets intact, and the rest of the
+        // stream can still arrive.
+        let Some(FrameEvent::Response(third)) = f.next_frame().unwrap() else {
+            panic!()
+        };
+        assert_eq!(third.bytes, b"* 3 FETCH (BODY[] {4}\r\nnext)\r\n");
+        assert_eq!(offset, 31);
+        assert_eq!(third.stream_offset, offset + len as u64);
+        assert!(f.next_frame().unwrap().is_none());
+        f.extend(b"ne\r\n");
+        let Some(FrameEvent::Response(done)) = f.next_frame().unwrap() else {
+            panic!()
+        };
+        assert_eq!(done.bytes, b"a1 OK done\r\n");
+        assert_eq!(done.stream_offset as usize, input.len() - 8);
+        assert!(f.is_idle());
     }
 
     #[test]
