@@ -73,18 +73,26 @@ enum State {
 /// Lines of metadata responses run to kilobytes; a byte-by-byte scan was a tenth of
 /// the client's instructions in a 10,000-message metadata fetch.
 fn find_newline(hay: &[u8]) -> Option<usize> {
+    find_either(hay, b'\n', b'\n')
+}
+
+/// The index of the first `a` or `b` in `hay`, eight bytes at a time (SWAR), the rest one by
+/// one. (The parser finds the end of quoted strings with it: `"` or `\\`.)
+pub(crate) fn find_either(hay: &[u8], a: u8, b: u8) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
+    let (wa, wb) = (LO * u64::from(a), LO * u64::from(b));
     let mut chunks = hay.chunks_exact(8);
     let mut offset = 0;
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word) ^ NL;
-        // A zero byte in `x` is a `\n` in the chunk (the classic has-zero-byte test; it
-        // can flag false positives only above a real zero byte, so the first hit is exact).
-        let found = x.wrapping_sub(LO) & !x & HI;
+        let word = u64::from_le_bytes(word);
+        let (xa, xb) = (word ^ wa, word ^ wb);
+        // A zero byte in `xa` / `xb` is an `a` / `b` in the chunk (the classic has-zero-byte
+        // test; it can flag false positives only above a real zero byte, so the lowest hit
+        // of either is exact).
+        let found = (xa.wrapping_sub(LO) & !xa & HI) | (xb.wrapping_sub(LO) & !xb & HI);
         if found != 0 {
             return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
@@ -93,7 +101,7 @@ fn find_newline(hay: &[u8]) -> Option<usize> {
     chunks
         .remainder()
         .iter()
-        .position(|&b| b == b'\n')
+        .position(|&x| x == a || x == b)
         .map(|i| offset + i)
 }
 
@@ -885,6 +893,16 @@ mod tests {
                     }
                     let expect = hay.iter().position(|&b| b == b'\n');
                     assert_eq!(find_newline(&hay), expect, "{hay:?}");
+                    // and with a second needle placed before, at or after the first
+                    for other in [i32::MIN, -1, 0, 2] {
+                        let mut two = hay.clone();
+                        let at = nl.map_or(len as i32 / 2, |i| i as i32 + other);
+                        if other != i32::MIN && at >= 0 && (at as usize) < len {
+                            two[at as usize] = b'"';
+                        }
+                        let expect = two.iter().position(|&b| b == b'\n' || b == b'"');
+                        assert_eq!(find_either(&two, b'"', b'\n'), expect, "{two:?}");
+                    }
                 }
             }
         }

@@ -413,7 +413,7 @@ impl<'a> P<'a> {
         self.require(b'"', "expected a quoted string")?;
         let start = self.i;
         let rest = self.b.get(start..).unwrap_or(&[]);
-        let Some(n) = rest.iter().position(|&b| b == b'"' || b == b'\\') else {
+        let Some(n) = crate::imap::codec::frame::find_either(rest, b'"', b'\\') else {
             return Err(self.err("unterminated quoted string"));
         };
         if rest.get(n) == Some(&b'"') {
@@ -1106,7 +1106,7 @@ impl<'a> P<'a> {
             (b"FLAGS", false) => FetchItem::Flags(self.flag_list()?),
             (b"INTERNALDATE", false) => FetchItem::InternalDate(self.string_text()?),
             (b"RFC822.SIZE", false) => FetchItem::Rfc822Size(self.number_u64()?),
-            (b"ENVELOPE", false) => FetchItem::Envelope(Box::new(self.envelope()?)),
+            (b"ENVELOPE", false) => FetchItem::Envelope(self.envelope()?),
             (b"BODYSTRUCTURE", false) => FetchItem::BodyStructure(Box::new(self.body()?)),
             (b"BODY", false) => FetchItem::Body(Box::new(self.body()?)),
             (b"BODY", true) => return data(DataKind::BodySection, self),
@@ -1147,13 +1147,14 @@ impl<'a> P<'a> {
         }))
     }
 
-    fn envelope(&mut self) -> Result<Envelope> {
+    /// An envelope, built in its box (no 240-byte move afterwards).
+    fn envelope(&mut self) -> Result<Box<Envelope>> {
         self.enter()?;
         self.require(b'(', "expected ( before the envelope")?;
         // Domino may wrap the envelope in an extra pair.
         self.sp();
         let wrapped = self.eat(b'(');
-        let mut e = Envelope::default();
+        let mut e = Box::<Envelope>::default();
         self.sp();
         e.date = self.nstring()?;
         self.sp();
@@ -1299,7 +1300,8 @@ impl<'a> P<'a> {
         self.require(b'(', "expected ( before a body structure")?;
         self.sp();
         let r = if self.peek() == Some(b'(') {
-            let mut parts = Vec::new();
+            // Most multiparts have two parts.
+            let mut parts = Vec::with_capacity(2);
             while self.peek() == Some(b'(') {
                 parts.push(self.body()?);
                 self.sp();
@@ -1337,7 +1339,7 @@ impl<'a> P<'a> {
             let is_message =
                 media_type == "message" && (subtype == "rfc822" || subtype == "global");
             if is_message && self.more() && self.peek() == Some(b'(') {
-                envelope = Some(Box::new(self.envelope()?));
+                envelope = Some(self.envelope()?);
                 self.sp();
                 body = Some(Box::new(self.body()?));
                 if self.more() {
