@@ -1,10 +1,13 @@
 #![no_main]
 //! Arbitrary bytes through the IMAP framer and parser: errors are fine, panics are not.
+//! `parse_fetch` must read exactly the FETCH responses `parse_response` reads, and
+//! `complete_len` must frame like the framer.
 
 use libfuzzer_sys::fuzz_target;
 use mailwire::Limits;
-use mailwire::imap::codec::frame::{FrameEvent, Framer};
-use mailwire::imap::codec::parse::parse_response;
+use mailwire::imap::codec::frame::{FrameEvent, Framer, complete_len};
+use mailwire::imap::codec::parse::{parse_fetch, parse_response};
+use mailwire::imap::types::{Response, Untagged};
 
 fuzz_target!(|data: &[u8]| {
     let mut limits = Limits::default();
@@ -18,7 +21,16 @@ fuzz_target!(|data: &[u8]| {
         loop {
             match framer.next_frame() {
                 Ok(Some(FrameEvent::Response(frame))) => {
-                    let _ = parse_response(frame.bytes);
+                    let general = parse_response(frame.bytes);
+                    let is_fetch = matches!(general, Ok(Response::Untagged(Untagged::Fetch { .. })));
+                    match parse_fetch(frame.bytes) {
+                        Ok(Some(_)) => assert!(is_fetch, "{general:?}"),
+                        Ok(None) => assert!(!is_fetch),
+                        Err(_) => assert!(general.is_err()),
+                    }
+                    let len = frame.bytes.len();
+                    let part = framer.take_from_last(len / 3..len / 2);
+                    assert_eq!(part.map(|p| p.len()), Some(len / 2 - len / 3));
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => {
@@ -34,4 +46,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = parse_response(data);
+    let _ = parse_fetch(data);
+    let _ = complete_len(data, &limits);
 });
