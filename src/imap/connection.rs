@@ -678,62 +678,22 @@ impl ImapConnection {
             // Every FETCH is turned into its Message as it arrives, so no response
             // outlives its parse (the memory of one is reused for the next).
             let hint = set.len().unwrap_or(0).min(256);
-            let mut messages = Vec::with_capacity(usize::try_from(hint).unwrap_or(256));
-            let mut pending: Option<MessageMeta> = None;
+            let mut collector = Collector {
+                wanted: &set,
+                messages: Vec::with_capacity(usize::try_from(hint).unwrap_or(256)),
+                pending: None,
+            };
             soliciting(s, &set, |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
-                    let mut take = |offer: Offer<'_>| -> Result<Take> {
-                        match offer {
-                            Offer::Frame(bytes) => match parse_fetch(bytes)? {
-                                // Unsolicited FETCHes (another client's flag change) lack a
-                                // wanted UID: they take the general path.
-                                Some(parts) if parts.uid.is_some_and(|uid| set.contains(uid)) => {
-                                    let (meta, content) = split_parts(parts);
-                                    match content {
-                                        // The body is still in the read buffer: ask for it
-                                        // (moved, not copied, when large).
-                                        Some(Cow::Borrowed(body)) => {
-                                            match range_within(bytes, body) {
-                                                Some(range) => {
-                                                    pending = Some(meta);
-                                                    Ok(Take::Part(range))
-                                                }
-                                                None => {
-                                                    messages.push(Message::with_meta(
-                                                        body.to_vec(),
-                                                        meta,
-                                                    ));
-                                                    Ok(Take::Yes)
-                                                }
-                                            }
-                                        }
-                                        other => {
-                                            let raw = other.map(Cow::into_owned);
-                                            messages.push(Message::with_meta(
-                                                raw.unwrap_or_default(),
-                                                meta,
-                                            ));
-                                            Ok(Take::Yes)
-                                        }
-                                    }
-                                }
-                                _ => Ok(Take::No),
-                            },
-                            Offer::Part(raw) => {
-                                if let Some(meta) = pending.take() {
-                                    messages.push(Message::with_meta(raw, meta));
-                                }
-                                Ok(Take::Yes)
-                            }
-                        }
-                    };
-                    let (_, completions) = s.run_pipelined_taking(window, &mut take)?;
+                    let (_, completions) =
+                        s.run_pipelined_taking(window, &mut |offer| collector.offer(offer))?;
                     for c in completions {
                         c.into_result("UID FETCH")?;
                     }
                 }
                 Ok(())
             })?;
+            let mut messages = collector.messages;
             messages.sort_by_key(|m| m.uid());
             messages.dedup_by_key(|m| m.uid());
             Ok(messages)
@@ -1263,6 +1223,50 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
         FetchWhat::Headers => items.push(FetchItem::peek(Section::header())),
     }
     items
+}
+
+/// Turns a fetch's FETCH responses into `Message`s as they arrive (the hook of
+/// `Session::run_pipelined_taking`).
+struct Collector<'s> {
+    wanted: &'s SequenceSet,
+    messages: Vec<Message>,
+    /// The metadata of the message whose body was asked for with `Take::Part`.
+    pending: Option<MessageMeta>,
+}
+
+impl Collector<'_> {
+    fn offer(&mut self, offer: Offer<'_>) -> Result<Take> {
+        let bytes = match offer {
+            Offer::Part(raw) => {
+                if let Some(meta) = self.pending.take() {
+                    self.messages.push(Message::with_meta(raw, meta));
+                }
+                return Ok(Take::Yes);
+            }
+            Offer::Frame(bytes) => bytes,
+        };
+        // Unsolicited FETCHes (another client's flag change) lack a wanted UID: they take
+        // the general path.
+        let Some(parts) =
+            parse_fetch(bytes)?.filter(|p| p.uid.is_some_and(|uid| self.wanted.contains(uid)))
+        else {
+            return Ok(Take::No);
+        };
+        let (meta, content) = split_parts(parts);
+        let raw = match content {
+            // Still in the read buffer: ask for it (moved rather than copied when large).
+            Some(Cow::Borrowed(body)) => match range_within(bytes, body) {
+                Some(range) => {
+                    self.pending = Some(meta);
+                    return Ok(Take::Part(range));
+                }
+                None => body.to_vec(),
+            },
+            other => other.map(Cow::into_owned).unwrap_or_default(),
+        };
+        self.messages.push(Message::with_meta(raw, meta));
+        Ok(Take::Yes)
+    }
 }
 
 /// A FETCH response's metadata, and its message data.
