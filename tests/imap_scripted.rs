@@ -222,3 +222,55 @@ fn folder_names_are_utf8_after_enable_utf8_accept() {
     conn.logout();
     server.assert_ok();
 }
+
+#[test]
+fn a_fetch_keeps_its_answers_and_queues_the_rest() {
+    // Between the answers to the fetch: a flag change without UID, an EXISTS, a FETCH for a
+    // UID that was not asked for; the answers themselves come as a literal, as a 2 MiB
+    // literal (handed over from the read buffer) followed in the same write by more
+    // responses, as a quoted string with escapes and as NIL.
+    let big: Vec<u8> = (0..2 << 20).map(|i| b'a' + (i % 23) as u8).collect();
+    let mut burst = format!("* 2 FETCH (UID 2 BODY[] {{{}}}\r\n", big.len()).into_bytes();
+    burst.extend_from_slice(&big);
+    burst.extend_from_slice(b")\r\n* 9 FETCH (UID 99 FLAGS (\\Flagged))\r\n");
+    burst.extend_from_slice(b"* 4 FETCH (UID 4 BODY[] \"say \\\"hi\\\"\")\r\n");
+    let script = selected(logged_in("UIDPLUS"))
+        .expect_contains("UID FETCH 1:4")
+        .send(b"* 1 FETCH (UID 1 FLAGS () BODY[] {5}\r\nhello)\r\n")
+        .send_line("* 3 FETCH (FLAGS (\\Seen))")
+        .send_line("* 5 EXISTS")
+        .send(burst)
+        .send_line("* 3 FETCH (UID 3 BODY[] NIL)")
+        .reply_tagged("OK fetched")
+        .expect_contains("LOGOUT")
+        .send_line("* BYE bye")
+        .reply_tagged("OK logged out")
+        .read_until_closed();
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&config(server.port(), RetryPolicy::none())).unwrap();
+    let got = conn
+        .fetch("INBOX", &[1, 2, 3, 4], mailwire::imap::FetchWhat::Full)
+        .unwrap();
+    let uids: Vec<Option<u32>> = got.iter().map(|m| m.uid()).collect();
+    assert_eq!(uids, [Some(1), Some(2), Some(3), Some(4)]);
+    assert_eq!(got[0].raw(), b"hello");
+    assert!(got[1].raw() == big.as_slice());
+    assert_eq!(got[2].raw(), b"");
+    assert_eq!(got[3].raw(), b"say \"hi\"");
+    let queued = conn.take_unsolicited();
+    assert_eq!(queued.len(), 3, "{queued:?}");
+    assert!(matches!(
+        queued[0],
+        mailwire::imap::types::Untagged::Fetch { seq: 3, .. }
+    ));
+    assert!(matches!(
+        queued[1],
+        mailwire::imap::types::Untagged::Exists(5)
+    ));
+    assert!(matches!(
+        queued[2],
+        mailwire::imap::types::Untagged::Fetch { seq: 9, .. }
+    ));
+    conn.logout();
+    server.assert_ok();
+}
