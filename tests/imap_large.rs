@@ -9,6 +9,24 @@ use std::time::Duration;
 use mailwire::imap::ImapConnection;
 use mailwire::{Config, RetryPolicy};
 
+/// The harness Dovecot over IMAPS (`tls`) or plain IMAP, 30 s timeouts, no retry.
+fn config(dc: &support::dovecot::Dovecot, u: &support::dovecot::User, tls: bool) -> Config {
+    let builder = Config::builder("127.0.0.1")
+        .login(&u.name, &u.password)
+        .timeouts(Duration::from_secs(30))
+        .retry(RetryPolicy::none());
+    let builder = if tls {
+        builder
+            .port(dc.imaps_port())
+            .add_root_certificate_pem(dc.cert_pem().to_vec())
+    } else {
+        builder
+            .port(dc.imap_port())
+            .security(mailwire::Security::Plain)
+    };
+    builder.build().unwrap()
+}
+
 /// Checks every byte written against the expected message as it arrives, and records the
 /// largest single write.
 struct Checker<'a> {
@@ -61,15 +79,7 @@ fn twenty_megabytes_streamed_with_bounded_memory() {
     let on_disk = std::fs::read(&path).unwrap();
     assert_eq!(on_disk.len(), message.len());
 
-    let config = Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(30))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let conn = ImapConnection::connect(&config).unwrap();
+    let conn = ImapConnection::connect(&config(dc, &u, true)).unwrap();
     let mut checker = Checker {
         expected: &on_disk,
         pos: 0,
@@ -134,15 +144,7 @@ fn large_messages_fetched_into_memory_between_small_ones() {
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
     let paths = dc.seed(&u.name, "INBOX", &refs);
     let on_disk: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    let config = Config::builder("127.0.0.1")
-        .port(dc.imap_port())
-        .security(mailwire::Security::Plain)
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(30))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    let conn = ImapConnection::connect(&config).unwrap();
+    let conn = ImapConnection::connect(&config(dc, &u, false)).unwrap();
     for round in 0..2 {
         let got = conn
             .fetch_uid_range("INBOX", 1..=u32::MAX, mailwire::imap::FetchWhat::Full)

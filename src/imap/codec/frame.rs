@@ -180,16 +180,22 @@ impl Framer {
     fn compact(&mut self) {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.filled, 0);
-            self.base = self.base.saturating_add(self.start as u64);
-            self.filled -= self.start;
-            self.pos -= self.start;
-            self.line_start -= self.start;
-            self.start = 0;
-            self.last = 0;
+            self.rebase();
         }
         if self.filled == 0 && self.buf.len() > SHRINK_ABOVE {
             self.buf = Vec::new();
         }
+    }
+
+    /// The buffer now starts at what was `start` (the responses before it were moved away
+    /// or dropped): shifts every index accordingly.
+    fn rebase(&mut self) {
+        self.base = self.base.saturating_add(self.start as u64);
+        self.filled -= self.start;
+        self.pos -= self.start;
+        self.line_start -= self.start;
+        self.start = 0;
+        self.last = 0;
     }
 
     /// Makes room for `more` bytes after the data (zero-filling only storage never used).
@@ -293,12 +299,7 @@ impl Framer {
         let mut fresh = Vec::with_capacity(rest.len().max(4096));
         fresh.extend_from_slice(rest);
         let mut out = std::mem::replace(&mut self.buf, fresh);
-        self.base = self.base.saturating_add(self.start as u64);
-        self.filled -= self.start;
-        self.pos -= self.start;
-        self.line_start -= self.start;
-        self.start = 0;
-        self.last = 0;
+        self.rebase();
         out.copy_within(from..to, 0);
         out.truncate(to - from);
         out.shrink_to_fit();
