@@ -659,7 +659,7 @@ impl Session {
         }
         let mut untagged = Vec::new();
         loop {
-            match self.read_response_to(name, sink.as_deref_mut())? {
+            match self.read_response_to(name, sink.as_deref_mut(), None)? {
                 Response::Tagged {
                     tag: t,
                     status,
@@ -768,16 +768,19 @@ impl Session {
 
     /// Reads one complete response (see [`Wait::Response`]).
     pub(crate) fn read_response(&mut self, operation: &str) -> Result<Response> {
-        self.read_response_to(operation, None)
+        self.read_response_to(operation, None, None)
     }
 
-    /// Reads one complete response, copying literals the framer streams to `sink`.
+    /// Reads one complete response, copying literals the framer streams to `sink` and
+    /// offering complete responses to `take` first (see
+    /// [`run_pipelined_taking`](Self::run_pipelined_taking)).
     fn read_response_to<'s>(
         &mut self,
         operation: &str,
         sink: Option<&mut (dyn Write + 's)>,
+        take: Option<&mut TakeFrame<'_>>,
     ) -> Result<Response> {
-        match self.next_response(operation, Wait::Response, sink, None)? {
+        match self.next_response(operation, Wait::Response, sink, take)? {
             Some(response) => Ok(response),
             None => Err(Error::Timeout {
                 operation: operation.to_string(),
@@ -1059,8 +1062,8 @@ impl Session {
     }
 
     /// [`run_pipelined`](Self::run_pipelined), offering each complete response's bytes to
-    /// `take` before they are parsed: a response it takes (returns `true` for) is its own
-    /// and is not returned. A fetch reads its FETCH responses in place this way, with
+    /// `take` before they are parsed: a response it takes ([`Take::Yes`] or
+    /// [`Take::Part`]) is its own and is not returned. A fetch reads its FETCH responses in place this way, with
     /// [`parse_fetch`](crate::imap::codec::parse::parse_fetch), and none outlives its parse.
     /// `take` must only take FETCH responses the command solicited: the responses it takes
     /// bypass [`absorb`](Self::absorb).
@@ -1117,13 +1120,7 @@ impl Session {
                 .first()
                 .map(String::as_str)
                 .unwrap_or("pipelined commands");
-            let response = self
-                .next_response(name, Wait::Response, None, Some(&mut *take))?
-                .ok_or_else(|| Error::Timeout {
-                    operation: name.to_string(),
-                    after: self.transport.read_timeout(),
-                })?;
-            match response {
+            match self.read_response_to(name, None, Some(&mut *take))? {
                 Response::Tagged {
                     tag,
                     status,
