@@ -228,9 +228,9 @@ pub struct FetchParts<'a> {
     pub envelope: Option<Box<Envelope>>,
     /// `BODYSTRUCTURE` (or `BODY` without a section).
     pub body_structure: Option<Box<BodyStructure>>,
-    /// The data of the first `BODY[…]`, `RFC822` or `RFC822.HEADER` item: the message or
-    /// the part of it that was asked for (its section and origin are not kept). `None` when
-    /// there is no such item or the server sent `NIL`.
+    /// The data of the first `BODY[…]`, `RFC822` or `RFC822.HEADER` item that has some
+    /// (is not `NIL`): the message or the part of it that was asked for (its section and
+    /// origin are not kept). `None` when there is no such item.
     pub content: Option<Cow<'a, [u8]>>,
     /// Every other item (a second section, `BINARY[…]`, Gmail's items, unknown ones), owned.
     pub other: Vec<FetchItem>,
