@@ -1,7 +1,10 @@
 //! The pure IMAP protocol layer: functions over bytes, no sockets.
 //!
-//! - [`frame`] splits a byte stream into complete responses (lines and literals);
-//! - [`parse`] turns one framed response into a typed [`Response`](crate::imap::types::Response);
+//! - [`frame`] splits a byte stream into complete responses (lines and literals), or finds
+//!   the first complete response in a buffer you already hold (`complete_len`);
+//! - [`parse`] turns one framed response into a typed [`Response`](crate::imap::types::Response),
+//!   or a FETCH response into [`FetchParts`](parse::FetchParts) with the message data
+//!   borrowed (`parse_fetch`);
 //! - [`encode`] builds commands, choosing atom / quoted / literal for every user string;
 //! - [`utf7`] converts mailbox names to and from modified UTF-7.
 

@@ -10,6 +10,10 @@
 //!
 //! A literal streamed to a sink by the [`Framer`](super::frame::Framer) arrives here as the
 //! empty literal `{0}`.
+//!
+//! [`parse_fetch`] reads a FETCH response the way a [`Message`](crate::Message) needs it,
+//! leaving the message data borrowed from the response instead of copying it: what the
+//! fetches of [`ImapConnection`](crate::imap::ImapConnection) use.
 
 use std::borrow::Cow;
 
