@@ -164,5 +164,15 @@ fn large_messages_fetched_into_memory_between_small_ones() {
     assert!(four[0].raw() == on_disk[3].as_slice());
     let meta = conn.fetch_metadata("INBOX", &[5]).unwrap();
     assert_eq!(meta[0].subject().as_deref(), Some("five"));
+    // A large part, and a range of it, are the same bytes too.
+    let body_of = |m: &[u8]| m[m.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4..].to_vec();
+    let part = conn.fetch_part("INBOX", 4, &[1]).unwrap().unwrap();
+    assert!(part == body_of(&on_disk[3]), "part of {} bytes", part.len());
+    let range = conn
+        .fetch_range("INBOX", 2, 1000, 2 << 20)
+        .unwrap()
+        .unwrap();
+    assert!(range.as_slice() == &on_disk[1][1000..1000 + (2 << 20)]);
+    assert_eq!(conn.fetch_part("INBOX", 99, &[1]).unwrap(), None);
     conn.logout();
 }

@@ -772,20 +772,24 @@ impl ImapConnection {
         self.with(|s| {
             ensure_selected(s, folder)?;
             let set = SequenceSet::single(uid);
-            let c = soliciting(s, &set, |s| {
-                run_ok(s, &Command::uid_fetch(set.clone(), [FetchItem::Uid, item]))
+            let command = Command::uid_fetch(set.clone(), [FetchItem::Uid, item]);
+            // Read like a fetch of messages: a large section is handed over from the read
+            // buffer, not copied.
+            let mut collector = Collector {
+                wanted: &set,
+                messages: Vec::new(),
+                pending: None,
+            };
+            soliciting(s, &set, |s| {
+                let (_, completions) = s
+                    .run_pipelined_taking(std::slice::from_ref(&command), &mut |offer| {
+                        collector.offer(offer)
+                    })?;
+                completions
+                    .into_iter()
+                    .try_for_each(|c| c.into_result("UID FETCH").map(drop))
             })?;
-            Ok(c.untagged.into_iter().find_map(|u| match u {
-                Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid)) => {
-                    items.into_iter().find_map(|i| match i {
-                        Item::BodySection { data, .. } | Item::Binary { data, .. } => {
-                            Some(data.unwrap_or_default())
-                        }
-                        _ => None,
-                    })
-                }
-                _ => None,
-            }))
+            Ok(collector.messages.pop().map(Message::into_raw))
         })
     }
 
