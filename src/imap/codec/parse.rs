@@ -665,7 +665,10 @@ impl<'a> P<'a> {
         }
     }
 
+    /// The code `name` with its value (after the space that separates them); `None` for a
+    /// name mailwire does not model. The caller rewinds when this fails.
     fn known_code(&mut self, name: &str) -> Result<Option<ResponseCode>> {
+        self.sp();
         Ok(Some(match name {
             "ALERT" => ResponseCode::Alert,
             "PARSE" => ResponseCode::Parse,
@@ -686,35 +689,18 @@ impl<'a> P<'a> {
                 }
                 ResponseCode::Capability(caps)
             }
-            "PERMANENTFLAGS" => {
-                self.sp();
-                ResponseCode::PermanentFlags(self.flag_list()?)
-            }
-            "UIDNEXT" => {
-                self.sp();
-                ResponseCode::UidNext(self.number()?)
-            }
-            "UIDVALIDITY" => {
-                self.sp();
-                ResponseCode::UidValidity(self.number()?)
-            }
-            "UNSEEN" => {
-                self.sp();
-                ResponseCode::Unseen(self.number()?)
-            }
-            "HIGHESTMODSEQ" => {
-                self.sp();
-                ResponseCode::HighestModSeq(self.number_u64()?)
-            }
+            "PERMANENTFLAGS" => ResponseCode::PermanentFlags(self.flag_list()?),
+            "UIDNEXT" => ResponseCode::UidNext(self.number()?),
+            "UIDVALIDITY" => ResponseCode::UidValidity(self.number()?),
+            "UNSEEN" => ResponseCode::Unseen(self.number()?),
+            "HIGHESTMODSEQ" => ResponseCode::HighestModSeq(self.number_u64()?),
             "APPENDUID" => {
-                self.sp();
                 let uid_validity = self.number()?;
                 self.sp();
                 let uids = self.uid_set()?;
                 ResponseCode::AppendUid { uid_validity, uids }
             }
             "COPYUID" => {
-                self.sp();
                 let uid_validity = self.number()?;
                 self.sp();
                 let source = self.uid_set()?;
@@ -756,13 +742,14 @@ impl<'a> P<'a> {
             self.finish()?;
             return Ok(r);
         }
-        let kw = self.atom().to_ascii_uppercase();
-        if let Some(status) = status_of(&kw) {
+        let mut buf = [0u8; 16];
+        let kw = keyword(self.atom(), &mut buf);
+        if let Some(status) = status_of(kw) {
             let (code, text) = self.resp_text()?;
             return Ok(Untagged::Condition { status, code, text });
         }
         self.sp();
-        let r = match kw.as_slice() {
+        let r = match kw {
             b"CAPABILITY" => Untagged::Capability(self.atoms_to_end()),
             b"ENABLED" => Untagged::Enabled(self.atoms_to_end()),
             b"LIST" => Untagged::List(self.list_item()?),
