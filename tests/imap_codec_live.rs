@@ -141,8 +141,7 @@ fn record_fetches(dc: &support::dovecot::Dovecot) -> (Vec<u8>, Vec<u8>) {
         .map(|p| std::fs::read(p).unwrap())
         .collect();
     messages.sort();
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    dc.seed(&user, "INBOX", &refs);
+    dc.seed(&user, "INBOX", &messages);
     let mut s = TcpStream::connect(("127.0.0.1", dc.imap_port())).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut greeting = [0u8; 512];

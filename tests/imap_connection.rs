@@ -295,11 +295,7 @@ fn search_fixture(dc: &Dovecot, u: &User) {
             big
         },
     ];
-    dc.seed(
-        &u.name,
-        "INBOX",
-        &messages.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
-    );
+    dc.seed(&u.name, "INBOX", &messages);
 }
 
 fn search_with_typed_queries_over(security: Security) {
@@ -383,11 +379,7 @@ fn fetch_variants_over(security: Security) {
         .map(|i| mail(&format!("m{i}"), &format!("body {i}")))
         .collect();
     seeded.push(nested.clone());
-    dc.seed(
-        &u.name,
-        "INBOX",
-        &seeded.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
-    );
+    dc.seed(&u.name, "INBOX", &seeded);
     let conn = connect_over(dc, security, &u);
 
     // Metadata: envelope and body structure, no bytes; subject/from/date from the envelope.
@@ -556,11 +548,7 @@ fn copy_move_expunge_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let seeded: Vec<Vec<u8>> = (1..=6).map(|i| mail(&format!("m{i}"), "x")).collect();
-    dc.seed(
-        &u.name,
-        "INBOX",
-        &seeded.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
-    );
+    dc.seed(&u.name, "INBOX", &seeded);
     let conn = connect_over(dc, security, &u);
     conn.create_folder("Archive").unwrap();
     let copied = conn.copy("INBOX", &[1, 2], "Archive").unwrap().unwrap();
@@ -878,11 +866,7 @@ fn eight_threads_share_one_connection_over(security: Security) {
         let messages: Vec<Vec<u8>> = (0..5)
             .map(|i| mail(&format!("t{t}-m{i}"), &format!("thread {t}")))
             .collect();
-        dc.seed(
-            &u.name,
-            &folder,
-            &messages.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
-        );
+        dc.seed(&u.name, &folder, &messages);
     }
     let conn = connect_over(dc, security, &u);
     std::thread::scope(|scope| {
@@ -1041,7 +1025,7 @@ fn metadata_answers_from_the_envelope_and_fetches_are_not_unsolicited_over(secur
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let raw = b"From: =?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j@example.de>, \"Doe, Jane\" <jane@example.org>\r\nTo: undisclosed-recipients:;\r\nCc: Team: a@example.org, b@example.org;\r\nSubject: =?UTF-8?B?R3LDvMOfZQ==?= und mehr\r\nDate: Fri, 20 Sep 2024 08:00:00 +0200\r\nMessage-ID: <abc@example.de>\r\nIn-Reply-To: <parent@example.de>\r\n\r\nbody\r\n";
-    dc.seed(&u.name, "INBOX", &[raw, &mail("second", "x")]);
+    dc.seed(&u.name, "INBOX", &[&raw[..], &mail("second", "x")]);
     let conn = connect_over(dc, security, &u);
     let full = conn.fetch_message("INBOX", 1).unwrap().unwrap();
     let meta = conn.fetch_metadata("INBOX", &[1]).unwrap().remove(0);
@@ -1134,11 +1118,7 @@ fn bulk_fetch_and_store_over_fragmented_uid_sets_over(security: Security) {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
     let messages: Vec<Vec<u8>> = (1..=3000).map(|i| mail(&format!("bulk{i}"), "b")).collect();
-    dc.seed(
-        &u.name,
-        "INBOX",
-        &messages.iter().map(|m| m.as_slice()).collect::<Vec<_>>(),
-    );
+    dc.seed(&u.name, "INBOX", &messages);
     let conn = connect_over(dc, security, &u);
     // Every third UID: a set that no single short command can carry (~13 KB as text).
     let wanted: Vec<u32> = (1..=3000).filter(|n| n % 3 != 0).collect();

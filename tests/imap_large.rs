@@ -141,8 +141,7 @@ fn large_messages_fetched_into_memory_between_small_ones() {
         patterned("four", 5 << 20),
         patterned("five", 1200),
     ];
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    let paths = dc.seed(&u.name, "INBOX", &refs);
+    let paths = dc.seed(&u.name, "INBOX", &messages);
     let on_disk: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let conn = ImapConnection::connect(&config(dc, &u, false)).unwrap();
     for round in 0..2 {

@@ -42,8 +42,7 @@ fn mail(n: usize) -> Vec<u8> {
 
 fn seed(dc: &Dovecot, u: &User, folder: &str, count: usize) {
     let messages: Vec<Vec<u8>> = (0..count).map(mail).collect();
-    let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
-    dc.seed(&u.name, folder, &refs);
+    dc.seed(&u.name, folder, &messages);
 }
 
 /// The state's text without the mod-sequence: the plain strategy may not learn it.

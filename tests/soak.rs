@@ -89,8 +89,7 @@ fn soak_with_random_restarts() {
         let msgs: Vec<Vec<u8>> = (0..5)
             .map(|i| format!("Subject: soak {i}\r\n\r\nbody {i}\r\n").into_bytes())
             .collect();
-        let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
-        dc.seed(&user.name, "INBOX", &refs);
+        dc.seed(&user.name, "INBOX", &msgs);
     }
     let imap = ImapHandler::with_options(
         PoolOptions::new()

@@ -844,11 +844,16 @@ while [ $i -lt 40 ] && alive; do sleep 0.05; i=$((i+1)); done
 
     /// Stores `messages` in `folder` of `user` (unseen, no flags) by writing maildir files
     /// directly; returns the file paths.
-    pub fn seed(&self, user: impl AsRef<str>, folder: &str, messages: &[&[u8]]) -> Vec<PathBuf> {
+    pub fn seed<M: AsRef<[u8]>>(
+        &self,
+        user: impl AsRef<str>,
+        folder: &str,
+        messages: &[M],
+    ) -> Vec<PathBuf> {
         let dir = self.maildir(user.as_ref(), folder);
         messages
             .iter()
-            .map(|m| self.write_message(&dir, m, ""))
+            .map(|m| self.write_message(&dir, m.as_ref(), ""))
             .collect()
     }
 
