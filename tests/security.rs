@@ -158,6 +158,15 @@ fn imap_secrets_are_never_logged() {
             .send_line("* BYE bye")
             .reply_tagged("OK done")
     };
+    // A server offering every mechanism that accepts `command` in one step.
+    let one_step = |command: &str| {
+        logout(
+            Script::new()
+                .send_line(&format!("* OK [CAPABILITY {SASL}] hi"))
+                .expect_contains(command)
+                .reply_tagged("OK [CAPABILITY IMAP4rev1] in"),
+        )
+    };
     type Case = (&'static str, Option<Mechanism>, bool, Script);
     let cases: Vec<Case> = vec![
         (
@@ -175,12 +184,7 @@ fn imap_secrets_are_never_logged() {
             "AUTHENTICATE PLAIN",
             Some(Mechanism::Plain),
             false,
-            logout(
-                Script::new()
-                    .send_line(&format!("* OK [CAPABILITY {SASL}] hi"))
-                    .expect_contains("AUTHENTICATE PLAIN")
-                    .reply_tagged("OK [CAPABILITY IMAP4rev1] in"),
-            ),
+            one_step("AUTHENTICATE PLAIN"),
         ),
         (
             "AUTHENTICATE LOGIN",
@@ -202,23 +206,13 @@ fn imap_secrets_are_never_logged() {
             "AUTHENTICATE XOAUTH2",
             Some(Mechanism::XOAuth2),
             true,
-            logout(
-                Script::new()
-                    .send_line(&format!("* OK [CAPABILITY {SASL}] hi"))
-                    .expect_contains("AUTHENTICATE XOAUTH2")
-                    .reply_tagged("OK [CAPABILITY IMAP4rev1] in"),
-            ),
+            one_step("AUTHENTICATE XOAUTH2"),
         ),
         (
             "AUTHENTICATE OAUTHBEARER",
             Some(Mechanism::OAuthBearer),
             true,
-            logout(
-                Script::new()
-                    .send_line(&format!("* OK [CAPABILITY {SASL}] hi"))
-                    .expect_contains("AUTHENTICATE OAUTHBEARER")
-                    .reply_tagged("OK [CAPABILITY IMAP4rev1] in"),
-            ),
+            one_step("AUTHENTICATE OAUTHBEARER"),
         ),
     ];
     for (name, mechanism, oauth, script) in cases {
