@@ -334,6 +334,7 @@ pub struct Config {
     pub(crate) limits: Limits,
     pub(crate) tls: Arc<TlsSettings>,
     pub(crate) auth_mechanism: Option<crate::sasl::Mechanism>,
+    pub(crate) memory_budget: Option<crate::MemoryBudget>,
 }
 
 impl Config {
@@ -355,6 +356,7 @@ impl Config {
             danger_accept_invalid_certs: false,
             server_name: None,
             auth_mechanism: None,
+            memory_budget: None,
         }
     }
 
@@ -362,6 +364,11 @@ impl Config {
     /// best one the server offers is used).
     pub fn auth_mechanism(&self) -> Option<crate::sasl::Mechanism> {
         self.auth_mechanism
+    }
+
+    /// The process-wide memory budget this config's connections draw from, if any.
+    pub fn memory_budget(&self) -> Option<&crate::MemoryBudget> {
+        self.memory_budget.as_ref()
     }
 
     /// The server's host name or address.
@@ -454,6 +461,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("tls", &self.tls)
             .field("auth_mechanism", &self.auth_mechanism)
+            .field("memory_budget", &self.memory_budget)
             .finish()
     }
 }
@@ -478,6 +486,7 @@ pub struct ConfigBuilder {
     danger_accept_invalid_certs: bool,
     server_name: Option<String>,
     auth_mechanism: Option<crate::sasl::Mechanism>,
+    memory_budget: Option<crate::MemoryBudget>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -544,6 +553,13 @@ impl ConfigBuilder {
     /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
     pub fn auth_mechanism(mut self, mechanism: crate::sasl::Mechanism) -> Self {
         self.auth_mechanism = Some(mechanism);
+        self
+    }
+
+    /// Draws the response buffers of every connection made from this config from `budget`,
+    /// shared with every other config given the same budget (see [`crate::MemoryBudget`]).
+    pub fn memory_budget(mut self, budget: &crate::MemoryBudget) -> Self {
+        self.memory_budget = Some(budget.clone());
         self
     }
 
@@ -787,6 +803,7 @@ impl ConfigBuilder {
                 extra_roots: self.extra_roots_pem.len(),
             }),
             auth_mechanism: self.auth_mechanism,
+            memory_budget: self.memory_budget,
         })
     }
 }

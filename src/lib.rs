@@ -79,8 +79,12 @@
 #![forbid(unsafe_code)]
 
 pub(crate) mod base64;
+pub mod budget;
 pub mod config;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod imap;
 pub mod message;
 pub(crate) mod net;
@@ -88,6 +92,7 @@ pub mod pool;
 pub mod pop3;
 pub mod sasl;
 
+pub use budget::MemoryBudget;
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};

@@ -197,12 +197,16 @@ impl ImapConnection {
     /// # Ok::<(), mailwire::Error>(())
     /// ```
     pub fn connect(config: &Config) -> Result<ImapConnection> {
-        let session = Session::connect(config)?;
+        Session::connect(config).map(ImapConnection::from_session)
+    }
+
+    /// Wraps a session that is already logged in (or not: the fuzzing entry points).
+    pub(crate) fn from_session(session: Session) -> ImapConnection {
         let id = session.id().to_string();
-        Ok(ImapConnection {
+        ImapConnection {
             session: Mutex::new(session),
             id,
-        })
+        }
     }
 
     /// The connection id that prefixes this connection's log lines (`imap#3`).

@@ -8,22 +8,26 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
-use parking_lot::Mutex;
+use crossbeam_channel::Receiver;
+use parking_lot::{Condvar, Mutex};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::imap::codec::encode::{Command, FetchItem, Mailbox as WireMailbox, SelectOptions};
+use crate::imap::idle_queue::EventQueue;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
 use crate::imap::session::{ConnectionState, Session};
 use crate::imap::types::{FetchItem as Item, Flag, ResponseCode, Untagged};
 use crate::net::retry::Delays;
+use crate::net::socket::ShutdownHandle;
 
-/// How often the listener thread looks at its stop flag while waiting.
-const TICK: Duration = Duration::from_millis(100);
-/// How long stopping waits for the server to acknowledge DONE and LOGOUT.
-const STOP_GRACE: Duration = Duration::from_millis(400);
+/// How long [`IdleListener::stop`] waits for the thread to end after cutting its
+/// connection; a thread still busy then (inside a TCP connect that cannot be interrupted)
+/// is left to end on its own, at its connect deadline.
+const STOP_WAIT: Duration = Duration::from_millis(900);
+/// The default capacity of the event channel.
+const DEFAULT_CHANNEL_CAPACITY: usize = 1024;
 
 /// What the listener reports.
 #[derive(Debug, Clone)]
@@ -64,6 +68,14 @@ pub enum IdleEvent {
     /// followed by [`IdleEvent::Stopped`], the one that ended it (e.g. the password was
     /// changed).
     Error(Arc<Error>),
+    /// Events were dropped because nobody read [`IdleListener::events`] fast enough (the
+    /// channel holds [`IdleListenerBuilder::channel_capacity`] events; the oldest go first).
+    /// Callbacks saw them all; a channel reader should resynchronise, as after
+    /// [`IdleEvent::Reconnected`].
+    Lagged {
+        /// How many events were dropped before this one.
+        dropped: u64,
+    },
     /// The listener stopped; no more events follow.
     Stopped,
 }
@@ -82,6 +94,7 @@ pub struct IdleListenerBuilder {
     poll_interval: Duration,
     callbacks: Vec<Callback>,
     force_polling: bool,
+    channel_capacity: usize,
 }
 
 impl fmt::Debug for IdleListenerBuilder {
@@ -92,6 +105,7 @@ impl fmt::Debug for IdleListenerBuilder {
             .field("renew_every", &self.renew_every)
             .field("poll_interval", &self.poll_interval)
             .field("callbacks", &self.callbacks.len())
+            .field("channel_capacity", &self.channel_capacity)
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +134,15 @@ impl IdleListenerBuilder {
         self
     }
 
+    /// How many events [`IdleListener::events`] holds for a reader (default 1,024). When
+    /// nobody reads them, the oldest are dropped and the reader gets one
+    /// [`IdleEvent::Lagged`] instead, so a listener used only through callbacks holds at
+    /// most this many. At least 2.
+    pub fn channel_capacity(mut self, events: usize) -> Self {
+        self.channel_capacity = events;
+        self
+    }
+
     /// Polls with `NOOP` even if the server offers IDLE.
     pub fn force_polling(mut self, force: bool) -> Self {
         self.force_polling = force;
@@ -145,8 +168,11 @@ impl IdleListenerBuilder {
         if self.poll_interval < Duration::from_millis(100) {
             return Err(Error::invalid("poll_interval", "must be at least 100 ms"));
         }
-        let (tx, rx) = unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
+        if self.channel_capacity < 2 {
+            return Err(Error::invalid("channel_capacity", "must be at least 2"));
+        }
+        let (events, rx) = EventQueue::new(self.channel_capacity);
+        let stop = Arc::new(Stop::default());
         let mut worker = Worker {
             config: self.config,
             folder: self.folder.clone(),
@@ -154,7 +180,7 @@ impl IdleListenerBuilder {
             poll_interval: self.poll_interval,
             force_polling: self.force_polling,
             callbacks: self.callbacks,
-            tx,
+            events,
             stop: Arc::clone(&stop),
             session: Arc::new(Mutex::new(None)),
             uid_validity: None,
@@ -162,7 +188,6 @@ impl IdleListenerBuilder {
         };
         let session = worker.open()?;
         *worker.session.lock() = Some(session);
-        let handle_session = Arc::clone(&worker.session);
         let name = format!("mailwire-idle-{}", worker.folder);
         let thread = std::thread::Builder::new()
             .name(name)
@@ -176,7 +201,6 @@ impl IdleListenerBuilder {
             events: rx,
             stop,
             thread: Mutex::new(Some(thread)),
-            session: handle_session,
         })
     }
 }
@@ -212,9 +236,54 @@ impl IdleListenerBuilder {
 pub struct IdleListener {
     folder: String,
     events: Receiver<IdleEvent>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    session: Arc<Mutex<Option<Session>>>,
+}
+
+/// How the handle stops the worker: a flag, a wake-up for its sleeps, and the shutdown
+/// handle of its current connection — all outside the session's lock, so stopping never
+/// waits for a blocked read.
+#[derive(Default)]
+struct Stop {
+    requested: AtomicBool,
+    /// Guards the wake-up (`wake` is notified under it) and the current socket.
+    socket: Mutex<Option<ShutdownHandle>>,
+    wake: Condvar,
+}
+
+impl Stop {
+    fn requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// Asks the worker to stop: wakes a sleep and cuts the connection, so a blocked read
+    /// returns at once.
+    fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        let socket = self.socket.lock();
+        if let Some(handle) = socket.as_ref() {
+            handle.shutdown();
+        }
+        self.wake.notify_all();
+    }
+
+    /// Records the connection the worker uses now (cut at once if a stop came first).
+    fn watch_socket(&self, handle: ShutdownHandle) {
+        let mut socket = self.socket.lock();
+        if self.requested() {
+            handle.shutdown();
+        }
+        *socket = Some(handle);
+    }
+
+    /// Sleeps `d`, or less when a stop is requested.
+    fn sleep(&self, d: Duration) {
+        let until = Instant::now() + d;
+        let mut socket = self.socket.lock();
+        while !self.requested() && Instant::now() < until {
+            let _ = self.wake.wait_until(&mut socket, until);
+        }
+    }
 }
 
 impl fmt::Debug for IdleListener {
@@ -236,6 +305,7 @@ impl IdleListener {
             poll_interval: Duration::from_secs(30),
             callbacks: Vec::new(),
             force_polling: false,
+            channel_capacity: DEFAULT_CHANNEL_CAPACITY,
         }
     }
 
@@ -264,26 +334,26 @@ impl IdleListener {
             .is_some_and(|t| !t.is_finished())
     }
 
-    /// Stops the listener: ends IDLE and logs out when the connection is alive, and joins
-    /// the thread. Returns within about a second even if the server does not answer.
-    /// Calling it again does nothing.
+    /// Stops the listener: closes its connection (a blocked read returns at once; the
+    /// server ends the session as it would after a LOGOUT) and joins the thread. Returns
+    /// within a second whatever the server does: a thread still inside a TCP connect then
+    /// is left to end by itself at its connect deadline, sending no further event.
+    /// Calling it again, or from a callback, does nothing more.
     pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.stop.request();
         let handle = self.thread.lock().take();
-        if let Some(handle) = handle {
-            let started = Instant::now();
-            while !handle.is_finished() && started.elapsed() < Duration::from_millis(900) {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if !handle.is_finished() {
-                // Stuck in a blocking call (a connect, a slow server): cut the socket.
-                if let Some(mut session) = self.session.try_lock_for(Duration::from_millis(10)) {
-                    if let Some(s) = session.as_mut() {
-                        s.shutdown();
-                    }
-                }
-            }
+        let Some(handle) = handle else { return };
+        if handle.thread().id() == std::thread::current().id() {
+            return; // called from a callback: the thread ends after it returns
+        }
+        let started = Instant::now();
+        while !handle.is_finished() && started.elapsed() < STOP_WAIT {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if handle.is_finished() {
             let _ = handle.join();
+        } else {
+            log::debug!(target: "mailwire::idle", "[idle {}] the listener thread is still connecting; not waiting for it", self.folder);
         }
     }
 }
@@ -301,8 +371,8 @@ struct Worker {
     poll_interval: Duration,
     force_polling: bool,
     callbacks: Vec<Callback>,
-    tx: Sender<IdleEvent>,
-    stop: Arc<AtomicBool>,
+    events: EventQueue,
+    stop: Arc<Stop>,
     session: Arc<Mutex<Option<Session>>>,
     uid_validity: Option<u32>,
     uid_next: Option<u32>,
@@ -316,23 +386,32 @@ enum Ended {
 
 impl Worker {
     fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
+        self.stop.requested()
     }
 
-    fn emit(&self, event: IdleEvent) {
+    fn emit(&mut self, event: IdleEvent) {
         log::debug!(target: "mailwire::idle", "[idle {}] event {event:?}", self.folder);
         for (i, callback) in self.callbacks.iter().enumerate() {
             if catch_unwind(AssertUnwindSafe(|| callback(&event))).is_err() {
                 log::error!(target: "mailwire::idle", "[idle {}] callback #{i} panicked on {event:?}; delivery goes on", self.folder);
             }
         }
-        let _ = self.tx.send(event);
+        let dropped = self.events.push(event);
+        if dropped > 0 {
+            log::debug!(target: "mailwire::idle", "[idle {}] nobody reads the events: {dropped} dropped", self.folder);
+        }
     }
 
     /// Connects and opens the folder read-only; returns the session. Reports UIDVALIDITY
     /// changes and messages that arrived since the last known UIDNEXT.
     fn open(&mut self) -> Result<Session> {
         let mut session = Session::connect(&self.config)?;
+        self.stop.watch_socket(session.shutdown_handle());
+        if self.stopping() {
+            return Err(Error::Closed {
+                context: "(the listener is stopping)".into(),
+            });
+        }
         let command = Command::Examine {
             mailbox: WireMailbox::new(self.folder.as_str()),
             options: SelectOptions::new(),
@@ -383,6 +462,7 @@ impl Worker {
             let session = match session {
                 Some(s) => Some(s),
                 None => match self.open() {
+                    Err(_) if self.stopping() => break,
                     Ok(s) => {
                         if let Some(since) = down_since.take() {
                             self.emit(IdleEvent::Reconnected {
@@ -408,6 +488,7 @@ impl Worker {
             *self.session.lock() = Some(session);
             match self.watch() {
                 Ended::Stopped => break,
+                Ended::Failed(_) if self.stopping() => break,
                 Ended::Failed(e) => {
                     log::info!(target: "mailwire::idle", "[idle {}] connection lost: {e}; reconnecting", self.folder);
                     if let Some(mut s) = self.session.lock().take() {
@@ -421,10 +502,11 @@ impl Worker {
                 }
             }
         }
-        // Leave politely when the connection is alive.
+        // Leave politely when the connection is alive (bounded: logout never waits
+        // longer than a second).
         if let Some(mut s) = self.session.lock().take() {
-            if !s.is_broken() {
-                let _ = s.run(&Command::Logout);
+            if !self.stopping() {
+                s.logout();
             }
             s.shutdown();
         }
@@ -432,10 +514,7 @@ impl Worker {
     }
 
     fn sleep(&self, d: Duration) {
-        let until = Instant::now() + d;
-        while !self.stopping() && Instant::now() < until {
-            std::thread::sleep(TICK.min(until.saturating_duration_since(Instant::now())));
-        }
+        self.stop.sleep(d);
     }
 
     /// Watches the folder until stopped or the connection fails.
@@ -483,14 +562,18 @@ impl Worker {
                     break;
                 }
                 if self.stopping() {
-                    let _ = self.with_session(|s| s.idle_done(&tag, STOP_GRACE));
                     return Ok(());
                 }
-                if Instant::now() >= renew_at {
+                let now = Instant::now();
+                if now >= renew_at {
                     log::debug!(target: "mailwire::idle", "[idle {}] renewing IDLE", self.folder);
                     break;
                 }
-                let polled = self.with_session(|s| s.poll_untagged(TICK))?;
+                // One wait until the renewal: a stop cuts the socket, which ends it at once.
+                let polled = match self.with_session(|s| s.poll_untagged(renew_at - now)) {
+                    Err(_) if self.stopping() => return Ok(()),
+                    other => other?,
+                };
                 let Some(u) = polled else { continue };
                 match &u {
                     Untagged::Condition {
@@ -521,12 +604,9 @@ impl Worker {
 
     fn watch_polling(&mut self) -> Result<()> {
         loop {
-            let next = Instant::now() + self.poll_interval;
-            while Instant::now() < next {
-                if self.stopping() {
-                    return Ok(());
-                }
-                std::thread::sleep(TICK.min(next.saturating_duration_since(Instant::now())));
+            self.sleep(self.poll_interval);
+            if self.stopping() {
+                return Ok(());
             }
             let untagged = self.with_session(|s| {
                 let c = s.run(&Command::Noop)?.into_result("NOOP")?;

@@ -7,6 +7,7 @@ mod connection;
 pub mod folder;
 mod handler;
 mod idle;
+mod idle_queue;
 mod pool;
 pub mod search;
 pub mod seqset;

@@ -15,6 +15,7 @@ use crate::imap::codec::encode::{
 use crate::imap::codec::frame::{FrameEvent, Framer};
 use crate::imap::codec::parse::parse_response;
 use crate::imap::types::{Continuation, Response, ResponseCode, Status, Untagged};
+use crate::net::socket::ShutdownHandle;
 use crate::net::{self, Transport};
 use crate::sasl::{self, Mechanism};
 
@@ -45,10 +46,9 @@ pub(crate) enum Take {
 
 /// Offered each complete response before it is parsed (see `run_pipelined_taking`).
 pub(crate) type TakeFrame<'t> = dyn FnMut(Offer<'_>) -> Result<Take> + 't;
-/// A response may take its read timeout plus one second for every this many bytes received
-/// (a server trickling bytes cannot hold a caller forever, a large message on a slow link
-/// still arrives).
-const MIN_RATE_BYTES_PER_SEC: u64 = 64 * 1024;
+/// How many SASL challenges one authentication answers before it gives up (a server that
+/// keeps challenging would otherwise hold the exchange forever).
+const MAX_SASL_CHALLENGES: usize = 16;
 
 /// Where a connection is in the IMAP state machine (RFC 3501 §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,9 +175,8 @@ pub(crate) fn code_text(code: &ResponseCode) -> String {
 /// How long reading one response may take.
 #[derive(Debug, Clone, Copy)]
 enum Wait {
-    /// The read timeout from the start of the response plus one second per 64 KiB received
-    /// (a trickling server cannot stretch a call; a big message on a slow link still
-    /// arrives), and no single read waits longer than the read timeout.
+    /// The turn deadline (`net::clock`): the answer completes within the read timeout or
+    /// keeps arriving at the minimum transfer rate, counted from the end of the last send.
     Response,
     /// Until this instant; passing it is [`Error::Timeout`].
     Until(Instant),
@@ -194,7 +193,14 @@ pub(crate) struct Session {
     state: ConnectionState,
     caps: Capabilities,
     encode_options: EncodeOptions,
-    unsolicited: VecDeque<Untagged>,
+    /// Responses the server sent unasked, with their size on the wire.
+    unsolicited: VecDeque<(Untagged, usize)>,
+    unsolicited_bytes: u64,
+    /// Untagged responses held since the current command started: how many, and their
+    /// bytes on the wire (bounded by `Limits::max_untagged_*`).
+    held: (usize, u64),
+    /// The size on the wire of the response parsed last.
+    last_frame_len: usize,
     /// The mailbox currently selected, as the caller named it, and whether read-only.
     pub(crate) selected: Option<(String, bool)>,
     /// The last UIDVALIDITY seen per folder.
@@ -228,7 +234,7 @@ impl fmt::Debug for Session {
 /// Adapts the transport to `io::Read` for the framer, keeping the typed error aside.
 struct DeadlineReader<'a> {
     transport: &'a mut Transport,
-    deadline: Instant,
+    deadline: Option<Instant>,
     operation: &'a str,
     error: Option<Error>,
 }
@@ -253,33 +259,61 @@ impl Session {
     pub(crate) fn connect(config: &Config) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Imap);
         net::connect_with_retry(config, Protocol::Imap, &id, |transport| {
-            let mut session = Session::new(transport, config);
-            session.greet()?;
-            if config.security() == Security::StartTls {
-                session = session.start_tls()?;
-            }
-            if session.caps.is_empty() {
-                session.refresh_capabilities()?;
-            }
-            if let Some(credentials) = config.credentials() {
-                if session.state == ConnectionState::NotAuthenticated {
-                    session.authenticate(credentials)?;
-                }
-            }
-            Ok(session)
+            Session::establish(transport, config)
         })
+    }
+
+    /// A session over one end of an in-memory pipe whose other end plays the server
+    /// (tests, the fuzz target): greeting, capabilities and login as in
+    /// [`connect`](Self::connect), without retry; STARTTLS is not possible there.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+    pub(crate) fn over_memory(end: net::memory::MemoryEnd, config: &Config) -> Result<Session> {
+        let id = net::next_connection_id(Protocol::Imap);
+        Session::establish(Transport::over_memory(end, config, &id), config)
+    }
+
+    /// Greeting, STARTTLS, capabilities and login on a new transport; all of it within the
+    /// connect deadline the transport started with.
+    fn establish(transport: Transport, config: &Config) -> Result<Session> {
+        let mut session = Session::new(transport, config);
+        session.greet()?;
+        if config.security() == Security::StartTls {
+            session = session.start_tls()?;
+        }
+        if session.caps.is_empty() {
+            session.refresh_capabilities()?;
+        }
+        if let Some(credentials) = config.credentials() {
+            if session.state == ConnectionState::NotAuthenticated {
+                session.authenticate(credentials)?;
+            }
+        }
+        session.transport.end_connect();
+        Ok(session)
+    }
+
+    /// A handle that shuts this session's socket down from any thread, at once, without
+    /// the lock that guards the session (stopping an IdleListener, cancelling a call).
+    pub(crate) fn shutdown_handle(&self) -> ShutdownHandle {
+        self.transport.shutdown_handle()
     }
 
     fn new(transport: Transport, config: &Config) -> Session {
         Session {
             transport,
-            framer: Framer::new(config.limits()),
+            framer: match config.memory_budget() {
+                Some(budget) => Framer::new(config.limits()).with_budget(budget.clone()),
+                None => Framer::new(config.limits()),
+            },
             config: config.clone(),
             next_tag: 1,
             state: ConnectionState::NotAuthenticated,
             caps: Capabilities::default(),
             encode_options: EncodeOptions::new(),
             unsolicited: VecDeque::new(),
+            unsolicited_bytes: 0,
+            held: (0, 0),
+            last_frame_len: 0,
             selected: None,
             uid_validities: std::collections::HashMap::new(),
             peak_buffered: 0,
@@ -327,14 +361,50 @@ impl Session {
 
     /// Takes the unsolicited responses received so far (EXISTS, EXPUNGE, FETCH FLAGS, …).
     pub(crate) fn take_unsolicited(&mut self) -> Vec<Untagged> {
-        self.unsolicited.drain(..).collect()
+        self.unsolicited_bytes = 0;
+        self.unsolicited.drain(..).map(|(u, _)| u).collect()
     }
 
-    fn push_unsolicited(&mut self, response: Untagged) {
-        if self.unsolicited.len() >= MAX_UNSOLICITED {
-            self.unsolicited.pop_front();
+    /// Queues an unsolicited response; past `MAX_UNSOLICITED` responses or
+    /// `max_untagged_bytes` the oldest are dropped (the queue is news for whoever takes
+    /// it, never the answer to a command).
+    fn push_unsolicited(&mut self, response: Untagged, size: usize) {
+        let max_bytes = self.config.limits().max_untagged_bytes;
+        self.unsolicited_bytes = self.unsolicited_bytes.saturating_add(size as u64);
+        self.unsolicited.push_back((response, size));
+        while self.unsolicited.len() > MAX_UNSOLICITED || self.unsolicited_bytes > max_bytes {
+            let Some((_, dropped)) = self.unsolicited.pop_front() else {
+                break;
+            };
+            self.unsolicited_bytes = self.unsolicited_bytes.saturating_sub(dropped as u64);
         }
-        self.unsolicited.push_back(response);
+    }
+
+    /// A new command starts: nothing is held for it yet.
+    fn start_turn(&mut self) {
+        self.held = (0, 0);
+    }
+
+    /// Counts one more untagged response held for the running command; `LimitExceeded`
+    /// past `Limits::max_untagged_responses` / `max_untagged_bytes` (a server answering one
+    /// command with endless untagged responses cannot grow memory without bound).
+    fn hold(&mut self, size: usize) -> Result<()> {
+        let limits = self.config.limits();
+        self.held.0 = self.held.0.saturating_add(1);
+        self.held.1 = self.held.1.saturating_add(size as u64);
+        if self.held.0 > limits.max_untagged_responses {
+            return Err(Error::LimitExceeded {
+                what: "untagged responses to one command".into(),
+                limit: limits.max_untagged_responses,
+            });
+        }
+        if self.held.1 > limits.max_untagged_bytes {
+            return Err(Error::LimitExceeded {
+                what: "bytes of untagged responses to one command".into(),
+                limit: usize::try_from(limits.max_untagged_bytes).unwrap_or(usize::MAX),
+            });
+        }
+        Ok(())
     }
 
     /// `Error::Closed` once the connection is broken or logged out.
@@ -519,7 +589,26 @@ impl Session {
                 self.run_authenticate(mechanism, credentials),
             ),
         };
-        let completion = result?;
+        let completion = match result {
+            // A BYE in answer to the credentials is the server refusing them: never retried
+            // (each retry would send the password again and bring an account lockout
+            // closer).
+            Err(Error::Server {
+                status: ServerStatus::Bye,
+                code,
+                text,
+                ..
+            }) => {
+                return Err(Error::Auth {
+                    mechanism: name,
+                    text: match code {
+                        Some(code) => format!("BYE [{code}] {text}"),
+                        None => format!("BYE {text}"),
+                    },
+                });
+            }
+            other => other?,
+        };
         match completion.status {
             Status::Ok => {
                 self.state = ConnectionState::Authenticated;
@@ -539,13 +628,9 @@ impl Session {
                     .code
                     .as_ref()
                     .is_some_and(|c| matches!(c, ResponseCode::Other { name, .. } if name == "UNAVAILABLE" || name == "SERVERBUG" || name == "INUSE"));
-                if transient || completion.status == Status::Bye {
+                if transient && completion.status != Status::Bye {
                     Err(Error::Server {
-                        status: if completion.status == Status::Bye {
-                            ServerStatus::Bye
-                        } else {
-                            ServerStatus::No
-                        },
+                        status: ServerStatus::No,
                         command: name,
                         code,
                         text: completion.text,
@@ -587,7 +672,18 @@ impl Session {
             initial_response: initial,
         };
         let mut failed_challenge = false;
+        let mut challenges = 0;
         self.run_with(&command, |_, continuation| {
+            challenges += 1;
+            if challenges > MAX_SASL_CHALLENGES {
+                return Err(Error::protocol(
+                    format!(
+                        "the server sent more than {MAX_SASL_CHALLENGES} authentication challenges"
+                    ),
+                    &[],
+                    0,
+                ));
+            }
             let answer = if failed_challenge {
                 // After an error challenge the client must answer, then gets NO.
                 String::new()
@@ -634,6 +730,7 @@ impl Session {
         sink: Option<&mut (dyn Write + 's)>,
     ) -> Result<Completion> {
         self.ensure_usable()?;
+        self.start_turn();
         let tag = self.tag();
         let encoded = command.encode(&tag, &self.encode_options)?;
         let name = command.name().to_string();
@@ -715,7 +812,7 @@ impl Session {
             }) if command != "LOGOUT" => Some((code.as_ref().map(code_text), text.clone())),
             _ => None,
         };
-        untagged.extend(self.absorb(response));
+        untagged.extend(self.absorb(response)?);
         match bye {
             Some((code, text)) => Err(Error::Server {
                 status: ServerStatus::Bye,
@@ -729,10 +826,12 @@ impl Session {
 
     /// Files an untagged response: state changes are applied, mailbox events also go to the
     /// unsolicited queue; returns it for the command's list.
-    fn absorb(&mut self, response: Response) -> Option<Untagged> {
+    fn absorb(&mut self, response: Response) -> Result<Option<Untagged>> {
         let Response::Untagged(u) = response else {
-            return None;
+            return Ok(None);
         };
+        let size = self.last_frame_len;
+        self.hold(size)?;
         match &u {
             Untagged::Condition {
                 status: Status::Bye,
@@ -760,10 +859,10 @@ impl Session {
             | Untagged::Expunge(_)
             | Untagged::Vanished { earlier: false, .. }
             | Untagged::Recent(_)
-            | Untagged::Fetch { .. } => self.push_unsolicited(u.clone()),
+            | Untagged::Fetch { .. } => self.push_unsolicited(u.clone(), size),
             _ => {}
         }
-        Some(u)
+        Ok(Some(u))
     }
 
     /// Reads one complete response (see [`Wait::Response`]).
@@ -799,16 +898,10 @@ impl Session {
         mut sink: Option<&mut (dyn Write + 's)>,
         mut take: Option<&mut TakeFrame<'_>>,
     ) -> Result<Option<Response>> {
-        let started = Instant::now();
-        let timeout = self.transport.read_timeout();
-        let mut received: u64 = 0;
         loop {
             let deadline = match wait {
-                Wait::Response => {
-                    let allowance = Duration::from_secs(received / MIN_RATE_BYTES_PER_SEC);
-                    (started + timeout + allowance).min(Instant::now() + timeout)
-                }
-                Wait::Until(deadline) | Wait::Poll(deadline) => deadline,
+                Wait::Response => None,
+                Wait::Until(deadline) | Wait::Poll(deadline) => Some(deadline),
             };
             match self.framer.next_frame()? {
                 Some(FrameEvent::Response(frame)) => {
@@ -830,6 +923,7 @@ impl Session {
                             }
                         }
                     }
+                    self.last_frame_len = frame.bytes.len();
                     return parse_response(frame.bytes).map(Some);
                 }
                 Some(FrameEvent::StreamLiteral { size, .. }) => {
@@ -846,9 +940,7 @@ impl Session {
                     while self.framer.literal_remaining() > 0 {
                         let chunk = self.framer.streamed_bytes();
                         if chunk.is_empty() {
-                            // Progress is what counts inside a literal: one read timeout per read.
-                            let deadline = Instant::now() + timeout;
-                            received += self.fill(deadline, operation)? as u64;
+                            self.fill(deadline, operation)?;
                             continue;
                         }
                         sink.write_all(chunk).map_err(|source| Error::Io {
@@ -865,20 +957,21 @@ impl Session {
                         if Instant::now() >= deadline {
                             return Ok(None);
                         }
-                        match self.fill(deadline, operation) {
-                            Ok(n) => received += n as u64,
+                        match self.fill(Some(deadline), operation) {
+                            Ok(_) => {}
                             Err(Error::Timeout { .. }) => return Ok(None),
                             Err(e) => return Err(e),
                         }
                     } else {
-                        received += self.fill(deadline, operation)? as u64;
+                        self.fill(deadline, operation)?;
                     }
                 }
             }
         }
     }
 
-    fn fill(&mut self, deadline: Instant, operation: &str) -> Result<usize> {
+    fn fill(&mut self, deadline: Option<Instant>, operation: &str) -> Result<usize> {
+        self.framer.make_room(READ_CHUNK)?;
         let mut reader = DeadlineReader {
             transport: &mut self.transport,
             deadline,
@@ -920,6 +1013,7 @@ impl Session {
     /// first go to the unsolicited queue.
     pub(crate) fn idle_start(&mut self) -> Result<String> {
         self.ensure_usable()?;
+        self.start_turn();
         let tag = self.tag();
         let result = self.idle_start_inner(&tag);
         self.guard(result).map(|()| tag)
@@ -968,7 +1062,12 @@ impl Session {
         let deadline = Instant::now() + tick;
         match self.next_response("waiting in IDLE", Wait::Poll(deadline), None, None)? {
             None | Some(Response::Continuation(_)) => Ok(None),
-            Some(Response::Untagged(u)) => Ok(self.absorb(Response::Untagged(u))),
+            Some(Response::Untagged(u)) => {
+                let absorbed = self.absorb(Response::Untagged(u));
+                // Handed to the caller: no longer held for the IDLE command.
+                self.start_turn();
+                absorbed
+            }
             Some(Response::Tagged {
                 tag, status, text, ..
             }) => Err(Error::protocol(
@@ -1073,6 +1172,7 @@ impl Session {
         take: &mut TakeFrame<'_>,
     ) -> Result<(Vec<Untagged>, Vec<Completion>)> {
         self.ensure_usable()?;
+        self.start_turn();
         let mut tags = Vec::with_capacity(commands.len());
         let mut wire = Vec::new();
         let mut names = Vec::with_capacity(commands.len());
@@ -1163,6 +1263,9 @@ impl Session {
     /// the connection is closed either way.
     pub(crate) fn logout(&mut self) {
         if !self.is_broken() {
+            // Whatever the server does, closing takes at most this long.
+            self.transport
+                .bound_all(net::CLOSING_DEADLINE, "logging out");
             let _ = self.run(&Command::Logout);
         }
         self.state = ConnectionState::Logout;

@@ -1,7 +1,10 @@
 //! Transport: TCP and TLS streams, deadlines, STARTTLS, bounded line reading, the wire trace
 //! and connection retry. Below the IMAP and POP3 sessions; knows nothing of either protocol.
 
+pub(crate) mod clock;
+pub(crate) mod memory;
 pub(crate) mod retry;
+pub(crate) mod socket;
 pub(crate) mod stream;
 pub(crate) mod transport;
 
@@ -11,6 +14,10 @@ use crate::config::{Config, Protocol};
 use crate::error::Result;
 
 pub(crate) use transport::Transport;
+
+/// The longest a closing LOGOUT / QUIT (in `close`, `logout` and every `Drop`) may take,
+/// whatever the server does.
+pub(crate) const CLOSING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 

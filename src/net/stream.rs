@@ -1,18 +1,20 @@
 //! Plain TCP or TLS streams: connecting within a deadline, implicit TLS, the STARTTLS upgrade.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use native_tls::{HandshakeError, TlsStream};
 
 use crate::config::{Config, Protocol};
 use crate::error::{Error, Result};
+use crate::net::socket::Socket;
 
-/// A connected socket, plain or TLS. Reads and writes honour the socket timeouts.
+/// A connected stream, plain or TLS, over a [`Socket`] whose deadlines bound every read
+/// and write (also those the TLS layer makes on its own).
 pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(Socket),
+    Tls(Box<TlsStream<Socket>>),
 }
 
 impl std::fmt::Debug for Stream {
@@ -25,10 +27,17 @@ impl std::fmt::Debug for Stream {
 }
 
 impl Stream {
-    pub(crate) fn tcp(&self) -> &TcpStream {
+    pub(crate) fn socket(&self) -> &Socket {
         match self {
             Stream::Plain(s) => s,
             Stream::Tls(s) => s.get_ref(),
+        }
+    }
+
+    pub(crate) fn socket_mut(&mut self) -> &mut Socket {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_mut(),
         }
     }
 
@@ -36,14 +45,8 @@ impl Stream {
         matches!(self, Stream::Tls(_))
     }
 
-    pub(crate) fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
-        // A zero duration means "no timeout" to the OS: never pass it.
-        self.tcp()
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))
-    }
-
     pub(crate) fn shutdown(&self) {
-        let _ = self.tcp().shutdown(Shutdown::Both);
+        self.socket().shutdown();
     }
 }
 
@@ -73,12 +76,16 @@ impl Write for Stream {
 }
 
 /// Opens a TCP connection to the configured host and port for `protocol`, trying each
-/// resolved address until one answers, all within `connect_timeout`; then sets the socket
-/// timeouts. Does not start TLS.
-pub(crate) fn connect_tcp(config: &Config, protocol: Protocol, id: &str) -> Result<TcpStream> {
+/// resolved address until one answers, all before `deadline` (the connect deadline); then
+/// sets the socket timeouts. Does not start TLS.
+pub(crate) fn connect_tcp(
+    config: &Config,
+    protocol: Protocol,
+    id: &str,
+    deadline: Instant,
+) -> Result<Socket> {
     let host = config.host();
     let port = config.port(protocol);
-    let deadline = Instant::now() + config.connect_timeout();
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|source| Error::Dns {
@@ -104,7 +111,7 @@ pub(crate) fn connect_tcp(config: &Config, protocol: Protocol, id: &str) -> Resu
                 let _ = tcp.set_nodelay(true);
                 set_io_timeouts(&tcp, config)?;
                 log::debug!(target: "mailwire::net", "[{id}] connected to {addr}");
-                return Ok(tcp);
+                return Ok(Socket::tcp(tcp));
             }
             Err(e) => {
                 log::debug!(target: "mailwire::net", "[{id}] connect to {addr} failed: {e}");
@@ -127,8 +134,7 @@ pub(crate) fn connect_tcp(config: &Config, protocol: Protocol, id: &str) -> Resu
     })
 }
 
-/// Sets the configured read and write timeouts on the socket (after connecting, and again
-/// after a handshake that ran under its own deadline).
+/// Sets the configured read and write timeouts on the socket after connecting.
 fn set_io_timeouts(tcp: &TcpStream, config: &Config) -> Result<()> {
     tcp.set_read_timeout(Some(config.read_timeout()))
         .and_then(|()| tcp.set_write_timeout(Some(config.write_timeout())))
@@ -138,43 +144,38 @@ fn set_io_timeouts(tcp: &TcpStream, config: &Config) -> Result<()> {
         })
 }
 
-/// Runs the TLS handshake over `tcp`, within `timeout`, verifying the certificate against
-/// the configured server name (unless verification was turned off in the config).
+/// Runs the TLS handshake over `socket`, ending by `deadline` whatever the server does (the
+/// socket checks it before every read and write the TLS library makes), verifying the
+/// certificate against the configured server name (unless verification was turned off in
+/// the config). `timeout` is what the error reports.
 pub(crate) fn tls_handshake(
     config: &Config,
-    tcp: TcpStream,
+    mut socket: Socket,
+    deadline: Instant,
     timeout: Duration,
     id: &str,
-) -> Result<TlsStream<TcpStream>> {
+) -> Result<TlsStream<Socket>> {
     let name = config.tls_server_name().to_string();
-    let deadline = Instant::now() + timeout;
-    let set_timeouts = |tcp: &TcpStream| {
-        let remaining = deadline
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        let _ = tcp.set_read_timeout(Some(remaining));
-        let _ = tcp.set_write_timeout(Some(remaining));
+    socket.set_read_deadline(Some(deadline));
+    socket.set_write_deadline(Some(deadline));
+    let timed_out = || Error::Timeout {
+        operation: format!("the TLS handshake with {name}"),
+        after: timeout,
     };
-    set_timeouts(&tcp);
     log::debug!(target: "mailwire::net", "[{id}] TLS handshake with {name}");
-    let mut attempt = config.tls.connector.connect(&name, tcp);
+    let mut attempt = config.tls.connector.connect(&name, socket);
     loop {
         match attempt {
             Ok(tls) => {
-                set_io_timeouts(tls.get_ref(), config)?;
                 log::debug!(target: "mailwire::net", "[{id}] TLS established with {name}");
                 return Ok(tls);
             }
             // A socket timeout surfaces as WouldBlock in the middle of the handshake.
             Err(HandshakeError::WouldBlock(mid)) => {
                 if Instant::now() >= deadline {
-                    mid.get_ref().shutdown(Shutdown::Both).ok();
-                    return Err(Error::Timeout {
-                        operation: format!("the TLS handshake with {name}"),
-                        after: timeout,
-                    });
+                    mid.get_ref().shutdown();
+                    return Err(timed_out());
                 }
-                set_timeouts(mid.get_ref());
                 attempt = mid.handshake();
             }
             Err(HandshakeError::Failure(e)) => {
@@ -182,6 +183,12 @@ pub(crate) fn tls_handshake(
                 // The peer hanging up mid-handshake is a network failure (transient), not a
                 // certificate problem.
                 if let Some(io) = io_cause(&e) {
+                    if matches!(
+                        io.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                    ) {
+                        return Err(timed_out());
+                    }
                     return Err(Error::from_io(
                         io::Error::new(io.kind(), e.to_string()),
                         "in the TLS handshake",

@@ -1,23 +1,32 @@
-//! A buffered, traced connection: bounded line reads with a deadline, exact reads to memory
-//! or to a writer, writes, and the STARTTLS upgrade.
+//! A buffered, traced connection: bounded line reads, reads under the turn deadline or an
+//! explicit one, writes with a deadline, the STARTTLS upgrade, and the deadlines that bound
+//! a whole connect and a closing LOGOUT / QUIT.
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Protocol, Security};
 use crate::error::{Error, Result, escape_bytes};
+use crate::net::clock::TurnClock;
+use crate::net::memory::MemoryEnd;
+use crate::net::socket::{Peeked, ShutdownHandle, Socket};
 use crate::net::stream::{Stream, connect_tcp, tls_handshake};
 
 /// How many bytes one read asks the socket for.
 const READ_CHUNK: usize = 64 * 1024;
-/// How far a read may run past its deadline before the socket timeout is set again (see
-/// `Transport::set_socket_timeout`).
-const TIMEOUT_SLACK: Duration = Duration::from_millis(10);
 /// How much of a line the wire trace shows.
 const TRACE_MAX: usize = 512;
 /// The log target of the wire trace.
 pub(crate) const WIRE: &str = "mailwire::wire";
+
+/// A deadline over every read and write until it is cleared: the whole of a connect, or a
+/// closing LOGOUT / QUIT.
+#[derive(Debug, Clone)]
+struct Bound {
+    at: Instant,
+    after: Duration,
+    what: &'static str,
+}
 
 /// One connection to a server: the stream, a read buffer, the deadlines and the limits.
 #[derive(Debug)]
@@ -30,30 +39,51 @@ pub(crate) struct Transport {
     id: String,
     host: String,
     read_timeout: Duration,
+    write_timeout: Duration,
+    min_rate: u64,
     max_line: usize,
-    /// The read timeout currently set on the socket, to avoid needless syscalls.
-    socket_timeout: Duration,
+    /// The deadline of the server's current turn (restarted after every send).
+    clock: TurnClock,
+    bound: Option<Bound>,
+    shutdown: ShutdownHandle,
 }
 
 impl Transport {
     /// Connects to the host and port of `config` for `protocol`, with implicit TLS when the
-    /// security mode is [`Security::Tls`]. The greeting is not read.
+    /// security mode is [`Security::Tls`]. The greeting is not read. Everything from here
+    /// until [`end_connect`](Self::end_connect) — TCP, TLS, greeting, STARTTLS,
+    /// capabilities, login — must end within the connect timeout.
     pub(crate) fn connect(config: &Config, protocol: Protocol, id: &str) -> Result<Transport> {
-        let started = Instant::now();
-        let tcp = connect_tcp(config, protocol, id)?;
+        let timeout = config.connect_timeout();
+        let deadline = later(Instant::now(), timeout);
+        let socket = connect_tcp(config, protocol, id, deadline)?;
         let stream = if config.security() == Security::Tls {
-            let remaining = config
-                .connect_timeout()
-                .saturating_sub(started.elapsed())
-                .max(Duration::from_millis(1));
-            Stream::Tls(Box::new(tls_handshake(config, tcp, remaining, id)?))
+            Stream::Tls(Box::new(tls_handshake(
+                config, socket, deadline, timeout, id,
+            )?))
         } else {
-            Stream::Plain(tcp)
+            Stream::Plain(socket)
         };
-        Ok(Transport::new(stream, config, id))
+        let mut transport = Transport::new(stream, config, id);
+        transport.bound = Some(Bound {
+            at: deadline,
+            after: timeout,
+            what: "connecting and logging in",
+        });
+        Ok(transport)
+    }
+
+    /// A transport over one end of an in-memory pipe (no socket): for running a session in
+    /// tests and under the fuzzer. No connect deadline applies.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+    pub(crate) fn over_memory(end: MemoryEnd, config: &Config, id: &str) -> Transport {
+        Transport::new(Stream::Plain(Socket::memory(end)), config, id)
     }
 
     fn new(stream: Stream, config: &Config, id: &str) -> Transport {
+        let limits = config.limits();
+        stream.socket().set_nodelay();
+        let shutdown = stream.socket().shutdown_handle();
         Transport {
             stream,
             buf: vec![0; READ_CHUNK],
@@ -62,9 +92,33 @@ impl Transport {
             id: id.to_string(),
             host: config.host().to_string(),
             read_timeout: config.read_timeout(),
-            max_line: config.limits().max_line_length,
-            socket_timeout: config.read_timeout(),
+            write_timeout: config.write_timeout(),
+            min_rate: limits.min_transfer_rate,
+            max_line: limits.max_line_length,
+            clock: TurnClock::start(config.read_timeout(), limits.min_transfer_rate),
+            bound: None,
+            shutdown,
         }
+    }
+
+    /// The connect is over: only the per-turn deadlines apply from now on.
+    pub(crate) fn end_connect(&mut self) {
+        self.bound = None;
+    }
+
+    /// Bounds every read and write from now on by `after` in all (a closing LOGOUT /
+    /// QUIT must not wait longer, whatever the server does).
+    pub(crate) fn bound_all(&mut self, after: Duration, what: &'static str) {
+        let at = later(Instant::now(), after);
+        if self.bound.as_ref().is_none_or(|b| b.at > at) {
+            self.bound = Some(Bound { at, after, what });
+        }
+    }
+
+    /// A handle that shuts this connection's socket down from any thread (kept outside
+    /// the lock that guards the session; it survives the STARTTLS upgrade).
+    pub(crate) fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
     }
 
     /// The connection id used in log lines (e.g. `imap#3`).
@@ -84,19 +138,11 @@ impl Transport {
         if !self.buffered().is_empty() {
             return true;
         }
-        let tcp = self.stream.tcp();
-        if tcp.set_nonblocking(true).is_err() {
-            return true;
-        }
         let mut probe = [0u8; 1];
-        let readable = match tcp.peek(&mut probe) {
-            Ok(_) => true,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
-        };
-        if tcp.set_nonblocking(false).is_err() {
-            return true;
-        }
-        readable
+        !matches!(
+            self.stream.socket().peek_now(&mut probe),
+            Ok(Peeked::Nothing)
+        )
     }
 
     /// Closes the socket in both directions.
@@ -124,9 +170,19 @@ impl Transport {
         }
     }
 
-    /// Reads more bytes into the buffer, waiting until `deadline`. Returns how many arrived.
-    /// Fails with `Closed` on EOF and `Timeout` past the deadline.
-    pub(crate) fn fill(&mut self, deadline: Instant, operation: &str) -> Result<usize> {
+    /// Reads more bytes into the buffer under the turn deadline (see `net::clock`).
+    /// Returns how many arrived. Fails with `Closed` on EOF and `Timeout` when the turn ran
+    /// out.
+    pub(crate) fn fill(&mut self, operation: &str) -> Result<usize> {
+        self.fill_until(None, operation)
+    }
+
+    /// Like [`fill`](Self::fill), waiting until `deadline` instead of the turn's when given.
+    pub(crate) fn fill_until(
+        &mut self,
+        deadline: Option<Instant>,
+        operation: &str,
+    ) -> Result<usize> {
         if self.end == self.buf.len() {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);
@@ -149,18 +205,33 @@ impl Transport {
         Ok(n)
     }
 
-    /// One read from the socket into `out`, waiting until `deadline`: `Timeout` past it,
+    /// One read from the socket into `out`: until `deadline` when given, else under the turn
+    /// deadline; never past the connect / closing bound. `Timeout` when the wait ran out,
     /// `Closed` at the end of the stream.
-    fn read_socket(&mut self, out: &mut [u8], deadline: Instant, operation: &str) -> Result<usize> {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Error::Timeout {
-                operation: operation.to_string(),
-                after: self.read_timeout,
-            });
-        }
-        self.set_socket_timeout(remaining)?;
+    fn read_socket(
+        &mut self,
+        out: &mut [u8],
+        deadline: Option<Instant>,
+        operation: &str,
+    ) -> Result<usize> {
         loop {
+            let now = Instant::now();
+            let wanted = deadline.unwrap_or_else(|| self.clock.deadline());
+            let bounded = self.bound.as_ref().filter(|b| b.at <= wanted);
+            let until = bounded.map_or(wanted, |b| b.at);
+            if now >= until {
+                if let Some(b) = bounded {
+                    return Err(Error::Timeout {
+                        operation: format!("{operation} ({})", b.what),
+                        after: b.after,
+                    });
+                }
+                if deadline.is_none() && self.clock.roll(now) {
+                    continue;
+                }
+                return Err(self.turn_timeout(operation, deadline.is_some()));
+            }
+            self.stream.socket_mut().set_read_deadline(Some(until));
             match self.stream.read(out) {
                 Ok(0) => {
                     log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
@@ -168,8 +239,20 @@ impl Transport {
                         context: format!("by the server while {operation}"),
                     });
                 }
-                Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(n) => {
+                    if deadline.is_none() {
+                        // A window that ends short is caught by the next read's check.
+                        let _ = self.clock.record(n);
+                    }
+                    return Ok(n);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => {
                     log::debug!(target: "mailwire::net", "[{}] read failed while {operation}: {e}", self.id);
                     return Err(Error::from_io(e, operation, self.read_timeout));
@@ -178,30 +261,27 @@ impl Transport {
         }
     }
 
-    fn set_socket_timeout(&mut self, timeout: Duration) -> Result<()> {
-        // Only touch the socket when the deadline is nearer than what is set, or when a
-        // previous near deadline left the setting well below what is wanted now. Within
-        // `TIMEOUT_SLACK` the setting stands: a deadline recomputed before every read moves
-        // by microseconds, and a system call per read cost more than the parse of what it
-        // read (a read may end at most that much after its deadline).
-        let t = timeout.min(self.read_timeout);
-        if t + TIMEOUT_SLACK < self.socket_timeout || self.socket_timeout + TIMEOUT_SLACK < t {
-            self.stream
-                .set_read_timeout(t)
-                .map_err(|source| Error::Io {
-                    operation: "setting the read timeout".into(),
-                    source,
-                })?;
-            self.socket_timeout = t;
+    fn turn_timeout(&self, operation: &str, explicit: bool) -> Error {
+        if explicit {
+            return Error::Timeout {
+                operation: operation.to_string(),
+                after: self.read_timeout,
+            };
         }
-        Ok(())
+        log::debug!(target: "mailwire::net", "[{}] the server sent fewer than {} bytes in {:?} while {operation}", self.id, self.clock.per_window(), self.clock.window());
+        Error::Timeout {
+            operation: format!(
+                "{operation} (a response must complete within the read timeout, or keep arriving at {} bytes/s or more; see Limits::min_transfer_rate)",
+                self.min_rate
+            ),
+            after: self.read_timeout,
+        }
     }
 
-    /// Reads one line, returning it with its line end (CRLF or a bare LF). The whole line
-    /// must arrive within the read timeout; a line longer than the configured maximum is a
-    /// `LimitExceeded` error as soon as the limit is passed.
+    /// Reads one line, returning it with its line end (CRLF or a bare LF), under the turn
+    /// deadline; a line longer than the configured maximum is a `LimitExceeded` error as
+    /// soon as the limit is passed.
     pub(crate) fn read_line(&mut self, operation: &str) -> Result<&[u8]> {
-        let deadline = Instant::now() + self.read_timeout;
         let mut scanned = 0;
         loop {
             let unread = self.buffered();
@@ -223,16 +303,17 @@ impl Transport {
             if scanned >= self.max_line {
                 return Err(self.line_limit());
             }
-            self.fill(deadline, operation)?;
+            self.fill(operation)?;
         }
     }
 
     /// Reads whatever is available (at least one byte) into `out`: first any bytes already
-    /// buffered here, else one read from the socket that must return before `deadline`.
+    /// buffered here, else one read from the socket, until `deadline` when given, else under
+    /// the turn deadline.
     pub(crate) fn read_raw(
         &mut self,
         out: &mut [u8],
-        deadline: Instant,
+        deadline: Option<Instant>,
         operation: &str,
     ) -> Result<usize> {
         let buffered = self.buffered();
@@ -271,10 +352,28 @@ impl Transport {
     /// logged verbatim, so nothing can leak by forgetting to redact).
     pub(crate) fn send(&mut self, bytes: &[u8], trace: &str) -> Result<()> {
         log::trace!(target: WIRE, "[{}] C: {trace}", self.id);
-        self.stream
+        // The write timeout, plus the time the minimum rate allows for the bytes: a large
+        // APPEND on a slow link goes through, a server that stops reading cannot hold the
+        // call forever.
+        let allowance = Duration::from_millis(
+            u64::try_from(bytes.len())
+                .unwrap_or(u64::MAX)
+                .saturating_mul(1000)
+                / self.min_rate.max(1),
+        );
+        let mut until = later(Instant::now(), self.write_timeout.saturating_add(allowance));
+        if let Some(b) = &self.bound {
+            until = until.min(b.at);
+        }
+        self.stream.socket_mut().set_write_deadline(Some(until));
+        let result = self
+            .stream
             .write_all(bytes)
             .and_then(|()| self.stream.flush())
-            .map_err(|e| Error::from_io(e, "sending a command", self.read_timeout))
+            .map_err(|e| Error::from_io(e, "sending a command", self.write_timeout));
+        // The server's turn starts when the client has finished sending.
+        self.clock.restart();
+        result
     }
 
     /// Upgrades the plain connection to TLS after the server accepted STARTTLS / STLS.
@@ -283,12 +382,14 @@ impl Transport {
     /// there would otherwise be read as if they came through TLS (a response-injection
     /// attack, CVE-2011-0411 and kin).
     pub(crate) fn start_tls(self, config: &Config) -> Result<Transport> {
-        let Transport { stream, id, .. } = self;
+        let Transport {
+            stream, id, bound, ..
+        } = self;
         let leftover = self.end - self.start;
         let tcp = match stream {
             Stream::Plain(tcp) => tcp,
             Stream::Tls(tls) => {
-                tls.get_ref().shutdown(std::net::Shutdown::Both).ok();
+                tls.get_ref().shutdown();
                 return Err(Error::protocol(
                     "STARTTLS on a connection that already uses TLS",
                     &[],
@@ -303,7 +404,7 @@ impl Transport {
         };
         if injected > 0 {
             log::warn!(target: "mailwire::net", "[{id}] the server sent {injected} bytes before the TLS handshake; closing");
-            tcp.shutdown(std::net::Shutdown::Both).ok();
+            tcp.shutdown();
             return Err(Error::Protocol {
                 message: format!(
                     "the server sent {injected} unencrypted bytes after accepting STARTTLS, before the TLS handshake (possible response injection); the connection was closed"
@@ -316,8 +417,17 @@ impl Transport {
                 offset: 0,
             });
         }
-        let tls = tls_handshake(config, tcp, config.connect_timeout(), &id)?;
-        Ok(Transport::new(Stream::Tls(Box::new(tls)), config, &id))
+        let (deadline, after) = match &bound {
+            Some(b) => (b.at, b.after),
+            None => (
+                later(Instant::now(), config.connect_timeout()),
+                config.connect_timeout(),
+            ),
+        };
+        let tls = tls_handshake(config, tcp, deadline, after, &id)?;
+        let mut upgraded = Transport::new(Stream::Tls(Box::new(tls)), config, &id);
+        upgraded.bound = bound;
+        Ok(upgraded)
     }
 
     /// The host this transport is connected to.
@@ -327,14 +437,19 @@ impl Transport {
 }
 
 /// How many bytes are already waiting on the socket (0 if none, or if it cannot tell).
-fn peek_pending(tcp: &TcpStream) -> usize {
-    if tcp.set_nonblocking(true).is_err() {
-        return 0;
-    }
+fn peek_pending(socket: &Socket) -> usize {
     let mut probe = [0u8; 64];
-    let n = tcp.peek(&mut probe).unwrap_or(0);
-    let _ = tcp.set_nonblocking(false);
-    n
+    match socket.peek_now(&mut probe) {
+        Ok(Peeked::Bytes(n)) => n,
+        _ => 0,
+    }
+}
+
+/// `at + by`, saturating far in the future instead of overflowing.
+pub(crate) fn later(at: Instant, by: Duration) -> Instant {
+    at.checked_add(by)
+        .or_else(|| at.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(at)
 }
 
 pub(crate) fn trace_server(id: &str, line: &[u8]) {

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Protocol, Security};
 use crate::error::{Error, Result};
@@ -201,6 +200,7 @@ impl Session {
                 // Capabilities may change after login (RFC 2449 §5): PIPELINING, UIDL, …
                 session.refresh_capabilities()?;
             }
+            session.transport.end_connect();
             Ok(session)
         })
     }
@@ -364,13 +364,8 @@ impl Session {
             if decoded.done {
                 return Ok(decoder.content_len());
             }
-            // Each read must make progress within the read timeout.
-            let now = Instant::now();
-            let deadline = now
-                .checked_add(self.transport.read_timeout())
-                .or_else(|| now.checked_add(Duration::from_secs(3600)))
-                .unwrap_or(now);
-            self.transport.fill(deadline, operation)?;
+            // Under the turn deadline: a trickle cannot stretch the answer.
+            self.transport.fill(operation)?;
             self.note_buffer();
         }
     }
@@ -707,6 +702,9 @@ impl Session {
     /// Sends QUIT (the server commits the deletions) and closes the connection.
     pub(crate) fn quit(&mut self) -> Result<()> {
         self.check_usable("QUIT")?;
+        // A closing QUIT never holds the caller (or a Drop) longer than this.
+        self.transport
+            .bound_all(crate::net::CLOSING_DEADLINE, "quitting");
         let result = self.simple(Command::Quit);
         self.state = State::Closed;
         self.transport.shutdown();

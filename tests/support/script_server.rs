@@ -178,6 +178,12 @@ impl Script {
         self.step(Step::StartTls)
     }
 
+    /// Continues with the steps of `next`.
+    pub fn then(mut self, next: Script) -> Script {
+        self.steps.extend(next.steps);
+        self
+    }
+
     /// Records every further client line until the client closes.
     pub fn read_until_closed(self) -> Script {
         self.step(Step::ReadUntilClosed)

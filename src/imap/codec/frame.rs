@@ -24,6 +24,7 @@
 
 use std::io::Read;
 
+use crate::MemoryBudget;
 use crate::config::Limits;
 use crate::error::{Error, Result, excerpt};
 
@@ -127,6 +128,10 @@ pub struct Framer {
     base: u64,
     limits: Limits,
     stream_threshold: Option<u64>,
+    /// The shared budget the storage is drawn from, and how much of it the storage holds
+    /// (its capacity).
+    budget: Option<MemoryBudget>,
+    charged: usize,
 }
 
 impl std::fmt::Debug for Framer {
@@ -159,7 +164,71 @@ impl Framer {
             base: 0,
             limits,
             stream_threshold: None,
+            budget: None,
+            charged: 0,
         }
+    }
+
+    /// Draws the buffer's storage from `budget`: growing it past what the budget has left
+    /// fails [`make_room`](Self::make_room) with [`Error::LimitExceeded`]; storage given up
+    /// (a shrink, a [`take_from_last`](Self::take_from_last), the framer's drop) goes back.
+    pub fn with_budget(mut self, budget: MemoryBudget) -> Framer {
+        self.budget = Some(budget);
+        self.settle();
+        self
+    }
+
+    /// Makes room for `more` bytes after the data, drawing the growth from the budget
+    /// first: `LimitExceeded` (and no growth) when the budget cannot give it.
+    pub fn make_room(&mut self, more: usize) -> Result<()> {
+        self.compact();
+        let want = self.filled.saturating_add(more);
+        if self.buf.len() >= want {
+            return Ok(());
+        }
+        let capacity = self.buf.capacity();
+        if want > capacity {
+            // Grow by half at least (amortised), charging the budget for the new capacity.
+            let target = want.max(capacity.saturating_add(capacity / 2));
+            if let Some(budget) = &self.budget {
+                let extra = target.saturating_sub(self.charged) as u64;
+                let exact = want.saturating_sub(self.charged) as u64;
+                let (target, extra) = if budget.try_reserve(extra) {
+                    (target, extra)
+                } else if budget.try_reserve(exact) {
+                    (want, exact)
+                } else {
+                    return Err(Error::LimitExceeded {
+                        what: "the shared memory budget (MemoryBudget)".into(),
+                        limit: usize::try_from(budget.limit()).unwrap_or(usize::MAX),
+                    });
+                };
+                self.charged = self.charged.saturating_add(extra as usize);
+                self.buf
+                    .reserve_exact(target.saturating_sub(self.buf.len()));
+            } else {
+                self.buf
+                    .reserve_exact(target.saturating_sub(self.buf.len()));
+            }
+        }
+        self.buf.resize(want, 0);
+        self.settle();
+        Ok(())
+    }
+
+    /// Brings the budget's share in line with the storage's capacity now.
+    fn settle(&mut self) {
+        let Some(budget) = &self.budget else {
+            return;
+        };
+        let capacity = self.buf.capacity();
+        if capacity < self.charged {
+            budget.release((self.charged - capacity) as u64);
+        } else if capacity > self.charged {
+            // Growth that did not go through `make_room` (`extend`): counted, not refused.
+            budget.charge((capacity - self.charged) as u64);
+        }
+        self.charged = capacity;
     }
 
     /// Reports literals larger than `bytes` as [`FrameEvent::StreamLiteral`] instead of
@@ -184,6 +253,7 @@ impl Framer {
         }
         if self.filled == 0 && self.buf.len() > SHRINK_ABOVE {
             self.buf = Vec::new();
+            self.settle();
         }
     }
 
@@ -203,6 +273,7 @@ impl Framer {
         let want = self.filled.saturating_add(more);
         if self.buf.len() < want {
             self.buf.resize(want, 0);
+            self.settle();
         }
     }
 
@@ -213,6 +284,7 @@ impl Framer {
         self.buf.truncate(self.filled);
         self.buf.extend_from_slice(data);
         self.filled = self.buf.len();
+        self.settle();
     }
 
     /// Reads up to `max` bytes from `reader` straight into the buffer (one `read` call);
@@ -299,6 +371,8 @@ impl Framer {
         let mut fresh = Vec::with_capacity(rest.len().max(4096));
         fresh.extend_from_slice(rest);
         let mut out = std::mem::replace(&mut self.buf, fresh);
+        // The taken storage is the caller's now: it leaves the budget.
+        self.settle();
         self.rebase();
         out.copy_within(from..to, 0);
         out.truncate(to - from);
@@ -363,6 +437,9 @@ impl Framer {
                     if line_end - self.line_start > self.limits.max_line_length {
                         return Err(self.line_too_long());
                     }
+                    if (line_end - self.start) as u64 > self.limits.max_response_size {
+                        return Err(self.response_too_large());
+                    }
                     self.pos = line_end;
                     match self.literal_at_end(line_end)? {
                         None => {
@@ -385,6 +462,7 @@ impl Framer {
                                 self.buf.truncate(self.filled);
                                 self.buf.splice(brace..line_end, b"{0}\r\n".iter().copied());
                                 self.filled = self.buf.len();
+                                self.settle();
                                 let removed = (line_end - brace) as u64;
                                 self.pos = brace + 5;
                                 self.base = self.base.saturating_add(removed).saturating_sub(5);
@@ -402,11 +480,25 @@ impl Framer {
                                         .unwrap_or(usize::MAX),
                                 });
                             }
+                            // All of one response's lines and literals together (a
+                            // response of many literals each under the literal limit).
+                            if ((line_end - self.start) as u64).saturating_add(size)
+                                > self.limits.max_response_size
+                            {
+                                return Err(self.response_too_large());
+                            }
                             self.state = State::Literal(size);
                         }
                     }
                 }
             }
+        }
+    }
+
+    fn response_too_large(&self) -> Error {
+        Error::LimitExceeded {
+            what: "one response (its lines and literals together)".into(),
+            limit: usize::try_from(self.limits.max_response_size).unwrap_or(usize::MAX),
         }
     }
 
@@ -424,6 +516,14 @@ impl Framer {
         literal_announced(line)
             .map(|found| found.map(|(open, size)| (self.line_start + open, size)))
             .map_err(|(message, at)| self.protocol_error(message.into(), self.line_start + at))
+    }
+}
+
+impl Drop for Framer {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.release(self.charged as u64);
+        }
     }
 }
 

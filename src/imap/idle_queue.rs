@@ -1,0 +1,137 @@
+//! The IdleListener's event channel: bounded, dropping the oldest events when nobody reads
+//! and telling the reader so with one [`IdleEvent::Lagged`].
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+
+use crate::imap::idle::IdleEvent;
+
+/// The sending side, which also holds a receiver to drop the oldest event when full.
+pub(crate) struct EventQueue {
+    tx: Sender<IdleEvent>,
+    own_rx: Receiver<IdleEvent>,
+    /// Events dropped and not reported yet.
+    dropped: u64,
+}
+
+impl EventQueue {
+    /// A queue of `capacity` events (at least 2: an event and a `Lagged` marker) and the
+    /// receiver the application gets.
+    pub(crate) fn new(capacity: usize) -> (EventQueue, Receiver<IdleEvent>) {
+        let (tx, rx) = bounded(capacity.max(2));
+        (
+            EventQueue {
+                tx,
+                own_rx: rx.clone(),
+                dropped: 0,
+            },
+            rx,
+        )
+    }
+
+    /// Puts `event` in the channel; when it is full, drops the oldest events first and puts
+    /// one [`IdleEvent::Lagged`] (with every drop since the last one) before `event`.
+    /// Returns how many events were dropped to make room.
+    pub(crate) fn push(&mut self, event: IdleEvent) -> u64 {
+        let mut made_room = 0;
+        let capacity = self.tx.capacity().unwrap_or(usize::MAX);
+        while self.tx.len() + 1 + usize::from(self.dropped > 0) > capacity {
+            match self.own_rx.try_recv() {
+                // A marker dropped carries its count on to the next one.
+                Ok(IdleEvent::Lagged { dropped }) => {
+                    self.dropped = self.dropped.saturating_add(dropped)
+                }
+                Ok(_) => {
+                    self.dropped = self.dropped.saturating_add(1);
+                    made_room += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        if self.dropped > 0
+            && self
+                .tx
+                .try_send(IdleEvent::Lagged {
+                    dropped: self.dropped,
+                })
+                .is_ok()
+        {
+            self.dropped = 0;
+        }
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(event) {
+            self.dropped = self.dropped.saturating_add(1);
+            made_room += 1;
+        }
+        made_room
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn new_mail(uid: u32) -> IdleEvent {
+        IdleEvent::NewMessages { uids: vec![uid] }
+    }
+
+    #[test]
+    fn holds_at_most_its_capacity_and_reports_what_it_dropped() {
+        let (mut queue, rx) = EventQueue::new(4);
+        for uid in 0..100 {
+            queue.push(new_mail(uid));
+            assert!(rx.len() <= 4, "{} held", rx.len());
+        }
+        let held: Vec<IdleEvent> = rx.try_iter().collect();
+        let lagged: u64 = held
+            .iter()
+            .map(|e| match e {
+                IdleEvent::Lagged { dropped } => *dropped,
+                _ => 0,
+            })
+            .sum();
+        let kept: Vec<u32> = held
+            .iter()
+            .filter_map(|e| match e {
+                IdleEvent::NewMessages { uids } => uids.first().copied(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lagged + kept.len() as u64, 100, "{held:?}");
+        assert_eq!(kept.last(), Some(&99), "the newest event is kept");
+        assert!(
+            matches!(held.first(), Some(IdleEvent::Lagged { .. })) || kept.len() == 3,
+            "{held:?}"
+        );
+    }
+
+    #[test]
+    fn a_reader_that_keeps_up_loses_nothing() {
+        let (mut queue, rx) = EventQueue::new(2);
+        for uid in 0..50 {
+            queue.push(new_mail(uid));
+            match rx.recv_timeout(Duration::from_secs(1)) {
+                Ok(IdleEvent::NewMessages { uids }) => assert_eq!(uids, vec![uid]),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lagged_comes_before_the_events_after_the_gap() {
+        let (mut queue, rx) = EventQueue::new(3);
+        for uid in 0..10 {
+            queue.push(new_mail(uid));
+        }
+        let held: Vec<IdleEvent> = rx.try_iter().collect();
+        let lag_at = held
+            .iter()
+            .position(|e| matches!(e, IdleEvent::Lagged { .. }))
+            .expect("a Lagged marker");
+        assert!(
+            held[lag_at + 1..]
+                .iter()
+                .all(|e| matches!(e, IdleEvent::NewMessages { .. })),
+            "{held:?}"
+        );
+    }
+}

@@ -1,0 +1,462 @@
+//! A hostile IMAP server, scripted: what it sends cannot abort the process, grow memory
+//! without bound or stretch a deadline, and a BYE to the credentials is never retried.
+//! Every bound is asserted through a typed error (and generous time bounds, never speeds).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mailwire::imap::ImapConnection;
+use mailwire::{Config, ConfigBuilder, Error, MemoryBudget, RetryPolicy, Security};
+use support::script_server::{Script, ScriptServer};
+
+const GREETING: &str = "* OK [CAPABILITY IMAP4rev1 IDLE] hostile server ready";
+
+fn config(port: u16) -> ConfigBuilder {
+    Config::builder("127.0.0.1")
+        .port(port)
+        .security(Security::Plain)
+        .login("alice", "secret")
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::none())
+}
+
+/// Greets and accepts LOGIN, then runs `then`.
+fn logged_in(then: Script) -> Script {
+    Script::new()
+        .send_line(GREETING)
+        .expect_contains("LOGIN")
+        .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] logged in")
+        .then(then)
+}
+
+fn elapsed_below(started: Instant, bound: Duration, what: &str) {
+    let took = started.elapsed();
+    assert!(took < bound, "{what} took {took:?}, more than {bound:?}");
+    println!("{what}: {took:?}");
+}
+
+#[test]
+fn untagged_lines_trickled_cannot_stretch_a_command() {
+    // Each line completes well within the read timeout; together they trickle at 20 B/s.
+    let server = ScriptServer::start(|_| {
+        logged_in(
+            Script::new()
+                .expect_contains("NOOP")
+                .trickle("* 1 EXISTS\r\n".repeat(100), Duration::from_millis(50))
+                .reply_tagged("OK done"),
+        )
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .read_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = conn.noop().unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("min_transfer_rate"), "{err}");
+    elapsed_below(started, Duration::from_secs(3), "a trickled NOOP answer");
+}
+
+#[test]
+fn a_trickled_literal_cannot_stretch_a_fetch() {
+    let server = ScriptServer::start(|_| {
+        logged_in(
+            Script::new()
+                .expect_contains("NOOP")
+                .send("* 1 FETCH (UID 1 BODY[] {100000}\r\n")
+                .trickle("x".repeat(1000), Duration::from_millis(20)),
+        )
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .read_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = conn.noop().unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    elapsed_below(started, Duration::from_secs(3), "a trickled literal");
+}
+
+#[test]
+fn a_literal_at_a_real_rate_outlasts_the_read_timeout() {
+    // 150 KiB in 1.5 s at ~100 KiB/s, with a 500 ms read timeout: the windows stay full.
+    let chunk = "y".repeat(1024);
+    let mut body = Script::new()
+        .expect_contains("NOOP")
+        .send("* 1 FETCH (UID 1 BODY[] {153600}\r\n");
+    for _ in 0..15 {
+        body = body
+            .send(chunk.repeat(10))
+            .sleep(Duration::from_millis(100));
+    }
+    let body = body.send(")\r\n").reply_tagged("OK done");
+    let server = ScriptServer::start(move |_| logged_in(body.clone()));
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .read_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    conn.noop().unwrap();
+}
+
+#[test]
+fn connect_is_bounded_by_the_connect_timeout_as_a_whole() {
+    // Greeting and login answer trickle: each byte long before the read timeout.
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .trickle(format!("{GREETING}\r\n"), Duration::from_millis(150))
+            .expect_contains("LOGIN")
+            .trickle("* OK still checking\r\n", Duration::from_millis(150))
+    });
+    let started = Instant::now();
+    let err = ImapConnection::connect(
+        &config(server.port())
+            .connect_timeout(Duration::from_secs(1))
+            .read_timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("connecting"), "{err}");
+    elapsed_below(
+        started,
+        Duration::from_secs(3),
+        "connect to a trickling server",
+    );
+}
+
+#[test]
+fn logout_waits_at_most_a_second_whatever_the_server_does() {
+    for trickle in [false, true] {
+        let server = ScriptServer::start(move |_| {
+            let after = Script::new().expect_contains("LOGOUT");
+            logged_in(if trickle {
+                after.trickle("* BYE ".repeat(200), Duration::from_millis(100))
+            } else {
+                after.hang()
+            })
+        });
+        let conn = ImapConnection::connect(&config(server.port()).build().unwrap()).unwrap();
+        let started = Instant::now();
+        conn.logout();
+        elapsed_below(
+            started,
+            Duration::from_millis(2500),
+            if trickle {
+                "logout from a trickling server"
+            } else {
+                "logout from a silent server"
+            },
+        );
+    }
+}
+
+#[test]
+fn endless_untagged_responses_to_one_command_are_refused() {
+    let flood = "* 1 EXISTS\r\n".repeat(20_000);
+    // By count…
+    let server = ScriptServer::start({
+        let flood = flood.clone();
+        move |_| {
+            logged_in(
+                Script::new()
+                    .expect_contains("NOOP")
+                    .send(flood.clone())
+                    .reply_tagged("OK done"),
+            )
+        }
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .max_untagged(1_000, 64 << 20)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    match conn.noop().unwrap_err() {
+        Error::LimitExceeded { what, limit } => {
+            assert!(what.contains("untagged"), "{what}");
+            assert_eq!(limit, 1_000);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        conn.noop().is_err(),
+        "the connection is broken after a limit"
+    );
+    // …and by bytes.
+    let server = ScriptServer::start(move |_| {
+        logged_in(
+            Script::new()
+                .expect_contains("NOOP")
+                .send(flood.clone())
+                .reply_tagged("OK done"),
+        )
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .max_untagged(10_000_000, 16 * 1024)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    match conn.noop().unwrap_err() {
+        Error::LimitExceeded { what, limit } => {
+            assert!(what.contains("bytes of untagged"), "{what}");
+            assert_eq!(limit, 16 * 1024);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn many_literals_in_one_response_are_bounded_by_the_response_size() {
+    let literal = format!("BODY[1] {{1024}}\r\n{} ", "z".repeat(1024));
+    let many = format!("* 1 FETCH (UID 1 {})\r\n", literal.repeat(200));
+    let empty = format!("* 1 FETCH (UID 1 X {})\r\n", " {0}\r\n".repeat(50_000));
+    for (name, response) in [("1 KiB literals", many), ("empty literals", empty)] {
+        let server = ScriptServer::start(move |_| {
+            logged_in(
+                Script::new()
+                    .expect_contains("NOOP")
+                    .send(response.clone())
+                    .reply_tagged("OK done"),
+            )
+        });
+        let conn = ImapConnection::connect(
+            &config(server.port())
+                .max_literal_size(2048)
+                .max_response_size(64 * 1024)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        match conn.noop().unwrap_err() {
+            Error::LimitExceeded { what, limit } => {
+                assert!(what.contains("one response"), "{name}: {what}");
+                assert_eq!(limit, 64 * 1024, "{name}");
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(
+            conn.peak_buffered_bytes() < 64 * 1024 + 128 * 1024,
+            "{name}: {} bytes held",
+            conn.peak_buffered_bytes()
+        );
+    }
+}
+
+#[test]
+fn a_bye_in_answer_to_login_or_authenticate_is_an_auth_failure_never_retried() {
+    for (caps, command) in [
+        ("IMAP4rev1", "LOGIN"),
+        ("IMAP4rev1 AUTH=PLAIN", "AUTHENTICATE"),
+    ] {
+        let server = ScriptServer::start(move |_| {
+            Script::new()
+                .send_line(&format!("* OK [CAPABILITY {caps}] ready"))
+                .expect_contains(command)
+                .send_line("* BYE too many login attempts")
+                .close()
+        });
+        let err = ImapConnection::connect(
+            &config(server.port())
+                .retry(RetryPolicy::new(3, Duration::from_millis(10)))
+                .build()
+                .unwrap(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Auth { .. }), "{command}: {err:?}");
+        assert!(!err.is_transient(), "{command}: {err:?}");
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            server.connections(),
+            1,
+            "{command}: the password was sent once only"
+        );
+    }
+}
+
+#[test]
+fn a_shared_memory_budget_fails_the_command_that_needs_more_not_the_others() {
+    let budget = MemoryBudget::new(1 << 20);
+    let big = format!(
+        "* 1 FETCH (UID 1 BODY[] {{2000000}}\r\n{})\r\n",
+        "b".repeat(2_000_000)
+    );
+    let server = ScriptServer::start(move |i| {
+        let answer = if i == 0 {
+            Script::new()
+                .expect_contains("NOOP")
+                .send(big.clone())
+                .reply_tagged("OK done")
+        } else {
+            Script::new()
+                .expect_contains("NOOP")
+                .reply_tagged("OK done")
+                .read_until_closed()
+        };
+        logged_in(answer)
+    });
+    let config = config(server.port())
+        .memory_budget(&budget)
+        .build()
+        .unwrap();
+    let greedy = ImapConnection::connect(&config).unwrap();
+    let modest = ImapConnection::connect(&config).unwrap();
+    let held_by_two = budget.used();
+    assert!(held_by_two > 0, "the read buffers are counted");
+    match greedy.noop().unwrap_err() {
+        Error::LimitExceeded { what, limit } => {
+            assert!(what.contains("memory budget"), "{what}");
+            assert_eq!(limit, 1 << 20);
+        }
+        other => panic!("{other:?}"),
+    }
+    modest.noop().unwrap();
+    assert!(
+        budget.peak() <= 1 << 20,
+        "peak {} over the budget",
+        budget.peak()
+    );
+    drop(greedy);
+    assert!(
+        budget.used() <= held_by_two,
+        "{} held after the greedy connection is gone",
+        budget.used()
+    );
+}
+
+/// Logged in, `EXAMINE` answered, the first IDLE started (tags A1 LOGIN, A2 EXAMINE, A3 IDLE).
+fn idling(then: Script) -> Script {
+    logged_in(
+        Script::new()
+            .expect_contains("EXAMINE")
+            .send_line("* OK [UIDVALIDITY 7] ok")
+            .send_line("* OK [UIDNEXT 100] ok")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_contains("IDLE")
+            .send_line("+ idling"),
+    )
+    .then(then)
+}
+
+#[test]
+fn a_listener_nobody_reads_holds_its_channel_capacity_and_callbacks_see_everything() {
+    use mailwire::imap::{IdleEvent, IdleListener};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const CHANGES: u32 = 50;
+    let flood: String = (1..=CHANGES)
+        .map(|n| format!("* {n} FETCH (UID {n} FLAGS (\\Seen))\r\n"))
+        .collect();
+    let server = ScriptServer::start(move |_| {
+        idling(
+            Script::new()
+                .send(flood.clone())
+                .expect_line("DONE")
+                .send_line("A3 OK idle done")
+                .expect_contains("IDLE")
+                .send_line("+ idling")
+                .hang(),
+        )
+    });
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    let listener = IdleListener::builder(config(server.port()).build().unwrap())
+        .channel_capacity(8)
+        .on_event(move |e| {
+            if matches!(e, IdleEvent::FlagsChanged { .. }) {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while seen.load(Ordering::SeqCst) < CHANGES as usize
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        CHANGES as usize,
+        "callbacks see every event"
+    );
+    let events = listener.events();
+    assert!(events.len() <= 8, "{} events held", events.len());
+    let held: Vec<IdleEvent> = events.try_iter().collect();
+    let dropped: u64 = held
+        .iter()
+        .map(|e| match e {
+            IdleEvent::Lagged { dropped } => *dropped,
+            _ => 0,
+        })
+        .sum();
+    let kept = held
+        .iter()
+        .filter(|e| matches!(e, IdleEvent::FlagsChanged { .. }))
+        .count() as u64;
+    assert_eq!(dropped + kept, u64::from(CHANGES), "{held:?}");
+    assert!(dropped > 0, "{held:?}");
+
+    // The server now idles silently: stopping does not wait for it.
+    let started = Instant::now();
+    listener.stop();
+    elapsed_below(
+        started,
+        Duration::from_millis(1500),
+        "stopping a listener on a silent server",
+    );
+}
+
+#[test]
+fn stopping_a_listener_is_quick_while_its_server_trickles_an_answer() {
+    use mailwire::imap::IdleListener;
+
+    let server = ScriptServer::start(|_| {
+        idling(
+            Script::new()
+                .send_line("* 120 EXISTS")
+                .expect_line("DONE")
+                .send_line("A3 OK idle done")
+                .expect_contains("SEARCH")
+                .trickle("* SEARCH".repeat(1000), Duration::from_millis(100)),
+        )
+    });
+    let listener = IdleListener::builder(
+        config(server.port())
+            .read_timeout(Duration::from_secs(30))
+            .min_transfer_rate(1)
+            .build()
+            .unwrap(),
+    )
+    .spawn()
+    .unwrap();
+    // Let the worker get into the trickled SEARCH (it holds its session meanwhile).
+    let started = Instant::now();
+    while !server.received_all().iter().any(|l| l.contains("SEARCH"))
+        && started.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    drop(listener);
+    elapsed_below(
+        started,
+        Duration::from_millis(1500),
+        "dropping a listener mid-trickle",
+    );
+}
