@@ -460,3 +460,53 @@ fn stopping_a_listener_is_quick_while_its_server_trickles_an_answer() {
         "dropping a listener mid-trickle",
     );
 }
+
+#[test]
+fn a_trickled_message_cannot_stretch_fetch_to_writer() {
+    let server = ScriptServer::start(|_| {
+        logged_in(
+            Script::new()
+                .expect_contains("SELECT")
+                .send_line("* 1 EXISTS")
+                .send_line("* OK [UIDVALIDITY 1] v")
+                .reply_tagged("OK [READ-WRITE] selected")
+                .expect_contains("FETCH")
+                .send("* 1 FETCH (UID 1 BODY[] {100000}\r\n")
+                .trickle("w".repeat(1000), Duration::from_millis(20)),
+        )
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .read_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = conn
+        .fetch_to_writer("INBOX", 1, &mut std::io::sink())
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    elapsed_below(
+        started,
+        Duration::from_secs(3),
+        "a trickled streamed literal",
+    );
+}
+
+#[test]
+fn clearing_a_pool_does_not_wait_for_a_server_that_ignores_logout() {
+    use mailwire::imap::ImapPool;
+
+    let server = ScriptServer::start(|_| logged_in(Script::new().expect_contains("LOGOUT").hang()));
+    let config = config(server.port()).build().unwrap();
+    let pool = ImapPool::new().unwrap();
+    drop(pool.get(&config).unwrap()); // back to the idle list, alive
+    let started = Instant::now();
+    pool.clear(&config); // closes it: LOGOUT, which the server never answers
+    elapsed_below(
+        started,
+        Duration::from_millis(2500),
+        "closing a pooled connection",
+    );
+}

@@ -1,0 +1,109 @@
+//! A hostile POP3 server, scripted: a trickled answer cannot stretch a call, connecting is
+//! bounded as a whole, and QUIT never holds the caller longer than a second.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mailwire::pop3::Pop3Handler;
+use mailwire::{Config, ConfigBuilder, Error, RetryPolicy, Security};
+use support::script_server::{Script, ScriptServer};
+
+const CAPA: &str = "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n";
+
+fn config(port: u16) -> ConfigBuilder {
+    Config::builder("127.0.0.1")
+        .pop3_port(port)
+        .security(Security::Plain)
+        .login("alice", "secret")
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::none())
+}
+
+/// Greeting, CAPA, USER, PASS, CAPA after login; then `then`.
+fn logged_in(then: Script) -> Script {
+    Script::new()
+        .send_line("+OK ready")
+        .expect_line("CAPA")
+        .send(CAPA)
+        .expect_line("USER alice")
+        .send_line("+OK")
+        .expect_line("PASS secret")
+        .send_line("+OK logged in")
+        .expect_line("CAPA")
+        .send(CAPA)
+        .then(then)
+}
+
+fn elapsed_below(started: Instant, bound: Duration, what: &str) {
+    let took = started.elapsed();
+    assert!(took < bound, "{what} took {took:?}, more than {bound:?}");
+    println!("{what}: {took:?}");
+}
+
+#[test]
+fn a_trickled_message_cannot_stretch_retr() {
+    for to_writer in [false, true] {
+        let server = ScriptServer::start(|_| {
+            logged_in(
+                Script::new()
+                    .expect_line("RETR 1")
+                    .send_line("+OK 100000 octets")
+                    .trickle("Subject: slow\r\n".repeat(100), Duration::from_millis(20)),
+            )
+        });
+        let pop3 = Pop3Handler::connect(
+            &config(server.port())
+                .read_timeout(Duration::from_secs(1))
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+        let started = Instant::now();
+        let err = if to_writer {
+            pop3.fetch_to_writer(1, &mut std::io::sink()).unwrap_err()
+        } else {
+            pop3.fetch_message(1).unwrap_err()
+        };
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        elapsed_below(started, Duration::from_secs(3), "a trickled RETR");
+    }
+}
+
+#[test]
+fn pop3_connect_is_bounded_by_the_connect_timeout_as_a_whole() {
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("+OK ready")
+            .expect_line("CAPA")
+            .trickle(CAPA.repeat(20), Duration::from_millis(100))
+    });
+    let started = Instant::now();
+    let err = Pop3Handler::connect(
+        &config(server.port())
+            .connect_timeout(Duration::from_secs(1))
+            .read_timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    elapsed_below(
+        started,
+        Duration::from_secs(3),
+        "POP3 connect to a trickling server",
+    );
+}
+
+#[test]
+fn quit_waits_at_most_a_second_whatever_the_server_does() {
+    let server = ScriptServer::start(|_| logged_in(Script::new().expect_line("QUIT").hang()));
+    let pop3 = Pop3Handler::connect(&config(server.port()).build().unwrap()).unwrap();
+    let started = Instant::now();
+    let _ = pop3.quit();
+    elapsed_below(
+        started,
+        Duration::from_millis(2500),
+        "QUIT to a silent server",
+    );
+}
