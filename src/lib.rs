@@ -52,11 +52,16 @@
 //!
 //! ## Failures
 //!
-//! Every read has a deadline ([`Config::read_timeout`]); a response that trickles in cannot
-//! stretch a call forever. Connecting is retried with exponential backoff on transient
-//! failures only (never after a rejected password). A connection that saw a transport or
+//! Deadlines bound operations, not reads: an answer completes within
+//! [`Config::read_timeout`] or keeps arriving at [`Limits::min_transfer_rate`], so a server
+//! that trickles cannot stretch a call; connecting is bounded as a whole by the connect
+//! timeout, and closing (LOGOUT, QUIT, every `Drop`) takes at most a second. Connecting is
+//! retried with exponential backoff on transient failures only (never after a rejected
+//! password, nor after a `BYE` in answer to it). A connection that saw a transport or
 //! protocol error is marked broken ([`Error::breaks_connection`]) and is never reused by the
-//! pools. Limits on line and literal size keep a hostile server from exhausting memory.
+//! pools. [`Limits`] bound every size and count a server sends (lines, literals, whole
+//! responses, untagged responses per command, POP3 listings, sets), and an optional
+//! [`MemoryBudget`] bounds the response buffers of many connections together.
 //!
 //! ## Security defaults
 //!

@@ -510,3 +510,37 @@ fn clearing_a_pool_does_not_wait_for_a_server_that_ignores_logout() {
         "closing a pooled connection",
     );
 }
+
+#[test]
+fn a_tls_record_trickled_inside_the_handshake_cannot_stretch_connect() {
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let Ok((mut socket, _)) = listener.accept() else { return };
+        // A handshake record announcing 16 KiB, then its bytes one by one: the TLS layer
+        // reads on and on inside one record.
+        let _ = socket.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
+        for _ in 0..100 {
+            std::thread::sleep(Duration::from_millis(100));
+            if socket.write_all(&[0x02]).is_err() {
+                return;
+            }
+        }
+    });
+    let started = Instant::now();
+    let err = ImapConnection::connect(
+        &config(port)
+            .security(Security::Tls)
+            .connect_timeout(Duration::from_secs(1))
+            .read_timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    elapsed_below(started, Duration::from_secs(3), "a trickled TLS handshake");
+    let _ = server.join();
+}
