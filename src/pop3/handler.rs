@@ -30,7 +30,10 @@ pub struct MailboxStat {
 /// removes the messages when the session ends with [`quit`](Self::quit). Ending it any other
 /// way — [`disconnect`](Self::disconnect), dropping the handler, a broken connection —
 /// commits nothing: every message is still there next time. [`Pop3Handler::session`] runs a
-/// unit of work and quits only when it succeeded.
+/// unit of work and quits only when it succeeded; a panic inside it commits nothing either.
+/// A call interrupted by a panic (in a caller's writer, say) leaves the connection at an
+/// unknown point of an answer: it is then broken and every further call is
+/// [`Error::Closed`](crate::Error::Closed).
 ///
 /// Errors are [`Error`](crate::Error)s: a `-ERR` answer is [`Error::Server`](crate::Error::Server)
 /// (transient for `[IN-USE]`, `[LOGIN-DELAY]`, `[SYS/TEMP]`), a refused login is
@@ -101,8 +104,9 @@ impl Pop3Handler {
 
     /// Runs one unit of work on a fresh connection: connects, calls `work`, and then sends
     /// `QUIT` (committing deletions) when `work` returned `Ok`, or drops the connection
-    /// without `QUIT` (nothing deleted) when it returned `Err`. A failing `QUIT` is returned
-    /// as the error.
+    /// without `QUIT` (nothing deleted) when it returned `Err` or panicked. A failing `QUIT`
+    /// is returned as the error. [`Pop3Pool::session`](crate::pop3::Pop3Pool::session) is
+    /// the same on a pooled connection.
     ///
     /// ```no_run
     /// # use mailwire::{Config, pop3::Pop3Handler};

@@ -158,6 +158,10 @@ pub(crate) struct Session {
     peak_buffered: usize,
     /// How the session logged in (`PLAIN`, `USER/PASS`, `APOP`, …).
     logged_in_with: Option<&'static str>,
+    /// Set while a command runs through [`Session::run`]; still set afterwards only if the
+    /// call never returned (its thread panicked midway, e.g. in a caller's writer), in
+    /// which case the connection is at an unknown point of an answer and unusable.
+    interrupted: bool,
 }
 
 impl fmt::Debug for Session {
@@ -191,6 +195,7 @@ impl Session {
                 deleted: BTreeSet::new(),
                 peak_buffered: 0,
                 logged_in_with: None,
+                interrupted: false,
             };
             session.greet()?;
             if config.security() == Security::StartTls {
@@ -233,6 +238,7 @@ impl Session {
             deleted,
             peak_buffered,
             logged_in_with,
+            interrupted,
             ..
         } = self;
         let tls = transport.start_tls(&config)?;
@@ -247,6 +253,7 @@ impl Session {
             deleted,
             peak_buffered,
             logged_in_with,
+            interrupted,
         };
         log::debug!(target: LOG, "[{}] STLS: TLS established", session.id());
         session.refresh_capabilities()?;
@@ -258,13 +265,19 @@ impl Session {
         self.transport.id()
     }
 
+    /// The state; a session whose last call was interrupted by a panic counts as broken.
     pub(crate) fn state(&self) -> State {
-        self.state
+        if self.interrupted && self.state != State::Closed {
+            State::Broken
+        } else {
+            self.state
+        }
     }
 
-    /// Whether the connection can no longer be used (broken or closed).
+    /// Whether the connection can no longer be used (broken, closed, or interrupted by a
+    /// panic in the middle of a command).
     pub(crate) fn is_unusable(&self) -> bool {
-        matches!(self.state, State::Broken | State::Closed)
+        matches!(self.state(), State::Broken | State::Closed)
     }
 
     pub(crate) fn is_tls(&self) -> bool {
@@ -302,6 +315,13 @@ impl Session {
 
     /// Fails early when the connection cannot be used.
     fn check_usable(&self, command: &str) -> Result<()> {
+        if self.interrupted && self.state != State::Closed {
+            return Err(Error::Closed {
+                context: format!(
+                    "before {command}: an earlier call on this connection panicked midway through an answer; connect again"
+                ),
+            });
+        }
         match self.state {
             State::Broken => Err(Error::Closed {
                 context: format!(
@@ -558,7 +578,9 @@ impl Session {
         f: impl FnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
         self.check_usable(command)?;
+        self.interrupted = true;
         let result = f(self);
+        self.interrupted = false;
         self.guard(result)
     }
 
