@@ -17,6 +17,7 @@
 pub(crate) mod apop;
 pub mod codec;
 mod handler;
+mod listing;
 mod pool;
 mod session;
 
