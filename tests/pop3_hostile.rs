@@ -62,7 +62,8 @@ fn assert_limit<T: std::fmt::Debug>(result: mailwire::Result<T>, limit: u64, wha
 }
 
 /// The shapes an endless answer can take: many valid entry lines, blank lines (skipped by
-/// the parsers, but received), dot-stuffed lines, one line that never ends.
+/// the parsers, but received), dot-stuffed lines (malformed entries for `LIST` / `UIDL`:
+/// the rest of the answer is discarded, but still counted), one line that never ends.
 #[derive(Debug, Clone, Copy)]
 enum Shape {
     Entries,
@@ -71,16 +72,12 @@ enum Shape {
     OneEndlessLine,
 }
 
-/// Every shape (for answers where a line starting with `.` is valid content).
 const SHAPES: [Shape; 4] = [
     Shape::Entries,
     Shape::BlankLines,
     Shape::DotStuffed,
     Shape::OneEndlessLine,
 ];
-
-/// The shapes of a `LIST` / `UIDL` answer (an entry never starts with `.`).
-const LISTING_SHAPES: [Shape; 3] = [Shape::Entries, Shape::BlankLines, Shape::OneEndlessLine];
 
 /// Sends an endless answer to `command` of `shape`, until the client stops reading.
 fn endless(peer: &mut Peer, command: &'static str, shape: Shape) -> std::io::Result<()> {
@@ -160,7 +157,7 @@ fn assert_broken_without_quit(pop: Pop3Handler, server: HostilePop3, command: &s
 
 #[test]
 fn endless_uidl_is_refused() {
-    for shape in LISTING_SHAPES {
+    for shape in SHAPES {
         let server = endless_listing("UIDL", shape);
         let pop = Pop3Handler::connect(&small_listing(server.port())).unwrap();
         let started = Instant::now();
@@ -174,7 +171,7 @@ fn endless_uidl_is_refused() {
 
 #[test]
 fn endless_list_after_a_huge_stat_is_refused() {
-    for shape in LISTING_SHAPES {
+    for shape in SHAPES {
         let server = HostilePop3::start(move |peer| {
             peer.login("UIDL")?;
             peer.expect("STAT")?;

@@ -80,8 +80,11 @@ impl Entry for Capability {
 /// Collects the entries of one listing from its decoded content, written in any chunks
 /// (it is a [`Write`], so the multi-line decoder writes straight into it).
 ///
-/// A write that breaks a bound (or a line that does not parse) fails with an I/O error;
-/// the typed error is kept and handed out by [`take_failure`](Self::take_failure).
+/// A write that breaks a bound fails at once with an I/O error; the typed error is kept and
+/// handed out by [`take_failure`](Self::take_failure). A line that does not parse does not
+/// stop the answer: the rest is read and discarded (still bounded by the session), and
+/// [`finish`](Self::finish) reports the first such line, so a connection that drops
+/// halfway is reported as the drop, as when the listing was parsed whole.
 pub(crate) struct Listing<T> {
     entries: Vec<T>,
     /// The current line so far, line end included once it arrived.
@@ -94,6 +97,8 @@ pub(crate) struct Listing<T> {
     failure: Option<Error>,
     /// Whether a write failed: every later write fails too.
     refused: bool,
+    /// The first line that did not parse; everything after it is discarded.
+    malformed: Option<Error>,
 }
 
 impl<T: Entry> Listing<T> {
@@ -107,6 +112,7 @@ impl<T: Entry> Listing<T> {
             max_line: limits.max_line_length,
             failure: None,
             refused: false,
+            malformed: None,
         }
     }
 
@@ -137,10 +143,16 @@ impl<T: Entry> Listing<T> {
             let line = std::mem::take(&mut self.line);
             self.add(&line)?;
         }
-        Ok(self.entries)
+        match self.malformed {
+            Some(e) => Err(e),
+            None => Ok(self.entries),
+        }
     }
 
     fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
+        if self.malformed.is_some() {
+            return Ok(());
+        }
         while !bytes.is_empty() {
             let (part, rest, complete) = match bytes.iter().position(|&b| b == b'\n') {
                 Some(lf) => {
@@ -171,6 +183,10 @@ impl<T: Entry> Listing<T> {
                 self.line = line;
                 added?;
             }
+            if self.malformed.is_some() {
+                self.line = Vec::new();
+                return Ok(());
+            }
             bytes = rest;
         }
         Ok(())
@@ -181,8 +197,16 @@ impl<T: Entry> Listing<T> {
     fn add(&mut self, line: &[u8]) -> Result<()> {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let Some(entry) = T::parse(line)? else {
-            return Ok(());
+        let entry = match T::parse(line) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => return Ok(()),
+            Err(e) => {
+                // Kept for the end of the answer; nothing more is parsed or held.
+                self.malformed = Some(e);
+                self.entries = Vec::new();
+                self.footprint = 0;
+                return Ok(());
+            }
         };
         let footprint = self.footprint.saturating_add(entry.footprint());
         if footprint as u64 > self.max_footprint {
@@ -270,17 +294,33 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_line_is_the_parse_error() {
+    fn a_bad_line_is_reported_at_the_end() {
         let mut listing = Listing::<UidlEntry>::new(&Limits::default());
-        let e = feed_in_chunks(
-            &mut listing,
-            b"1 a\r\n99999999999999999999999999999 b\r\n",
-            5,
-        )
-        .unwrap_err();
-        assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
-        // Once refused, every further write fails.
+        let content = b"1 a\r\n99999999999999999999999999999 b\r\n2 c\r\n3 \x01\r\n";
+        feed_in_chunks(&mut listing, content, 5).unwrap();
+        // What follows is discarded, not held.
+        assert_eq!(listing.held(), 0);
+        match listing.finish() {
+            Err(Error::Protocol { message, .. }) => {
+                assert!(
+                    message.contains("out of range"),
+                    "the first bad line: {message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_listing_refuses_every_later_write() {
+        let mut listing = Listing::<UidlEntry>::new(&limits(1 << 20, 1024));
+        assert!(listing.write(&[b'u'; 2000]).is_err());
+        assert!(matches!(
+            listing.take_failure(),
+            Some(Error::LimitExceeded { .. })
+        ));
         assert!(listing.write(b"2 c\r\n").is_err());
+        assert!(listing.finish().is_err());
     }
 
     #[test]
