@@ -458,7 +458,8 @@ fn pool_one_connection_per_account() {
     );
     assert_eq!(pool.stats_for(&cfg).created, 1);
 
-    // Release after deleting commits (QUIT); discard does not.
+    // Deletions are committed by commit() (QUIT) only; discard and a plain release do
+    // not (tests/pop3_unit_of_work.rs tries every path).
     {
         let conn = pool.acquire(&cfg).unwrap();
         conn.delete_message(1).unwrap();
@@ -468,6 +469,12 @@ fn pool_one_connection_per_account() {
     {
         let conn = pool.acquire(&cfg).unwrap();
         conn.delete_message(1).unwrap();
+    }
+    assert_eq!(pool.acquire(&cfg).unwrap().stat().unwrap().count, 2);
+    {
+        let conn = pool.acquire(&cfg).unwrap();
+        conn.delete_message(1).unwrap();
+        conn.commit().unwrap();
     }
     let conn = pool.acquire(&cfg).unwrap();
     assert_eq!(conn.stat().unwrap().count, 1);

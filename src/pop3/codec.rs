@@ -609,19 +609,41 @@ fn line_text<'a>(line: &'a [u8], what: &str) -> Result<&'a str> {
     })
 }
 
+/// Parses one content line (without its line end) of a multi-line `LIST` answer; `None`
+/// for a blank line.
+pub(crate) fn parse_list_content_line(line: &[u8]) -> Result<Option<ListEntry>> {
+    if trim_ascii_blanks(line).is_empty() {
+        return Ok(None);
+    }
+    parse_list_line(line_text(line, "LIST")?).map(Some)
+}
+
+/// Parses one content line (without its line end) of a multi-line `UIDL` answer; `None`
+/// for a blank line.
+pub(crate) fn parse_uidl_content_line(line: &[u8]) -> Result<Option<UidlEntry>> {
+    if trim_ascii_blanks(line).is_empty() {
+        return Ok(None);
+    }
+    parse_uidl_line(line_text(line, "UIDL")?).map(Some)
+}
+
 /// Parses the decoded content of a multi-line `LIST` answer (blank lines are skipped).
+///
+/// The whole content is in memory here; the client itself parses a listing line by line
+/// as it arrives, bounded by [`Limits::max_listing_size`](crate::Limits::max_listing_size).
 pub fn parse_list(content: &[u8]) -> Result<Vec<ListEntry>> {
     content_lines(content)
-        .filter(|l| !trim_ascii_blanks(l).is_empty())
-        .map(|l| parse_list_line(line_text(l, "LIST")?))
+        .filter_map(|l| parse_list_content_line(l).transpose())
         .collect()
 }
 
 /// Parses the decoded content of a multi-line `UIDL` answer (blank lines are skipped).
+///
+/// The whole content is in memory here; the client itself parses a listing line by line
+/// as it arrives, bounded by [`Limits::max_listing_size`](crate::Limits::max_listing_size).
 pub fn parse_uidl(content: &[u8]) -> Result<Vec<UidlEntry>> {
     content_lines(content)
-        .filter(|l| !trim_ascii_blanks(l).is_empty())
-        .map(|l| parse_uidl_line(line_text(l, "UIDL")?))
+        .filter_map(|l| parse_uidl_content_line(l).transpose())
         .collect()
 }
 
@@ -659,6 +681,11 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// The capabilities of `list`, in that order.
+    pub(crate) fn from_list(list: Vec<Capability>) -> Capabilities {
+        Capabilities { list }
+    }
+
     /// Whether the capability `name` is listed (any case).
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
@@ -745,25 +772,25 @@ impl Capabilities {
 /// Parses the decoded content of a `CAPA` answer, one capability per line. Blank lines are
 /// skipped and invalid UTF-8 is replaced, so this never fails.
 pub fn parse_capa(content: &[u8]) -> Capabilities {
-    let list = content_lines(content)
-        .filter_map(|line| {
-            let line = String::from_utf8_lossy(trim_ascii_blanks(line)).into_owned();
-            let mut parts = line.splitn(2, [' ', '\t']);
-            let name = parts.next().filter(|n| !n.is_empty())?.to_string();
-            let raw_args = parts.next().unwrap_or("").trim().to_string();
-            let args = raw_args
-                .split([' ', '\t'])
-                .filter(|a| !a.is_empty())
-                .map(str::to_string)
-                .collect();
-            Some(Capability {
-                name,
-                args,
-                raw_args,
-            })
-        })
+    Capabilities::from_list(content_lines(content).filter_map(parse_capa_line).collect())
+}
+
+/// Parses one line (without its line end) of a `CAPA` answer; `None` for a blank line.
+pub(crate) fn parse_capa_line(line: &[u8]) -> Option<Capability> {
+    let line = String::from_utf8_lossy(trim_ascii_blanks(line));
+    let mut parts = line.splitn(2, [' ', '\t']);
+    let name = parts.next().filter(|n| !n.is_empty())?.to_string();
+    let raw_args = parts.next().unwrap_or("").trim().to_string();
+    let args = raw_args
+        .split([' ', '\t'])
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
         .collect();
-    Capabilities { list }
+    Some(Capability {
+        name,
+        args,
+        raw_args,
+    })
 }
 
 /// The APOP timestamp of a greeting: the first `<…>` containing `@` (brackets included), or
@@ -1617,6 +1644,34 @@ Hello.\r\n\
         assert_eq!(protocol_offset(parse_stat("2 x20")).0, 2);
         assert_eq!(protocol_offset(parse_stat("-1 20")).0, 0);
         assert_eq!(protocol_offset(parse_stat("4294967296 1")).0, 0);
+    }
+
+    #[test]
+    fn numbers_too_large_for_their_type_never_wrap() {
+        const HUGE: &str = "123456789012345678901234567890";
+        let out_of_range = |r: Result<()>| match r {
+            Err(Error::Protocol { message, .. }) => assert!(message.contains("out of range")),
+            other => panic!("expected a protocol error, got {other:?}"),
+        };
+        out_of_range(parse_stat(&format!("{HUGE} 1")).map(drop));
+        out_of_range(parse_stat(&format!("1 {HUGE}")).map(drop));
+        out_of_range(parse_stat("1 18446744073709551616").map(drop));
+        out_of_range(parse_list_line(&format!("{HUGE} 1")).map(drop));
+        out_of_range(parse_list_line(&format!("1 {HUGE}")).map(drop));
+        out_of_range(parse_uidl_line(&format!("{HUGE} uid")).map(drop));
+        out_of_range(parse_list(format!("1 2\r\n{HUGE} 3\r\n").as_bytes()).map(drop));
+        out_of_range(parse_uidl(format!("{HUGE} a\r\n").as_bytes()).map(drop));
+        // Signs and other non-digits are not numbers at all.
+        for bad in ["+1 2", "1 -2", "0x10 2", "1 2e3"] {
+            assert!(parse_list_line(bad).is_err(), "{bad}");
+        }
+        // The greatest values still fit.
+        assert_eq!(
+            parse_list_line("4294967295 18446744073709551615")
+                .unwrap()
+                .size,
+            u64::MAX
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub struct MailboxStat {
 /// removes the messages when the session ends with [`quit`](Self::quit). Ending it any other
 /// way — [`disconnect`](Self::disconnect), dropping the handler, a broken connection —
 /// commits nothing: every message is still there next time. [`Pop3Handler::session`] runs a
-/// unit of work and quits only when it succeeded.
+/// unit of work and quits only when it succeeded; a panic inside it commits nothing either.
+/// A call interrupted by a panic (in a caller's writer, say) leaves the connection at an
+/// unknown point of an answer: it is then broken and every further call is
+/// [`Error::Closed`](crate::Error::Closed).
 ///
 /// Errors are [`Error`](crate::Error)s: a `-ERR` answer is [`Error::Server`](crate::Error::Server)
 /// (transient for `[IN-USE]`, `[LOGIN-DELAY]`, `[SYS/TEMP]`), a refused login is
@@ -101,8 +104,9 @@ impl Pop3Handler {
 
     /// Runs one unit of work on a fresh connection: connects, calls `work`, and then sends
     /// `QUIT` (committing deletions) when `work` returned `Ok`, or drops the connection
-    /// without `QUIT` (nothing deleted) when it returned `Err`. A failing `QUIT` is returned
-    /// as the error.
+    /// without `QUIT` (nothing deleted) when it returned `Err` or panicked. A failing `QUIT`
+    /// is returned as the error. [`Pop3Pool::session`](crate::pop3::Pop3Pool::session) is
+    /// the same on a pooled connection.
     ///
     /// ```no_run
     /// # use mailwire::{Config, pop3::Pop3Handler};
@@ -178,7 +182,8 @@ impl Pop3Handler {
         self.session.lock().capabilities().clone()
     }
 
-    /// Asks `CAPA` again and returns the new list.
+    /// Asks `CAPA` again and returns the new list (bounded like [`list`](Self::list); the
+    /// `CAPA` asked while connecting, before `STLS`, is bounded the same way).
     pub fn refresh_capabilities(&self) -> Result<Capabilities> {
         self.session.lock().run("CAPA", |s| {
             s.refresh_capabilities()?;
@@ -197,9 +202,13 @@ impl Pop3Handler {
         *self.session.lock().options()
     }
 
-    /// The most bytes the connection's read buffer ever held (allocated or filled): a
-    /// measure of the memory the library itself used for responses, independent of message
-    /// size for streamed reads ([`fetch_to_writer`](Self::fetch_to_writer)).
+    /// The most bytes the connection ever held for one response: its read buffer
+    /// (allocated or filled) plus what the answer being read held in memory at that moment
+    /// (a listing's parsed entries and partial line, a message read into memory). A measure
+    /// of the memory the library itself used for responses, independent of message size
+    /// for streamed reads ([`fetch_to_writer`](Self::fetch_to_writer)), and bounded by the
+    /// read buffer plus `Limits::max_listing_size` for listings or
+    /// `Limits::max_literal_size` for messages.
     pub fn peak_buffered_bytes(&self) -> usize {
         self.session.lock().peak_buffered()
     }
@@ -217,6 +226,15 @@ impl Pop3Handler {
     }
 
     /// `LIST`: every message's number and size.
+    ///
+    /// Parsed line by line as it arrives. Bounded by
+    /// [`Limits::max_listing_size`](crate::Limits::max_listing_size) — the bytes received
+    /// for the answer, and separately the memory of the entries parsed from it — and by
+    /// `max_line_length` per line; exceeding one is
+    /// [`Error::LimitExceeded`](crate::Error::LimitExceeded) and breaks the connection (no
+    /// `QUIT` is sent on it). A number that does not fit its type (a message number over
+    /// `u32`, a size over `u64`) is [`Error::Protocol`](crate::Error::Protocol), never
+    /// wrapped.
     pub fn list(&self) -> Result<Vec<ListEntry>> {
         self.session.lock().run("LIST", Session::list)
     }
@@ -233,6 +251,10 @@ impl Pop3Handler {
     }
 
     /// `UIDL`: every message's number and unique id, which stays the same across sessions.
+    ///
+    /// Bounded like [`list`](Self::list): `max_listing_size` (bytes received, and the
+    /// entries' memory), `max_line_length` per line. The defaults take a million messages
+    /// with room to spare.
     pub fn uidl(&self) -> Result<Vec<UidlEntry>> {
         self.session.lock().run("UIDL", Session::uidl)
     }
@@ -276,13 +298,18 @@ impl Pop3Handler {
     /// `PIPELINING` (commands go out in windows of [`Pop3Options::pipeline_window`], so
     /// neither side's socket buffer can fill up and block), one by one otherwise or when
     /// [`Pop3Options::pipelining`] turned it off. If one message is refused (`-ERR`), the
-    /// answers already asked for are still read and the first error is returned.
+    /// answers already asked for are still read and the first error is returned. Each
+    /// message is bounded by `max_literal_size` like [`fetch_message`](Self::fetch_message);
+    /// a message over it is [`Error::LimitExceeded`](crate::Error::LimitExceeded) and breaks
+    /// the connection.
     pub fn fetch_messages(&self, numbers: &[u32]) -> Result<Vec<Message>> {
         self.session.lock().run("RETR", |s| s.retr_many(numbers))
     }
 
     /// `TOP n lines`: the header and the first `lines` lines of the body (0 for the header
-    /// only). The server must support `TOP` (most do; `CAPA` lists it).
+    /// only). The server must support `TOP` (most do; `CAPA` lists it). Bounded by both
+    /// `max_listing_size` (bytes received) and `max_literal_size` (the content held):
+    /// [`Error::LimitExceeded`](crate::Error::LimitExceeded) names the one that applied.
     pub fn fetch_headers(&self, number: u32, lines: u32) -> Result<Message> {
         self.session.lock().run("TOP", |s| s.top(number, lines))
     }

@@ -5,7 +5,10 @@
 //!   QUIT), with STLS, `AUTH` (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER), `USER` / `PASS` and
 //!   APOP. [`Pop3Handler::session`] runs a unit of work and quits only on success.
 //! - [`Pop3Pool`]: connections kept per account (one by default: the server locks the
-//!   maildrop), on the shared [pool core](crate::pool).
+//!   maildrop), on the shared [pool core](crate::pool). A checked-out connection is a unit
+//!   of work whose deletions are committed only by [`Pop3PoolGuard::commit`] (or
+//!   [`Pop3Pool::session`] with a closure that returned `Ok`), never by a drop, an error or
+//!   a panic.
 //! - [`codec`]: the pure protocol layer (status lines, multi-line responses) with no I/O.
 //!
 //! Deletions are committed only by `QUIT`; see [`Pop3Handler`]. The guide is
@@ -14,6 +17,7 @@
 pub(crate) mod apop;
 pub mod codec;
 mod handler;
+mod listing;
 mod pool;
 mod session;
 

@@ -18,8 +18,9 @@ use crate::pop3::session::{LOG, Pop3Options};
 /// - connect: [`Pop3Handler::connect_with`] with the pool's [`Pop3Options`];
 /// - health check: `NOOP`;
 /// - broken: the handler is closed or broke;
-/// - close: `QUIT` on a healthy connection (idle pooled connections have no pending
-///   deletions, see [`Pop3PoolGuard`]), otherwise just the socket.
+/// - close: `QUIT` only on a healthy connection without pending deletions (idle pooled
+///   connections never have any, see [`Pop3PoolGuard`]); otherwise the socket is closed
+///   without `QUIT`, which commits nothing. Closing never commits a deletion.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pop3Manager {
     options: Pop3Options,
@@ -52,11 +53,19 @@ impl Manage for Pop3Manager {
         conn.is_closed()
     }
 
+    /// Closes a connection the pool discards. `QUIT` is sent only when it commits nothing:
+    /// a connection with pending deletions, or one closed while its thread panics, is
+    /// dropped without `QUIT`, so the server rolls its deletions back.
     fn close(&self, conn: Pop3Handler) {
-        if !conn.is_closed() {
-            if let Err(e) = conn.quit() {
-                log::debug!(target: LOG, "[{}] QUIT while closing a pooled connection failed: {e}", conn.id());
-            }
+        if conn.is_closed() {
+            return;
+        }
+        let pending = conn.pending_deletions().len();
+        if pending > 0 || std::thread::panicking() {
+            log::debug!(target: LOG, "[{}] closing a pooled connection without QUIT ({pending} uncommitted deletion(s))", conn.id());
+            conn.disconnect();
+        } else if let Err(e) = conn.quit() {
+            log::debug!(target: LOG, "[{}] QUIT while closing a pooled connection failed: {e}", conn.id());
         }
     }
 }
@@ -127,6 +136,43 @@ impl Pop3Pool {
         })
     }
 
+    /// Runs one unit of work on a pooled connection: acquires one for the account of
+    /// `config`, calls `work`, and then [commits](Pop3PoolGuard::commit) (sends `QUIT` if
+    /// messages were marked for deletion, else gives the connection back) when `work`
+    /// returned `Ok`, or closes the connection without `QUIT` (nothing deleted) when it
+    /// returned `Err` or panicked. A failing commit is returned as the error.
+    ///
+    /// ```no_run
+    /// # use mailwire::{Config, pop3::Pop3Pool};
+    /// # let pool = Pop3Pool::new()?;
+    /// # let config = Config::builder("pop.example.com").login("u", "p").build()?;
+    /// // Download everything, then delete it; nothing is deleted if a download fails.
+    /// let messages = pool.session(&config, |pop| {
+    ///     let numbers: Vec<u32> = pop.list()?.iter().map(|e| e.number).collect();
+    ///     let messages = pop.fetch_messages(&numbers)?;
+    ///     pop.delete_messages(&numbers)?;
+    ///     Ok(messages)
+    /// })?;
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn session<T>(
+        &self,
+        config: &Config,
+        work: impl FnOnce(&Pop3Handler) -> Result<T>,
+    ) -> Result<T> {
+        let guard = self.acquire(config)?;
+        match work(&guard) {
+            Ok(value) => {
+                guard.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                guard.discard();
+                Err(e)
+            }
+        }
+    }
+
     /// [`acquire`](Self::acquire) with its own wait limit.
     pub fn acquire_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
         Ok(Pop3PoolGuard {
@@ -176,12 +222,37 @@ impl Pop3Pool {
 /// A connection checked out of a [`Pop3Pool`]: dereferences to the [`Pop3Handler`];
 /// dropping it releases the connection.
 ///
-/// What release does with deletions: a pooled connection is a unit of work. If messages
-/// were marked for deletion (and not [`reset`](Pop3Handler::reset)), dropping the guard
-/// sends `QUIT`, which commits them, and the pool opens a fresh connection next time;
-/// otherwise the connection goes back to the pool as it is, still logged in. To abandon the
-/// work instead (nothing deleted), call [`discard`](Self::discard). A connection that broke
-/// is never reused and never commits.
+/// A checked-out connection is a unit of work, and its deletions are committed only when
+/// the caller says so:
+///
+/// - [`commit`](Self::commit) sends `QUIT` when messages are marked for deletion (the
+///   server removes them; the pool connects afresh next time), or gives the connection
+///   back as it is when none are;
+/// - dropping the guard — at the end of a scope, on an early `?` return, or while the
+///   thread panics — never sends `QUIT` when deletions are pending: the connection is
+///   closed without it, the server rolls the deletions back (every message is still there
+///   next time) and the pool connects afresh. A guard without pending deletions (none
+///   marked, or undone by [`reset`](Pop3Handler::reset)) goes back to the pool, still
+///   logged in; one dropped while its thread panics is closed, never reused;
+/// - [`discard`](Self::discard) closes the connection without `QUIT` in any case.
+///
+/// [`Pop3Pool::session`] runs a closure as one unit of work with the same rule: `Ok`
+/// commits, `Err` or a panic commits nothing. A connection that broke is never reused and
+/// never commits. Calling [`quit`](Pop3Handler::quit) through the guard is an explicit
+/// commit too.
+///
+/// ```no_run
+/// # use mailwire::{Config, pop3::Pop3Pool};
+/// # let pool = Pop3Pool::new()?;
+/// # let config = Config::builder("pop.example.com").login("u", "p").build()?;
+/// let pop = pool.acquire(&config)?;
+/// let numbers: Vec<u32> = pop.list()?.iter().map(|e| e.number).collect();
+/// let messages = pop.fetch_messages(&numbers)?; // an error here: nothing deleted
+/// pop.delete_messages(&numbers)?;
+/// // … store `messages` durably …
+/// pop.commit()?; // only now are the messages removed from the server
+/// # Ok::<(), mailwire::Error>(())
+/// ```
 pub struct Pop3PoolGuard {
     inner: Pooled<Pop3Manager>,
 }
@@ -203,6 +274,24 @@ impl Deref for Pop3PoolGuard {
 }
 
 impl Pop3PoolGuard {
+    /// Ends the unit of work, committing its deletions: with messages marked for deletion,
+    /// sends `QUIT` (the server removes them; the connection is closed and the pool opens a
+    /// new one for the next acquire) and returns its error if it fails; with none, gives
+    /// the connection back to the pool, still logged in, and returns `Ok`.
+    ///
+    /// On a connection that is already closed or broken it is
+    /// [`Error::Closed`](crate::Error::Closed) and nothing is deleted.
+    pub fn commit(self) -> Result<()> {
+        if self.inner.is_closed() {
+            // The same error every other call gives on a closed connection.
+            return self.inner.quit();
+        }
+        if self.inner.pending_deletions().is_empty() {
+            return Ok(());
+        }
+        self.inner.quit()
+    }
+
     /// Drops the connection without `QUIT`: deletions marked on it are not committed, and
     /// the pool opens a new connection for the next acquire.
     pub fn discard(mut self) {
@@ -217,15 +306,31 @@ impl Pop3PoolGuard {
 }
 
 impl Drop for Pop3PoolGuard {
+    /// Releases the connection without committing anything: pending deletions (or a
+    /// panicking thread) mean the connection is closed without `QUIT`.
     fn drop(&mut self) {
-        if !self.inner.is_closed() && !self.inner.pending_deletions().is_empty() {
-            // Commit the unit of work; the closed handler is then discarded by the pool.
-            if let Err(e) = self.inner.quit() {
-                log::warn!(target: LOG, "[{}] QUIT on release failed, deletions may not be committed: {e}", self.inner.id());
-            }
+        if self.inner.is_closed() {
+            return;
+        }
+        let pending = self.inner.pending_deletions().len();
+        let panicking = std::thread::panicking();
+        if pending > 0 || panicking {
+            log::debug!(
+                target: LOG,
+                "[{}] released without commit{}: closing without QUIT, {pending} deletion(s) rolled back",
+                self.inner.id(),
+                if panicking { " while its thread panics" } else { "" }
+            );
+            self.inner.disconnect();
+            self.inner.mark_broken();
         }
     }
 }
+
+/// Compiles every example of `docs/pop3.md` as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/pop3.md")]
+pub struct Pop3GuideExamples;
 
 #[cfg(test)]
 mod tests {

@@ -12,9 +12,10 @@ use crate::message::{Message, MessageMeta};
 use crate::net::{self, Transport};
 use crate::pop3::apop::apop_digest;
 use crate::pop3::codec::{
-    self, AuthLine, Capabilities, Command, MultiLineDecoder, Status, apop_timestamp, parse_status,
-    plan_auth,
+    self, AuthLine, Capabilities, Capability, Command, MultiLineDecoder, Status, apop_timestamp,
+    parse_status, plan_auth,
 };
+use crate::pop3::listing::{Entry, Listing};
 use crate::sasl::{self, Mechanism};
 
 /// The log target of the POP3 client.
@@ -119,11 +120,61 @@ pub(crate) enum State {
     Broken,
 }
 
+/// Where the content of a multi-line answer goes, and how many bytes of it the library
+/// holds in memory (counted in [`Pop3Handler::peak_buffered_bytes`](super::Pop3Handler::peak_buffered_bytes)).
+trait BodySink: Write {
+    /// The bytes held in memory for the answer so far (0 for a caller's writer).
+    fn held(&self) -> usize;
+}
+
+/// A caller's writer: what it keeps is not the library's memory.
+struct Streamed<'a>(&'a mut dyn Write);
+
+impl Write for Streamed<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl BodySink for Streamed<'_> {
+    fn held(&self) -> usize {
+        0
+    }
+}
+
+impl<T: Entry> BodySink for Listing<T> {
+    fn held(&self) -> usize {
+        Listing::held(self)
+    }
+}
+
+/// The bound on the bytes received for one multi-line answer: `limit` bytes, named `what`
+/// in the error.
+#[derive(Debug, Clone, Copy)]
+struct RawLimit<'a> {
+    limit: u64,
+    what: &'a str,
+}
+
 /// A writer that refuses to grow past a limit.
 struct Limited<'a> {
     out: &'a mut Vec<u8>,
     limit: u64,
     exceeded: bool,
+}
+
+impl BodySink for Limited<'_> {
+    fn held(&self) -> usize {
+        self.out.len()
+    }
 }
 
 impl Write for Limited<'_> {
@@ -157,6 +208,10 @@ pub(crate) struct Session {
     peak_buffered: usize,
     /// How the session logged in (`PLAIN`, `USER/PASS`, `APOP`, …).
     logged_in_with: Option<&'static str>,
+    /// Set while a command runs through [`Session::run`]; still set afterwards only if the
+    /// call never returned (its thread panicked midway, e.g. in a caller's writer), in
+    /// which case the connection is at an unknown point of an answer and unusable.
+    interrupted: bool,
 }
 
 impl fmt::Debug for Session {
@@ -190,6 +245,7 @@ impl Session {
                 deleted: BTreeSet::new(),
                 peak_buffered: 0,
                 logged_in_with: None,
+                interrupted: false,
             };
             session.greet()?;
             if config.security() == Security::StartTls {
@@ -233,6 +289,7 @@ impl Session {
             deleted,
             peak_buffered,
             logged_in_with,
+            interrupted,
             ..
         } = self;
         let tls = transport.start_tls(&config)?;
@@ -247,6 +304,7 @@ impl Session {
             deleted,
             peak_buffered,
             logged_in_with,
+            interrupted,
         };
         log::debug!(target: LOG, "[{}] STLS: TLS established", session.id());
         session.refresh_capabilities()?;
@@ -258,13 +316,19 @@ impl Session {
         self.transport.id()
     }
 
+    /// The state; a session whose last call was interrupted by a panic counts as broken.
     pub(crate) fn state(&self) -> State {
-        self.state
+        if self.interrupted && self.state != State::Closed {
+            State::Broken
+        } else {
+            self.state
+        }
     }
 
-    /// Whether the connection can no longer be used (broken or closed).
+    /// Whether the connection can no longer be used (broken, closed, or interrupted by a
+    /// panic in the middle of a command).
     pub(crate) fn is_unusable(&self) -> bool {
-        matches!(self.state, State::Broken | State::Closed)
+        matches!(self.state(), State::Broken | State::Closed)
     }
 
     pub(crate) fn is_tls(&self) -> bool {
@@ -302,6 +366,13 @@ impl Session {
 
     /// Fails early when the connection cannot be used.
     fn check_usable(&self, command: &str) -> Result<()> {
+        if self.interrupted && self.state != State::Closed {
+            return Err(Error::Closed {
+                context: format!(
+                    "before {command}: an earlier call on this connection panicked midway through an answer; connect again"
+                ),
+            });
+        }
         match self.state {
             State::Broken => Err(Error::Closed {
                 context: format!(
@@ -327,17 +398,20 @@ impl Session {
         result
     }
 
-    fn note_buffer(&mut self) {
+    /// Records the bytes held now: the read buffer plus `answer`, what the answer being
+    /// read holds in memory.
+    fn note_buffer(&mut self, answer: usize) {
         let held = self
             .transport
             .buffer_capacity()
-            .max(self.transport.buffered().len());
+            .max(self.transport.buffered().len())
+            .saturating_add(answer);
         self.peak_buffered = self.peak_buffered.max(held);
     }
 
     fn read_status_line(&mut self, operation: &str) -> Result<Vec<u8>> {
         let line = self.transport.read_line(operation)?.to_vec();
-        self.note_buffer();
+        self.note_buffer(0);
         Ok(line)
     }
 
@@ -355,25 +429,49 @@ impl Session {
         parse_status(&line)?.into_result(command.name())
     }
 
-    /// Reads the body of a multi-line response into `out`, in constant memory.
-    fn read_multi_line(&mut self, out: &mut dyn Write, operation: &str) -> Result<u64> {
+    /// Reads the body of a multi-line response into `out`, in constant memory of its own.
+    /// With `raw`, at most `raw.limit` bytes (as received, terminator included) are
+    /// decoded: an answer that is not complete by then is [`Error::LimitExceeded`], and
+    /// nothing past the limit is ever handed to `out`.
+    fn read_multi_line(
+        &mut self,
+        out: &mut dyn BodySink,
+        operation: &str,
+        raw: Option<RawLimit<'_>>,
+    ) -> Result<u64> {
         let mut decoder = MultiLineDecoder::new();
+        let mut received = 0u64;
         loop {
-            let decoded = decoder.decode(self.transport.buffered(), out)?;
+            let buffered = self.transport.buffered();
+            let input = match raw {
+                Some(raw) => {
+                    let room = raw.limit.saturating_sub(received);
+                    let take =
+                        usize::try_from(room).map_or(buffered.len(), |r| r.min(buffered.len()));
+                    buffered.get(..take).unwrap_or(buffered)
+                }
+                None => buffered,
+            };
+            let decoded = decoder.decode(input, &mut *out)?;
             self.transport.consume(decoded.consumed);
+            received = received.saturating_add(decoded.consumed as u64);
+            self.note_buffer(out.held());
             if decoded.done {
                 return Ok(decoder.content_len());
             }
+            if let Some(raw) = raw {
+                if received >= raw.limit {
+                    log::debug!(target: LOG, "[{}] {} over {} bytes", self.id(), raw.what, raw.limit);
+                    return Err(Error::LimitExceeded {
+                        what: raw.what.to_string(),
+                        limit: usize::try_from(raw.limit).unwrap_or(usize::MAX),
+                    });
+                }
+            }
             // Under the turn deadline: a trickle cannot stretch the answer.
             self.transport.fill(operation)?;
-            self.note_buffer();
+            self.note_buffer(out.held());
         }
-    }
-
-    /// Runs a multi-line command: sends it, reads the status and, on `+OK`, the content.
-    fn multi(&mut self, command: Command<'_>, out: &mut dyn Write) -> Result<u64> {
-        self.send(&command)?;
-        self.read_multi_answer(&command, out, "")
     }
 
     /// Reads the status line and, on `+OK`, the content of a multi-line answer to `command`.
@@ -381,40 +479,60 @@ impl Session {
     fn read_multi_answer(
         &mut self,
         command: &Command<'_>,
-        out: &mut dyn Write,
+        out: &mut dyn BodySink,
         hint: &str,
+        raw_limit: Option<u64>,
     ) -> Result<u64> {
         let trace = command.trace_text();
         let operation = format!("waiting for the answer to {trace}{hint}");
         let line = self.read_status_line(&operation)?;
         parse_status(&line)?.into_result(&trace)?;
         let operation = format!("reading the answer to {trace}{hint}");
-        self.read_multi_line(out, &operation)
+        let what = format!("the answer to {trace} (a listing; Limits::max_listing_size)");
+        let raw = raw_limit.map(|limit| RawLimit { limit, what: &what });
+        self.read_multi_line(out, &operation, raw)
     }
 
-    /// Reads a multi-line answer into memory, bounded by `max_literal_size`.
+    /// Reads a multi-line answer into memory: its content bounded by `max_literal_size`,
+    /// and with `raw_limit` the bytes received too.
     fn read_multi_to_vec(
         &mut self,
         command: &Command<'_>,
         hint: &str,
-        capacity: usize,
+        raw_limit: Option<u64>,
     ) -> Result<Vec<u8>> {
         let limit = self.config.limits().max_literal_size;
-        let mut out = Vec::with_capacity(capacity);
+        let mut out = Vec::new();
         let mut sink = Limited {
             out: &mut out,
             limit,
             exceeded: false,
         };
-        let result = self.read_multi_answer(command, &mut sink, hint);
+        let result = self.read_multi_answer(command, &mut sink, hint, raw_limit);
         let exceeded = sink.exceeded;
         match result {
             Ok(_) => Ok(out),
             Err(_) if exceeded => Err(Error::LimitExceeded {
-                what: format!("the answer to {}", command.trace_text()),
+                what: format!(
+                    "the answer to {} (a message held in memory; Limits::max_literal_size)",
+                    command.trace_text()
+                ),
                 limit: usize::try_from(limit).unwrap_or(usize::MAX),
             }),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Runs a listing command (`LIST`, `UIDL`): sends it and parses its answer line by line
+    /// as it arrives, bounded by `max_listing_size` (bytes received and the entries'
+    /// memory) and `max_line_length`.
+    fn listing<T: Entry>(&mut self, command: Command<'_>) -> Result<Vec<T>> {
+        self.send(&command)?;
+        let limit = self.config.limits().max_listing_size;
+        let mut listing = Listing::<T>::new(&self.config.limits());
+        match self.read_multi_answer(&command, &mut listing, "", Some(limit)) {
+            Ok(_) => listing.finish(),
+            Err(e) => Err(listing.take_failure().unwrap_or(e)),
         }
     }
 
@@ -553,7 +671,9 @@ impl Session {
         f: impl FnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
         self.check_usable(command)?;
+        self.interrupted = true;
         let result = f(self);
+        self.interrupted = false;
         self.guard(result)
     }
 
@@ -562,9 +682,21 @@ impl Session {
         let line = self.read_status_line("waiting for the answer to CAPA")?;
         match parse_status(&line)? {
             Status::Ok { .. } => {
-                let mut content = Vec::new();
-                self.read_multi_line(&mut content, "reading the answer to CAPA")?;
-                self.caps = codec::parse_capa(&content);
+                // Bounded like every listing: CAPA runs before STLS, so anyone on the
+                // network path can answer it.
+                let limits = self.config.limits();
+                let raw = RawLimit {
+                    limit: limits.max_listing_size,
+                    what: "the answer to CAPA (a listing; Limits::max_listing_size)",
+                };
+                let mut listing = Listing::<Capability>::new(&limits);
+                let read =
+                    self.read_multi_line(&mut listing, "reading the answer to CAPA", Some(raw));
+                let list = match read {
+                    Ok(_) => listing.finish()?,
+                    Err(e) => return Err(listing.take_failure().unwrap_or(e)),
+                };
+                self.caps = Capabilities::from_list(list);
             }
             Status::Err { text, .. } => {
                 // RFC 1939-only servers have no CAPA: assume nothing.
@@ -581,9 +713,7 @@ impl Session {
     }
 
     pub(crate) fn list(&mut self) -> Result<Vec<codec::ListEntry>> {
-        let mut content = Vec::new();
-        self.multi(Command::List(None), &mut content)?;
-        codec::parse_list(&content)
+        self.listing(Command::List(None))
     }
 
     pub(crate) fn list_one(&mut self, number: u32) -> Result<codec::ListEntry> {
@@ -592,9 +722,7 @@ impl Session {
     }
 
     pub(crate) fn uidl(&mut self) -> Result<Vec<codec::UidlEntry>> {
-        let mut content = Vec::new();
-        self.multi(Command::Uidl(None), &mut content)?;
-        codec::parse_uidl(&content)
+        self.listing(Command::Uidl(None))
     }
 
     pub(crate) fn uidl_one(&mut self, number: u32) -> Result<codec::UidlEntry> {
@@ -605,19 +733,23 @@ impl Session {
     pub(crate) fn retr(&mut self, number: u32) -> Result<Message> {
         let command = Command::Retr(number);
         self.send(&command)?;
-        let raw = self.read_multi_to_vec(&command, "", 0)?;
+        let raw = self.read_multi_to_vec(&command, "", None)?;
         Ok(pop3_message(raw, number))
     }
 
     pub(crate) fn top(&mut self, number: u32, lines: u32) -> Result<Message> {
         let command = Command::Top { number, lines };
         self.send(&command)?;
-        let raw = self.read_multi_to_vec(&command, "", 0)?;
+        // Headers and a few lines: a message part and a listing, so both bounds apply.
+        let listing_limit = self.config.limits().max_listing_size;
+        let raw = self.read_multi_to_vec(&command, "", Some(listing_limit))?;
         Ok(pop3_message(raw, number))
     }
 
     pub(crate) fn retr_to_writer(&mut self, number: u32, out: &mut dyn Write) -> Result<u64> {
-        self.multi(Command::Retr(number), out)
+        let command = Command::Retr(number);
+        self.send(&command)?;
+        self.read_multi_answer(&command, &mut Streamed(out), "", None)
     }
 
     /// `RETR` for each number, pipelined in windows when the server advertises PIPELINING
@@ -667,7 +799,7 @@ impl Session {
                 break;
             }
             let command = Command::Retr(number);
-            match self.read_multi_to_vec(&command, &hint, 0) {
+            match self.read_multi_to_vec(&command, &hint, None) {
                 Ok(raw) => messages.push(pop3_message(raw, number)),
                 Err(e) if e.breaks_connection() => return Err(e),
                 Err(e) => {

@@ -6,10 +6,12 @@
 //! - [`certs`]: a per-process self-signed certificate (CN=localhost, 127.0.0.1).
 //! - [`dovecot`]: a private Dovecot on 127.0.0.1 (IMAP, IMAPS, POP3, POP3S).
 //! - [`script_server`]: a scripted fake server for faults and quirks.
+//! - [`hostile_pop3`]: a POP3 server that generates endless or huge answers.
 #![allow(dead_code)]
 
 pub mod certs;
 pub mod dovecot;
+pub mod hostile_pop3;
 pub mod script_server;
 
 use std::collections::hash_map::RandomState;
