@@ -73,6 +73,39 @@ pub fn imap_session(server: &[u8]) {
     drop(peer);
 }
 
+/// A POP3 session against `server`: greeting, CAPA, USER/PASS (or AUTH), CAPA, STAT, LIST,
+/// UIDL, TOP and RETR of the first listed messages (at most five), DELE, RSET, NOOP, QUIT.
+pub fn pop3_session(server: &[u8]) {
+    use crate::pop3::{Pop3Handler, Pop3Options};
+
+    let Some(config) = fuzz_config() else { return };
+    let (client, mut peer) = memory::pair();
+    if peer.write_and_close(server).is_err() {
+        return;
+    }
+    let options = Pop3Options::default();
+    let Ok(session) = crate::pop3::session::Session::over_memory(client, &config, options) else {
+        return;
+    };
+    let pop = Pop3Handler::from_session(session);
+    let _ = pop.stat();
+    let numbers: Vec<u32> = pop
+        .list()
+        .map(|entries| entries.iter().take(5).map(|e| e.number).collect())
+        .unwrap_or_default();
+    let _ = pop.uidl();
+    for &n in &numbers {
+        let _ = pop.fetch_headers(n, 10);
+    }
+    let _ = pop.fetch_messages(&numbers);
+    let _ = pop.fetch_to_writer(1, &mut std::io::sink());
+    let _ = pop.delete_messages(&numbers);
+    let _ = pop.reset();
+    let _ = pop.noop();
+    let _ = pop.quit();
+    drop(peer);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +122,18 @@ A1 OK [CAPABILITY IMAP4rev1 IDLE] logged in\r\n\
     fn a_plausible_session_and_its_every_prefix_end_without_panic() {
         for end in 0..=SESSION.len() {
             imap_session(&SESSION[..end]);
+        }
+    }
+
+    const POP3: &[u8] = b"+OK ready <1.2@x>\r\n+OK\r\nUSER\r\nUIDL\r\nTOP\r\nPIPELINING\r\n.\r\n\
++OK\r\n+OK in\r\n+OK\r\nUSER\r\nUIDL\r\n.\r\n+OK 2 30\r\n+OK\r\n1 10\r\n2 20\r\n.\r\n\
++OK\r\n1 a\r\n2 b\r\n.\r\n+OK\r\nSubject: x\r\n\r\n.\r\n+OK\r\nSubject: y\r\n\r\n.\r\n\
++OK\r\nSubject: x\r\n\r\nhi\r\n.\r\n+OK\r\n..dot\r\n.\r\n+OK\r\n.\r\n+OK\r\n+OK\r\n+OK\r\n+OK\r\n+OK bye\r\n";
+
+    #[test]
+    fn a_plausible_pop3_session_and_its_every_prefix_end_without_panic() {
+        for end in 0..=POP3.len() {
+            pop3_session(&POP3[..end]);
         }
     }
 
@@ -110,6 +155,12 @@ A1 OK [CAPABILITY IMAP4rev1 IDLE] logged in\r\n\
                 bytes[at] = (next() % 256) as u8;
             }
             imap_session(&bytes);
+            let mut bytes = POP3.to_vec();
+            for _ in 0..len % 20 {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] = (next() % 256) as u8;
+            }
+            pop3_session(&bytes);
         }
     }
 }

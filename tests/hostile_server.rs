@@ -519,7 +519,9 @@ fn a_tls_record_trickled_inside_the_handshake_cannot_stretch_connect() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let server = std::thread::spawn(move || {
-        let Ok((mut socket, _)) = listener.accept() else { return };
+        let Ok((mut socket, _)) = listener.accept() else {
+            return;
+        };
         // A handshake record announcing 16 KiB, then its bytes one by one: the TLS layer
         // reads on and on inside one record.
         let _ = socket.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);

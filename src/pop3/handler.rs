@@ -94,12 +94,16 @@ impl Pop3Handler {
 
     /// Like [`connect`](Self::connect) with explicit options (login method, pipelining).
     pub fn connect_with(config: &Config, options: Pop3Options) -> Result<Pop3Handler> {
-        let session = Session::connect(config, options)?;
+        Session::connect(config, options).map(Pop3Handler::from_session)
+    }
+
+    /// Wraps a session that is already logged in (or not: the fuzzing entry points).
+    pub(crate) fn from_session(session: Session) -> Pop3Handler {
         let id = session.id().to_string();
-        Ok(Pop3Handler {
+        Pop3Handler {
             session: Mutex::new(session),
             id,
-        })
+        }
     }
 
     /// Runs one unit of work on a fresh connection: connects, calls `work`, and then sends

@@ -19,7 +19,7 @@ pub mod codec;
 mod handler;
 mod listing;
 mod pool;
-mod session;
+pub(crate) mod session;
 
 pub use codec::{Capabilities, ListEntry, UidlEntry};
 pub use handler::{MailboxStat, Pop3Handler};

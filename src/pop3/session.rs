@@ -234,31 +234,50 @@ impl Session {
     pub(crate) fn connect(config: &Config, options: Pop3Options) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Pop3);
         net::connect_with_retry(config, Protocol::Pop3, &id, |transport| {
-            let mut session = Session {
-                transport,
-                config: config.clone(),
-                options,
-                state: State::Authorization,
-                greeting: String::new(),
-                timestamp: None,
-                caps: Capabilities::default(),
-                deleted: BTreeSet::new(),
-                peak_buffered: 0,
-                logged_in_with: None,
-                interrupted: false,
-            };
-            session.greet()?;
-            if config.security() == Security::StartTls {
-                session = session.start_tls()?;
-            }
-            if let Some(credentials) = config.credentials() {
-                session.authenticate(credentials)?;
-                // Capabilities may change after login (RFC 2449 §5): PIPELINING, UIDL, …
-                session.refresh_capabilities()?;
-            }
-            session.transport.end_connect();
-            Ok(session)
+            Session::establish(transport, config, options)
         })
+    }
+
+    /// A session over one end of an in-memory pipe whose other end plays the server (the
+    /// fuzz target): greeting, CAPA and login as in [`connect`](Self::connect), without
+    /// retry; STLS is not possible there.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+    pub(crate) fn over_memory(
+        end: net::memory::MemoryEnd,
+        config: &Config,
+        options: Pop3Options,
+    ) -> Result<Session> {
+        let id = net::next_connection_id(Protocol::Pop3);
+        Session::establish(Transport::over_memory(end, config, &id), config, options)
+    }
+
+    /// Greeting, CAPA, STLS and login on a new transport, all within the connect deadline
+    /// the transport started with.
+    fn establish(transport: Transport, config: &Config, options: Pop3Options) -> Result<Session> {
+        let mut session = Session {
+            transport,
+            config: config.clone(),
+            options,
+            state: State::Authorization,
+            greeting: String::new(),
+            timestamp: None,
+            caps: Capabilities::default(),
+            deleted: BTreeSet::new(),
+            peak_buffered: 0,
+            logged_in_with: None,
+            interrupted: false,
+        };
+        session.greet()?;
+        if config.security() == Security::StartTls {
+            session = session.start_tls()?;
+        }
+        if let Some(credentials) = config.credentials() {
+            session.authenticate(credentials)?;
+            // Capabilities may change after login (RFC 2449 §5): PIPELINING, UIDL, …
+            session.refresh_capabilities()?;
+        }
+        session.transport.end_connect();
+        Ok(session)
     }
 
     /// Reads the greeting (keeping the APOP timestamp) and asks CAPA.
