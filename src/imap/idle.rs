@@ -405,8 +405,9 @@ impl Worker {
     /// Connects and opens the folder read-only; returns the session. Reports UIDVALIDITY
     /// changes and messages that arrived since the last known UIDNEXT.
     fn open(&mut self) -> Result<Session> {
-        let mut session = Session::connect(&self.config)?;
-        self.stop.watch_socket(session.shutdown_handle());
+        let stop = Arc::clone(&self.stop);
+        let mut session =
+            Session::connect_watched(&self.config, &mut |handle| stop.watch_socket(handle))?;
         if self.stopping() {
             return Err(Error::Closed {
                 context: "(the listener is stopping)".into(),

@@ -257,8 +257,19 @@ impl Session {
     /// failures of the whole sequence are retried per the config's retry policy; an
     /// authentication failure never is.
     pub(crate) fn connect(config: &Config) -> Result<Session> {
+        Session::connect_watched(config, &mut |_| {})
+    }
+
+    /// [`connect`](Self::connect), handing `watch` the shutdown handle of each attempt's
+    /// socket as soon as it is connected (before TLS, the greeting and the login), so that
+    /// another thread can cut a connect in progress.
+    pub(crate) fn connect_watched(
+        config: &Config,
+        watch: &mut dyn FnMut(ShutdownHandle),
+    ) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Imap);
         net::connect_with_retry(config, Protocol::Imap, &id, |transport| {
+            watch(transport.shutdown_handle());
             Session::establish(transport, config)
         })
     }
@@ -290,12 +301,6 @@ impl Session {
         }
         session.transport.end_connect();
         Ok(session)
-    }
-
-    /// A handle that shuts this session's socket down from any thread, at once, without
-    /// the lock that guards the session (stopping an IdleListener, cancelling a call).
-    pub(crate) fn shutdown_handle(&self) -> ShutdownHandle {
-        self.transport.shutdown_handle()
     }
 
     fn new(transport: Transport, config: &Config) -> Session {
