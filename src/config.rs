@@ -743,9 +743,11 @@ impl ConfigBuilder {
 
     /// Validates the settings and builds the [`Config`].
     ///
-    /// Fails with [`Error::InvalidInput`] on an empty or malformed host, port 0, a zero
-    /// timeout, an invalid retry policy, a line limit under 1 KiB, credentials with an empty
-    /// user or containing NUL, CR or LF, or a root certificate that is not valid PEM.
+    /// Fails with [`Error::InvalidInput`] on an empty or malformed host or TLS server name,
+    /// port 0, a zero timeout, an invalid retry policy, a line limit under 1 KiB, credentials
+    /// with an empty user or containing NUL, CR or LF, OAuth2 credentials whose user or token
+    /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), or a
+    /// root certificate that is not valid PEM.
     pub fn build(self) -> Result<Config> {
         let host = self.host.trim().to_string();
         if host.is_empty() {
@@ -822,10 +824,36 @@ impl ConfigBuilder {
                     "contains NUL, CR or LF",
                 ));
             }
+            if let Credentials::OAuth2 { user, token } = credentials {
+                // `\x01` separates the fields of XOAUTH2 / OAUTHBEARER: any control
+                // character in them could add or change fields.
+                let control = |s: &str| s.bytes().any(|b| b.is_ascii_control());
+                if control(user) {
+                    return Err(Error::invalid(
+                        "user name",
+                        "contains a control character (not allowed with OAuth2: \\x01 separates XOAUTH2 / OAUTHBEARER fields)",
+                    ));
+                }
+                if control(token) {
+                    return Err(Error::invalid(
+                        "password or token",
+                        "the OAuth2 token contains a control character (\\x01 separates XOAUTH2 / OAUTHBEARER fields)",
+                    ));
+                }
+            }
         }
         if let Some(name) = &self.server_name {
             if name.trim().is_empty() {
                 return Err(Error::invalid("TLS server name", "is empty"));
+            }
+            if name
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            {
+                return Err(Error::invalid(
+                    "TLS server name",
+                    format!("{name:?} contains whitespace or control characters"),
+                ));
             }
         }
 
@@ -939,6 +967,38 @@ mod tests {
         assert!(
             invalid(Config::builder("h").add_root_certificate_pem("not pem"))
                 .starts_with("root certificate")
+        );
+    }
+
+    #[test]
+    fn oauth2_refuses_control_bytes_in_user_and_token() {
+        // `\x01` separates the fields of XOAUTH2 / OAUTHBEARER: one in the user name or the
+        // token would let it add or change fields (`auth=`, `host=`).
+        for bad in ["\x01", "\x00", "\x1b", "\t", "\x7f", "\r", "\n"] {
+            let user = format!("alice{bad}auth=Bearer forged");
+            assert!(
+                invalid(Config::builder("h").oauth2(user, "tok")).starts_with("user name"),
+                "user with {bad:?}"
+            );
+            let token = format!("tok{bad}host=evil");
+            assert!(
+                invalid(Config::builder("h").oauth2("alice", token))
+                    .starts_with("password or token"),
+                "token with {bad:?}"
+            );
+        }
+        assert!(
+            Config::builder("h")
+                .oauth2("alice@example.org", "ya29.a-b_c~d+e/f=")
+                .build()
+                .is_ok()
+        );
+        // A password may hold other control characters (PLAIN carries any byte but NUL).
+        assert!(
+            Config::builder("h")
+                .login("alice", "p\x01w")
+                .build()
+                .is_ok()
         );
     }
 
