@@ -722,6 +722,48 @@ fn two_identities_of_one_account_share_its_limit_not_its_connections() {
     assert_eq!(pool.stats_for(&account("alice")).created, 2);
 }
 
+#[test]
+fn a_caller_making_room_for_its_config_keeps_its_place_in_line() {
+    // A holds the account's one permit; B (another config of the account) queues first,
+    // then C (A's config). When A comes back, B is first: it closes A's idle connection
+    // and must get the permit it made room for, not C behind it.
+    let (pool, c) = pool(
+        PoolOptions::new()
+            .max_per_account(1)
+            .get_timeout(Duration::from_secs(10)),
+    );
+    c.close_delay_ms.store(200, Ordering::SeqCst);
+    let a = pool.get(&target("alice", "a")).unwrap();
+    let waiting = |n: usize| {
+        eventually(Duration::from_secs(3), || {
+            pool.stats_for(&account("alice")).waiting == n
+        })
+        .is_some()
+    };
+    let (got_tx, got_rx) = std::sync::mpsc::channel::<&'static str>();
+    let spawn = |password: &'static str| {
+        let pool = pool.clone();
+        let got = got_tx.clone();
+        thread::spawn(move || {
+            let guard = pool.get(&target("alice", password)).unwrap();
+            got.send(password).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            drop(guard);
+        })
+    };
+    let b = spawn("b");
+    assert!(waiting(1));
+    let c_waiter = spawn("a");
+    assert!(waiting(2));
+    drop(a);
+    let first = got_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let second = got_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((first, second), ("b", "a"), "served out of arrival order");
+    b.join().unwrap();
+    c_waiter.join().unwrap();
+    assert_eq!(c.max_live("alice"), 1);
+}
+
 fn pool_with_room() -> (Pool<Fake>, Arc<Counters>) {
     pool(PoolOptions::new().max_per_account(2))
 }

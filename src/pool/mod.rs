@@ -531,17 +531,30 @@ impl<M: Manage> Shared<M> {
 
     /// Waits in line for `key`'s account until something can be taken or the deadline
     /// passes.
+    ///
+    /// `place` is the caller's ticket when it already stands in line: after a
+    /// [`Got::Retry`] the caller keeps its place (it is closing connections to make room
+    /// for itself, and nobody behind may take that room), otherwise the ticket is given
+    /// up before returning.
     fn wait_turn(
         &self,
         key: &ReuseKey,
         start: Instant,
         deadline: Option<Instant>,
+        place: &mut Place<'_, M>,
     ) -> Result<Turn<M::Connection>> {
         let mut state = self.state.lock();
-        let ticket = state.next_ticket;
-        state.next_ticket = state.next_ticket.wrapping_add(1);
-        state.account(key.account_arc()).queue.push(ticket);
-        state.waiting += 1;
+        let ticket = match place.ticket {
+            Some(ticket) => ticket,
+            None => {
+                let ticket = state.next_ticket;
+                state.next_ticket = state.next_ticket.wrapping_add(1);
+                state.account(key.account_arc()).queue.push(ticket);
+                state.waiting += 1;
+                place.ticket = Some(ticket);
+                ticket
+            }
+        };
         let outcome = loop {
             let now = Instant::now();
             if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
@@ -561,26 +574,42 @@ impl<M: Manage> Shared<M> {
                 None => self.cond.wait(&mut state),
             }
         };
-        state.waiting = state.waiting.saturating_sub(1);
-        let account = state.account(key.account_arc());
-        account.queue.remove(ticket);
-        if outcome.is_err() {
-            account.timeouts += 1;
+        if let Ok(Turn {
+            got: Got::Retry, ..
+        }) = &outcome
+        {
+            return outcome;
         }
-        let others_waiting = !account.queue.is_empty();
-        if others_waiting {
+        place.ticket = None;
+        if outcome.is_err() {
+            state.account(key.account_arc()).timeouts += 1;
+        }
+        self.leave_line(&mut state, key.account_arc(), ticket);
+        outcome
+    }
+
+    /// Takes `ticket` out of the account's line and wakes the next in line.
+    fn leave_line(&self, state: &mut State<M::Connection>, account: &Arc<AccountKey>, ticket: u64) {
+        state.waiting = state.waiting.saturating_sub(1);
+        let account = state.account(account);
+        account.queue.remove(ticket);
+        if !account.queue.is_empty() {
             // The next in line may now be first.
             self.cond.notify_all();
         }
-        outcome
     }
 
     fn checkout(self: &Arc<Self>, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
         let key = Arc::new(self.manager.reuse_key(target));
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
+        let mut place = Place {
+            shared: self,
+            account: Arc::clone(key.account_arc()),
+            ticket: None,
+        };
         loop {
-            let turn = match self.wait_turn(&key, start, deadline) {
+            let turn = match self.wait_turn(&key, start, deadline, &mut place) {
                 Ok(turn) => turn,
                 Err(e) => {
                     log::warn!(target: LOG, "{key}: {e}");
@@ -755,6 +784,25 @@ impl<M: Manage> Drop for Shared<M> {
             for idle in account.idle.drain(..) {
                 self.manager.close(idle.conn);
             }
+        }
+    }
+}
+
+/// A caller's place in its account's line, kept while it closes connections to make room
+/// for itself. Dropping it with a ticket still held (an early return, or a panic in
+/// [`Manage::close`]) gives the place up, so the line never stalls behind a caller that is
+/// gone.
+struct Place<'a, M: Manage> {
+    shared: &'a Shared<M>,
+    account: Arc<AccountKey>,
+    ticket: Option<u64>,
+}
+
+impl<M: Manage> Drop for Place<'_, M> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            let mut state = self.shared.state.lock();
+            self.shared.leave_line(&mut state, &self.account, ticket);
         }
     }
 }
