@@ -58,7 +58,8 @@ const LOG: &str = "mailwire::pool";
 /// The IMAP and POP3 pools implement it for their connection types; tests implement it with
 /// fakes. All methods may be called from any thread, several at once.
 pub trait Manage: Send + Sync + 'static {
-    /// What [`Pool::get`] is given to find or open a connection (e.g. a [`Config`]).
+    /// What [`Pool::get`] is given to find or open a connection (e.g. a
+    /// [`Config`](crate::Config)).
     type Target: ?Sized;
     /// The pooled connection.
     type Connection: Send + 'static;
