@@ -968,6 +968,13 @@ mod tests {
             invalid(Config::builder("h").add_root_certificate_pem("not pem"))
                 .starts_with("root certificate")
         );
+        // The name goes into the TLS handshake and the OAUTHBEARER `host=` field.
+        for name in ["", " ", "a b", "a\x01host=evil", "a\x1b[2J"] {
+            assert!(
+                invalid(Config::builder("h").tls_server_name(name)).starts_with("TLS server name"),
+                "{name:?}"
+            );
+        }
     }
 
     #[test]
