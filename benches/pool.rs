@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mailwire::pool::{AccountKey, Manage, Pool, PoolOptions};
+use mailwire::pool::{AccountKey, Manage, Pool, PoolOptions, ReuseKey};
 
 struct Manager;
 
@@ -16,13 +16,10 @@ impl Manage for Manager {
     type Target = Target;
     type Connection = u64;
 
-    fn key(&self, t: &Target) -> AccountKey {
-        AccountKey::new(
-            "imap.example.com",
-            993,
-            &t.user,
-            "imap+tls",
-            t.password.as_bytes(),
+    fn reuse_key(&self, t: &Target) -> ReuseKey {
+        ReuseKey::new(
+            AccountKey::new("imap.example.com", 993, &t.user),
+            &("imap+tls", &t.password),
         )
     }
 

@@ -22,6 +22,7 @@
 //! ```
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -253,14 +254,17 @@ pub(crate) struct TlsSettings {
     pub(crate) connector: native_tls::TlsConnector,
     pub(crate) server_name: Option<String>,
     pub(crate) accept_invalid_certs: bool,
-    pub(crate) extra_roots: usize,
+    /// The extra root certificates the connector trusts (DER, sorted, without duplicates):
+    /// what the pool's reuse key compares, since two configs trusting different roots must
+    /// never share a connection.
+    pub(crate) extra_roots: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for TlsSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsSettings")
             .field("server_name", &self.server_name)
-            .field("extra_roots", &self.extra_roots)
+            .field("extra_roots", &self.extra_roots.len())
             .field("danger_accept_invalid_certs", &self.accept_invalid_certs)
             .finish()
     }
@@ -443,6 +447,82 @@ impl Config {
             Some(user) => format!("{user}@{}:{}", self.host, self.port(protocol)),
             None => format!("{}:{}", self.host, self.port(protocol)),
         }
+    }
+
+    /// Feeds into `state` everything that decides what a connection made from this config
+    /// with `protocol` trusts and how it behaves: the identity behind the pool's
+    /// [`ReuseKey`](crate::pool::ReuseKey).
+    ///
+    /// Built from an exhaustive destructuring of `Config` (and of the structs it holds), so
+    /// a field added later does not compile until it is either fed here or ignored here on
+    /// purpose, with the reason next to it.
+    pub(crate) fn hash_reuse_identity<H: Hasher>(&self, protocol: Protocol, state: &mut H) {
+        let Config {
+            host,
+            // What a connection uses is the port of `protocol`, fed below.
+            port: _,
+            pop3_port: _,
+            security,
+            credentials,
+            connect_timeout,
+            read_timeout,
+            write_timeout,
+            retry,
+            limits,
+            tls,
+            auth_mechanism,
+        } = self;
+        protocol.hash(state);
+        host.to_ascii_lowercase().hash(state);
+        self.port(protocol).hash(state);
+        security.hash(state);
+        match credentials {
+            None => 0u8.hash(state),
+            Some(Credentials::Password { user, password }) => (1u8, user, password).hash(state),
+            Some(Credentials::OAuth2 { user, token }) => (2u8, user, token).hash(state),
+        }
+        auth_mechanism.hash(state);
+        (connect_timeout, read_timeout, write_timeout).hash(state);
+        let RetryPolicy {
+            max_attempts,
+            initial_delay,
+            max_delay,
+            multiplier,
+        } = retry;
+        (max_attempts, initial_delay, max_delay, multiplier.to_bits()).hash(state);
+        let Limits {
+            max_line_length,
+            max_literal_size,
+            max_response_size,
+            max_untagged_responses,
+            max_untagged_bytes,
+            max_listing_size,
+            max_set_ranges,
+            min_transfer_rate,
+        } = limits;
+        (
+            max_line_length,
+            max_literal_size,
+            max_response_size,
+            max_untagged_responses,
+            max_untagged_bytes,
+            max_listing_size,
+            max_set_ranges,
+            min_transfer_rate,
+        )
+            .hash(state);
+        let TlsSettings {
+            // Built from nothing but the roots and the switch below, which stand for it.
+            connector: _,
+            // Fed below as the name actually checked.
+            server_name: _,
+            accept_invalid_certs,
+            extra_roots,
+        } = &**tls;
+        // The name certificates are checked against (the host unless overridden).
+        self.tls_server_name().to_ascii_lowercase().hash(state);
+        accept_invalid_certs.hash(state);
+        extra_roots.hash(state);
     }
 }
 
@@ -679,9 +759,11 @@ impl ConfigBuilder {
 
     /// Validates the settings and builds the [`Config`].
     ///
-    /// Fails with [`Error::InvalidInput`] on an empty or malformed host, port 0, a zero
-    /// timeout, an invalid retry policy, a line limit under 1 KiB, credentials with an empty
-    /// user or containing NUL, CR or LF, or a root certificate that is not valid PEM.
+    /// Fails with [`Error::InvalidInput`] on an empty or malformed host or TLS server name,
+    /// port 0, a zero timeout, an invalid retry policy, a line limit under 1 KiB, credentials
+    /// with an empty user or containing NUL, CR or LF, OAuth2 credentials whose user or token
+    /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), or a
+    /// root certificate that is not valid PEM.
     pub fn build(self) -> Result<Config> {
         let host = self.host.trim().to_string();
         if host.is_empty() {
@@ -758,15 +840,42 @@ impl ConfigBuilder {
                     "contains NUL, CR or LF",
                 ));
             }
+            if let Credentials::OAuth2 { user, token } = credentials {
+                // `\x01` separates the fields of XOAUTH2 / OAUTHBEARER: any control
+                // character in them could add or change fields.
+                let control = |s: &str| s.bytes().any(|b| b.is_ascii_control());
+                if control(user) {
+                    return Err(Error::invalid(
+                        "user name",
+                        "contains a control character (not allowed with OAuth2: \\x01 separates XOAUTH2 / OAUTHBEARER fields)",
+                    ));
+                }
+                if control(token) {
+                    return Err(Error::invalid(
+                        "password or token",
+                        "the OAuth2 token contains a control character (\\x01 separates XOAUTH2 / OAUTHBEARER fields)",
+                    ));
+                }
+            }
         }
         if let Some(name) = &self.server_name {
             if name.trim().is_empty() {
                 return Err(Error::invalid("TLS server name", "is empty"));
             }
+            if name
+                .bytes()
+                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+            {
+                return Err(Error::invalid(
+                    "TLS server name",
+                    format!("{name:?} contains whitespace or control characters"),
+                ));
+            }
         }
 
         let mut tls = native_tls::TlsConnector::builder();
         tls.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+        let mut extra_roots = Vec::with_capacity(self.extra_roots_pem.len());
         for (i, pem) in self.extra_roots_pem.iter().enumerate() {
             let cert = native_tls::Certificate::from_pem(pem).map_err(|e| {
                 Error::invalid(
@@ -774,8 +883,13 @@ impl ConfigBuilder {
                     format!("certificate #{} is not valid PEM: {e}", i + 1),
                 )
             })?;
+            // The certificate as trusted; its PEM text if it cannot be re-encoded (then two
+            // spellings of one certificate count as different roots, never the reverse).
+            extra_roots.push(cert.to_der().unwrap_or_else(|_| pem.clone()));
             tls.add_root_certificate(cert);
         }
+        extra_roots.sort_unstable();
+        extra_roots.dedup();
         if self.danger_accept_invalid_certs {
             tls.danger_accept_invalid_certs(true);
             tls.danger_accept_invalid_hostnames(true);
@@ -800,7 +914,7 @@ impl ConfigBuilder {
                 connector,
                 server_name: self.server_name,
                 accept_invalid_certs: self.danger_accept_invalid_certs,
-                extra_roots: self.extra_roots_pem.len(),
+                extra_roots,
             }),
             auth_mechanism: self.auth_mechanism,
             memory_budget: self.memory_budget,
@@ -870,6 +984,45 @@ mod tests {
         assert!(
             invalid(Config::builder("h").add_root_certificate_pem("not pem"))
                 .starts_with("root certificate")
+        );
+        // The name goes into the TLS handshake and the OAUTHBEARER `host=` field.
+        for name in ["", " ", "a b", "a\x01host=evil", "a\x1b[2J"] {
+            assert!(
+                invalid(Config::builder("h").tls_server_name(name)).starts_with("TLS server name"),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn oauth2_refuses_control_bytes_in_user_and_token() {
+        // `\x01` separates the fields of XOAUTH2 / OAUTHBEARER: one in the user name or the
+        // token would let it add or change fields (`auth=`, `host=`).
+        for bad in ["\x01", "\x00", "\x1b", "\t", "\x7f", "\r", "\n"] {
+            let user = format!("alice{bad}auth=Bearer forged");
+            assert!(
+                invalid(Config::builder("h").oauth2(user, "tok")).starts_with("user name"),
+                "user with {bad:?}"
+            );
+            let token = format!("tok{bad}host=evil");
+            assert!(
+                invalid(Config::builder("h").oauth2("alice", token))
+                    .starts_with("password or token"),
+                "token with {bad:?}"
+            );
+        }
+        assert!(
+            Config::builder("h")
+                .oauth2("alice@example.org", "ya29.a-b_c~d+e/f=")
+                .build()
+                .is_ok()
+        );
+        // A password may hold other control characters (PLAIN carries any byte but NUL).
+        assert!(
+            Config::builder("h")
+                .login("alice", "p\x01w")
+                .build()
+                .is_ok()
         );
     }
 

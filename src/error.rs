@@ -42,11 +42,28 @@ impl fmt::Display for ServerStatus {
 /// server's own text, the limit that was hit. Match on them where the reaction differs (an
 /// [`Error::Auth`] wants new credentials, a transient error a later retry); otherwise the
 /// `Display` text is written for the person reading the log.
+///
+/// **Server text is hostile.** The fields hold what the server sent, as it sent it (a
+/// program may match on it). `Display` escapes, in the whole message, every control
+/// character (C0 such as ESC, CR, LF, NUL, BEL; DEL; C1 such as CSI), the Unicode line and
+/// paragraph separators and the bidirectional-text controls: `\x1b`, `\r`, `\n`, `\t`,
+/// `\u{9b}`, … — so an error shown on a terminal or written to a log line cannot move the
+/// cursor, recolour the screen, reorder the text or start a forged line. `Debug` escapes
+/// them as Rust string literals do. Show the raw fields yourself only after escaping them.
+///
+/// ```
+/// let e = mailwire::Error::Auth {
+///     mechanism: "LOGIN".into(),
+///     text: "no\x1b[2J\r\nA2 OK forged".into(),
+/// };
+/// let shown = e.to_string();
+/// assert!(shown.contains("no\\x1b[2J\\r\\nA2 OK forged"));
+/// assert!(!shown.chars().any(char::is_control));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The host name could not be resolved.
-    #[error("could not resolve host {host:?}: {source}; check the host name and the DNS setup")]
     Dns {
         /// The host that was looked up.
         host: String,
@@ -56,9 +73,6 @@ pub enum Error {
     },
 
     /// No TCP connection could be opened to any address of the host.
-    #[error(
-        "could not connect to {host}:{port}: {source}; check the host, the port and that the server is reachable"
-    )]
     Connect {
         /// The host connected to.
         host: String,
@@ -70,7 +84,6 @@ pub enum Error {
     },
 
     /// Reading from or writing to an established connection failed.
-    #[error("I/O error while {operation}: {source}")]
     Io {
         /// What was being done (e.g. "reading a response").
         operation: String,
@@ -80,9 +93,6 @@ pub enum Error {
     },
 
     /// The TLS handshake or the TLS setup failed.
-    #[error(
-        "TLS error with {host}: {message}; check the server's certificate, the host name it was issued for, and any extra root certificate configured"
-    )]
     Tls {
         /// The host the handshake was with.
         host: String,
@@ -91,9 +101,6 @@ pub enum Error {
     },
 
     /// An operation did not complete within its deadline.
-    #[error(
-        "timed out after {after:?} while {operation}; the server is slow or unreachable (the deadline is set in Config)"
-    )]
     Timeout {
         /// What was being waited for (e.g. "waiting for the greeting").
         operation: String,
@@ -102,9 +109,6 @@ pub enum Error {
     },
 
     /// The server rejected the credentials. Never retried.
-    #[error(
-        "authentication failed ({mechanism}): {text}; check the user name and password or token (Gmail and Outlook need an app password or OAuth2)"
-    )]
     Auth {
         /// The mechanism that was used (`LOGIN`, `PLAIN`, `XOAUTH2`, `USER/PASS`, …).
         mechanism: String,
@@ -113,7 +117,6 @@ pub enum Error {
     },
 
     /// The server refused a command with IMAP `NO` / `BAD` / `BYE` or POP3 `-ERR`.
-    #[error("server answered {status} to {command}{}: {text}", code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default())]
     Server {
         /// `NO`, `BAD`, `BYE` or `-ERR`.
         status: ServerStatus,
@@ -127,7 +130,6 @@ pub enum Error {
 
     /// The server sent something that is not valid protocol, or that the client must not
     /// accept (such as bytes injected before a TLS handshake).
-    #[error("protocol error: {message} at byte {offset} near {excerpt:?}")]
     Protocol {
         /// What is wrong.
         message: String,
@@ -139,16 +141,12 @@ pub enum Error {
 
     /// `Security::StartTls` was asked for but the server does not offer it. mailwire never
     /// falls back to plaintext.
-    #[error(
-        "the server does not offer {command}; refusing to continue without TLS (use Security::Tls on the implicit-TLS port, or Security::Plain only on a trusted network)"
-    )]
     StartTlsUnavailable {
         /// `STARTTLS` (IMAP) or `STLS` (POP3).
         command: &'static str,
     },
 
     /// An argument cannot be used: detected before anything is sent.
-    #[error("invalid {what}: {reason}")]
     InvalidInput {
         /// What was invalid (e.g. "mailbox name", "port").
         what: String,
@@ -157,9 +155,6 @@ pub enum Error {
     },
 
     /// A configured limit was exceeded; the connection is unusable afterwards.
-    #[error(
-        "{what} exceeds the limit of {limit} bytes; raise it in Config if the server is legitimate"
-    )]
     LimitExceeded {
         /// Which limit (e.g. "response line").
         what: String,
@@ -168,9 +163,6 @@ pub enum Error {
     },
 
     /// No pooled connection became free within the acquire deadline.
-    #[error(
-        "no connection for {account} became free within {waited:?}; all are in use (raise max_per_account or get_timeout)"
-    )]
     PoolTimeout {
         /// The account (`user@host:port`).
         account: String,
@@ -181,9 +173,6 @@ pub enum Error {
     /// The folder's UIDVALIDITY changed since this connection last saw it: UIDs the caller
     /// holds for it no longer name the same messages. Reported once; the next call works
     /// with the new UIDs. Resynchronise the folder (see `ImapConnection::sync`).
-    #[error(
-        "the UIDVALIDITY of {folder:?} changed from {old} to {new}: UIDs from before refer to other messages now; resynchronise the folder"
-    )]
     UidValidityChanged {
         /// The folder.
         folder: String,
@@ -194,14 +183,88 @@ pub enum Error {
     },
 
     /// The connection was closed, by the server or after an earlier fatal error.
-    #[error("connection closed {context}")]
     Closed {
         /// When it was noticed (e.g. "by the server while reading a response").
         context: String,
     },
 }
 
+impl fmt::Display for Error {
+    /// The message for a person, every control character escaped (see [`Error`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_message(&mut EscapingWriter { out: f })
+    }
+}
+
 impl Error {
+    /// Writes the message unescaped to `w`; `Display` passes an escaping writer, so this is
+    /// the one place that decides what reaches a person.
+    fn write_message(&self, w: &mut dyn fmt::Write) -> fmt::Result {
+        match self {
+            Error::Dns { host, source } => write!(
+                w,
+                "could not resolve host {host:?}: {source}; check the host name and the DNS setup"
+            ),
+            Error::Connect { host, port, source } => write!(
+                w,
+                "could not connect to {host}:{port}: {source}; check the host, the port and that the server is reachable"
+            ),
+            Error::Io { operation, source } => {
+                write!(w, "I/O error while {operation}: {source}")
+            }
+            Error::Tls { host, message } => write!(
+                w,
+                "TLS error with {host}: {message}; check the server's certificate, the host name it was issued for, and any extra root certificate configured"
+            ),
+            Error::Timeout { operation, after } => write!(
+                w,
+                "timed out after {after:?} while {operation}; the server is slow or unreachable (the deadline is set in Config)"
+            ),
+            Error::Auth { mechanism, text } => write!(
+                w,
+                "authentication failed ({mechanism}): {text}; check the user name and password or token (Gmail and Outlook need an app password or OAuth2)"
+            ),
+            Error::Server {
+                status,
+                command,
+                code,
+                text,
+            } => {
+                write!(w, "server answered {status} to {command}")?;
+                if let Some(code) = code {
+                    write!(w, " [{code}]")?;
+                }
+                write!(w, ": {text}")
+            }
+            Error::Protocol {
+                message,
+                excerpt,
+                offset,
+            } => write!(
+                w,
+                "protocol error: {message} at byte {offset} near {excerpt:?}"
+            ),
+            Error::StartTlsUnavailable { command } => write!(
+                w,
+                "the server does not offer {command}; refusing to continue without TLS (use Security::Tls on the implicit-TLS port, or Security::Plain only on a trusted network)"
+            ),
+            Error::InvalidInput { what, reason } => write!(w, "invalid {what}: {reason}"),
+            Error::LimitExceeded { what, limit } => write!(
+                w,
+                "{what} exceeds the limit of {limit} bytes; raise it in Config if the server is legitimate"
+            ),
+            Error::PoolTimeout { account, waited } => write!(
+                w,
+                "no connection for {account} became free within {waited:?}; all are in use (raise max_per_account or get_timeout)"
+            ),
+            Error::UidValidityChanged { folder, old, new } => write!(
+                w,
+                "the UIDVALIDITY of {folder:?} changed from {old} to {new}: UIDs from before refer to other messages now; resynchronise the folder"
+            ),
+            Error::Closed { context } => write!(w, "connection closed {context}"),
+        }
+    }
+
     /// Whether trying the same thing again later may succeed.
     ///
     /// True for network failures, timeouts, closed connections, `BYE`, and server answers
@@ -293,6 +356,65 @@ impl Error {
     }
 }
 
+/// Whether `c` must not reach a terminal or a log line raw: control characters (C0, DEL,
+/// C1), the line and paragraph separators, and the bidirectional-text controls that can
+/// reorder what follows them.
+pub(crate) fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A `fmt::Write` that passes text through to `out`, escaping every character for which
+/// [`needs_escape`] holds: `\r`, `\n`, `\t`, `\xNN` below 0x80, `\u{NNNN}` above.
+struct EscapingWriter<'a, 'b> {
+    out: &'a mut fmt::Formatter<'b>,
+}
+
+impl fmt::Write for EscapingWriter<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut plain_from = 0;
+        for (i, c) in s.char_indices() {
+            if !needs_escape(c) {
+                continue;
+            }
+            self.out.write_str(s.get(plain_from..i).unwrap_or(""))?;
+            match c {
+                '\r' => self.out.write_str("\\r")?,
+                '\n' => self.out.write_str("\\n")?,
+                '\t' => self.out.write_str("\\t")?,
+                c if c.is_ascii() => write!(self.out, "\\x{:02x}", u32::from(c))?,
+                c => write!(self.out, "\\u{{{:x}}}", u32::from(c))?,
+            }
+            plain_from = i + c.len_utf8();
+        }
+        self.out.write_str(s.get(plain_from..).unwrap_or(""))
+    }
+}
+
+/// Shows `value` with every control character escaped as in [`Error`]'s `Display`: how a
+/// log line prints text that came from the server (`log::warn!("alert: {}", escaped(text))`).
+pub(crate) fn escaped<T: fmt::Display>(value: T) -> Escaped<T> {
+    Escaped(value)
+}
+
+/// See [`escaped`].
+pub(crate) struct Escaped<T>(T);
+
+impl<T: fmt::Display> fmt::Display for Escaped<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Write::write_fmt(&mut EscapingWriter { out: f }, format_args!("{}", self.0))
+    }
+}
+
 /// Up to 48 bytes around `offset`, escaped so that it is safe to print.
 pub(crate) fn excerpt(bytes: &[u8], offset: usize) -> String {
     let start = offset.saturating_sub(16).min(bytes.len());
@@ -380,6 +502,94 @@ mod tests {
         );
         let p = Error::protocol("expected CRLF", b"* OK hello\x00world", 10);
         assert!(p.to_string().contains("\\x00"), "{p}");
+    }
+
+    /// Every variant, every text field and source holding hostile text: the message shows
+    /// the text, escaped, and no control character.
+    #[test]
+    fn every_variant_escapes_what_it_shows() {
+        const HOSTILE: &str = "a\x1b[31m\r\n\x00\x7f\u{9b}\u{2028}\u{202e}\tz";
+        let t = || HOSTILE.to_string();
+        let io = || io::Error::other(HOSTILE);
+        let all = [
+            Error::Dns {
+                host: t(),
+                source: io(),
+            },
+            Error::Connect {
+                host: t(),
+                port: 1,
+                source: io(),
+            },
+            Error::Io {
+                operation: t(),
+                source: io(),
+            },
+            Error::Tls {
+                host: t(),
+                message: t(),
+            },
+            Error::Timeout {
+                operation: t(),
+                after: Duration::from_secs(1),
+            },
+            Error::Auth {
+                mechanism: t(),
+                text: t(),
+            },
+            Error::Server {
+                status: ServerStatus::No,
+                command: t(),
+                code: Some(t()),
+                text: t(),
+            },
+            Error::protocol(HOSTILE, HOSTILE.as_bytes(), 0),
+            Error::Protocol {
+                message: t(),
+                excerpt: t(),
+                offset: 0,
+            },
+            Error::StartTlsUnavailable { command: "STLS" },
+            Error::invalid(HOSTILE, HOSTILE),
+            Error::LimitExceeded {
+                what: t(),
+                limit: 1,
+            },
+            Error::PoolTimeout {
+                account: t(),
+                waited: Duration::from_secs(1),
+            },
+            Error::UidValidityChanged {
+                folder: t(),
+                old: 1,
+                new: 2,
+            },
+            Error::Closed { context: t() },
+        ];
+        for e in &all {
+            let shown = e.to_string();
+            assert!(!shown.chars().any(needs_escape), "{shown:?}");
+            if !matches!(e, Error::StartTlsUnavailable { .. }) {
+                assert!(shown.contains("[31m"), "{shown:?}");
+            }
+        }
+        let auth = Error::Auth {
+            mechanism: "LOGIN".into(),
+            text: HOSTILE.into(),
+        };
+        assert_eq!(
+            auth.to_string(),
+            "authentication failed (LOGIN): a\\x1b[31m\\r\\n\\x00\\x7f\\u{9b}\\u{2028}\\u{202e}\\tz; check the user name and password or token (Gmail and Outlook need an app password or OAuth2)"
+        );
+        // Printable text, UTF-8 included, passes unchanged.
+        assert_eq!(
+            escaped("Grüße, 日本 \\ [ALERT]").to_string(),
+            "Grüße, 日本 \\ [ALERT]"
+        );
+        assert_eq!(
+            escaped(HOSTILE).to_string(),
+            "a\\x1b[31m\\r\\n\\x00\\x7f\\u{9b}\\u{2028}\\u{202e}\\tz"
+        );
     }
 
     #[test]

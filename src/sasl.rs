@@ -128,27 +128,55 @@ pub(crate) fn login(user: &str, password: &str) -> [String; 2] {
     ]
 }
 
+/// Refuses a value that holds an ASCII control character: `^A` (`\x01`) separates the
+/// fields of `XOAUTH2` and `OAUTHBEARER`, so one in the user name or the token would add or
+/// change fields (`auth=`, `host=`) of the message the server reads.
+fn refuse_controls(what: &str, value: &str) -> Result<()> {
+    match value.bytes().find(u8::is_ascii_control) {
+        Some(b) => Err(Error::invalid(
+            what,
+            format!(
+                "contains the control character \\x{b:02x} (\\x01 separates the fields of XOAUTH2 / OAUTHBEARER)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `XOAUTH2` response: base64 of `user=U^Aauth=Bearer T^A^A`.
-pub(crate) fn xoauth2(user: &str, token: &str) -> String {
-    base64::encode(format!("user={user}\x01auth=Bearer {token}\x01\x01").as_bytes())
+///
+/// Fails with [`Error::InvalidInput`] when the user or the token holds a control character.
+pub(crate) fn xoauth2(user: &str, token: &str) -> Result<String> {
+    refuse_controls("user name", user)?;
+    refuse_controls("OAuth2 token", token)?;
+    Ok(base64::encode(
+        format!("user={user}\x01auth=Bearer {token}\x01\x01").as_bytes(),
+    ))
 }
 
 /// `OAUTHBEARER` response (RFC 7628 §3.1): base64 of
 /// `n,a=U,^Ahost=H^Aport=P^Aauth=Bearer T^A^A`, with `,` and `=` in the user escaped as
 /// `=2C` and `=3D` (RFC 5801 `saslname`).
-pub(crate) fn oauthbearer(user: &str, token: &str, host: &str, port: u16) -> String {
+///
+/// Fails with [`Error::InvalidInput`] when the user, the token or the host holds a control
+/// character.
+pub(crate) fn oauthbearer(user: &str, token: &str, host: &str, port: u16) -> Result<String> {
+    refuse_controls("user name", user)?;
+    refuse_controls("OAuth2 token", token)?;
+    refuse_controls("host", host)?;
     let user = user.replace('=', "=3D").replace(',', "=2C");
-    base64::encode(
+    Ok(base64::encode(
         format!("n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01")
             .as_bytes(),
-    )
+    ))
 }
 
 /// The first client response of `mechanism` for `credentials`, base64 (`host` and `port` are
 /// used by `OAUTHBEARER` only). For `LOGIN` this is the user name; the password follows
 /// with [`login`]'s second element.
 ///
-/// Fails with [`Error::InvalidInput`] if the mechanism does not fit the credentials.
+/// Fails with [`Error::InvalidInput`] if the mechanism does not fit the credentials, or an
+/// OAuth2 user name, token or host holds a control character.
 pub(crate) fn initial_response(
     mechanism: Mechanism,
     credentials: &Credentials,
@@ -163,9 +191,9 @@ pub(crate) fn initial_response(
             let [user, _] = login(user, "");
             Ok(user)
         }
-        (Mechanism::XOAuth2, Credentials::OAuth2 { .. }) => Ok(xoauth2(user, secret)),
+        (Mechanism::XOAuth2, Credentials::OAuth2 { .. }) => xoauth2(user, secret),
         (Mechanism::OAuthBearer, Credentials::OAuth2 { .. }) => {
-            Ok(oauthbearer(user, secret, host, port))
+            oauthbearer(user, secret, host, port)
         }
         (m, _) => Err(Error::invalid(
             "SASL mechanism",
@@ -250,7 +278,8 @@ mod tests {
             xoauth2(
                 "someuser@example.com",
                 "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
-            ),
+            )
+            .unwrap(),
             "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxbVRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ=="
         );
     }
@@ -259,16 +288,20 @@ mod tests {
     fn oauthbearer_layout() {
         // RFC 7628 §4.1.
         assert_eq!(
-            decoded(&oauthbearer(
-                "user@example.com",
-                "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
-                "server.example.com",
-                143
-            )),
+            decoded(
+                &oauthbearer(
+                    "user@example.com",
+                    "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
+                    "server.example.com",
+                    143
+                )
+                .unwrap()
+            ),
             b"n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01"
         );
         assert!(
-            decoded(&oauthbearer("a,b=c", "t", "h", 1)).starts_with(b"n,a=a=2Cb=3Dc,\x01host=h")
+            decoded(&oauthbearer("a,b=c", "t", "h", 1).unwrap())
+                .starts_with(b"n,a=a=2Cb=3Dc,\x01host=h")
         );
     }
 
@@ -313,14 +346,39 @@ mod tests {
         );
         assert_eq!(
             initial_response(Mechanism::XOAuth2, &oauth(), "h", 1).unwrap(),
-            xoauth2("bob@example.com", "ya29.tok")
+            xoauth2("bob@example.com", "ya29.tok").unwrap()
         );
         assert_eq!(
             initial_response(Mechanism::OAuthBearer, &oauth(), "imap.h", 993).unwrap(),
-            oauthbearer("bob@example.com", "ya29.tok", "imap.h", 993)
+            oauthbearer("bob@example.com", "ya29.tok", "imap.h", 993).unwrap()
         );
         assert!(initial_response(Mechanism::Plain, &oauth(), "h", 1).is_err());
         assert!(initial_response(Mechanism::XOAuth2, &password(), "h", 1).is_err());
+    }
+
+    #[test]
+    fn oauth_builders_refuse_control_bytes() {
+        let invalid = |r: Result<String>| match r {
+            Err(Error::InvalidInput { what, .. }) => what,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        };
+        for c in ['\x01', '\x00', '\x1b', '\t', '\r', '\n', '\x7f'] {
+            let bad = format!("x{c}auth=Bearer forged");
+            assert_eq!(invalid(xoauth2(&bad, "tok")), "user name");
+            assert_eq!(invalid(xoauth2("u", &bad)), "OAuth2 token");
+            assert_eq!(invalid(oauthbearer(&bad, "tok", "h", 1)), "user name");
+            assert_eq!(invalid(oauthbearer("u", &bad, "h", 1)), "OAuth2 token");
+            assert_eq!(invalid(oauthbearer("u", "tok", &bad, 1)), "host");
+            let creds = Credentials::OAuth2 {
+                user: bad.clone(),
+                token: "tok".into(),
+            };
+            for m in [Mechanism::XOAuth2, Mechanism::OAuthBearer] {
+                assert_eq!(invalid(initial_response(m, &creds, "h", 1)), "user name");
+            }
+        }
+        // UTF-8 and RFC 6750 token characters pass.
+        assert!(xoauth2("jöe@example.org", "ya29.a-b_c~d+e/f=").is_ok());
     }
 
     #[test]

@@ -244,7 +244,12 @@ fn wrong_password_fails_at_once_and_never_gets_a_pooled_connection() {
         "{:?}",
         started.elapsed()
     );
-    assert_ne!(handler.pool().key_for(&good), handler.pool().key_for(&bad));
+    // One account (one limit), two reuse keys (never each other's connections).
+    assert_eq!(handler.pool().key_for(&good), handler.pool().key_for(&bad));
+    assert_ne!(
+        handler.pool().reuse_key_for(&good),
+        handler.pool().reuse_key_for(&bad)
+    );
     // The good connection is untouched and still the only one.
     assert_eq!(handler.stats(&good).idle, 1);
     assert!(matches!(

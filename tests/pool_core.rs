@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mailwire::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled};
-use mailwire::{Config, Error, Protocol};
+use mailwire::Error;
+use mailwire::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled, ReuseKey};
 use parking_lot::Mutex;
 
 /// splitmix64: a small seeded generator, good enough to pick failures.
@@ -113,13 +113,10 @@ impl Manage for Fake {
     type Target = Target;
     type Connection = Conn;
 
-    fn key(&self, t: &Target) -> AccountKey {
-        AccountKey::new(
-            "Fake.Example",
-            143,
-            &t.user,
-            "imap+plain",
-            t.password.as_bytes(),
+    fn reuse_key(&self, t: &Target) -> ReuseKey {
+        ReuseKey::new(
+            AccountKey::new("Fake.Example", 143, &t.user),
+            &("imap+plain", &t.password),
         )
     }
 
@@ -194,8 +191,9 @@ fn pool(options: PoolOptions) -> (Pool<Fake>, Arc<Counters>) {
     (pool, c)
 }
 
-fn key(user: &str, password: &str) -> AccountKey {
-    AccountKey::new("fake.example", 143, user, "imap+plain", password.as_bytes())
+/// The account key of `user` on the fake server.
+fn account(user: &str) -> AccountKey {
+    AccountKey::new("fake.example", 143, user)
 }
 
 /// Polls `f` every 10 ms until it holds or `limit` passes; returns the time it took.
@@ -295,7 +293,7 @@ fn idle_connections_are_reused_last_in_first_out() {
     let third = pool.get(&t).unwrap();
     assert_eq!(third.id, ida);
     assert_eq!(c.connects.load(Ordering::SeqCst), 3);
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.idle, s.in_use, s.created), (0, 3, 3));
 }
 
@@ -303,7 +301,7 @@ fn idle_connections_are_reused_last_in_first_out() {
 fn broken_connections_are_closed_and_counted_never_reused() {
     let (pool, c) = pool(PoolOptions::new());
     let t = target("alice", "pw");
-    let k = key("alice", "pw");
+    let k = account("alice");
 
     let mut conn = pool.get(&t).unwrap();
     let first = conn.id;
@@ -365,7 +363,7 @@ fn a_connect_error_surfaces_at_once_and_is_not_a_timeout() {
     let err = pool.get_timeout(&t, Duration::from_secs(5)).unwrap_err();
     assert!(matches!(err, Error::Auth { .. }), "{err:?}");
     assert_eq!(c.connect_attempts.load(Ordering::SeqCst), 2);
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.connect_errors, s.timeouts, s.in_use), (2, 0, 0));
     assert_eq!(pool.open_connections(), 0);
 }
@@ -418,7 +416,7 @@ fn acquire_times_out_when_every_permit_stays_busy() {
     assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
     assert!(!err.is_transient());
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.timeouts, s.waiting, s.in_use), (1, 0, 1));
     // Another account is not affected by alice's limit.
     let bob = pool.get_timeout(&target("bob", "pw"), Duration::from_millis(200));
@@ -433,7 +431,7 @@ fn acquire_times_out_when_every_permit_stays_busy() {
     };
     assert!(
         eventually(Duration::from_secs(2), || pool
-            .stats_for(&key("alice", "pw"))
+            .stats_for(&account("alice"))
             .waiting
             == 1)
         .is_some()
@@ -468,7 +466,7 @@ fn idle_connections_are_health_checked_after_test_after() {
     );
     assert_eq!(c.valid_checks.load(Ordering::SeqCst), 2);
     assert_eq!(c.closes.load(Ordering::SeqCst), 1);
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.broken, s.created, s.in_use), (1, 2, 1));
 }
 
@@ -478,7 +476,7 @@ fn reaper_closes_connections_idle_longer_than_idle_timeout() {
     let t = target("alice", "pw");
     let conns: Vec<_> = (0..3).map(|_| pool.get(&t).unwrap()).collect();
     drop(conns);
-    assert_eq!(pool.stats_for(&key("alice", "pw")).idle, 3);
+    assert_eq!(pool.stats_for(&account("alice")).idle, 3);
     let took = eventually(Duration::from_secs(3), || {
         c.closes.load(Ordering::SeqCst) == 3
     })
@@ -491,7 +489,7 @@ fn reaper_closes_connections_idle_longer_than_idle_timeout() {
         took <= Duration::from_millis(2500),
         "closed too late: {took:?}"
     );
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.idle, s.closed, s.in_use), (0, 3, 0));
     assert_eq!(pool.open_connections(), 0);
 }
@@ -507,13 +505,13 @@ fn connections_older_than_max_lifetime_are_closed() {
     assert_eq!(c.closes.load(Ordering::SeqCst), 1);
     // Idle past its lifetime: closed by the reaper.
     drop(pool.get(&t).unwrap());
-    assert_eq!(pool.stats_for(&key("alice", "pw")).idle, 1);
+    assert_eq!(pool.stats_for(&account("alice")).idle, 1);
     assert!(
         eventually(Duration::from_secs(2), || c.closes.load(Ordering::SeqCst)
             == 2)
         .is_some()
     );
-    assert_eq!(pool.stats_for(&key("alice", "pw")).idle, 0);
+    assert_eq!(pool.stats_for(&account("alice")).idle, 0);
 }
 
 #[test]
@@ -573,22 +571,22 @@ fn clear_closes_idle_now_and_in_use_on_return() {
     drop(pool.get(&alice).unwrap());
     let b_held = pool.get(&bob).unwrap();
     drop(pool.get(&bob).unwrap());
-    let a_idle = pool.stats_for(&key("alice", "pw")).idle;
+    let a_idle = pool.stats_for(&account("alice")).idle;
     assert_eq!(a_idle, 1);
 
-    pool.clear(&key("alice", "pw"));
+    pool.clear(&account("alice"));
     assert_eq!(c.closes.load(Ordering::SeqCst), 1);
-    assert_eq!(pool.stats_for(&key("bob", "pw")).idle, 1);
+    assert_eq!(pool.stats_for(&account("bob")).idle, 1);
     drop(a_held);
     assert_eq!(
         c.closes.load(Ordering::SeqCst),
         2,
         "in-use connection closed on return"
     );
-    assert_eq!(pool.stats_for(&key("alice", "pw")).idle, 0);
+    assert_eq!(pool.stats_for(&account("alice")).idle, 0);
     // New connections after the clear are pooled again.
     drop(pool.get(&alice).unwrap());
-    assert_eq!(pool.stats_for(&key("alice", "pw")).idle, 1);
+    assert_eq!(pool.stats_for(&account("alice")).idle, 1);
 
     pool.clear_all();
     assert_eq!(c.closes.load(Ordering::SeqCst), 4);
@@ -618,7 +616,7 @@ fn stats_report_each_account() {
     };
     assert!(
         eventually(Duration::from_secs(2), || pool
-            .stats_for(&key("alice", "pw"))
+            .stats_for(&account("alice"))
             .waiting
             == 1)
         .is_some()
@@ -639,9 +637,9 @@ fn stats_report_each_account() {
     drop(a1);
     waiter.join().unwrap();
     drop(a2);
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.idle, s.in_use, s.waiting, s.created), (2, 0, 0, 2));
-    assert_eq!(pool.stats_for(&key("carol", "pw")), AccountStats::default());
+    assert_eq!(pool.stats_for(&account("carol")), AccountStats::default());
     assert!(format!("{pool:?}").contains("open: 3"));
 }
 
@@ -651,8 +649,10 @@ fn a_different_password_never_gets_another_users_connection() {
     let right = pool.get(&target("alice", "right")).unwrap();
     let right_id = right.id;
     drop(right);
-    assert_ne!(key("alice", "right"), key("alice", "wrong"));
-    assert_eq!(key("alice", "right"), key("alice", "right"));
+    let reuse = |password: &str| pool.reuse_key_for(&target("alice", password));
+    assert_ne!(reuse("right"), reuse("wrong"));
+    assert_eq!(reuse("right"), reuse("right"));
+    assert_eq!(reuse("right").account(), &account("alice"));
     c.reject_auth.store(true, Ordering::SeqCst);
     // The wrong password goes to the server (which rejects it), not to alice's idle connection.
     let err = pool.get(&target("alice", "wrong")).unwrap_err();
@@ -661,55 +661,111 @@ fn a_different_password_never_gets_another_users_connection() {
     let other = pool.get(&target("alice", "other")).unwrap();
     assert_ne!(other.id, right_id);
     assert_eq!(pool.get(&target("alice", "right")).unwrap().id, right_id);
-    assert_eq!(pool.stats().len(), 3);
+    drop(other);
+    // One account: its statistics cover all three.
+    assert_eq!(pool.stats().len(), 1);
+    let s = pool.stats_for(&account("alice"));
+    assert_eq!((s.created, s.connect_errors, s.idle), (2, 1, 2), "{s:?}");
 }
 
 #[test]
-fn account_keys_hide_secrets_and_cover_the_config() {
-    let k = key("alice", "hunter2-secret");
-    assert_eq!(k.to_string(), "alice@fake.example:143");
-    let debug = format!("{k:?}");
-    assert!(
-        debug.contains("alice") && !debug.contains("hunter2"),
-        "{debug}"
+fn two_identities_of_one_account_share_its_limit_not_its_connections() {
+    let (pool, c) = pool(
+        PoolOptions::new()
+            .max_per_account(1)
+            .get_timeout(Duration::from_secs(5)),
     );
-    assert!(!debug.contains("digest"), "{debug}");
-    assert_eq!(k.host(), "fake.example");
-    assert_eq!(
-        (k.port(), k.user(), k.security()),
-        (143, "alice", "imap+plain")
-    );
-
-    let config = |password: &str| {
-        Config::builder("Mail.Example.org")
-            .login("bob", password)
-            .build()
-            .unwrap()
+    let a = pool.get(&target("alice", "a")).unwrap();
+    let a_id = a.id;
+    assert_eq!(a.key(), &account("alice"));
+    assert_eq!(a.reuse_key(), &pool.reuse_key_for(&target("alice", "a")));
+    // B waits for the account's one permit...
+    let started = Instant::now();
+    match pool.get_timeout(&target("alice", "b"), Duration::from_millis(50)) {
+        Err(Error::PoolTimeout { account, .. }) => assert_eq!(account, "alice@fake.example:143"),
+        other => panic!("expected a pool timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // ...and, once A is idle, closes it to make room instead of taking it.
+    drop(a);
+    let b = pool.get(&target("alice", "b")).unwrap();
+    assert_ne!(b.id, a_id);
+    assert_eq!(c.closes.load(Ordering::SeqCst), 1);
+    assert_eq!(c.max_live("alice"), 1);
+    assert_eq!(pool.open_connections(), 1);
+    // A waiter of A behind the busy B is served once B comes back, with a fresh connection.
+    let waiter = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.get(&target("alice", "a")).map(|g| g.id))
     };
-    let imap = AccountKey::for_config(&config("pw"), Protocol::Imap);
-    assert_eq!(imap.to_string(), "bob@mail.example.org:993");
-    assert_eq!(imap.security(), "imap+tls");
-    assert_eq!(imap, AccountKey::for_config(&config("pw"), Protocol::Imap));
-    assert_ne!(imap, AccountKey::for_config(&config("pw2"), Protocol::Imap));
-    assert_ne!(imap, AccountKey::for_config(&config("pw"), Protocol::Pop3));
-    let oauth = Config::builder("mail.example.org")
-        .oauth2("bob", "pw")
-        .build()
-        .unwrap();
-    assert_ne!(imap, AccountKey::for_config(&oauth, Protocol::Imap));
-    let insecure = Config::builder("mail.example.org")
-        .login("bob", "pw")
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
-    let insecure = AccountKey::for_config(&insecure, Protocol::Imap);
-    assert_ne!(imap, insecure);
-    assert_eq!(insecure.security(), "imap+tls+insecure");
-    let anonymous = Config::builder("mail.example.org").build().unwrap();
-    assert_eq!(
-        AccountKey::for_config(&anonymous, Protocol::Imap).to_string(),
-        "mail.example.org:993"
+    assert!(
+        eventually(Duration::from_secs(3), || pool
+            .stats_for(&account("alice"))
+            .waiting
+            == 1)
+        .is_some()
     );
+    let b_id = b.id;
+    drop(b);
+    let new_a = waiter.join().unwrap().unwrap();
+    assert!(new_a != a_id && new_a != b_id);
+    assert_eq!(c.max_live("alice"), 1);
+    // With room for both, each identity keeps and reuses its own connection.
+    let (pool, _c) = pool_with_room();
+    let a = pool.get(&target("alice", "a")).unwrap().id;
+    let b = pool.get(&target("alice", "b")).unwrap().id;
+    assert_ne!(a, b);
+    for _ in 0..3 {
+        assert_eq!(pool.get(&target("alice", "a")).unwrap().id, a);
+        assert_eq!(pool.get(&target("alice", "b")).unwrap().id, b);
+    }
+    assert_eq!(pool.stats_for(&account("alice")).created, 2);
+}
+
+#[test]
+fn a_caller_making_room_for_its_config_keeps_its_place_in_line() {
+    // A holds the account's one permit; B (another config of the account) queues first,
+    // then C (A's config). When A comes back, B is first: it closes A's idle connection
+    // and must get the permit it made room for, not C behind it.
+    let (pool, c) = pool(
+        PoolOptions::new()
+            .max_per_account(1)
+            .get_timeout(Duration::from_secs(10)),
+    );
+    c.close_delay_ms.store(200, Ordering::SeqCst);
+    let a = pool.get(&target("alice", "a")).unwrap();
+    let waiting = |n: usize| {
+        eventually(Duration::from_secs(3), || {
+            pool.stats_for(&account("alice")).waiting == n
+        })
+        .is_some()
+    };
+    let (got_tx, got_rx) = std::sync::mpsc::channel::<&'static str>();
+    let spawn = |password: &'static str| {
+        let pool = pool.clone();
+        let got = got_tx.clone();
+        thread::spawn(move || {
+            let guard = pool.get(&target("alice", password)).unwrap();
+            got.send(password).unwrap();
+            thread::sleep(Duration::from_millis(300));
+            drop(guard);
+        })
+    };
+    let b = spawn("b");
+    assert!(waiting(1));
+    let c_waiter = spawn("a");
+    assert!(waiting(2));
+    drop(a);
+    let first = got_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    let second = got_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!((first, second), ("b", "a"), "served out of arrival order");
+    b.join().unwrap();
+    c_waiter.join().unwrap();
+    assert_eq!(c.max_live("alice"), 1);
+}
+
+fn pool_with_room() -> (Pool<Fake>, Arc<Counters>) {
+    pool(PoolOptions::new().max_per_account(2))
 }
 
 #[test]
@@ -723,7 +779,7 @@ fn global_limit_makes_room_by_closing_another_accounts_idle_connection() {
     assert!(start.elapsed() < Duration::from_secs(1));
     assert_eq!(c.closes.load(Ordering::SeqCst), 1);
     assert_eq!(c.live("alice"), 0);
-    assert_eq!(pool.stats_for(&key("alice", "pw")).idle, 0);
+    assert_eq!(pool.stats_for(&account("alice")).idle, 0);
     // With bob's connection in use, alice must wait.
     let err = pool
         .get_timeout(&target("alice", "pw"), Duration::from_millis(50))
@@ -746,7 +802,7 @@ fn a_guard_dropped_while_panicking_discards_its_connection() {
     .join();
     assert!(result.is_err());
     assert_eq!(c.closes.load(Ordering::SeqCst), 1);
-    let s = pool.stats_for(&key("alice", "pw"));
+    let s = pool.stats_for(&account("alice"));
     assert_eq!((s.in_use, s.idle, s.broken), (0, 0, 1));
     // The permit is back: the only slot can be used again, by a new connection.
     let conn = pool.get_timeout(&t, Duration::from_millis(500)).unwrap();
@@ -769,7 +825,7 @@ fn a_slot_is_released_only_once_its_connection_is_closed() {
     };
     assert!(
         eventually(Duration::from_secs(2), || pool
-            .stats_for(&key("alice", "pw"))
+            .stats_for(&account("alice"))
             .waiting
             == 1)
         .is_some()
@@ -799,7 +855,7 @@ fn waiters_are_served_in_arrival_order() {
         }));
         assert!(
             eventually(Duration::from_secs(2), || pool
-                .stats_for(&key("alice", "pw"))
+                .stats_for(&account("alice"))
                 .waiting
                 == n)
             .is_some()

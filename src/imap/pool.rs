@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::config::{Config, Protocol};
 use crate::error::Result;
 use crate::imap::connection::ImapConnection;
-use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled};
+use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled, ReuseKey};
 
 /// Connects, checks and closes IMAP connections for the pool core.
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,8 +16,8 @@ impl Manage for ImapManager {
     type Target = Config;
     type Connection = ImapConnection;
 
-    fn key(&self, config: &Config) -> AccountKey {
-        AccountKey::for_config(config, Protocol::Imap)
+    fn reuse_key(&self, config: &Config) -> ReuseKey {
+        ReuseKey::for_config(config, Protocol::Imap)
     }
 
     fn connect(&self, config: &Config) -> Result<ImapConnection> {
@@ -45,9 +45,11 @@ impl Manage for ImapManager {
 /// pool when dropped (or is closed, if it broke).
 pub type PooledImap = Pooled<ImapManager>;
 
-/// A pool of authenticated IMAP connections, keyed by account (host, port, user, security
-/// and a keyed digest of the credentials — a caller with the right user but a wrong
-/// password never gets someone's authenticated connection).
+/// A pool of authenticated IMAP connections, counted per account (host, port, user: see
+/// [`AccountKey`]) and handed out per config (see [`ReuseKey`]): a caller with the right
+/// user but a wrong password, other root certificates, smaller limits or shorter timeouts
+/// never gets a connection made for another config; two configs of one account share its
+/// `max_per_account`.
 ///
 /// Cheap to clone (the clones share the pool), `Send + Sync`. Defaults: 5 connections per
 /// account, 30 s acquire timeout, a `NOOP` health check for connections idle over 60 s,
@@ -104,13 +106,18 @@ impl ImapPool {
         self.pool.get_timeout(config, timeout)
     }
 
-    /// The pool key of `config`'s account.
+    /// The account `config`'s connections count against (host, port, user).
     pub fn key_for(&self, config: &Config) -> AccountKey {
         self.pool.key_for(config)
     }
 
-    /// Closes the idle connections of `config`'s account; connections in use are closed
-    /// when they come back.
+    /// The key that decides which idle connections `config` may be handed.
+    pub fn reuse_key_for(&self, config: &Config) -> ReuseKey {
+        self.pool.reuse_key_for(config)
+    }
+
+    /// Closes the idle connections of `config`'s account (those of every config of the
+    /// account); connections in use are closed when they come back.
     pub fn clear(&self, config: &Config) {
         self.pool.clear(&self.pool.key_for(config));
     }
@@ -125,7 +132,7 @@ impl ImapPool {
         self.pool.stats()
     }
 
-    /// Statistics of `config`'s account.
+    /// Statistics of `config`'s account (all configs of the account together).
     pub fn stats_for(&self, config: &Config) -> AccountStats {
         self.pool.stats_for(&self.pool.key_for(config))
     }

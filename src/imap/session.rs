@@ -8,7 +8,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Protocol, Security};
-use crate::error::{Error, Result, ServerStatus};
+use crate::error::{Error, Result, ServerStatus, escaped};
 use crate::imap::codec::encode::{
     self, Command, EncodeOptions, EncodedCommand, LiteralMode, Secret,
 };
@@ -697,7 +697,7 @@ impl Session {
             } else {
                 // An error challenge (XOAUTH2 / OAUTHBEARER send a base64 JSON status).
                 failed_challenge = true;
-                log::debug!(target: "mailwire::imap", "authentication challenge after the last response: {}", sasl::decode_error_challenge(&continuation.text));
+                log::debug!(target: "mailwire::imap", "authentication challenge after the last response: {}", escaped(sasl::decode_error_challenge(&continuation.text)));
                 sasl::error_acknowledgement(mechanism).to_string()
             };
             Ok(encode::sasl_line(&answer))
@@ -843,7 +843,7 @@ impl Session {
                 text,
                 ..
             } => {
-                log::debug!(target: "mailwire::imap", "[{}] server said BYE: {text}", self.id());
+                log::debug!(target: "mailwire::imap", "[{}] server said BYE: {}", self.id(), escaped(text));
                 self.state = ConnectionState::Logout;
             }
             Untagged::Condition {
@@ -851,7 +851,7 @@ impl Session {
                 text,
                 ..
             } => {
-                log::warn!(target: "mailwire::imap", "[{}] server alert: {text}", self.id());
+                log::warn!(target: "mailwire::imap", "[{}] server alert: {}", self.id(), escaped(text));
             }
             Untagged::Capability(caps) => self.caps = Capabilities::new(caps.clone()),
             Untagged::Fetch { items, .. }

@@ -5,15 +5,20 @@
 //! checked and closed is up to a [`Manage`] implementation (after r2d2's
 //! `ManageConnection`); the pool does the rest:
 //!
-//! - accounts are told apart by an [`AccountKey`]: host, port, user, a security label and a
-//!   keyed digest of the password or token, so a caller naming someone else's user with a
-//!   wrong password is never handed that user's authenticated connection;
+//! - two keys (see [`ReuseKey`]): connections are *counted* per [`AccountKey`] (host, port,
+//!   user; no secret), and *handed out* only to a caller with an equal [`ReuseKey`] (the
+//!   account plus a keyed digest of the credentials and of every setting that changes trust
+//!   or behaviour). A caller naming someone else's user with a wrong password, trusting
+//!   other root certificates or asking for smaller limits is never handed a connection made
+//!   for another config; two configs of one account still share its limit;
 //! - at most [`PoolOptions::max_per_account`] connections per account and optionally
 //!   [`PoolOptions::max_total`] in all; callers beyond that wait in arrival order until
 //!   [`PoolOptions::get_timeout`], then get [`Error::PoolTimeout`]. A failure to connect is
 //!   returned at once with its own error, never hidden behind a timeout;
 //! - idle connections are reused last-in first-out and checked with
-//!   [`Manage::is_valid`] when they sat idle longer than [`PoolOptions::test_after`];
+//!   [`Manage::is_valid`] when they sat idle longer than [`PoolOptions::test_after`]. When
+//!   an account is at its limit and the caller first in line finds only idle connections of
+//!   other configs of the account, the longest-idle one is closed to make room;
 //! - a connection marked broken ([`Pooled::mark_broken`], [`Pooled::run`] on an error that
 //!   [breaks the connection](Error::breaks_connection), or [`Manage::has_broken`]) is closed
 //!   on return, never reused;
@@ -26,23 +31,24 @@
 //! is released only once it is closed, so with one connection per account (POP3's maildrop
 //! lock) a new session never logs in while the old one is still quitting.
 //!
-//! Log lines use the target `mailwire::pool` and name the account as `user@host:port`.
+//! Log lines use the target `mailwire::pool` and name the account by its [`AccountKey`]
+//! (`user@host:port`, percent-encoded where needed).
 
+mod key;
 mod semaphore;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
-use crate::config::{Config, Credentials, Protocol, Security};
 use crate::error::{Error, Result};
+pub use key::{AccountKey, ReuseKey};
 use semaphore::WaitQueue;
 
 const LOG: &str = "mailwire::pool";
@@ -52,16 +58,19 @@ const LOG: &str = "mailwire::pool";
 /// The IMAP and POP3 pools implement it for their connection types; tests implement it with
 /// fakes. All methods may be called from any thread, several at once.
 pub trait Manage: Send + Sync + 'static {
-    /// What [`Pool::get`] is given to find or open a connection (e.g. a [`Config`]).
+    /// What [`Pool::get`] is given to find or open a connection (e.g. a
+    /// [`Config`](crate::Config)).
     type Target: ?Sized;
     /// The pooled connection.
     type Connection: Send + 'static;
 
-    /// The account `target` connects to. Connections are only ever shared between targets
-    /// with equal keys, so the key must cover everything that makes two connections
-    /// different: build it with [`AccountKey::for_config`] or [`AccountKey::new`], which
-    /// include a digest of the credentials.
-    fn key(&self, target: &Self::Target) -> AccountKey;
+    /// Which connections `target` may be handed, and (through [`ReuseKey::account`]) which
+    /// account's limit they count against. A connection is only ever handed to targets with
+    /// an equal key, so the key must cover everything that makes two connections different
+    /// (credentials, trust, limits, timeouts, …): build it with [`ReuseKey::for_config`],
+    /// or with [`ReuseKey::new`] and an identity that covers the secret and every such
+    /// setting.
+    fn reuse_key(&self, target: &Self::Target) -> ReuseKey;
 
     /// Opens and authenticates a new connection. Bounded by the manager's own timeouts; the
     /// error is handed to the caller of [`Pool::get`] unchanged.
@@ -84,132 +93,6 @@ pub trait Manage: Send + Sync + 'static {
     /// broken ones included. The default just drops it.
     fn close(&self, conn: Self::Connection) {
         drop(conn);
-    }
-}
-
-/// Which account a pooled connection belongs to.
-///
-/// Made of the host (compared without regard to ASCII case), the port, the user, a label for
-/// how the connection is secured, and a digest of the secret (password or token). The digest
-/// is a keyed hash whose key is random per process; the secret itself is never stored.
-/// `Debug` shows neither the secret nor the digest; `Display` is `user@host:port`.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AccountKey {
-    host: String,
-    port: u16,
-    user: String,
-    security: String,
-    digest: [u64; 2],
-}
-
-fn digest_keys() -> &'static (RandomState, RandomState) {
-    static KEYS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
-    KEYS.get_or_init(|| (RandomState::new(), RandomState::new()))
-}
-
-fn digest(kind: u8, secret: &[u8]) -> [u64; 2] {
-    let (a, b) = digest_keys();
-    [a.hash_one((kind, secret)), b.hash_one((secret, kind))]
-}
-
-impl AccountKey {
-    /// A key for `user` on `host:port`, secured as described by `security` (any label, e.g.
-    /// `"imap+tls"`), authenticated with `secret`.
-    pub fn new(
-        host: impl Into<String>,
-        port: u16,
-        user: impl Into<String>,
-        security: impl Into<String>,
-        secret: &[u8],
-    ) -> AccountKey {
-        let mut host = host.into();
-        host.make_ascii_lowercase();
-        AccountKey {
-            host,
-            port,
-            user: user.into(),
-            security: security.into(),
-            digest: digest(0, secret),
-        }
-    }
-
-    /// The key of the account `config` logs in to with `protocol`.
-    ///
-    /// The security label covers the protocol, the [`Security`] mode, turned-off certificate
-    /// verification, an overridden TLS server name and the number of extra root
-    /// certificates; the digest covers the kind of credentials and the secret.
-    pub fn for_config(config: &Config, protocol: Protocol) -> AccountKey {
-        let mode = match config.security() {
-            Security::Tls => "tls",
-            Security::StartTls => "starttls",
-            Security::Plain => "plain",
-        };
-        let mut security = format!("{protocol}+{mode}");
-        if config.danger_accepts_invalid_certs() {
-            security.push_str("+insecure");
-        }
-        if config.tls_server_name() != config.host() {
-            security.push_str("+sni=");
-            security.push_str(config.tls_server_name());
-        }
-        if config.tls.extra_roots > 0 {
-            security.push_str(&format!("+roots={}", config.tls.extra_roots));
-        }
-        let (user, kind, secret) = match config.credentials() {
-            Some(Credentials::Password { user, password }) => (user.as_str(), 1, password),
-            Some(Credentials::OAuth2 { user, token }) => (user.as_str(), 2, token),
-            None => ("", 0, &String::new()),
-        };
-        let mut key = AccountKey::new(
-            config.host(),
-            config.port(protocol),
-            user,
-            security,
-            secret.as_bytes(),
-        );
-        key.digest = digest(kind, secret.as_bytes());
-        key
-    }
-
-    /// The host (lower case).
-    pub fn host(&self) -> &str {
-        &self.host
-    }
-
-    /// The port.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The user (empty when none).
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-
-    /// The security label.
-    pub fn security(&self) -> &str {
-        &self.security
-    }
-}
-
-impl fmt::Display for AccountKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.user.is_empty() {
-            write!(f, "{}:{}", self.host, self.port)
-        } else {
-            write!(f, "{}@{}:{}", self.user, self.host, self.port)
-        }
-    }
-}
-
-impl fmt::Debug for AccountKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccountKey")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("user", &self.user)
-            .field("security", &self.security)
-            .finish_non_exhaustive()
     }
 }
 
@@ -357,6 +240,8 @@ pub struct AccountStats {
 
 struct IdleConn<C> {
     conn: C,
+    /// Who may be handed it: only a caller with an equal reuse key.
+    reuse: Arc<ReuseKey>,
     created: Instant,
     idle_since: Instant,
     generation: u64,
@@ -371,7 +256,9 @@ struct Doomed<C> {
 
 struct Account<C> {
     key: Arc<AccountKey>,
-    /// Last in, first out: the most recently returned connection is at the end.
+    /// Last in, first out: the most recently returned connection is at the end. Holds the
+    /// idle connections of every config of the account; each is handed out only to its own
+    /// reuse key.
     idle: Vec<IdleConn<C>>,
     /// Checked out, being opened, or checked out and being closed.
     in_use: usize,
@@ -464,7 +351,6 @@ enum Got<C> {
 struct Turn<C> {
     got: Got<C>,
     doomed: Vec<Doomed<C>>,
-    key: Arc<AccountKey>,
 }
 
 struct Shared<M: Manage> {
@@ -520,32 +406,53 @@ impl<M: Manage> Shared<M> {
         self.notify_if_waiting(&state);
     }
 
-    /// Under the lock: what the caller holding `ticket` can have now, if anything.
+    /// Why an idle connection must be closed rather than handed out, if it must.
+    fn expiry(
+        &self,
+        idle: &IdleConn<M::Connection>,
+        generation: u64,
+        now: Instant,
+    ) -> Option<&'static str> {
+        if idle.generation != generation {
+            Some("cleared")
+        } else if now.saturating_duration_since(idle.created) >= self.options.max_lifetime {
+            Some("older than max_lifetime")
+        } else if now.saturating_duration_since(idle.idle_since) >= self.options.idle_timeout {
+            Some("idle longer than idle_timeout")
+        } else {
+            None
+        }
+    }
+
+    /// Under the lock: what the caller holding `ticket` for `reuse` can have now, if
+    /// anything.
     fn try_take(
         &self,
         state: &mut State<M::Connection>,
-        key: &Arc<AccountKey>,
+        reuse: &ReuseKey,
         ticket: u64,
         now: Instant,
     ) -> Option<Turn<M::Connection>> {
         let options = &self.options;
         let total = state.total;
-        let account = state.account(key);
+        let account = state.account(reuse.account_arc());
         if !account.queue.is_first(ticket) {
             return None;
         }
         let mut doomed = Vec::new();
-        while let Some(idle) = account.idle.pop() {
-            let reason = if idle.generation != account.generation {
-                Some("cleared")
-            } else if now.saturating_duration_since(idle.created) >= options.max_lifetime {
-                Some("older than max_lifetime")
-            } else if now.saturating_duration_since(idle.idle_since) >= options.idle_timeout {
-                Some("idle longer than idle_timeout")
-            } else {
-                None
+        // Newest first: the most recent idle connection of this config, closing the expired
+        // ones (of any config of the account) met on the way.
+        loop {
+            let generation = account.generation;
+            let found = account.idle.iter().rposition(|idle| {
+                *idle.reuse == *reuse || self.expiry(idle, generation, now).is_some()
+            });
+            // `rposition` only returns indices in range.
+            let Some(i) = found.filter(|&i| i < account.idle.len()) else {
+                break;
             };
-            match reason {
+            let idle = account.idle.remove(i);
+            match self.expiry(&idle, generation, now) {
                 Some(reason) => {
                     account.closing += 1;
                     doomed.push(Doomed {
@@ -559,7 +466,6 @@ impl<M: Manage> Shared<M> {
                     return Some(Turn {
                         got: Got::Idle(idle),
                         doomed,
-                        key: Arc::clone(&account.key),
                     });
                 }
             }
@@ -567,21 +473,35 @@ impl<M: Manage> Shared<M> {
         let slots = account.slots();
         if semaphore::may_open(slots, options.max_per_account, total, options.max_total) {
             account.in_use += 1;
-            let turn = Turn {
+            state.total += 1;
+            return Some(Turn {
                 got: Got::Connect,
                 doomed,
-                key: Arc::clone(&account.key),
-            };
-            state.total += 1;
-            return Some(turn);
+            });
         }
-        let own_key = Arc::clone(&account.key);
-        if semaphore::blocked_by_total(slots, options.max_per_account, total, options.max_total) {
-            // Make room by closing the longest-idle connection of another account.
+        if semaphore::account_full(slots, options.max_per_account) {
+            // The account's permits are taken; idle ones belong to other configs of the
+            // account (none matched above): close the longest-idle to make room.
+            if !account.idle.is_empty() {
+                let idle = account.idle.remove(0);
+                account.closing += 1;
+                doomed.push(Doomed {
+                    key: Arc::clone(&account.key),
+                    conn: idle.conn,
+                    reason: "making room for another config of the account",
+                });
+            }
+        } else if semaphore::blocked_by_total(
+            slots,
+            options.max_per_account,
+            total,
+            options.max_total,
+        ) {
+            // Make room by closing the longest-idle connection of the pool. None of this
+            // account's idle connections is this config's (none matched above).
             let victim = state
                 .accounts
                 .values_mut()
-                .filter(|a| *a.key != **key)
                 .filter_map(|a| {
                     let since = a.idle.first()?.idle_since;
                     Some((since, a))
@@ -595,7 +515,7 @@ impl<M: Manage> Shared<M> {
                     doomed.push(Doomed {
                         key: Arc::clone(&victim.key),
                         conn: idle.conn,
-                        reason: "making room for another account under max_total",
+                        reason: "making room under max_total",
                     });
                 }
             }
@@ -606,23 +526,36 @@ impl<M: Manage> Shared<M> {
             Some(Turn {
                 got: Got::Retry,
                 doomed,
-                key: own_key,
             })
         }
     }
 
-    /// Waits in line for `key` until something can be taken or the deadline passes.
+    /// Waits in line for `key`'s account until something can be taken or the deadline
+    /// passes.
+    ///
+    /// `place` is the caller's ticket when it already stands in line: after a
+    /// [`Got::Retry`] the caller keeps its place (it is closing connections to make room
+    /// for itself, and nobody behind may take that room), otherwise the ticket is given
+    /// up before returning.
     fn wait_turn(
         &self,
-        key: &Arc<AccountKey>,
+        key: &ReuseKey,
         start: Instant,
         deadline: Option<Instant>,
+        place: &mut Place<'_, M>,
     ) -> Result<Turn<M::Connection>> {
         let mut state = self.state.lock();
-        let ticket = state.next_ticket;
-        state.next_ticket = state.next_ticket.wrapping_add(1);
-        state.account(key).queue.push(ticket);
-        state.waiting += 1;
+        let ticket = match place.ticket {
+            Some(ticket) => ticket,
+            None => {
+                let ticket = state.next_ticket;
+                state.next_ticket = state.next_ticket.wrapping_add(1);
+                state.account(key.account_arc()).queue.push(ticket);
+                state.waiting += 1;
+                place.ticket = Some(ticket);
+                ticket
+            }
+        };
         let outcome = loop {
             let now = Instant::now();
             if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
@@ -642,26 +575,42 @@ impl<M: Manage> Shared<M> {
                 None => self.cond.wait(&mut state),
             }
         };
-        state.waiting = state.waiting.saturating_sub(1);
-        let account = state.account(key);
-        account.queue.remove(ticket);
+        if let Ok(Turn {
+            got: Got::Retry, ..
+        }) = &outcome
+        {
+            return outcome;
+        }
+        place.ticket = None;
         if outcome.is_err() {
-            account.timeouts += 1;
+            state.account(key.account_arc()).timeouts += 1;
         }
-        let others_waiting = !account.queue.is_empty();
-        if others_waiting {
-            // The next in line may now be first.
-            self.cond.notify_all();
-        }
+        self.leave_line(&mut state, key.account_arc(), ticket);
         outcome
     }
 
+    /// Takes `ticket` out of the account's line and wakes the next in line.
+    fn leave_line(&self, state: &mut State<M::Connection>, account: &Arc<AccountKey>, ticket: u64) {
+        state.waiting = state.waiting.saturating_sub(1);
+        let account = state.account(account);
+        account.queue.remove(ticket);
+        if !account.queue.is_empty() {
+            // The next in line may now be first.
+            self.cond.notify_all();
+        }
+    }
+
     fn checkout(self: &Arc<Self>, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
-        let key = Arc::new(self.manager.key(target));
+        let key = Arc::new(self.manager.reuse_key(target));
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
+        let mut place = Place {
+            shared: self,
+            account: Arc::clone(key.account_arc()),
+            ticket: None,
+        };
         loop {
-            let turn = match self.wait_turn(&key, start, deadline) {
+            let turn = match self.wait_turn(&key, start, deadline, &mut place) {
                 Ok(turn) => turn,
                 Err(e) => {
                     log::warn!(target: LOG, "{key}: {e}");
@@ -681,7 +630,7 @@ impl<M: Manage> Shared<M> {
                             target: LOG,
                             "{key}: idle connection was closed or broken meanwhile, replacing it"
                         );
-                        self.discard_in_use(&turn.key, conn, true);
+                        self.discard_in_use(key.account_arc(), conn, true);
                         continue;
                     }
                     if idle_for >= self.options.test_after {
@@ -690,29 +639,29 @@ impl<M: Manage> Shared<M> {
                                 target: LOG,
                                 "{key}: connection idle for {idle_for:?} failed its health check, closing it: {e}"
                             );
-                            self.discard_in_use(&turn.key, conn, true);
+                            self.discard_in_use(key.account_arc(), conn, true);
                             continue;
                         }
                     }
                     return Ok(Pooled {
                         conn: Some(conn),
                         shared: Arc::clone(self),
-                        key: turn.key,
+                        key,
                         created: idle.created,
                         generation: idle.generation,
                         broken: false,
                     });
                 }
-                Got::Connect => return self.connect(target, turn.key),
+                Got::Connect => return self.connect(target, key),
             }
         }
     }
 
-    fn connect(self: &Arc<Self>, target: &M::Target, key: Arc<AccountKey>) -> Result<Pooled<M>> {
+    fn connect(self: &Arc<Self>, target: &M::Target, key: Arc<ReuseKey>) -> Result<Pooled<M>> {
         match self.manager.connect(target) {
             Ok(conn) => {
                 let mut state = self.state.lock();
-                let account = state.account(&key);
+                let account = state.account(key.account_arc());
                 account.created += 1;
                 let generation = account.generation;
                 let open = account.slots();
@@ -733,7 +682,7 @@ impl<M: Manage> Shared<M> {
             Err(e) => {
                 log::warn!(target: LOG, "{key}: could not connect: {e}");
                 let mut state = self.state.lock();
-                let account = state.account(&key);
+                let account = state.account(key.account_arc());
                 account.in_use = account.in_use.saturating_sub(1);
                 account.connect_errors += 1;
                 state.total = state.total.saturating_sub(1);
@@ -746,7 +695,7 @@ impl<M: Manage> Shared<M> {
     /// Takes a connection back from a guard.
     fn give_back(
         &self,
-        key: &Arc<AccountKey>,
+        key: &Arc<ReuseKey>,
         mut conn: M::Connection,
         created: Instant,
         generation: u64,
@@ -757,7 +706,7 @@ impl<M: Manage> Shared<M> {
         let now = Instant::now();
         let mut state = self.state.lock();
         let closed = state.closed;
-        let account = state.account(key);
+        let account = state.account(key.account_arc());
         let reason = if broken {
             if panicking {
                 "its user panicked"
@@ -774,6 +723,7 @@ impl<M: Manage> Shared<M> {
             account.in_use = account.in_use.saturating_sub(1);
             account.idle.push(IdleConn {
                 conn,
+                reuse: Arc::clone(key),
                 created,
                 idle_since: now,
                 generation,
@@ -783,7 +733,7 @@ impl<M: Manage> Shared<M> {
         };
         drop(state);
         log::debug!(target: LOG, "{key}: closing returned connection ({reason})");
-        self.discard_in_use(key, conn, broken);
+        self.discard_in_use(key.account_arc(), conn, broken);
     }
 
     /// Closes idle connections past `idle_timeout` or `max_lifetime`.
@@ -794,18 +744,7 @@ impl<M: Manage> Shared<M> {
         for account in state.accounts.values_mut() {
             let mut kept = Vec::with_capacity(account.idle.len());
             for idle in account.idle.drain(..) {
-                let reason = if idle.generation != account.generation {
-                    Some("cleared")
-                } else if now.saturating_duration_since(idle.created) >= self.options.max_lifetime {
-                    Some("older than max_lifetime")
-                } else if now.saturating_duration_since(idle.idle_since)
-                    >= self.options.idle_timeout
-                {
-                    Some("idle longer than idle_timeout")
-                } else {
-                    None
-                };
-                match reason {
+                match self.expiry(&idle, account.generation, now) {
                     Some(reason) => {
                         account.closing += 1;
                         doomed.push(Doomed {
@@ -846,6 +785,25 @@ impl<M: Manage> Drop for Shared<M> {
             for idle in account.idle.drain(..) {
                 self.manager.close(idle.conn);
             }
+        }
+    }
+}
+
+/// A caller's place in its account's line, kept while it closes connections to make room
+/// for itself. Dropping it with a ticket still held (an early return, or a panic in
+/// [`Manage::close`]) gives the place up, so the line never stalls behind a caller that is
+/// gone.
+struct Place<'a, M: Manage> {
+    shared: &'a Shared<M>,
+    account: Arc<AccountKey>,
+    ticket: Option<u64>,
+}
+
+impl<M: Manage> Drop for Place<'_, M> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            let mut state = self.shared.state.lock();
+            self.shared.leave_line(&mut state, &self.account, ticket);
         }
     }
 }
@@ -950,13 +908,24 @@ impl<M: Manage> Pool<M> {
         self.inner.shared.checkout(target, timeout)
     }
 
-    /// The key `target` is pooled under.
+    /// The account `target`'s connections count against (what [`stats_for`](Self::stats_for)
+    /// and [`clear`](Self::clear) take).
     pub fn key_for(&self, target: &M::Target) -> AccountKey {
-        self.inner.shared.manager.key(target)
+        self.inner
+            .shared
+            .manager
+            .reuse_key(target)
+            .account()
+            .clone()
     }
 
-    /// Closes the idle connections of `key` now; its checked-out connections are closed
-    /// when given back.
+    /// The key that decides which idle connections `target` may be handed.
+    pub fn reuse_key_for(&self, target: &M::Target) -> ReuseKey {
+        self.inner.shared.manager.reuse_key(target)
+    }
+
+    /// Closes the idle connections of the account `key` now (those of every config of the
+    /// account); its checked-out connections are closed when given back.
     pub fn clear(&self, key: &AccountKey) {
         let shared = &self.inner.shared;
         let mut doomed = Vec::new();
@@ -1033,7 +1002,7 @@ impl<M: Manage> Pool<M> {
 pub struct Pooled<M: Manage> {
     conn: Option<M::Connection>,
     shared: Arc<Shared<M>>,
-    key: Arc<AccountKey>,
+    key: Arc<ReuseKey>,
     created: Instant,
     generation: u64,
     broken: bool,
@@ -1052,6 +1021,12 @@ impl<M: Manage> Pooled<M> {
 
     /// The account the connection belongs to.
     pub fn key(&self) -> &AccountKey {
+        self.key.account()
+    }
+
+    /// The key that decided who may be handed the connection: it goes back to callers with
+    /// an equal key only.
+    pub fn reuse_key(&self) -> &ReuseKey {
         &self.key
     }
 

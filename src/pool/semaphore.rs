@@ -62,6 +62,12 @@ pub(crate) fn may_open(
     account_slots < max_per_account && max_total.is_none_or(|max| total_slots < max)
 }
 
+/// Whether the account holds all the connections it may: then an idle connection of
+/// another config of the account may be closed to make room.
+pub(crate) fn account_full(account_slots: usize, max_per_account: usize) -> bool {
+    account_slots >= max_per_account
+}
+
 /// Whether the account is under its own limit but the pool as a whole is full: then an idle
 /// connection of another account may be closed to make room.
 pub(crate) fn blocked_by_total(
@@ -110,5 +116,7 @@ mod tests {
         assert!(!blocked_by_total(5, 5, 3, Some(3)));
         assert!(!blocked_by_total(1, 5, 2, Some(3)));
         assert!(!blocked_by_total(1, 5, 1000, None));
+        assert!(account_full(1, 1) && account_full(6, 5));
+        assert!(!account_full(0, 1) && !account_full(4, 5));
     }
 }

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use crate::config::{Config, Protocol};
 use crate::error::Result;
-use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled};
+use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled, ReuseKey};
 use crate::pop3::handler::Pop3Handler;
 use crate::pop3::session::{LOG, Pop3Options};
 
 /// Opens, checks and closes the connections of a [`Pop3Pool`] (the pool core's
 /// [`Manage`] for POP3).
 ///
-/// - key: [`AccountKey::for_config`] with [`Protocol::Pop3`] (host, port, user, security,
-///   a digest of the secret);
+/// - key: [`ReuseKey::for_config`] with [`Protocol::Pop3`]: connections count against the
+///   account (host, port, user) and are handed only to configs with equal settings and
+///   credentials;
 /// - connect: [`Pop3Handler::connect_with`] with the pool's [`Pop3Options`];
 /// - health check: `NOOP`;
 /// - broken: the handler is closed or broke;
@@ -37,8 +38,8 @@ impl Manage for Pop3Manager {
     type Target = Config;
     type Connection = Pop3Handler;
 
-    fn key(&self, target: &Config) -> AccountKey {
-        AccountKey::for_config(target, Protocol::Pop3)
+    fn reuse_key(&self, target: &Config) -> ReuseKey {
+        ReuseKey::for_config(target, Protocol::Pop3)
     }
 
     fn connect(&self, target: &Config) -> Result<Pop3Handler> {
@@ -203,7 +204,8 @@ impl Pop3Pool {
         self.close_all();
     }
 
-    /// What the pool holds for the account of `config`.
+    /// What the pool holds for the account of `config` (all configs of the account
+    /// together).
     pub fn stats_for(&self, config: &Config) -> AccountStats {
         self.pool.stats_for(&self.pool.key_for(config))
     }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::config::{Config, Credentials, Protocol, Security};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, escaped};
 use crate::message::{Message, MessageMeta};
 use crate::net::{self, Transport};
 use crate::pop3::apop::apop_digest;
@@ -285,7 +285,7 @@ impl Session {
         let line = self.read_status_line("waiting for the greeting")?;
         let text = parse_status(&line)?.into_result("greeting")?;
         self.timestamp = apop_timestamp(&text).map(str::to_string);
-        log::debug!(target: LOG, "[{}] greeting: {text}", self.id());
+        log::debug!(target: LOG, "[{}] greeting: {}", self.id(), escaped(&text));
         self.greeting = text;
         self.refresh_capabilities()
     }
@@ -666,7 +666,7 @@ impl Session {
                                 target: LOG,
                                 "[{}] {name} error challenge: {}",
                                 self.id(),
-                                sasl::decode_error_challenge(&payload)
+                                escaped(sasl::decode_error_challenge(&payload))
                             );
                             acknowledged_error = true;
                             sasl::error_acknowledgement(mechanism).to_string()
@@ -719,7 +719,7 @@ impl Session {
             }
             Status::Err { text, .. } => {
                 // RFC 1939-only servers have no CAPA: assume nothing.
-                log::debug!(target: LOG, "[{}] CAPA refused ({text}); assuming no extensions", self.id());
+                log::debug!(target: LOG, "[{}] CAPA refused ({}); assuming no extensions", self.id(), escaped(text));
                 self.caps = Capabilities::default();
             }
         }
