@@ -73,6 +73,11 @@ impl MemoryBudget {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// An identity for the pool's reuse key: equal for handles of one budget.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     /// Takes `n` bytes of the budget; false (and nothing taken) when fewer are left.
     pub(crate) fn try_reserve(&self, n: u64) -> bool {
         let mut used = self.inner.used.load(Ordering::Relaxed);

@@ -471,8 +471,16 @@ impl Config {
             limits,
             tls,
             auth_mechanism,
+            memory_budget,
         } = self;
         protocol.hash(state);
+        // Which budget a connection draws from: a connection of budget A is never handed
+        // to a config of budget B (or of none). A connection holds its budget, so the
+        // identity cannot be reused while the connection lives.
+        memory_budget
+            .as_ref()
+            .map(crate::MemoryBudget::identity)
+            .hash(state);
         host.to_ascii_lowercase().hash(state);
         self.port(protocol).hash(state);
         security.hash(state);

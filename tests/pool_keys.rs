@@ -329,6 +329,10 @@ fn the_reuse_key_covers_every_setting_and_the_account_key_only_host_port_user() 
     let limits = Limits::default();
     let same_account: Vec<(&str, mailwire::ConfigBuilder)> = vec![
         ("password", base().login("alice", "pw2")),
+        (
+            "memory budget",
+            base().memory_budget(&mailwire::MemoryBudget::new(1 << 30)),
+        ),
         ("OAuth2 with the same secret", base().oauth2("alice", "pw")),
         ("auth mechanism", base().auth_mechanism(Mechanism::Plain)),
         ("security mode", base().security(Security::StartTls)),
