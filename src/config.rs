@@ -406,12 +406,14 @@ impl Config {
         self.credentials.as_ref().map(Credentials::user)
     }
 
-    /// The deadline for opening the TCP connection (and the TLS handshake).
+    /// The deadline for connecting as a whole, per attempt: TCP, TLS handshake, greeting,
+    /// STARTTLS, capabilities and login.
     pub fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
 
-    /// The deadline for reading one response line, or for any progress within a literal.
+    /// The time an answer has to complete; an answer that takes longer must keep arriving
+    /// at [`Limits::min_transfer_rate`] over each window of this length.
     pub fn read_timeout(&self) -> Duration {
         self.read_timeout
     }
@@ -657,20 +659,25 @@ impl ConfigBuilder {
         self
     }
 
-    /// The deadline for opening the connection, TLS handshake included (default 30 s).
+    /// The deadline for connecting as a whole, per attempt: TCP, TLS handshake, greeting,
+    /// STARTTLS, capabilities and login (default 30 s). With retries, connecting takes at
+    /// most `max_attempts` × this plus the backoff delays.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// The deadline for reading one response line, or for any progress inside a literal
-    /// (default 30 s).
+    /// The time an answer has to complete (default 30 s); an answer that takes longer, such
+    /// as a large message, must keep arriving at [`Limits::min_transfer_rate`] over each
+    /// window of this length, so a trickling server cannot stretch a call.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
         self
     }
 
-    /// The deadline for each write (default 30 s).
+    /// The deadline for sending one command (default 30 s), plus the time
+    /// [`Limits::min_transfer_rate`] allows for its bytes: a large APPEND on a slow link goes
+    /// through, a server that stops reading cannot hold the call.
     pub fn write_timeout(mut self, timeout: Duration) -> Self {
         self.write_timeout = timeout;
         self

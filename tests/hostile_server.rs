@@ -151,7 +151,7 @@ fn logout_waits_at_most_a_second_whatever_the_server_does() {
         conn.logout();
         elapsed_below(
             started,
-            Duration::from_millis(2500),
+            Duration::from_millis(1600),
             if trickle {
                 "logout from a trickling server"
             } else {
@@ -545,4 +545,158 @@ fn a_tls_record_trickled_inside_the_handshake_cannot_stretch_connect() {
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     elapsed_below(started, Duration::from_secs(3), "a trickled TLS handshake");
     let _ = server.join();
+}
+
+#[test]
+fn a_server_that_stops_reading_cannot_hold_a_write() {
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 LITERAL+] ready")
+            .expect_contains("LOGIN")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 LITERAL+] logged in")
+            .hang() // never reads again: the kernel buffers fill up
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .write_timeout(Duration::from_secs(1))
+            .min_transfer_rate(64 << 20)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let message = [b"Subject: big\r\n\r\n".as_slice(), &vec![b'a'; 64 << 20]].concat();
+    let started = Instant::now();
+    let err = conn.append("INBOX", &message, &[], None).unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    // write timeout 1 s + 64 MiB at 64 MiB/s = 2 s
+    elapsed_below(
+        started,
+        Duration::from_secs(4),
+        "a write to a server that stopped reading",
+    );
+}
+
+#[test]
+fn with_retries_connecting_takes_at_most_the_attempts_times_the_connect_timeout() {
+    let server = ScriptServer::start(|_| {
+        Script::new().trickle(format!("{GREETING}\r\n"), Duration::from_millis(150))
+    });
+    let started = Instant::now();
+    let err = ImapConnection::connect(
+        &config(server.port())
+            .connect_timeout(Duration::from_secs(1))
+            .read_timeout(Duration::from_secs(20))
+            .retry(RetryPolicy::new(2, Duration::from_millis(100)))
+            .build()
+            .unwrap(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert_eq!(server.connections(), 2);
+    // 2 × 1 s + a 100 ms (±25 %) backoff delay
+    elapsed_below(
+        started,
+        Duration::from_millis(3500),
+        "two trickled connect attempts",
+    );
+}
+
+fn exists_lines(from: u32, to: u32) -> String {
+    (from..=to).map(|n| format!("* {n} EXISTS\r\n")).collect()
+}
+
+fn last_exists(queued: &[mailwire::imap::types::Untagged]) -> Option<u32> {
+    match queued.last() {
+        Some(mailwire::imap::types::Untagged::Exists(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_queue_of_unsolicited_responses_keeps_the_newest_within_its_bounds() {
+    // By count: 15,000 in one answer, the newest 10,000 kept.
+    let server = ScriptServer::start(|_| {
+        logged_in(
+            Script::new()
+                .expect_contains("NOOP")
+                .send(exists_lines(1, 15_000))
+                .reply_tagged("OK done")
+                .read_until_closed(),
+        )
+    });
+    let conn = ImapConnection::connect(&config(server.port()).build().unwrap()).unwrap();
+    conn.noop().unwrap();
+    let queued = conn.take_unsolicited();
+    assert_eq!(queued.len(), 10_000);
+    assert!(matches!(
+        queued.first(),
+        Some(mailwire::imap::types::Untagged::Exists(5_001))
+    ));
+    assert_eq!(last_exists(&queued), Some(15_000));
+
+    // By bytes: ten answers of 1,000 lines (about 14 KB each) never read by the caller.
+    let server = ScriptServer::start(|_| {
+        let mut s = Script::new();
+        for round in 0..10u32 {
+            s = s
+                .expect_contains("NOOP")
+                .send(exists_lines(round * 1000 + 1, round * 1000 + 1000))
+                .reply_tagged("OK done");
+        }
+        logged_in(s.read_until_closed())
+    });
+    let conn = ImapConnection::connect(
+        &config(server.port())
+            .max_untagged(1_000_000, 64 * 1024)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    for _ in 0..10 {
+        conn.noop().unwrap();
+    }
+    let queued = conn.take_unsolicited();
+    let bytes: usize = (10_001 - queued.len() as u32..=10_000)
+        .map(|n| format!("* {n} EXISTS\r\n").len())
+        .sum();
+    assert!(bytes <= 64 * 1024, "{} queued, {bytes} bytes", queued.len());
+    assert!(queued.len() > 1000, "{} queued", queued.len());
+    assert_eq!(last_exists(&queued), Some(10_000));
+}
+
+#[test]
+fn stopping_a_listener_while_it_reconnects_cuts_the_connect_and_joins_the_thread() {
+    use mailwire::imap::IdleListener;
+
+    let server = ScriptServer::start(|i| {
+        if i == 0 {
+            idling(Script::new().send_line("* BYE going down").close())
+        } else {
+            // The reconnect: a greeting that trickles (the connect timeout is long).
+            Script::new().trickle(format!("{GREETING}\r\n"), Duration::from_millis(200))
+        }
+    });
+    let listener = IdleListener::builder(
+        config(server.port())
+            .connect_timeout(Duration::from_secs(30))
+            .retry(RetryPolicy::new(3, Duration::from_millis(20)))
+            .build()
+            .unwrap(),
+    )
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while server.connections() < 2 && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.connections(), 2, "the listener reconnects");
+    std::thread::sleep(Duration::from_millis(300)); // inside the trickled greeting
+    let started = Instant::now();
+    listener.stop();
+    // Well under the 900 ms after which stop() would stop waiting for the thread.
+    elapsed_below(
+        started,
+        Duration::from_millis(800),
+        "stopping a reconnecting listener",
+    );
 }

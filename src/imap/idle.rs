@@ -406,8 +406,14 @@ impl Worker {
     /// changes and messages that arrived since the last known UIDNEXT.
     fn open(&mut self) -> Result<Session> {
         let stop = Arc::clone(&self.stop);
-        let mut session =
-            Session::connect_watched(&self.config, &mut |handle| stop.watch_socket(handle))?;
+        let mut session = Session::connect_watched(&self.config, &mut |handle| {
+            stop.watch_socket(handle);
+            if stop.requested() {
+                // Not transient: no further attempt.
+                return Err(Error::invalid("IdleListener", "stopped while connecting"));
+            }
+            Ok(())
+        })?;
         if self.stopping() {
             return Err(Error::Closed {
                 context: "(the listener is stopping)".into(),

@@ -257,19 +257,20 @@ impl Session {
     /// failures of the whole sequence are retried per the config's retry policy; an
     /// authentication failure never is.
     pub(crate) fn connect(config: &Config) -> Result<Session> {
-        Session::connect_watched(config, &mut |_| {})
+        Session::connect_watched(config, &mut |_| Ok(()))
     }
 
     /// [`connect`](Self::connect), handing `watch` the shutdown handle of each attempt's
     /// socket as soon as it is connected (before TLS, the greeting and the login), so that
-    /// another thread can cut a connect in progress.
+    /// another thread can cut a connect in progress. An error from `watch` ends the connect
+    /// with that error (a non-transient one ends the retries too).
     pub(crate) fn connect_watched(
         config: &Config,
-        watch: &mut dyn FnMut(ShutdownHandle),
+        watch: &mut dyn FnMut(ShutdownHandle) -> Result<()>,
     ) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Imap);
         net::connect_with_retry(config, Protocol::Imap, &id, |transport| {
-            watch(transport.shutdown_handle());
+            watch(transport.shutdown_handle())?;
             Session::establish(transport, config)
         })
     }

@@ -319,9 +319,9 @@ impl Pop3Handler {
     }
 
     /// `RETR n` streamed to `out` as it arrives, dot-unstuffed, in constant memory whatever
-    /// the message size. Returns the number of bytes written. Each read from the server must
-    /// make progress within the read timeout (there is no deadline for the whole message).
-    /// A failing writer breaks the connection (the rest of the answer cannot be skipped
+    /// the message size. Returns the number of bytes written. The message must arrive within
+    /// the read timeout or keep arriving at [`Limits::min_transfer_rate`](crate::Limits::min_transfer_rate)
+    /// over each read-timeout window (a trickle cannot stretch the call). A failing writer breaks the connection (the rest of the answer cannot be skipped
     /// reliably).
     pub fn fetch_to_writer(&self, number: u32, out: &mut dyn Write) -> Result<u64> {
         self.session
