@@ -107,3 +107,32 @@ fn quit_waits_at_most_a_second_whatever_the_server_does() {
         "QUIT to a silent server",
     );
 }
+
+#[test]
+fn a_failing_writer_breaks_the_connection() {
+    struct Refuses;
+    impl std::io::Write for Refuses {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let server = ScriptServer::start(|_| {
+        logged_in(
+            Script::new()
+                .expect_line("RETR 1")
+                .send("+OK 40 octets\r\nSubject: x\r\n\r\nbody line\r\n.\r\n")
+                .read_until_closed(),
+        )
+    });
+    let pop3 = Pop3Handler::connect(&config(server.port()).build().unwrap()).unwrap();
+    let err = pop3.fetch_to_writer(1, &mut Refuses).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    assert!(
+        pop3.is_broken(),
+        "the rest of the answer cannot be skipped reliably"
+    );
+    assert!(matches!(pop3.noop(), Err(Error::Closed { .. })));
+}

@@ -939,3 +939,32 @@ fn stress_with_random_failures_finishes_and_returns_every_permit() {
     drop(all);
     eprintln!("stress: {ok} checkouts, {failed} connect failures in {took:?}");
 }
+
+#[test]
+fn a_slow_connect_or_close_of_one_account_never_blocks_checkouts_of_another() {
+    let (pool, c) = pool(PoolOptions::new().max_per_account(2));
+    // An idle connection for "fast", made while connects are quick.
+    drop(pool.get(&target("fast", "pw")).unwrap());
+    drop(pool.get(&target("closing", "pw")).unwrap());
+    c.connect_delay_ms.store(1500, Ordering::SeqCst);
+    c.close_delay_ms.store(1500, Ordering::SeqCst);
+    let slow = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.get(&target("slow", "pw")).map(drop))
+    };
+    let closing = {
+        let pool = pool.clone();
+        thread::spawn(move || pool.clear(&account("closing")))
+    };
+    thread::sleep(Duration::from_millis(200)); // both are now inside connect / close
+    let started = Instant::now();
+    let fast = pool.get(&target("fast", "pw")).unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(500),
+        "a checkout of another account waited {took:?}"
+    );
+    drop(fast);
+    slow.join().unwrap().unwrap();
+    closing.join().unwrap();
+}

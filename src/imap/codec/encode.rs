@@ -2020,6 +2020,25 @@ mod tests {
     }
 
     #[test]
+    fn secrets_never_show_in_debug() {
+        let secret = "s3cret-Pa55";
+        let login = Command::login("bob", secret);
+        let auth = Command::Authenticate {
+            mechanism: "PLAIN".into(),
+            initial_response: Some(Secret::from(format!("\0bob\0{secret}").as_str())),
+        };
+        for command in [&login, &auth] {
+            assert!(!format!("{command:?}").contains(secret), "{command:?}");
+            let encoded = command.encode("A1", &EncodeOptions::new()).unwrap();
+            let shown = format!("{encoded:?}");
+            assert!(!shown.contains(secret), "{shown}");
+            // Nor its base64 form (AUTHENTICATE PLAIN).
+            assert!(!shown.contains("AGJvYgBzM2NyZXQtUGE1NQ"), "{shown}");
+        }
+        assert!(!format!("{:?}", Secret::from(secret)).contains(secret));
+    }
+
+    #[test]
     fn mailbox_names() {
         assert_eq!(enc(&Command::select("inbox")), "A1 SELECT INBOX\r\n");
         assert_eq!(
