@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use mailwire::imap::{SequenceSet, SyncState};
+use mailwire::imap::{SequenceSet, SyncState, Uids};
 
 /// Counts the bytes allocated by the current thread and their peak.
 struct Counting;
@@ -86,6 +86,9 @@ fn collecting_fifty_million_numbers_holds_ranges_not_numbers() {
     });
     assert_eq!(set, SequenceSet::range(1, 2_000_000));
     assert!(peak <= 64 * 1_000_000, "evens then odds held {peak} bytes");
+    let (uids, peak) = peak_of(|| Uids::from(SequenceSet::range(1, u32::MAX)));
+    assert_eq!(uids.len() as u64, u64::from(u32::MAX));
+    assert!(peak < 1024, "{peak}");
 }
 
 /// A stored state with `groups` flag groups, one keyword per message, on the odd UIDs

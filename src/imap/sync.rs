@@ -448,8 +448,10 @@ pub struct SyncDelta {
     /// `(uid, flags)` for every new message and every known message whose flags differ
     /// from the state's, ascending by UID; flags sorted by name, without `\Recent`.
     pub flags_changed: Vec<(u32, Vec<Flag>)>,
-    /// UIDs of known messages that are gone, ascending.
-    pub vanished: Vec<u32>,
+    /// UIDs of known messages that are gone, as ranges (iterate with `for uid in
+    /// &delta.vanished`, ascending): only UIDs of the state, so a server claiming that
+    /// `1:4294967295` vanished costs a few ranges, never a list of four billion numbers.
+    pub vanished: SequenceSet,
     /// The folder's UIDVALIDITY differs from the state's: every UID the caller holds for
     /// it is meaningless now. Drop the folder's cache; `new` then lists every message and
     /// `vanished` is empty (the old UIDs are never mixed with the new ones).
@@ -525,8 +527,25 @@ impl ImapConnection {
                 format!("the state is for folder {:?}, not {folder:?}", state.folder),
             ));
         }
+        let memory = self.validities();
+        let max_ranges = self.limits().max_set_ranges;
         let mut session = self.session.lock();
-        run_sync(&mut session, folder, state, strategy)
+        match run_sync(&mut session, folder, state, strategy, max_ranges) {
+            Ok(delta) => {
+                // The delta reports a reset itself; later calls with the new UIDs are fine.
+                if let Some(v) = delta.state.uid_validity {
+                    memory.record(folder, v);
+                }
+                Ok(delta)
+            }
+            Err(e) => {
+                if matches!(e, Error::LimitExceeded { .. }) {
+                    // A set over the limit: the connection is not reused.
+                    session.shutdown();
+                }
+                Err(e)
+            }
+        }
     }
 }
 
@@ -668,6 +687,7 @@ fn run_sync(
     folder: &str,
     state: &SyncState,
     asked: SyncStrategy,
+    max_ranges: usize,
 ) -> Result<SyncDelta> {
     let mut strategy = choose(s, asked)?;
     if strategy == SyncStrategy::Qresync && !enable_qresync(s)? {
@@ -712,8 +732,8 @@ fn run_sync(
         strategy = SyncStrategy::Plain;
     }
     let observation = match strategy {
-        SyncStrategy::Qresync => observe_qresync(s, &base, &selected)?,
-        SyncStrategy::Condstore => observe_condstore(s, &base, &selected)?,
+        SyncStrategy::Qresync => observe_qresync(s, &base, &selected, max_ranges)?,
+        SyncStrategy::Condstore => observe_condstore(s, &base, &selected, max_ranges)?,
         _ => Observation::Full(fetch_flags(s, &selected, None, None)?),
     };
     let Outcome {
@@ -738,7 +758,7 @@ fn run_sync(
         s.id(),
         new.len(),
         flags_changed.len(),
-        vanished.len(),
+        vanished.len().unwrap_or(0),
         if reset { ", UIDVALIDITY reset" } else { "" }
     );
     Ok(SyncDelta {
@@ -759,15 +779,22 @@ fn valid_modseq(modseq: Option<u64>) -> Option<u64> {
 
 /// The expunges and flag changes from the QRESYNC SELECT answer, plus the messages from
 /// the old UIDNEXT on.
-fn observe_qresync(s: &mut Session, base: &SyncState, selected: &Selected) -> Result<Observation> {
+fn observe_qresync(
+    s: &mut Session,
+    base: &SyncState,
+    selected: &Selected,
+    max_ranges: usize,
+) -> Result<Observation> {
     let mut vanished = SequenceSet::new();
     let mut changed = BTreeMap::new();
     for u in &selected.untagged {
         match u {
+            // QRESYNC is enabled on this path (the only case where VANISHED is valid); the
+            // set stays ranges and `apply` keeps only the known UIDs of it.
             Untagged::Vanished { uids, .. } => {
-                vanished = vanished.union(&SequenceSet::from_ranges(
-                    uids.iter().map(|&(a, b)| a.min(b)..=a.max(b)),
-                ));
+                uids.check_ranges(max_ranges, "a VANISHED response")?;
+                vanished = vanished.union(uids);
+                vanished.check_ranges(max_ranges, "the VANISHED responses of one SELECT")?;
             }
             Untagged::Fetch { items, .. } => {
                 if let Some((uid, flags)) = uid_and_flags(items) {
@@ -785,11 +812,13 @@ fn observe_qresync(s: &mut Session, base: &SyncState, selected: &Selected) -> Re
 }
 
 /// `UID FETCH 1:* (FLAGS) (CHANGEDSINCE n)` and `UID SEARCH ALL`, pipelined; expunges are
-/// the known UIDs the search no longer finds.
+/// the known UIDs the search no longer finds. The search answer stays ranges (at most
+/// `max_ranges`) and is clipped to the UIDs below the folder's UIDNEXT.
 fn observe_condstore(
     s: &mut Session,
     base: &SyncState,
     selected: &Selected,
+    max_ranges: usize,
 ) -> Result<Observation> {
     if selected.exists == 0 {
         return Ok(Observation::Changes {
@@ -830,27 +859,31 @@ fn observe_condstore(
                 }
             }
             Untagged::Search { ids, .. } => {
-                present = present.union(&ids.iter().copied().filter(|&u| u != 0).collect());
+                let part: SequenceSet = ids.iter().copied().collect();
+                part.check_ranges(max_ranges, "a SEARCH answer")?;
+                present = present.union(&part);
             }
             Untagged::Esearch { items, .. } => {
                 for item in items {
-                    if let EsearchItem::All(ranges) = item {
-                        present = present.union(&SequenceSet::from_ranges(
-                            ranges.iter().map(|&(a, b)| a.min(b).max(1)..=a.max(b)),
-                        ));
+                    if let EsearchItem::All(set) = item {
+                        set.check_ranges(max_ranges, "an ESEARCH answer")?;
+                        present = present.union(set);
                     }
                 }
             }
             _ => {}
         }
+        present.check_ranges(max_ranges, "the SEARCH answers of one sync")?;
     }
+    // What can exist: UIDs from 1 to below UIDNEXT (a message arriving meanwhile is found
+    // by the next sync).
+    let last = selected.uid_next.map_or(u32::MAX, |n| n.saturating_sub(1));
+    let present = present.intersection(&SequenceSet::from_ranges([1..=last]));
     // New messages normally come with the CHANGEDSINCE answer (their mod-sequence is
-    // higher); fetch the flags of any that did not.
-    let missing: SequenceSet = present
-        .difference(&base.uids)
-        .iter()
-        .filter(|uid| !changed.contains_key(uid))
-        .collect();
+    // higher); fetch the flags of any that did not. Computed on ranges: a hostile answer
+    // costs its ranges, never a list of every UID it claims.
+    let answered: SequenceSet = changed.keys().copied().collect();
+    let missing = present.difference(&base.uids).difference(&answered);
     if !missing.is_empty() {
         changed.extend(fetch_flags(s, selected, None, Some(missing))?);
     }
@@ -923,11 +956,11 @@ fn apply(base: &SyncState, observation: Observation) -> Outcome {
     let mut new = Vec::new();
     let mut changes: Vec<(u32, Vec<String>)> = Vec::new();
     let mut next = SyncState::new(base.folder.clone());
-    let vanished: Vec<u32>;
+    let vanished: SequenceSet;
     match observation {
         Observation::Full(all) => {
             let present: SequenceSet = all.keys().copied().collect();
-            vanished = base.uids.difference(&present).iter().collect();
+            vanished = base.uids.difference(&present);
             let mut groups: BTreeMap<Vec<String>, Vec<u32>> = BTreeMap::new();
             for (uid, flags) in all {
                 match index.get(uid) {
@@ -979,7 +1012,7 @@ fn apply(base: &SyncState, observation: Observation) -> Outcome {
                 let entry = next.flags.entry(flags).or_default();
                 *entry = entry.union(&set);
             }
-            vanished = gone.iter().collect();
+            vanished = gone;
         }
     }
     let flags_changed = changes
@@ -1097,7 +1130,7 @@ impl<'a> FlagIndex<'a> {
 struct Outcome {
     new: Vec<u32>,
     flags_changed: Vec<(u32, Vec<Flag>)>,
-    vanished: Vec<u32>,
+    vanished: SequenceSet,
     next: SyncState,
 }
 
