@@ -590,18 +590,16 @@ impl ImapConnection {
     }
 
     /// Deletes a folder.
+    ///
+    /// When the folder is selected it is left first (some servers refuse to delete the
+    /// selected folder) without expunging anything: with `UNSELECT` when the server has
+    /// it, else by re-opening it read-only (`EXAMINE`) and closing that, since `CLOSE` of a
+    /// read-write folder would remove every `\Deleted` message. So a `DELETE` the server
+    /// refuses (`INBOX`, no permission) leaves the folder exactly as it was.
     pub fn delete_folder(&self, folder: &str) -> Result<()> {
         self.with(|s| {
             if s.selected.as_ref().is_some_and(|(name, _)| name == folder) {
-                // Leave it first: some servers refuse to delete the selected folder.
-                let leave = if s.capabilities().has("UNSELECT") {
-                    Command::Unselect
-                } else {
-                    Command::Close
-                };
-                run_ok(s, &leave)?;
-                s.selected = None;
-                s.set_state(ConnectionState::Authenticated);
+                leave_without_expunge(s)?;
             }
             run_ok(s, &Command::Delete(WireMailbox::new(folder))).map(drop)
         })
@@ -1324,6 +1322,35 @@ fn open_reading(
     let mailbox = open_folder(s, folder, read_only)?;
     memory.read(folder, mailbox.uid_validity)?;
     Ok(mailbox)
+}
+
+/// Leaves the selected folder without expunging: `UNSELECT`, or, without it, `EXAMINE`
+/// of the same folder (read-only; selecting implicitly closes without expunge, RFC 9051
+/// §6.3.2) then `CLOSE`, which removes nothing from a read-only folder (§6.4.1). A plain
+/// `CLOSE` would expunge every `\Deleted` message.
+fn leave_without_expunge(s: &mut Session) -> Result<()> {
+    if s.capabilities().has("UNSELECT") {
+        run_ok(s, &Command::Unselect)?;
+    } else {
+        let read_only = s.selected.as_ref().is_some_and(|(_, ro)| *ro);
+        if !read_only {
+            let Some((name, _)) = s.selected.clone() else {
+                return Ok(());
+            };
+            // If even EXAMINE fails, no folder is selected any more: nothing to close.
+            if open_folder(s, &name, true).is_err() {
+                s.selected = None;
+                s.set_state(ConnectionState::Authenticated);
+                return Ok(());
+            }
+        }
+        if s.selected.as_ref().is_some_and(|(_, ro)| *ro) {
+            run_ok(s, &Command::Close)?;
+        }
+    }
+    s.selected = None;
+    s.set_state(ConnectionState::Authenticated);
+    Ok(())
 }
 
 fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox> {
