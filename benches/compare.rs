@@ -746,11 +746,7 @@ fn spread_uids(env: &Env) -> Vec<u32> {
     conn.logout();
     assert_eq!(all.len(), BULK_COUNT);
     let step = BULK_COUNT / SINGLE_COUNT;
-    all.iter()
-        .step_by(step)
-        .copied()
-        .take(SINGLE_COUNT)
-        .collect()
+    all.iter().step_by(step).take(SINGLE_COUNT).collect()
 }
 
 fn single(env: &Env, plan: &Plan, uids: &[u32]) -> Results {

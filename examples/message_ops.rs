@@ -7,7 +7,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use mailwire::imap::{Flag, ImapConnection, SearchQuery};
+use mailwire::imap::{Flag, ImapConnection, SearchQuery, Uids};
 
 const SCRATCH: &str = "mailwire-example";
 const ARCHIVE: &str = "mailwire-example/archive";
@@ -28,7 +28,7 @@ fn main() {
 fn run(conn: &ImapConnection) -> mailwire::Result<()> {
     conn.create_folder(SCRATCH)?;
     conn.create_folder(ARCHIVE)?;
-    let mut uids = Vec::new();
+    let mut appended_uids = Vec::new();
     for i in 1..=3 {
         let message = format!(
             "From: example@example.org\r\nSubject: mailwire example {i}\r\n\r\nHello {i}\r\n"
@@ -36,27 +36,34 @@ fn run(conn: &ImapConnection) -> mailwire::Result<()> {
         let appended = conn.append(SCRATCH, message.as_bytes(), &[], None)?;
         println!("appended message {i}: {appended:?}");
         if let Some(a) = appended {
-            uids.push(a.uid);
+            appended_uids.push(a.uid);
         }
     }
-    if uids.is_empty() {
+    // A search returns the UIDs with the folder's UIDVALIDITY (every call below checks
+    // it); the UIDs APPEND reported (UIDPLUS) are plain numbers.
+    let uids: Uids = if appended_uids.is_empty() {
         // No UIDPLUS: find them by searching.
-        uids = conn.search(SCRATCH, &SearchQuery::all())?;
-    }
+        conn.search(SCRATCH, &SearchQuery::all())?
+    } else {
+        appended_uids.into()
+    };
+    let first = uids.first().unwrap_or(1);
+    // Plain numbers work too (checked against the UIDVALIDITY the connection remembers).
+    let list = uids.to_vec();
     conn.mark_as_read(SCRATCH, &uids)?;
-    conn.add_star(SCRATCH, &uids[..1])?;
-    conn.add_keywords(SCRATCH, &uids[..1], &["$Important"])?;
+    conn.add_star(SCRATCH, first)?;
+    conn.add_keywords(SCRATCH, first, &["$Important"])?;
     for m in conn.fetch_metadata(SCRATCH, &uids)? {
         println!("uid {:?} flags {:?}", m.uid(), m.flags());
     }
-    conn.set_flags(SCRATCH, &uids[1..2], &[Flag::Answered])?;
-    let copied = conn.copy(SCRATCH, &uids[..1], ARCHIVE)?;
+    conn.set_flags(SCRATCH, &list[1..2], &[Flag::Answered])?;
+    let copied = conn.copy(SCRATCH, &list[..1], ARCHIVE)?;
     println!("copied: {copied:?}");
-    let moved = conn.move_messages(SCRATCH, &uids[1..2], ARCHIVE)?;
+    let moved = conn.move_messages(SCRATCH, &list[1..2], ARCHIVE)?;
     println!("moved: {moved:?}");
-    conn.mark_deleted(SCRATCH, &uids[2..])?;
+    conn.mark_deleted(SCRATCH, &list[2..])?;
     let gone = if conn.has_capability("UIDPLUS") {
-        conn.uid_expunge(SCRATCH, &uids[2..])?
+        conn.uid_expunge(SCRATCH, &list[2..])?
     } else {
         conn.expunge(SCRATCH)?
     };

@@ -39,7 +39,7 @@ fn main() {
     );
     let started = Instant::now();
     let shares: Vec<Vec<u32>> = (0..workers)
-        .map(|w| uids.iter().copied().skip(w).step_by(workers).collect())
+        .map(|w| uids.iter().skip(w).step_by(workers).collect())
         .collect();
     let results: Vec<_> = std::thread::scope(|scope| {
         let threads: Vec<_> = shares

@@ -44,11 +44,7 @@ fn run(conn: &mailwire::imap::ImapConnection, folder: &str, text: &str) -> mailw
     ];
     for (label, query) in queries {
         let uids = conn.search(folder, &query)?;
-        println!(
-            "{label:<50} {} messages {:?}",
-            uids.len(),
-            &uids[..uids.len().min(10)]
-        );
+        println!("{label:<50} {} messages {}", uids.len(), uids.set());
     }
     Ok(())
 }

@@ -185,7 +185,7 @@ fn run(config: &Config, tour: &mut Tour) -> mailwire::Result<()> {
     let counts: Vec<mailwire::Result<usize>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..4)
             .map(|w| {
-                let share: Vec<u32> = uids.iter().copied().skip(w).step_by(4).collect();
+                let share: Vec<u32> = uids.iter().skip(w).step_by(4).collect();
                 let handler = &handler;
                 scope.spawn(move || -> mailwire::Result<usize> {
                     let got = handler.fetch_messages(config, "INBOX", share, FetchWhat::Full)?;

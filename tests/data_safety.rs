@@ -64,9 +64,11 @@ fn no_read_sets_seen_on_the_server() {
         conn.fetch("INBOX", &uids, what).unwrap();
     }
     conn.fetch_messages("INBOX", &uids).unwrap();
-    conn.fetch_part("INBOX", uids[0], &[1]).unwrap();
+    conn.fetch_part("INBOX", uids.first().unwrap(), &[1])
+        .unwrap();
     let mut sink = Vec::new();
-    conn.fetch_to_writer("INBOX", uids[1], &mut sink).unwrap();
+    conn.fetch_to_writer("INBOX", uids.last().unwrap(), &mut sink)
+        .unwrap();
     assert_eq!(sink, raw);
     let handler = ImapHandler::new().unwrap();
     handler
@@ -118,7 +120,7 @@ fn append_round_trips_or_is_refused(bodies: Vec<Vec<u8>>) {
                 let uids = conn
                     .search("INBOX", &mailwire::imap::SearchQuery::all())
                     .unwrap();
-                let last = *uids.iter().max().unwrap();
+                let last = uids.last().unwrap();
                 let mut stored = Vec::new();
                 conn.fetch_to_writer("INBOX", last, &mut stored).unwrap();
                 assert_eq!(stored, body, "stored altered");

@@ -552,7 +552,7 @@ fn copy_move_expunge_over(security: Security) {
     let conn = connect_over(dc, security, &u);
     conn.create_folder("Archive").unwrap();
     let copied = conn.copy("INBOX", &[1, 2], "Archive").unwrap().unwrap();
-    assert_eq!(copied.mapping, vec![(1, 1), (2, 2)]);
+    assert_eq!(copied.pairs().collect::<Vec<_>>(), vec![(1, 1), (2, 2)]);
     assert_eq!(
         Some(copied.uid_validity),
         conn.folder_status("Archive").unwrap().uid_validity
@@ -562,7 +562,9 @@ fn copy_move_expunge_over(security: Security) {
         .move_messages("INBOX", &[3, 4], "Archive")
         .unwrap()
         .unwrap();
-    assert_eq!(moved.mapping, vec![(3, 3), (4, 4)]);
+    assert_eq!(moved.pairs().collect::<Vec<_>>(), vec![(3, 3), (4, 4)]);
+    assert_eq!(moved.target_uids(), [3, 4]);
+    assert_eq!(moved.target_uids().validity(), Some(moved.uid_validity));
     assert_eq!(
         conn.search("INBOX", &SearchQuery::all()).unwrap(),
         vec![1, 2, 5, 6]

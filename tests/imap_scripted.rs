@@ -59,7 +59,8 @@ fn move_falls_back_to_copy_store_uid_expunge() {
         .unwrap()
         .unwrap();
     assert_eq!(moved.uid_validity, 9);
-    assert_eq!(moved.mapping, vec![(2, 10), (3, 11)]);
+    assert_eq!(moved.pairs().collect::<Vec<_>>(), vec![(2, 10), (3, 11)]);
+    assert_eq!(moved.target_of(3), Some(11));
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();

@@ -6,7 +6,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use mailwire::imap::{Flag, ImapConnection, SearchQuery, SyncDelta, SyncState, SyncStrategy};
+use mailwire::imap::{
+    Flag, ImapConnection, SearchQuery, SequenceSet, SyncDelta, SyncState, SyncStrategy,
+};
 use mailwire::{Config, Error, RetryPolicy, Security};
 use support::dovecot::{self, Dovecot, User};
 use support::script_server::{Script, ScriptServer};
@@ -56,7 +58,7 @@ fn without_modseq(state: &SyncState) -> String {
 }
 
 /// New, flags changed, vanished, reset, state text without the mod-sequence.
-type Comparable = (Vec<u32>, Vec<(u32, Vec<Flag>)>, Vec<u32>, bool, String);
+type Comparable = (Vec<u32>, Vec<(u32, Vec<Flag>)>, SequenceSet, bool, String);
 
 /// Everything a caller sees of a delta except which strategy ran.
 fn comparable(d: &SyncDelta) -> Comparable {

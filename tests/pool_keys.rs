@@ -88,7 +88,7 @@ impl Checked for mailwire::imap::PooledImap {
     }
     fn fetch_first(&self) -> mailwire::Result<usize> {
         let uids = self.search("INBOX", &SearchQuery::all())?;
-        let uid = *uids.first().expect("a seeded message");
+        let uid = uids.first().expect("a seeded message");
         let m = self.fetch_message("INBOX", uid)?.expect("message 1 exists");
         Ok(m.raw().len())
     }

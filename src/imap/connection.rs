@@ -4,10 +4,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::error::{Error, Result};
 use crate::imap::codec::encode::{
     self, Command, FetchItem, InternalDate, ListReturn, Mailbox as WireMailbox, Partial, RawArg,
@@ -17,19 +18,19 @@ use crate::imap::codec::parse::{FetchParts, parse_fetch};
 use crate::imap::codec::utf7;
 use crate::imap::folder::Folder;
 use crate::imap::search::SearchQuery;
-use crate::imap::seqset::SequenceSet;
+use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{Capabilities, Completion, ConnectionState, Offer, Session, Take};
 use crate::imap::types::{
     EsearchItem, FetchItem as Item, Flag, NameAttribute, NamespaceEntry, QuotaResource,
     ResponseCode, StatusItem, Untagged,
 };
+use crate::imap::uids::{Uid, Uids};
+use crate::imap::validity::ValidityMemory;
 use crate::message::{Message, MessageMeta};
 
 /// The longest UID set put in one command; longer sets are split into several commands,
 /// pipelined.
 const MAX_SET_LEN: usize = 4000;
-/// The most (source, target) pairs read from one COPYUID code.
-const MAX_COPYUID_PAIRS: usize = 1_000_000;
 /// How many commands one pipelined batch sends before reading the answers.
 const PIPELINE_WINDOW: usize = 32;
 
@@ -94,13 +95,58 @@ pub enum FetchWhat {
 }
 
 /// The UIDs a COPY or MOVE gave the messages in the target folder (UIDPLUS).
+///
+/// Kept as runs of consecutive UIDs (`source..source+len` became `target..target+len`), so
+/// its memory is bounded by the ranges of the server's `[COPYUID]`, never by how many
+/// messages they cover. Only pairs whose source UID was among the UIDs asked for are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CopyUids {
     /// The target folder's UIDVALIDITY.
     pub uid_validity: u32,
-    /// Pairs of (source UID, target UID).
-    pub mapping: Vec<(u32, u32)>,
+    /// (first source UID, first target UID, count) per run, in the server's order.
+    runs: Vec<(u32, u32, u32)>,
+}
+
+impl CopyUids {
+    /// Every (source UID, target UID) pair, in the server's order (lazily).
+    pub fn pairs(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.runs
+            .iter()
+            .flat_map(|&(src, dst, count)| (0..count).map(move |i| (src + i, dst + i)))
+    }
+
+    /// The target UID of the message that had `source` in the source folder.
+    pub fn target_of(&self, source: u32) -> Option<u32> {
+        self.runs.iter().find_map(|&(src, dst, count)| {
+            let offset = source.checked_sub(src)?;
+            (offset < count).then(|| dst + offset)
+        })
+    }
+
+    /// The messages' UIDs in the target folder, with its UIDVALIDITY (ready to pass to a
+    /// call on the target folder).
+    pub fn target_uids(&self) -> Uids {
+        let set = SequenceSet::from_ranges(
+            self.runs
+                .iter()
+                .map(|&(_, dst, count)| dst..=dst + (count - 1)),
+        );
+        Uids::with_validity(self.uid_validity, set)
+    }
+
+    /// How many messages the mapping covers.
+    pub fn len(&self) -> u64 {
+        self.runs
+            .iter()
+            .map(|&(_, _, count)| u64::from(count))
+            .sum()
+    }
+
+    /// Whether the mapping is empty.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
 }
 
 /// The UID an APPEND gave the new message (UIDPLUS).
@@ -161,6 +207,11 @@ pub struct Quota {
 pub struct ImapConnection {
     pub(super) session: Mutex<Session>,
     id: String,
+    /// The limits of the config it was built from (bounds on what the server sends).
+    limits: Limits,
+    /// The UIDVALIDITY per folder under which UIDs were last read: private to this
+    /// connection, or shared by an account's pooled connections.
+    memory: Mutex<Arc<ValidityMemory>>,
 }
 
 impl fmt::Debug for ImapConnection {
@@ -203,10 +254,33 @@ impl ImapConnection {
     /// Wraps a session that is already logged in (or not: the fuzzing entry points).
     pub(crate) fn from_session(session: Session) -> ImapConnection {
         let id = session.id().to_string();
+        let limits = session.limits();
         ImapConnection {
             session: Mutex::new(session),
             id,
+            limits,
+            memory: Mutex::new(Arc::default()),
         }
+    }
+
+    /// Makes the connection use `memory` (the pool's memory of its account) for the
+    /// UIDVALIDITY checks, keeping what it learnt on its own.
+    pub(crate) fn share_validities(&self, memory: Arc<ValidityMemory>) {
+        let mut current = self.memory.lock();
+        if !Arc::ptr_eq(&current, &memory) {
+            memory.absorb(&current);
+            *current = memory;
+        }
+    }
+
+    /// The memory the UIDVALIDITY checks use.
+    pub(super) fn validities(&self) -> Arc<ValidityMemory> {
+        Arc::clone(&self.memory.lock())
+    }
+
+    /// The limits of the config the connection was built from.
+    pub(super) fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The connection id that prefixes this connection's log lines (`imap#3`).
@@ -278,8 +352,10 @@ impl ImapConnection {
     /// # Ok(()) }
     /// ```
     pub fn lock(&self) -> ImapGuard<'_> {
+        let memory = self.validities();
         ImapGuard {
             session: self.session.lock(),
+            memory,
         }
     }
 
@@ -343,7 +419,8 @@ impl ImapConnection {
     }
 
     /// `ENABLE` (RFC 5161): returns the capabilities the server enabled. Enabling
-    /// `UTF8=ACCEPT` makes mailbox names go out as UTF-8.
+    /// `UTF8=ACCEPT` makes mailbox names go out as UTF-8; enabling `QRESYNC` makes the
+    /// connection accept `VANISHED` (refused before: no server may send it then).
     pub fn enable(&self, capabilities: &[&str]) -> Result<Vec<String>> {
         let caps = capabilities.iter().map(|c| c.to_string()).collect();
         self.with(|s| {
@@ -362,6 +439,11 @@ impl ImapConnection {
                 .any(|e| e.eq_ignore_ascii_case("UTF8=ACCEPT"))
             {
                 s.set_utf8_accept(true);
+            }
+            // From now on the server reports expunges as VANISHED (RFC 7162 §3.2.10),
+            // which is accepted only once QRESYNC is enabled.
+            if enabled.iter().any(|e| e.eq_ignore_ascii_case("QRESYNC")) {
+                s.qresync_enabled = true;
             }
             Ok(enabled)
         })
@@ -513,18 +595,16 @@ impl ImapConnection {
     }
 
     /// Deletes a folder.
+    ///
+    /// When the folder is selected it is left first (some servers refuse to delete the
+    /// selected folder) without expunging anything: with `UNSELECT` when the server has
+    /// it, else by re-opening it read-only (`EXAMINE`) and closing that, since `CLOSE` of a
+    /// read-write folder would remove every `\Deleted` message. So a `DELETE` the server
+    /// refuses (`INBOX`, no permission) leaves the folder exactly as it was.
     pub fn delete_folder(&self, folder: &str) -> Result<()> {
         self.with(|s| {
             if s.selected.as_ref().is_some_and(|(name, _)| name == folder) {
-                // Leave it first: some servers refuse to delete the selected folder.
-                let leave = if s.capabilities().has("UNSELECT") {
-                    Command::Unselect
-                } else {
-                    Command::Close
-                };
-                run_ok(s, &leave)?;
-                s.selected = None;
-                s.set_state(ConnectionState::Authenticated);
+                leave_without_expunge(s)?;
             }
             run_ok(s, &Command::Delete(WireMailbox::new(folder))).map(drop)
         })
@@ -558,8 +638,9 @@ impl ImapConnection {
     }
 
     /// Selects a folder read-write and reports its state. Fails with
-    /// [`Error::UidValidityChanged`] (once) when its UIDVALIDITY differs from the one this
-    /// connection saw before.
+    /// [`Error::UidValidityChanged`] (once) when its UIDVALIDITY differs from the one UIDs
+    /// were last read under (through this connection, or, for a pooled connection,
+    /// through any connection of the pool for the same account).
     ///
     /// ```no_run
     /// # use mailwire::imap::ImapConnection;
@@ -569,12 +650,15 @@ impl ImapConnection {
     /// # Ok(()) }
     /// ```
     pub fn select(&self, folder: &str) -> Result<Mailbox> {
-        self.with(|s| open_folder(s, folder, false))
+        let memory = self.validities();
+        self.with(|s| open_reading(s, &memory, folder, false))
     }
 
     /// Opens a folder read-only (`EXAMINE`): nothing can change, not even `\Recent`.
+    /// Reports a UIDVALIDITY change like [`select`](Self::select).
     pub fn examine(&self, folder: &str) -> Result<Mailbox> {
-        self.with(|s| open_folder(s, folder, true))
+        let memory = self.validities();
+        self.with(|s| open_reading(s, &memory, folder, true))
     }
 
     /// The UIDVALIDITY of a folder (from `STATUS`, without selecting it).
@@ -586,8 +670,16 @@ impl ImapConnection {
 
     // ---- search and fetch ---------------------------------------------------------------
 
-    /// The UIDs of the messages in `folder` matching `query`, ascending. Non-ASCII text is
-    /// sent with `CHARSET UTF-8`.
+    /// The UIDs of the messages in `folder` matching `query`, with the folder's UIDVALIDITY
+    /// (pass them to any UID-taking call: it refuses to act if the folder was recreated
+    /// since). Non-ASCII text is sent with `CHARSET UTF-8`.
+    ///
+    /// The answer is held as ranges (a server claiming `1:4294967295` costs one range, not
+    /// 16 GiB), limited to [`Limits::max_set_ranges`](crate::Limits::max_set_ranges) ranges
+    /// ([`Error::LimitExceeded`], the connection is dropped), and clipped to what can
+    /// match: UIDs from 1 on, within the query's own `UID` bounds when it has some. Fails
+    /// once with [`Error::UidValidityChanged`] when the folder's UIDVALIDITY changed since
+    /// UIDs were last read from it.
     ///
     /// ```no_run
     /// # use mailwire::imap::{ImapConnection, SearchQuery, search::ImapDate};
@@ -598,29 +690,26 @@ impl ImapConnection {
     /// let uids = conn.search("INBOX", &query)?;
     /// # Ok(()) }
     /// ```
-    pub fn search(&self, folder: &str, query: &SearchQuery) -> Result<Vec<u32>> {
+    pub fn search(&self, folder: &str, query: &SearchQuery) -> Result<Uids> {
+        let memory = self.validities();
+        let max_ranges = self.limits.max_set_ranges;
         self.with(|s| {
-            ensure_selected(s, folder)?;
+            let validity = ensure_selected(s, folder)?;
+            memory.read(folder, validity)?;
             let c = run_ok(s, &Command::uid_search(query.clone()))?;
-            let mut uids = Vec::new();
-            for u in c.untagged {
-                match u {
-                    Untagged::Search { ids, .. } => uids.extend(ids),
-                    Untagged::Esearch { items, .. } => {
-                        for item in items {
-                            if let EsearchItem::All(ranges) = item {
-                                for (a, b) in ranges {
-                                    uids.extend(a.min(b)..=a.max(b));
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+            let found = match search_answer(&c.untagged, max_ranges) {
+                Ok(found) => found,
+                Err(e) => return Err(broken(s, e)),
+            };
+            let mut clip = SequenceSet::range(1, u32::MAX);
+            if let Some(bound) = query.uid_bound() {
+                clip = clip.intersection(&bound);
             }
-            uids.sort_unstable();
-            uids.dedup();
-            Ok(uids)
+            let set = found.intersection(&clip);
+            Ok(match validity {
+                Some(v) => Uids::with_validity(v, set),
+                None => Uids::from(set),
+            })
         })
     }
 
@@ -640,41 +729,56 @@ impl ImapConnection {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn fetch_messages(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
+    pub fn fetch_messages(&self, folder: &str, uids: impl Into<Uids>) -> Result<Vec<Message>> {
         self.fetch(folder, uids, FetchWhat::Full)
     }
 
     /// Fetches one whole message by UID, `None` if there is no such message.
-    pub fn fetch_message(&self, folder: &str, uid: u32) -> Result<Option<Message>> {
+    pub fn fetch_message(&self, folder: &str, uid: impl Into<Uid>) -> Result<Option<Message>> {
         Ok(self
-            .fetch(folder, &[uid], FetchWhat::Full)?
+            .fetch(folder, uid.into(), FetchWhat::Full)?
             .into_iter()
             .next())
     }
 
     /// Fetches metadata only: flags, size, internal date, envelope and body structure.
-    pub fn fetch_metadata(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
+    pub fn fetch_metadata(&self, folder: &str, uids: impl Into<Uids>) -> Result<Vec<Message>> {
         self.fetch(folder, uids, FetchWhat::Metadata)
     }
 
     /// Fetches the header blocks only.
-    pub fn fetch_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<Message>> {
+    pub fn fetch_headers(&self, folder: &str, uids: impl Into<Uids>) -> Result<Vec<Message>> {
         self.fetch(folder, uids, FetchWhat::Headers)
     }
 
-    /// Fetches `what` for the messages with these UIDs, in ascending UID order.
-    pub fn fetch(&self, folder: &str, uids: &[u32], what: FetchWhat) -> Result<Vec<Message>> {
-        let set: SequenceSet = uids.iter().copied().filter(|&u| u != 0).collect();
-        self.fetch_set(folder, set, what)
+    /// Fetches `what` for the messages with these UIDs, in ascending UID order. UIDs read
+    /// under another UIDVALIDITY than the folder's are refused with
+    /// [`Error::UidValidityChanged`] before anything is fetched (see [`Uids`]).
+    pub fn fetch(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let uids = uids.into();
+        let set = uids.set().difference(&SequenceSet::single(0));
+        self.fetch_set(folder, set, uids.validity(), what)
     }
 
-    fn fetch_set(&self, folder: &str, set: SequenceSet, what: FetchWhat) -> Result<Vec<Message>> {
+    fn fetch_set(
+        &self,
+        folder: &str,
+        set: SequenceSet,
+        carried: Option<u32>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
         if set.is_empty() {
             return Ok(Vec::new());
         }
         let items = fetch_items(what);
+        let memory = self.validities();
         self.with(|s| {
-            ensure_selected(s, folder)?;
+            ensure_acting(s, &memory, folder, carried)?;
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
@@ -732,7 +836,7 @@ impl ImapConnection {
             ));
         }
         let set = SequenceSet::range(first.max(1), last.max(1));
-        self.fetch_set(folder, set, what)
+        self.fetch_set(folder, set, None, what)
     }
 
     /// The newest `count` messages of `folder` (highest UIDs), fetching `what`.
@@ -743,27 +847,35 @@ impl ImapConnection {
         what: FetchWhat,
     ) -> Result<Vec<Message>> {
         let all = self.search(folder, &SearchQuery::all())?;
-        let newest = all.get(all.len().saturating_sub(count)..).unwrap_or(&[]);
-        self.fetch(folder, newest, what)
+        self.fetch(folder, all.newest(count), what)
     }
 
     /// Fetches one MIME part (`path` as in [`Part::path`](crate::Part::path), e.g. `[2, 1]`)
     /// of a message, still transfer-encoded. `None` if there is no such message.
-    pub fn fetch_part(&self, folder: &str, uid: u32, path: &[u32]) -> Result<Option<Vec<u8>>> {
-        self.fetch_section(folder, uid, FetchItem::peek(Section::part(path.to_vec())))
+    pub fn fetch_part(
+        &self,
+        folder: &str,
+        uid: impl Into<Uid>,
+        path: &[u32],
+    ) -> Result<Option<Vec<u8>>> {
+        self.fetch_section(
+            folder,
+            uid.into(),
+            FetchItem::peek(Section::part(path.to_vec())),
+        )
     }
 
     /// Fetches `len` bytes of a message starting at byte `offset` (a partial fetch).
     pub fn fetch_range(
         &self,
         folder: &str,
-        uid: u32,
+        uid: impl Into<Uid>,
         offset: u32,
         len: u32,
     ) -> Result<Option<Vec<u8>>> {
         self.fetch_section(
             folder,
-            uid,
+            uid.into(),
             FetchItem::Body {
                 section: Section::full(),
                 partial: Some(Partial { offset, count: len }),
@@ -772,10 +884,11 @@ impl ImapConnection {
         )
     }
 
-    fn fetch_section(&self, folder: &str, uid: u32, item: FetchItem) -> Result<Option<Vec<u8>>> {
+    fn fetch_section(&self, folder: &str, uid: Uid, item: FetchItem) -> Result<Option<Vec<u8>>> {
+        let memory = self.validities();
         self.with(|s| {
-            ensure_selected(s, folder)?;
-            let set = SequenceSet::single(uid);
+            ensure_acting(s, &memory, folder, uid.validity())?;
+            let set = SequenceSet::single(uid.uid());
             let command = Command::uid_fetch(set.clone(), [FetchItem::Uid, item]);
             // Read like a fetch of messages: a large section is handed over from the read
             // buffer, not copied.
@@ -814,11 +927,14 @@ impl ImapConnection {
     pub fn fetch_to_writer(
         &self,
         folder: &str,
-        uid: u32,
+        uid: impl Into<Uid>,
         writer: &mut dyn Write,
     ) -> Result<Option<u64>> {
+        let uid = uid.into();
+        let (validity, uid) = (uid.validity(), uid.uid());
+        let memory = self.validities();
         self.with(|s| {
-            ensure_selected(s, folder)?;
+            ensure_acting(s, &memory, folder, validity)?;
             let command = Command::uid_fetch(
                 SequenceSet::single(uid),
                 [FetchItem::Uid, FetchItem::full_message()],
@@ -835,7 +951,9 @@ impl ImapConnection {
 
     // ---- flags -------------------------------------------------------------------------
 
-    /// Adds flags to the messages.
+    /// Adds flags to the messages. Like every call taking UIDs, refuses with
+    /// [`Error::UidValidityChanged`] (nothing stored) UIDs read under another UIDVALIDITY
+    /// than the folder's now (see [`Uids`]).
     ///
     /// ```no_run
     /// # use mailwire::imap::{ImapConnection, Flag};
@@ -845,47 +963,52 @@ impl ImapConnection {
     /// conn.add_star("INBOX", &[2])?;
     /// # Ok(()) }
     /// ```
-    pub fn add_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
+    pub fn add_flags(&self, folder: &str, uids: impl Into<Uids>, flags: &[Flag]) -> Result<()> {
         self.store(folder, uids, StoreAction::Add, flags)
     }
 
     /// Removes flags from the messages.
-    pub fn remove_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
+    pub fn remove_flags(&self, folder: &str, uids: impl Into<Uids>, flags: &[Flag]) -> Result<()> {
         self.store(folder, uids, StoreAction::Remove, flags)
     }
 
     /// Replaces the messages' flags.
-    pub fn set_flags(&self, folder: &str, uids: &[u32], flags: &[Flag]) -> Result<()> {
+    pub fn set_flags(&self, folder: &str, uids: impl Into<Uids>, flags: &[Flag]) -> Result<()> {
         self.store(folder, uids, StoreAction::Replace, flags)
     }
 
     /// Adds `\Seen`.
-    pub fn mark_as_read(&self, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn mark_as_read(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.add_flags(folder, uids, &[Flag::Seen])
     }
 
     /// Removes `\Seen`.
-    pub fn mark_as_unread(&self, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn mark_as_unread(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.remove_flags(folder, uids, &[Flag::Seen])
     }
 
     /// Adds `\Flagged` (a star).
-    pub fn add_star(&self, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn add_star(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.add_flags(folder, uids, &[Flag::Flagged])
     }
 
     /// Removes `\Flagged`.
-    pub fn remove_star(&self, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn remove_star(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.remove_flags(folder, uids, &[Flag::Flagged])
     }
 
     /// Adds `\Deleted` (the messages go on [`expunge`](Self::expunge)).
-    pub fn mark_deleted(&self, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn mark_deleted(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.add_flags(folder, uids, &[Flag::Deleted])
     }
 
     /// Adds keywords (`$Forwarded`, `Work`, …); each must be an IMAP atom.
-    pub fn add_keywords(&self, folder: &str, uids: &[u32], keywords: &[&str]) -> Result<()> {
+    pub fn add_keywords(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        keywords: &[&str],
+    ) -> Result<()> {
         let flags: Vec<Flag> = keywords
             .iter()
             .map(|k| Flag::Keyword(k.to_string()))
@@ -894,7 +1017,12 @@ impl ImapConnection {
     }
 
     /// Removes keywords.
-    pub fn remove_keywords(&self, folder: &str, uids: &[u32], keywords: &[&str]) -> Result<()> {
+    pub fn remove_keywords(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        keywords: &[&str],
+    ) -> Result<()> {
         let flags: Vec<Flag> = keywords
             .iter()
             .map(|k| Flag::Keyword(k.to_string()))
@@ -902,14 +1030,22 @@ impl ImapConnection {
         self.remove_flags(folder, uids, &flags)
     }
 
-    fn store(&self, folder: &str, uids: &[u32], action: StoreAction, flags: &[Flag]) -> Result<()> {
+    fn store(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        action: StoreAction,
+        flags: &[Flag],
+    ) -> Result<()> {
         let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
-        let set: SequenceSet = uids.iter().copied().collect();
-        if set.is_empty() {
+        let uids = uids.into();
+        if uids.is_empty() {
             return Ok(());
         }
+        let set = uids.set().clone();
+        let memory = self.validities();
         self.with(|s| {
-            ensure_selected(s, folder)?;
+            ensure_acting(s, &memory, folder, uids.validity())?;
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::Store {
@@ -934,51 +1070,64 @@ impl ImapConnection {
     // ---- copy, move, expunge, append ----------------------------------------------------
 
     /// Copies messages to another folder; returns the new UIDs when the server says
-    /// (UIDPLUS).
-    pub fn copy(&self, folder: &str, uids: &[u32], to: &str) -> Result<Option<CopyUids>> {
-        let set: SequenceSet = uids.iter().copied().collect();
-        if set.is_empty() {
+    /// (UIDPLUS): only pairs whose source UID was asked for are kept, and a `[COPYUID]` of
+    /// more than [`Limits::max_set_ranges`](crate::Limits::max_set_ranges) ranges is
+    /// [`Error::LimitExceeded`] (the copy happened; the connection is dropped).
+    pub fn copy(&self, folder: &str, uids: impl Into<Uids>, to: &str) -> Result<Option<CopyUids>> {
+        let uids = uids.into();
+        if uids.is_empty() {
             return Ok(None);
         }
+        let set = uids.set().clone();
+        let memory = self.validities();
+        let max_ranges = self.limits.max_set_ranges;
         self.with(|s| {
-            ensure_selected(s, folder)?;
+            ensure_acting(s, &memory, folder, uids.validity())?;
             let c = run_ok(
                 s,
                 &Command::Copy {
                     uid: true,
-                    set,
+                    set: set.clone(),
                     mailbox: WireMailbox::new(to),
                 },
             )?;
-            Ok(copy_uids(&c.code, &c.untagged))
+            copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e))
         })
     }
 
     /// Moves messages to another folder: `MOVE` (RFC 6851) when the server has it, else
     /// `COPY` + `\Deleted` + `UID EXPUNGE` of exactly these messages (UIDPLUS). Without
     /// either, fails with [`Error::InvalidInput`] rather than expunge other messages the
-    /// user marked deleted.
+    /// user marked deleted. The returned UIDs are read as for [`copy`](Self::copy).
     ///
     /// ```no_run
     /// # use mailwire::imap::ImapConnection;
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
     /// if let Some(moved) = conn.move_messages("INBOX", &[10, 11], "Archive")? {
-    ///     for (old, new) in moved.mapping {
+    ///     for (old, new) in moved.pairs() {
     ///         println!("INBOX/{old} is now Archive/{new}");
     ///     }
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn move_messages(&self, folder: &str, uids: &[u32], to: &str) -> Result<Option<CopyUids>> {
-        let set: SequenceSet = uids.iter().copied().collect();
-        if set.is_empty() {
+    pub fn move_messages(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        to: &str,
+    ) -> Result<Option<CopyUids>> {
+        let uids = uids.into();
+        if uids.is_empty() {
             return Ok(None);
         }
+        let set = uids.set().clone();
+        let memory = self.validities();
+        let max_ranges = self.limits.max_set_ranges;
         self.with(|s| {
-            ensure_selected(s, folder)?;
+            ensure_acting(s, &memory, folder, uids.validity())?;
             if s.capabilities().has("MOVE") {
-                let c = run_ok(s, &Command::Move { uid: true, set, mailbox: WireMailbox::new(to) })?;
-                return Ok(copy_uids(&c.code, &c.untagged));
+                let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
+                return copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e));
             }
             if !s.capabilities().has("UIDPLUS") {
                 return Err(Error::invalid(
@@ -987,7 +1136,6 @@ impl ImapConnection {
                 ));
             }
             let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
-            let uids = copy_uids(&c.code, &c.untagged);
             run_ok(
                 s,
                 &Command::Store {
@@ -999,8 +1147,8 @@ impl ImapConnection {
                     unchanged_since: None,
                 },
             )?;
-            run_ok(s, &Command::UidExpunge(set))?;
-            Ok(uids)
+            run_ok(s, &Command::UidExpunge(set.clone()))?;
+            copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e))
         })
     }
 
@@ -1009,17 +1157,19 @@ impl ImapConnection {
         self.with(|s| {
             ensure_selected(s, folder)?;
             let c = run_ok(s, &Command::Expunge)?;
-            Ok(count_expunged(&c.untagged))
+            Ok(count_expunged(s, &c.untagged, None))
         })
     }
 
     /// Removes exactly these messages if they are `\Deleted` (`UID EXPUNGE`, UIDPLUS);
-    /// returns how many went.
-    pub fn uid_expunge(&self, folder: &str, uids: &[u32]) -> Result<usize> {
-        let set: SequenceSet = uids.iter().copied().collect();
-        if set.is_empty() {
+    /// returns how many went (a `VANISHED` answer is counted only within these UIDs).
+    pub fn uid_expunge(&self, folder: &str, uids: impl Into<Uids>) -> Result<usize> {
+        let uids = uids.into();
+        if uids.is_empty() {
             return Ok(0);
         }
+        let set = uids.set().clone();
+        let memory = self.validities();
         self.with(|s| {
             if !s.capabilities().has("UIDPLUS") {
                 return Err(Error::invalid(
@@ -1027,9 +1177,9 @@ impl ImapConnection {
                     "the server does not support UIDPLUS",
                 ));
             }
-            ensure_selected(s, folder)?;
-            let c = run_ok(s, &Command::UidExpunge(set))?;
-            Ok(count_expunged(&c.untagged))
+            ensure_acting(s, &memory, folder, uids.validity())?;
+            let c = run_ok(s, &Command::UidExpunge(set.clone()))?;
+            Ok(count_expunged(s, &c.untagged, Some(&set)))
         })
     }
 
@@ -1090,6 +1240,7 @@ impl ImapConnection {
 /// The connection held for several calls in a row; see [`ImapConnection::lock`].
 pub struct ImapGuard<'a> {
     session: MutexGuard<'a, Session>,
+    memory: Arc<ValidityMemory>,
 }
 
 impl fmt::Debug for ImapGuard<'_> {
@@ -1101,9 +1252,10 @@ impl fmt::Debug for ImapGuard<'_> {
 }
 
 impl ImapGuard<'_> {
-    /// Selects `folder` (read-write) while holding the lock.
+    /// Selects `folder` (read-write) while holding the lock (reporting a UIDVALIDITY
+    /// change like [`ImapConnection::select`]).
     pub fn select(&mut self, folder: &str) -> Result<Mailbox> {
-        open_folder(&mut self.session, folder, false)
+        open_reading(&mut self.session, &self.memory, folder, false)
     }
 
     /// Sends a command and returns its untagged responses; `NO` / `BAD` are errors.
@@ -1130,15 +1282,80 @@ fn run_ok(s: &mut Session, command: &Command) -> Result<Completion> {
     s.run(command)?.into_result(&name)
 }
 
-fn ensure_selected(s: &mut Session, folder: &str) -> Result<()> {
+/// Marks the session broken after a limit or protocol check above the session failed (the
+/// connection is not reused), and returns the error.
+fn broken(s: &mut Session, e: Error) -> Error {
+    if e.breaks_connection() {
+        s.shutdown();
+    }
+    e
+}
+
+/// Selects `folder` read-write unless it already is; returns its UIDVALIDITY.
+fn ensure_selected(s: &mut Session, folder: &str) -> Result<Option<u32>> {
     if s.selected
         .as_ref()
         .is_some_and(|(name, read_only)| name == folder && !read_only)
         && s.state() == ConnectionState::Selected
     {
-        return Ok(());
+        return Ok(s.uid_validities.get(folder).copied());
     }
-    open_folder(s, folder, false).map(drop)
+    open_folder(s, folder, false).map(|m| m.uid_validity)
+}
+
+/// Selects `folder` for a call acting on UIDs read under `carried` (or, for plain UIDs,
+/// the remembered UIDVALIDITY): nothing that touches a message is sent when the folder's
+/// UIDVALIDITY is another.
+fn ensure_acting(
+    s: &mut Session,
+    memory: &ValidityMemory,
+    folder: &str,
+    carried: Option<u32>,
+) -> Result<()> {
+    let current = ensure_selected(s, folder)?;
+    memory.act(folder, current, carried)
+}
+
+/// `SELECT` / `EXAMINE` as a call that reads the folder: a UIDVALIDITY change is reported
+/// once.
+fn open_reading(
+    s: &mut Session,
+    memory: &ValidityMemory,
+    folder: &str,
+    read_only: bool,
+) -> Result<Mailbox> {
+    let mailbox = open_folder(s, folder, read_only)?;
+    memory.read(folder, mailbox.uid_validity)?;
+    Ok(mailbox)
+}
+
+/// Leaves the selected folder without expunging: `UNSELECT`, or, without it, `EXAMINE`
+/// of the same folder (read-only; selecting implicitly closes without expunge, RFC 9051
+/// §6.3.2) then `CLOSE`, which removes nothing from a read-only folder (§6.4.1). A plain
+/// `CLOSE` would expunge every `\Deleted` message.
+fn leave_without_expunge(s: &mut Session) -> Result<()> {
+    if s.capabilities().has("UNSELECT") {
+        run_ok(s, &Command::Unselect)?;
+    } else {
+        let read_only = s.selected.as_ref().is_some_and(|(_, ro)| *ro);
+        if !read_only {
+            let Some((name, _)) = s.selected.clone() else {
+                return Ok(());
+            };
+            // If even EXAMINE fails, no folder is selected any more: nothing to close.
+            if open_folder(s, &name, true).is_err() {
+                s.selected = None;
+                s.set_state(ConnectionState::Authenticated);
+                return Ok(());
+            }
+        }
+        if s.selected.as_ref().is_some_and(|(_, ro)| *ro) {
+            run_ok(s, &Command::Close)?;
+        }
+    }
+    s.selected = None;
+    s.set_state(ConnectionState::Authenticated);
+    Ok(())
 }
 
 fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox> {
@@ -1200,16 +1417,14 @@ fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox
     s.selected = Some((folder.to_string(), mailbox.read_only));
     // Events about the folder as it was opened are not news.
     let _ = s.take_unsolicited();
-    if let Some(new) = mailbox.uid_validity {
-        if let Some(old) = s.uid_validities.insert(folder.to_string(), new) {
-            if old != new {
-                log::warn!(target: "mailwire::imap", "[{}] UIDVALIDITY of {folder:?} changed from {old} to {new}", s.id());
-                return Err(Error::UidValidityChanged {
-                    folder: folder.to_string(),
-                    old,
-                    new,
-                });
-            }
+    // What the folder's UIDVALIDITY is now; the callers compare it with what UIDs were
+    // read under (`ValidityMemory`).
+    match mailbox.uid_validity {
+        Some(v) => {
+            s.uid_validities.insert(folder.to_string(), v);
+        }
+        None => {
+            s.uid_validities.remove(folder);
         }
     }
     Ok(mailbox)
@@ -1352,7 +1567,41 @@ fn settable(flag: &Flag) -> Result<encode::Flag> {
     })
 }
 
-fn copy_uids(code: &Option<ResponseCode>, untagged: &[Untagged]) -> Option<CopyUids> {
+/// The UIDs a `UID SEARCH` answered (`SEARCH` and `ESEARCH ALL`), as ranges: each
+/// response's set may have at most `max_ranges` ranges, and so may their union.
+fn search_answer(untagged: &[Untagged], max_ranges: usize) -> Result<SequenceSet> {
+    let mut found = SequenceSet::new();
+    for u in untagged {
+        let part = match u {
+            Untagged::Search { ids, .. } => ids.iter().copied().collect(),
+            Untagged::Esearch { items, .. } => {
+                let mut all = SequenceSet::new();
+                for item in items {
+                    if let EsearchItem::All(set) = item {
+                        set.check_ranges(max_ranges, "an ESEARCH answer")?;
+                        all = all.union(set);
+                    }
+                }
+                all
+            }
+            _ => continue,
+        };
+        part.check_ranges(max_ranges, "a SEARCH answer")?;
+        found = found.union(&part);
+        found.check_ranges(max_ranges, "the SEARCH answers of one command")?;
+    }
+    Ok(found)
+}
+
+/// The `[COPYUID]` of a COPY / MOVE answer as runs, keeping only pairs whose source UID is
+/// in `asked`. A code whose two sets differ in size, or that names impossible UIDs, is
+/// ignored (`None`, logged); more than `max_ranges` ranges is `LimitExceeded`.
+fn copy_uids(
+    code: &Option<ResponseCode>,
+    untagged: &[Untagged],
+    asked: &SequenceSet,
+    max_ranges: usize,
+) -> Result<Option<CopyUids>> {
     let from_untagged = untagged.iter().find_map(|u| match u {
         Untagged::Condition {
             code: Some(c @ ResponseCode::CopyUid { .. }),
@@ -1360,45 +1609,99 @@ fn copy_uids(code: &Option<ResponseCode>, untagged: &[Untagged]) -> Option<CopyU
         } => Some(c),
         _ => None,
     });
-    match code.as_ref().or(from_untagged) {
-        Some(ResponseCode::CopyUid {
-            uid_validity,
-            source,
-            dest,
-        }) => {
-            // Bounded: a server claiming 1:4294967295 must not make us allocate 16 GB.
-            let expand = |ranges: &[(u32, u32)]| -> Vec<u32> {
-                ranges
-                    .iter()
-                    .flat_map(|&(a, b)| a.min(b)..=a.max(b))
-                    .take(MAX_COPYUID_PAIRS)
-                    .collect()
-            };
-            let mapping = expand(source).into_iter().zip(expand(dest)).collect();
-            Some(CopyUids {
-                uid_validity: *uid_validity,
-                mapping,
-            })
+    let Some(ResponseCode::CopyUid {
+        uid_validity,
+        source,
+        dest,
+    }) = code.as_ref().or(from_untagged)
+    else {
+        return Ok(None);
+    };
+    for (set, what) in [
+        (source, "a COPYUID source set"),
+        (dest, "a COPYUID target set"),
+    ] {
+        if set.len() > max_ranges {
+            return Err(Error::LimitExceeded {
+                what: format!(
+                    "ranges in {what} ({} sent; raise Limits::max_set_ranges if the server is trusted)",
+                    set.len()
+                ),
+                limit: max_ranges,
+            });
         }
-        _ => None,
     }
+    let Some(runs) = zip_runs(source, dest) else {
+        log::warn!(target: "mailwire::imap", "ignoring a [COPYUID] whose source and target sets do not match");
+        return Ok(None);
+    };
+    // Clip every run to the UIDs asked for (a server cannot claim to have copied others).
+    let mut kept = Vec::new();
+    for (src, dst, count) in runs {
+        let run = SequenceSet::range(src, src + (count - 1));
+        for piece in run.intersection(asked).ranges() {
+            if let (SeqNumber::Value(a), SeqNumber::Value(b)) = (piece.start(), piece.end()) {
+                kept.push((a, dst + (a - src), b - a + 1));
+            }
+        }
+    }
+    Ok(Some(CopyUids {
+        uid_validity: *uid_validity,
+        runs: kept,
+    }))
 }
 
-fn count_expunged(untagged: &[Untagged]) -> usize {
-    untagged
-        .iter()
-        .map(|u| match u {
-            Untagged::Expunge(_) => 1,
+/// Pairs two lists of ranges member by member into (source, target, count) runs, walking
+/// both lists once (never expanding a range). `None` if their sizes differ or a range
+/// holds 0.
+fn zip_runs(source: &[(u32, u32)], dest: &[(u32, u32)]) -> Option<Vec<(u32, u32, u32)>> {
+    let mut runs = Vec::new();
+    let mut src = source.iter().map(|&(a, b)| (a.min(b), a.max(b)));
+    let mut dst = dest.iter().map(|&(a, b)| (a.min(b), a.max(b)));
+    let (mut s, mut d) = (src.next(), dst.next());
+    while let (Some((s0, s1)), Some((d0, d1))) = (s, d) {
+        if s0 == 0 || d0 == 0 {
+            return None;
+        }
+        // Both sides have at least one member left; take as many as both have.
+        let count = (s1 - s0).min(d1 - d0);
+        runs.push((s0, d0, count + 1));
+        s = if s0 + count == s1 {
+            src.next()
+        } else {
+            Some((s0 + count + 1, s1))
+        };
+        d = if d0 + count == d1 {
+            dst.next()
+        } else {
+            Some((d0 + count + 1, d1))
+        };
+    }
+    (s.is_none() && d.is_none()).then_some(runs)
+}
+
+/// How many messages an EXPUNGE / UID EXPUNGE answer removed: `EXPUNGE` responses, and
+/// `VANISHED` UIDs — only when QRESYNC is enabled (no other server may send it), and only
+/// within `asked` when the command named its UIDs.
+fn count_expunged(s: &Session, untagged: &[Untagged], asked: Option<&SequenceSet>) -> usize {
+    let mut count = 0u64;
+    for u in untagged {
+        match u {
+            Untagged::Expunge(_) => count += 1,
             Untagged::Vanished {
                 earlier: false,
                 uids,
-            } => uids
-                .iter()
-                .map(|&(a, b)| (a.max(b) - a.min(b)) as usize + 1)
-                .sum(),
-            _ => 0,
-        })
-        .sum()
+            } if s.qresync_enabled => {
+                let gone = match asked {
+                    Some(asked) => uids.intersection(asked),
+                    None => uids.intersection(&SequenceSet::range(1, u32::MAX)),
+                };
+                count += gone.len().unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    usize::try_from(count).unwrap_or(usize::MAX)
 }
 
 /// Compiles every example of `docs/imap.md` as a doctest.

@@ -11,6 +11,7 @@ use crate::imap::folder::Folder;
 use crate::imap::pool::{ImapPool, PooledImap};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
+use crate::imap::uids::{Uid, Uids};
 use crate::message::Message;
 use crate::pool::{AccountStats, PoolOptions};
 
@@ -18,8 +19,8 @@ use crate::pool::{AccountStats, PoolOptions};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Selection {
-    /// These UIDs.
-    Uids(Vec<u32>),
+    /// These UIDs (checked against the UIDVALIDITY they carry, if any).
+    Uids(Uids),
     /// Every message whose UID is in the range (inclusive).
     UidRange(RangeInclusive<u32>),
     /// The newest `n` messages (highest UIDs).
@@ -30,13 +31,25 @@ pub enum Selection {
 
 impl From<Vec<u32>> for Selection {
     fn from(uids: Vec<u32>) -> Selection {
-        Selection::Uids(uids)
+        Selection::Uids(uids.into())
     }
 }
 
 impl From<&[u32]> for Selection {
     fn from(uids: &[u32]) -> Selection {
-        Selection::Uids(uids.to_vec())
+        Selection::Uids(uids.into())
+    }
+}
+
+impl From<Uids> for Selection {
+    fn from(uids: Uids) -> Selection {
+        Selection::Uids(uids)
+    }
+}
+
+impl From<&Uids> for Selection {
+    fn from(uids: &Uids) -> Selection {
+        Selection::Uids(uids.clone())
     }
 }
 
@@ -50,6 +63,13 @@ impl From<RangeInclusive<u32>> for Selection {
 /// checks a connection out of its [`ImapPool`], selects the folder, runs, and gives the
 /// connection back. `Send + Sync` and cheap to clone: share one handler between worker
 /// threads; the pool bounds the connections per account.
+///
+/// UIDs are never silently mixed across a folder's recreation: [`search`](Self::search)
+/// returns [`Uids`] carrying the folder's UIDVALIDITY, which every UID-taking call checks
+/// (store it with the UIDs to keep that check across restarts); plain UIDs are checked
+/// against the UIDVALIDITY the pool remembers for the account's folder, whichever pooled
+/// connection read it. A mismatch is
+/// [`Error::UidValidityChanged`](crate::Error::UidValidityChanged) and nothing is done.
 ///
 /// ```no_run
 /// use mailwire::Config;
@@ -153,7 +173,7 @@ impl ImapHandler {
             Selection::Newest(n) => return conn.fetch_newest(folder, n, what),
             Selection::All => conn.search(folder, &SearchQuery::all())?,
         };
-        conn.fetch(folder, &uids, what)
+        conn.fetch(folder, uids, what)
     }
 
     /// Fetches one whole message, `None` if there is no such UID.
@@ -161,44 +181,61 @@ impl ImapHandler {
         &self,
         account: &Config,
         folder: &str,
-        uid: u32,
+        uid: impl Into<Uid>,
     ) -> Result<Option<Message>> {
         self.conn(account)?.fetch_message(folder, uid)
     }
 
-    /// The UIDs matching `query`.
-    pub fn search(&self, account: &Config, folder: &str, query: &SearchQuery) -> Result<Vec<u32>> {
+    /// The UIDs matching `query`, with the folder's UIDVALIDITY (see
+    /// [`ImapConnection::search`](crate::imap::ImapConnection::search)).
+    pub fn search(&self, account: &Config, folder: &str, query: &SearchQuery) -> Result<Uids> {
         self.conn(account)?.search(folder, query)
     }
 
     /// Adds `\Seen`.
-    pub fn mark_as_read(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn mark_as_read(
+        &self,
+        account: &Config,
+        folder: &str,
+        uids: impl Into<Uids>,
+    ) -> Result<()> {
         self.conn(account)?.mark_as_read(folder, uids)
     }
 
     /// Removes `\Seen`.
-    pub fn mark_as_unread(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn mark_as_unread(
+        &self,
+        account: &Config,
+        folder: &str,
+        uids: impl Into<Uids>,
+    ) -> Result<()> {
         self.conn(account)?.mark_as_unread(folder, uids)
     }
 
     /// Adds `\Flagged`.
-    pub fn add_star(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn add_star(&self, account: &Config, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.conn(account)?.add_star(folder, uids)
     }
 
     /// Removes `\Flagged`.
-    pub fn remove_star(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<()> {
+    pub fn remove_star(&self, account: &Config, folder: &str, uids: impl Into<Uids>) -> Result<()> {
         self.conn(account)?.remove_star(folder, uids)
     }
 
     /// Deletes messages: marks them `\Deleted` and, when the server has UIDPLUS, expunges
     /// exactly them; without UIDPLUS they stay marked (a plain `EXPUNGE` would also remove
     /// other messages the user marked) and `false` is returned.
-    pub fn delete_messages(&self, account: &Config, folder: &str, uids: &[u32]) -> Result<bool> {
+    pub fn delete_messages(
+        &self,
+        account: &Config,
+        folder: &str,
+        uids: impl Into<Uids>,
+    ) -> Result<bool> {
+        let uids = uids.into();
         let conn = self.conn(account)?;
-        conn.mark_deleted(folder, uids)?;
+        conn.mark_deleted(folder, &uids)?;
         if conn.has_capability("UIDPLUS") {
-            conn.uid_expunge(folder, uids)?;
+            conn.uid_expunge(folder, &uids)?;
             Ok(true)
         } else {
             Ok(false)
@@ -211,7 +248,7 @@ impl ImapHandler {
         &self,
         account: &Config,
         folder: &str,
-        uids: &[u32],
+        uids: impl Into<Uids>,
         to: &str,
     ) -> Result<()> {
         self.conn(account)?

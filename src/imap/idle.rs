@@ -42,8 +42,10 @@ pub enum IdleEvent {
     Expunged {
         /// Sequence numbers, as the server reported them (`EXPUNGE`), in order.
         seqs: Vec<u32>,
-        /// UIDs, when the server reported them (`VANISHED`, QRESYNC).
-        uids: Vec<u32>,
+        /// UIDs, when the server reported them (`VANISHED`, only accepted with QRESYNC
+        /// enabled), as ranges: a server claiming `1:4294967295` costs one range. Clipped to
+        /// the UIDs that can exist (below the UIDNEXT the listener knows).
+        uids: SequenceSet,
     },
     /// A message's flags changed.
     FlagsChanged {
@@ -640,7 +642,15 @@ impl Worker {
     /// Turns a batch of untagged responses into events (outside IDLE: may run commands).
     fn handle(&mut self, responses: Vec<Untagged>) -> Result<()> {
         let mut expunged_seqs = Vec::new();
-        let mut expunged_uids = Vec::new();
+        let mut expunged_uids = SequenceSet::new();
+        // VANISHED is only valid once QRESYNC is enabled (RFC 7162 §3.2.10); UIDs that
+        // cannot exist yet (from UIDNEXT on) are not news.
+        let qresync = self
+            .with_session(|s| Ok(s.qresync_enabled))
+            .unwrap_or(false);
+        let known =
+            SequenceSet::from_ranges([1..=self.uid_next.map_or(u32::MAX, |n| n.saturating_sub(1))]);
+        let max_ranges = self.config.limits().max_set_ranges;
         let mut new_mail = false;
         let mut flag_changes: Vec<(Option<u32>, u32, Vec<Flag>)> = Vec::new();
         for u in responses {
@@ -650,10 +660,14 @@ impl Worker {
                 Untagged::Vanished {
                     earlier: false,
                     uids,
-                } => {
-                    for (a, b) in uids {
-                        expunged_uids.extend(a.min(b)..=a.max(b));
-                    }
+                } if qresync => {
+                    uids.check_ranges(max_ranges, "a VANISHED response")?;
+                    expunged_uids = expunged_uids.union(&uids.intersection(&known));
+                    expunged_uids
+                        .check_ranges(max_ranges, "the VANISHED responses of one batch")?;
+                }
+                Untagged::Vanished { .. } => {
+                    log::warn!(target: "mailwire::idle", "[idle {}] ignoring VANISHED: QRESYNC is not enabled", self.folder);
                 }
                 Untagged::Fetch { seq, items } => {
                     let mut uid = None;

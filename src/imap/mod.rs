@@ -14,6 +14,8 @@ pub mod seqset;
 pub(crate) mod session;
 mod sync;
 pub mod types;
+pub mod uids;
+mod validity;
 
 pub use codec::encode::InternalDate;
 pub use connection::{
@@ -29,3 +31,4 @@ pub use seqset::SequenceSet;
 pub use session::{Capabilities, ConnectionState};
 pub use sync::{SyncDelta, SyncState, SyncStrategy};
 pub use types::Flag;
+pub use uids::{Uid, Uids};

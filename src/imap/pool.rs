@@ -1,11 +1,13 @@
 //! `ImapPool`: per-account pooling of [`ImapConnection`]s on the generic pool core.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, Protocol};
 use crate::error::Result;
 use crate::imap::connection::ImapConnection;
+use crate::imap::validity::AccountValidities;
 use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled, ReuseKey};
 
 /// Connects, checks and closes IMAP connections for the pool core.
@@ -70,13 +72,16 @@ pub type PooledImap = Pooled<ImapManager>;
 #[derive(Clone)]
 pub struct ImapPool {
     pool: Pool<ImapManager>,
+    /// The UIDVALIDITY each account's folders had when UIDs were last read from them,
+    /// shared by all connections of the account (see `imap::validity`).
+    validities: Arc<AccountValidities>,
 }
 
 impl fmt::Debug for ImapPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ImapPool")
             .field("pool", &self.pool)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,6 +95,7 @@ impl ImapPool {
     pub fn with_options(options: PoolOptions) -> Result<ImapPool> {
         Ok(ImapPool {
             pool: Pool::new(ImapManager, options)?,
+            validities: Arc::default(),
         })
     }
 
@@ -97,13 +103,23 @@ impl ImapPool {
     /// one (checked first), else a new one, waiting up to the pool's `get_timeout` when the
     /// account's limit is reached ([`Error::PoolTimeout`](crate::Error::PoolTimeout)). A
     /// connection or login failure is returned at once with its own error.
+    ///
+    /// The connection checks UIDVALIDITY against what the pool remembers for the account
+    /// (host, port, user) and folder, whichever of its connections read it: plain UIDs read
+    /// through a connection that has since been closed are still refused with
+    /// [`Error::UidValidityChanged`](crate::Error::UidValidityChanged) once the folder was
+    /// recreated.
     pub fn get(&self, config: &Config) -> Result<PooledImap> {
-        self.pool.get(config)
+        let conn = self.pool.get(config)?;
+        conn.share_validities(self.validities.for_account(config));
+        Ok(conn)
     }
 
     /// Like [`get`](Self::get) with its own acquire timeout.
     pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<PooledImap> {
-        self.pool.get_timeout(config, timeout)
+        let conn = self.pool.get_timeout(config, timeout)?;
+        conn.share_validities(self.validities.for_account(config));
+        Ok(conn)
     }
 
     /// The account `config`'s connections count against (host, port, user).

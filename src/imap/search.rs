@@ -443,6 +443,33 @@ impl SearchQuery {
         false
     }
 
+    /// The UIDs a message must be among to match, when the query says (its `UID` keys,
+    /// combined through AND and OR; a key with `*` or under NOT bounds nothing): what a
+    /// search answer is clipped to. `None` when any UID may match.
+    pub(crate) fn uid_bound(&self) -> Option<SequenceSet> {
+        self.uid_bound_at(0)
+    }
+
+    /// [`uid_bound`](Self::uid_bound) at nesting `depth` (bounded like the encoder's).
+    fn uid_bound_at(&self, depth: usize) -> Option<SequenceSet> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self {
+            // `n:*` also matches the largest UID when it is below n (RFC 9051 §6.4.4).
+            SearchQuery::Uid(set) if !set.has_star() => Some(set.clone()),
+            SearchQuery::And(keys) => keys
+                .iter()
+                .filter_map(|k| k.uid_bound_at(depth + 1))
+                .reduce(|a, b| a.intersection(&b)),
+            SearchQuery::Or(a, b) => Some(
+                a.uid_bound_at(depth + 1)?
+                    .union(&b.uid_bound_at(depth + 1)?),
+            ),
+            _ => None,
+        }
+    }
+
     /// Writes the search program (keys separated by spaces).
     pub(crate) fn encode(&self, w: &mut Writer<'_>) -> Result<()> {
         match self {

@@ -8,6 +8,13 @@
 //! An empty set has no wire form: encoding a command with an empty set (or one containing
 //! the invalid number 0) fails with [`Error::InvalidInput`] before anything is sent. Very
 //! large sets are split with [`SequenceSet::chunks`] so that each command stays short.
+//!
+//! Memory is bounded by a set's *ranges*, never by how many numbers they cover: `1:4294967295`
+//! is one range of 8 bytes. Every constructor (collecting numbers, [`SequenceSet::from_ranges`],
+//! parsing, [`Extend`]) merges as it goes, and the set algebra
+//! ([`union`](SequenceSet::union), [`intersection`](SequenceSet::intersection),
+//! [`difference`](SequenceSet::difference)) works on ranges in linear time. Only
+//! [`SequenceSet::iter`] visits members one by one (lazily).
 
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -35,7 +42,27 @@ impl SeqNumber {
             (SeqNumber::Value(a), SeqNumber::Value(b)) => u64::from(b) <= u64::from(a) + 1,
         }
     }
+
+    /// The number as a point on one line where `*` comes after every `u32` (for the set
+    /// algebra: `a:*` is everything from `a` on).
+    fn key(self) -> u64 {
+        match self {
+            SeqNumber::Value(v) => u64::from(v),
+            SeqNumber::Star => STAR_KEY,
+        }
+    }
+
+    /// The inverse of [`key`](Self::key) (anything past `u32::MAX` is `*`).
+    fn from_key(k: u64) -> SeqNumber {
+        match u32::try_from(k) {
+            Ok(v) => SeqNumber::Value(v),
+            Err(_) => SeqNumber::Star,
+        }
+    }
 }
+
+/// Where `*` lies on the line of [`SeqNumber::key`].
+const STAR_KEY: u64 = 1 << 32;
 
 impl fmt::Display for SeqNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,6 +97,19 @@ impl SeqRange {
     /// The last member of the range (`*` for an open range such as `5:*`).
     pub fn end(&self) -> SeqNumber {
         self.end
+    }
+
+    /// Whether the two ranges overlap or are adjacent (so their union is one range).
+    fn touches(&self, other: &SeqRange) -> bool {
+        self.end.reaches(other.start) && other.end.reaches(self.start)
+    }
+
+    /// The one range covering both (only meaningful when they [`touch`](Self::touches)).
+    fn hull(&self, other: &SeqRange) -> SeqRange {
+        SeqRange {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     fn encoded_len(&self) -> usize {
@@ -158,16 +198,17 @@ impl SequenceSet {
     }
 
     /// The union of inclusive ranges (empty ranges such as `3..=1` add nothing, as in Rust).
+    /// Merges as it goes: memory is bounded by the resulting ranges (plus a constant
+    /// factor), whatever the order of the input.
     pub fn from_ranges<I: IntoIterator<Item = RangeInclusive<u32>>>(ranges: I) -> SequenceSet {
-        let mut set = SequenceSet {
-            ranges: ranges
-                .into_iter()
-                .filter(|r| !r.is_empty())
-                .map(|r| SeqRange::new(SeqNumber::Value(*r.start()), SeqNumber::Value(*r.end())))
-                .collect(),
-        };
-        set.normalize();
-        set
+        let mut builder = Builder::default();
+        for r in ranges.into_iter().filter(|r| !r.is_empty()) {
+            builder.push(SeqRange::new(
+                SeqNumber::Value(*r.start()),
+                SeqNumber::Value(*r.end()),
+            ));
+        }
+        builder.finish()
     }
 
     /// Parses a wire-form set such as `1:5,7`, `*`, `5:*` or `9:3` (reversed ranges are
@@ -178,7 +219,7 @@ impl SequenceSet {
         if s.is_empty() {
             return Err(Error::protocol("empty sequence set", bytes, 0));
         }
-        let mut ranges = Vec::new();
+        let mut builder = Builder::default();
         let mut offset = 0usize;
         for item in s.split(',') {
             let mut ends = item.splitn(2, ':');
@@ -187,12 +228,46 @@ impl SequenceSet {
                 Some(b) => parse_number(b, bytes, offset)?,
                 None => a,
             };
-            ranges.push(SeqRange::new(a, b));
+            builder.push(SeqRange::new(a, b));
             offset += item.len() + 1;
         }
-        let mut set = SequenceSet { ranges };
-        set.normalize();
-        Ok(set)
+        Ok(builder.finish())
+    }
+
+    /// Reads a set a server sent (`ESEARCH ALL`, `VANISHED`), leniently: any decimal number
+    /// that fits a `u32` (0 and leading zeros included: the caller clips the set to what
+    /// can exist) and `*`, read as 4294967295. `None` if it is not a set.
+    pub(crate) fn parse_server(text: &[u8]) -> Option<SequenceSet> {
+        if text.is_empty() {
+            return None;
+        }
+        let number = |s: &[u8]| -> Option<u32> {
+            if s == b"*" {
+                return Some(u32::MAX);
+            }
+            if s.is_empty() || s.len() > 20 {
+                return None;
+            }
+            let mut n: u64 = 0;
+            for &d in s {
+                if !d.is_ascii_digit() {
+                    return None;
+                }
+                n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+            }
+            u32::try_from(n).ok()
+        };
+        let mut builder = Builder::default();
+        for part in text.split(|&b| b == b',') {
+            let mut ends = part.splitn(2, |&b| b == b':');
+            let a = number(ends.next()?)?;
+            let b = match ends.next() {
+                Some(e) => number(e)?,
+                None => a,
+            };
+            builder.push(SeqRange::new(SeqNumber::Value(a), SeqNumber::Value(b)));
+        }
+        Some(builder.finish())
     }
 
     /// Adds `n`.
@@ -200,36 +275,199 @@ impl SequenceSet {
         self.insert_range(n, n);
     }
 
-    /// Adds the range `a:b` (in either order).
+    /// Adds the range `a:b` (in either order). Costs a binary search and, at most, moving
+    /// the ranges after the insertion point.
     pub fn insert_range(&mut self, a: u32, b: u32) {
-        self.ranges
-            .push(SeqRange::new(SeqNumber::Value(a), SeqNumber::Value(b)));
-        self.normalize();
+        self.insert_seq_range(SeqRange::new(SeqNumber::Value(a), SeqNumber::Value(b)));
     }
 
-    /// The union of `self` and `other`.
+    fn insert_seq_range(&mut self, r: SeqRange) {
+        // The ranges that touch r form one run [lo, hi): ends and starts both ascend.
+        let lo = self.ranges.partition_point(|x| !x.end.reaches(r.start));
+        let hi = self.ranges.partition_point(|x| r.end.reaches(x.start));
+        if lo < hi {
+            let mut merged = r;
+            if let Some(first) = self.ranges.get(lo) {
+                merged = merged.hull(first);
+            }
+            if let Some(last) = self.ranges.get(hi - 1) {
+                merged = merged.hull(last);
+            }
+            self.ranges.splice(lo..hi, [merged]);
+        } else {
+            self.ranges.insert(lo.min(self.ranges.len()), r);
+        }
+    }
+
+    /// The union of `self` and `other`, in one pass over both.
     pub fn union(&self, other: &SequenceSet) -> SequenceSet {
-        let mut ranges = self.ranges.clone();
-        ranges.extend_from_slice(&other.ranges);
-        let mut set = SequenceSet { ranges };
-        set.normalize();
-        set
+        let mut out: Vec<SeqRange> = Vec::with_capacity(self.ranges.len() + other.ranges.len());
+        let (mut a, mut b) = (
+            self.ranges.iter().peekable(),
+            other.ranges.iter().peekable(),
+        );
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => {
+                    if (x.start, x.end) <= (y.start, y.end) {
+                        a.next()
+                    } else {
+                        b.next()
+                    }
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            let Some(&r) = next else { break };
+            match out.last_mut() {
+                Some(last) if last.touches(&r) => *last = last.hull(&r),
+                _ => out.push(r),
+            }
+        }
+        SequenceSet { ranges: out }
     }
 
+    /// The members of both `self` and `other`, in one pass over both (`*` counts as a
+    /// number above every other, so `5:*` ∩ `1:10` is `5:10`).
+    pub fn intersection(&self, other: &SequenceSet) -> SequenceSet {
+        let mut out = Vec::new();
+        let (mut i, mut j) = (0usize, 0usize);
+        while let (Some(x), Some(y)) = (self.ranges.get(i), other.ranges.get(j)) {
+            let start = x.start.key().max(y.start.key());
+            let end = x.end.key().min(y.end.key());
+            if start <= end {
+                out.push(SeqRange {
+                    start: SeqNumber::from_key(start),
+                    end: SeqNumber::from_key(end),
+                });
+            }
+            if x.end.key() < y.end.key() {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        SequenceSet { ranges: out }
+    }
+
+    /// The members of `self` that are not in `other`, in one pass over both.
+    pub fn difference(&self, other: &SequenceSet) -> SequenceSet {
+        let mut out = Vec::new();
+        let mut j = 0usize;
+        for x in &self.ranges {
+            let end = x.end.key();
+            let mut cursor = x.start.key();
+            // Ranges of `other` wholly before this one are before every later one too.
+            while other.ranges.get(j).is_some_and(|y| y.end.key() < cursor) {
+                j += 1;
+            }
+            let mut k = j;
+            while let Some(y) = other.ranges.get(k) {
+                if y.start.key() > end {
+                    break;
+                }
+                if y.start.key() > cursor {
+                    out.push(SeqRange {
+                        start: SeqNumber::from_key(cursor),
+                        end: SeqNumber::from_key(y.start.key() - 1),
+                    });
+                }
+                cursor = cursor.max(y.end.key() + 1);
+                if cursor > end {
+                    break;
+                }
+                k += 1;
+            }
+            if cursor <= end {
+                out.push(SeqRange {
+                    start: SeqNumber::from_key(cursor),
+                    end: x.end,
+                });
+            }
+        }
+        SequenceSet { ranges: out }
+    }
+
+    /// The smallest member (`None` for an empty set or `*` alone).
+    pub fn first(&self) -> Option<u32> {
+        match self.ranges.first()?.start {
+            SeqNumber::Value(v) => Some(v),
+            SeqNumber::Star => None,
+        }
+    }
+
+    /// The largest known member: the end of the last range, or its start when the set
+    /// ends with an open range such as `5:*` (`None` for an empty set or `*` alone).
+    pub fn last(&self) -> Option<u32> {
+        let r = self.ranges.last()?;
+        match (r.start, r.end) {
+            (_, SeqNumber::Value(v)) | (SeqNumber::Value(v), SeqNumber::Star) => Some(v),
+            (SeqNumber::Star, SeqNumber::Star) => None,
+        }
+    }
+
+    /// The `n` highest members (all of them when there are fewer), without expanding any
+    /// range. Ranges reaching `*` are left out (their end is unknown).
+    pub fn last_n(&self, n: u64) -> SequenceSet {
+        let mut left = n;
+        let mut out = Vec::new();
+        for r in self.ranges.iter().rev() {
+            if left == 0 {
+                break;
+            }
+            let (SeqNumber::Value(a), SeqNumber::Value(b)) = (r.start, r.end) else {
+                continue;
+            };
+            let size = u64::from(b) - u64::from(a) + 1;
+            let take = size.min(left);
+            left -= take;
+            let start = u64::from(b) + 1 - take;
+            out.push(SeqRange {
+                start: SeqNumber::from_key(start),
+                end: SeqNumber::Value(b),
+            });
+        }
+        out.reverse();
+        SequenceSet { ranges: out }
+    }
+
+    /// Fails with [`Error::LimitExceeded`] when the set has more than `max` ranges: the
+    /// bound on a set a server sent (`Limits::max_set_ranges`).
+    pub(crate) fn check_ranges(&self, max: usize, what: &str) -> Result<()> {
+        if self.ranges.len() > max {
+            return Err(Error::LimitExceeded {
+                what: format!(
+                    "ranges in {what} ({} sent; raise Limits::max_set_ranges if the server is trusted)",
+                    self.ranges.len()
+                ),
+                limit: max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Sorts and merges the ranges in place (after pushes in any order).
     fn normalize(&mut self) {
         self.ranges.sort_unstable_by_key(|r| (r.start, r.end));
-        let mut merged: Vec<SeqRange> = Vec::with_capacity(self.ranges.len());
-        for r in self.ranges.drain(..) {
-            match merged.last_mut() {
+        let mut kept = 0usize;
+        for i in 0..self.ranges.len() {
+            let Some(&r) = self.ranges.get(i) else { break };
+            match kept.checked_sub(1).and_then(|k| self.ranges.get_mut(k)) {
                 Some(last) if last.end.reaches(r.start) => {
                     if r.end > last.end {
                         last.end = r.end;
                     }
                 }
-                _ => merged.push(r),
+                _ => {
+                    if let Some(slot) = self.ranges.get_mut(kept) {
+                        *slot = r;
+                    }
+                    kept += 1;
+                }
             }
         }
-        self.ranges = merged;
+        self.ranges.truncate(kept);
     }
 
     /// The compressed ranges, in ascending order.
@@ -393,28 +631,104 @@ impl FromStr for SequenceSet {
 }
 
 impl FromIterator<u32> for SequenceSet {
+    /// Merges as it goes: ascending (or descending) runs cost nothing per number, and
+    /// memory stays proportional to the ranges of the result, never to the count of
+    /// numbers (collecting `1..=u32::MAX` holds one range).
     fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> SequenceSet {
-        let mut numbers: Vec<u32> = iter.into_iter().collect();
-        numbers.sort_unstable();
-        numbers.dedup();
-        let mut ranges: Vec<SeqRange> = Vec::new();
-        for n in numbers {
-            match ranges.last_mut() {
-                Some(SeqRange {
-                    end: end @ SeqNumber::Value(_),
-                    ..
-                }) if end.reaches(SeqNumber::Value(n)) => *end = SeqNumber::Value(n),
-                _ => ranges.push(SeqRange::new(SeqNumber::Value(n), SeqNumber::Value(n))),
-            }
+        let mut builder = Builder::default();
+        for n in iter {
+            builder.push(SeqRange::new(SeqNumber::Value(n), SeqNumber::Value(n)));
         }
-        SequenceSet { ranges }
+        builder.finish()
     }
 }
 
 impl Extend<u32> for SequenceSet {
     fn extend<I: IntoIterator<Item = u32>>(&mut self, iter: I) {
-        let more: SequenceSet = iter.into_iter().collect();
-        *self = self.union(&more);
+        let mut builder = Builder::from_set(std::mem::take(self));
+        for n in iter {
+            builder.push(SeqRange::new(SeqNumber::Value(n), SeqNumber::Value(n)));
+        }
+        *self = builder.finish();
+    }
+}
+
+impl<'a> IntoIterator for &'a SequenceSet {
+    type Item = u32;
+    type IntoIter = Box<dyn Iterator<Item = u32> + 'a>;
+
+    /// The members in ascending order (see [`SequenceSet::iter`]).
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Equal when the slice lists exactly the members, ascending (a set with `*` equals no
+/// slice).
+impl PartialEq<[u32]> for SequenceSet {
+    fn eq(&self, other: &[u32]) -> bool {
+        !self.has_star()
+            && self.len() == Some(other.len() as u64)
+            && self.iter().eq(other.iter().copied())
+    }
+}
+
+impl PartialEq<Vec<u32>> for SequenceSet {
+    fn eq(&self, other: &Vec<u32>) -> bool {
+        *self == other[..]
+    }
+}
+
+impl PartialEq<&[u32]> for SequenceSet {
+    fn eq(&self, other: &&[u32]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl<const N: usize> PartialEq<[u32; N]> for SequenceSet {
+    fn eq(&self, other: &[u32; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+/// Collects ranges in any order with memory bounded by the ranges, not their members: a
+/// range that touches the last one pushed is merged into it on the spot (so ascending or
+/// descending input never grows the list), others are appended, and the list is sorted
+/// and merged whenever it has doubled since it last was.
+#[derive(Default)]
+struct Builder {
+    set: SequenceSet,
+    /// Length of `set.ranges` after the last normalisation.
+    settled: usize,
+}
+
+impl Builder {
+    /// Smallest list length at which pushes trigger a normalisation.
+    const MIN_SPAN: usize = 64;
+
+    fn from_set(set: SequenceSet) -> Builder {
+        let settled = set.ranges.len();
+        Builder { set, settled }
+    }
+
+    fn push(&mut self, r: SeqRange) {
+        let ranges = &mut self.set.ranges;
+        if let Some(last) = ranges.last_mut() {
+            if last.touches(&r) {
+                *last = last.hull(&r);
+                return;
+            }
+        }
+        ranges.push(r);
+        if ranges.len() >= self.settled.max(Self::MIN_SPAN / 2) * 2 {
+            self.set.normalize();
+            self.settled = self.set.ranges.len();
+        }
+    }
+
+    fn finish(mut self) -> SequenceSet {
+        self.set.normalize();
+        self.set
     }
 }
 
@@ -440,6 +754,149 @@ impl From<&[u32]> for SequenceSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    fn set(s: &str) -> SequenceSet {
+        if s.is_empty() {
+            SequenceSet::new()
+        } else {
+            SequenceSet::parse(s).unwrap()
+        }
+    }
+
+    #[test]
+    fn set_algebra_on_ranges() {
+        assert_eq!(set("1:10").difference(&set("3,5:6,10")), set("1:2,4,7:9"));
+        assert_eq!(set("1:10,20:30").difference(&set("5:25")), set("1:4,26:30"));
+        assert_eq!(
+            set("1:4294967295").difference(&set("4294967295")),
+            set("1:4294967294")
+        );
+        assert_eq!(set("4294967295").difference(&set("1:4294967295")), set(""));
+        assert_eq!(
+            set("1:10,20:30").intersection(&set("5:25")),
+            set("5:10,20:25")
+        );
+        assert_eq!(set("").intersection(&set("5:25")), set(""));
+        // `*` is a number above every other.
+        assert_eq!(set("5:*").intersection(&set("1:10")), set("5:10"));
+        assert_eq!(set("1:*").difference(&set("3:*")), set("1:2"));
+        assert_eq!(set("1:*").difference(&set("3")), set("1:2,4:*"));
+        assert_eq!(set("*").intersection(&set("1:4294967295")), set(""));
+        assert_eq!(set("7,*").union(&set("8:9")), set("7:9,*"));
+        assert_eq!(set("1:3,9").last_n(2), set("3,9"));
+        assert_eq!(set("1:3,9").last_n(0), set(""));
+        assert_eq!(set("1:4294967295").last_n(2), set("4294967294:4294967295"));
+        assert_eq!(set("2:5,9:*").last(), Some(9));
+        assert_eq!(set("2:5,9:*").first(), Some(2));
+        assert_eq!(set("4:5"), vec![4, 5]);
+        assert_ne!(set("4:*"), vec![4, 5]);
+    }
+
+    #[test]
+    fn server_sets_are_read_leniently_as_ranges() {
+        let s = SequenceSet::parse_server(b"0,007:5,*").unwrap();
+        assert_eq!(s.to_string(), "0,5:7,4294967295");
+        assert_eq!(
+            SequenceSet::parse_server(b"1:4294967295")
+                .unwrap()
+                .ranges()
+                .len(),
+            1
+        );
+        for bad in [&b""[..], b",", b"1,", b"4294967296", b"1:2:3", b"a", b"-1"] {
+            assert!(SequenceSet::parse_server(bad).is_none(), "{bad:?}");
+        }
+        assert!(s.check_ranges(3, "x").is_ok());
+        assert!(matches!(
+            s.check_ranges(2, "x"),
+            Err(Error::LimitExceeded { limit: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn insert_range_merges_with_neighbours() {
+        let mut s = set("1:3,10:12,20");
+        s.insert_range(5, 9);
+        assert_eq!(s.to_string(), "1:3,5:12,20");
+        s.insert(4);
+        assert_eq!(s.to_string(), "1:12,20");
+        s.insert_range(30, 25);
+        s.insert(0);
+        assert_eq!(s.to_string(), "0:12,20,25:30");
+        s.insert_range(13, 40);
+        assert_eq!(s.to_string(), "0:40");
+        let mut open = set("5:*");
+        open.insert(3);
+        open.insert(4);
+        assert_eq!(open.to_string(), "3:*");
+    }
+
+    #[test]
+    fn collecting_merges_as_it_goes() {
+        // Interleaved input: the pending list is normalised whenever it doubles, so it
+        // never holds much more than twice the ranges of the set so far.
+        let mut builder = Builder::default();
+        let mut peak = 0usize;
+        for i in 0..200_000u32 {
+            // Evens then odds of each block of 1,000: 500 ranges per block until the odds
+            // fill the gaps in.
+            let block = i / 1000;
+            let k = i % 1000;
+            let n = block * 1000 + if k < 500 { 2 * k } else { 2 * (k - 500) + 1 };
+            builder.push(SeqRange::new(SeqNumber::Value(n), SeqNumber::Value(n)));
+            peak = peak.max(builder.set.ranges.capacity());
+        }
+        let set = builder.finish();
+        assert_eq!(set.to_string(), "0:199999");
+        assert!(peak <= 4 * 1024, "peak capacity {peak}");
+    }
+
+    fn to_btree(s: &SequenceSet) -> BTreeSet<u32> {
+        s.iter().collect()
+    }
+
+    fn arb_set() -> impl Strategy<Value = SequenceSet> {
+        prop::collection::vec((1u32..200, 0u32..20), 0..8)
+            .prop_map(|v| SequenceSet::from_ranges(v.into_iter().map(|(a, len)| a..=a + len)))
+    }
+
+    proptest! {
+        #[test]
+        fn algebra_matches_a_reference(a in arb_set(), b in arb_set()) {
+            let (ra, rb) = (to_btree(&a), to_btree(&b));
+            prop_assert_eq!(to_btree(&a.difference(&b)), ra.difference(&rb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(to_btree(&a.intersection(&b)), ra.intersection(&rb).copied().collect::<BTreeSet<_>>());
+            prop_assert_eq!(to_btree(&a.union(&b)), ra.union(&rb).copied().collect::<BTreeSet<_>>());
+            // Results are normalised: equal to the same set built from its members.
+            let members: SequenceSet = a.union(&b).iter().collect();
+            prop_assert_eq!(a.union(&b), members);
+            let members: SequenceSet = a.difference(&b).iter().collect();
+            prop_assert_eq!(a.difference(&b), members);
+        }
+
+        #[test]
+        fn any_order_collects_to_the_same_set(mut v in prop::collection::vec(0u32..300, 0..400), seed in any::<u64>()) {
+            let reference: BTreeSet<u32> = v.iter().copied().collect();
+            // A deterministic shuffle.
+            let mut x = seed | 1;
+            for i in (1..v.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                v.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let collected: SequenceSet = v.iter().copied().collect();
+            prop_assert_eq!(to_btree(&collected), reference.clone());
+            let mut inserted = SequenceSet::new();
+            for &n in &v {
+                inserted.insert(n);
+            }
+            prop_assert_eq!(&inserted, &collected);
+            let mut extended = SequenceSet::new();
+            extended.extend(v.iter().copied());
+            prop_assert_eq!(&extended, &collected);
+        }
+    }
 
     #[test]
     fn compresses_ranges() {

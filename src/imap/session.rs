@@ -330,6 +330,11 @@ impl Session {
         }
     }
 
+    /// The limits this session applies.
+    pub(crate) fn limits(&self) -> crate::config::Limits {
+        self.config.limits()
+    }
+
     /// The connection id used in logs.
     pub(crate) fn id(&self) -> &str {
         self.transport.id()
@@ -861,6 +866,8 @@ impl Session {
                         matches!(i, crate::imap::types::FetchItem::Uid(uid) if set.contains(*uid))
                     })
                 }) => {}
+            // VANISHED means something only once QRESYNC is enabled (RFC 7162 §3.2.10).
+            Untagged::Vanished { .. } if !self.qresync_enabled => {}
             Untagged::Exists(_)
             | Untagged::Expunge(_)
             | Untagged::Vanished { earlier: false, .. }

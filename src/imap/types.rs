@@ -3,7 +3,10 @@
 //! Everything here is owned and plain data. Mailbox names are kept as the bytes sent on the
 //! wire (modified UTF-7, or UTF-8 after `ENABLE UTF8=ACCEPT`); decoding is left to the caller.
 //! Literal bodies are `Vec<u8>`. Numbers that can exceed `u32` (mod-sequences, Gmail ids,
-//! sizes of quota resources) are `u64`.
+//! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH` and `VANISHED`
+//! are [`SequenceSet`]s (memory by ranges, never by members).
+
+use crate::imap::seqset::SequenceSet;
 
 /// One complete response from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,8 +284,9 @@ pub enum EsearchItem {
     Max(u32),
     /// `COUNT n`.
     Count(u32),
-    /// `ALL set`, as inclusive ranges.
-    All(Vec<(u32, u32)>),
+    /// `ALL set`, as a set of ranges (a `*` is read as 4294967295). Kept as ranges:
+    /// `1:4294967295` is one range, never a list of numbers.
+    All(SequenceSet),
     /// `MODSEQ n`.
     ModSeq(u64),
     /// Any other item: its name (upper-cased) and its raw value.
@@ -370,8 +374,8 @@ pub enum Untagged {
     Vanished {
         /// Whether `(EARLIER)` was given (an answer to a FETCH / SELECT, not a new event).
         earlier: bool,
-        /// The UIDs, as inclusive ranges.
-        uids: Vec<(u32, u32)>,
+        /// The UIDs, as a set of ranges (a `*` is read as 4294967295).
+        uids: SequenceSet,
     },
     /// `* n FETCH (...)`.
     Fetch {

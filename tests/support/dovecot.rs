@@ -48,6 +48,11 @@ pub fn start() -> Option<Dovecot> {
     Dovecot::start()
 }
 
+/// Starts a private instance with extra settings (see [`Dovecot::start_with_config`]).
+pub fn start_with_config(extra: &str) -> Option<Dovecot> {
+    Dovecot::start_with_config(extra)
+}
+
 /// The instance shared by all tests of this test binary (see [`Dovecot::shared`]).
 pub fn shared() -> Option<&'static Dovecot> {
     Dovecot::shared()
@@ -276,10 +281,17 @@ impl Dovecot {
     /// (after printing `SKIP: ...`) when Dovecot is not installed. Panics, with the log
     /// tail, if it does not come up within [`START_TIMEOUT`].
     pub fn start() -> Option<Dovecot> {
+        Dovecot::start_with_config("")
+    }
+
+    /// Like [`start`](Self::start), with `extra` appended to the generated
+    /// `dovecot.conf` (later settings override earlier ones), e.g.
+    /// `imap_capability = IMAP4rev1 IDLE` to hide extensions from clients.
+    pub fn start_with_config(extra: &str) -> Option<Dovecot> {
         let bins = find_binaries().or_else(not_installed)?;
         let mut last = String::new();
         for _attempt in 0..4 {
-            let dc = Dovecot::prepare(bins.clone(), free_ports());
+            let dc = Dovecot::prepare(bins.clone(), free_ports(), extra);
             match dc.launch() {
                 Ok(()) => return Some(dc),
                 Err(LaunchError::PortTaken(msg)) => last = msg,
@@ -298,7 +310,7 @@ impl Dovecot {
     }
 
     /// Writes the directory layout, certificate, passwd-file and config.
-    fn prepare(bins: Binaries, ports: Ports) -> Dovecot {
+    fn prepare(bins: Binaries, ports: Ports, extra: &str) -> Dovecot {
         let root = super::is_root();
         let dir = super::make_temp_dir("mw-");
         let suffix = dir
@@ -523,6 +535,7 @@ service doveadm {{
 }}
 "#
         );
+        let config = format!("{config}\n# extra settings of the test\n{extra}\n");
         std::fs::write(&conf, config).expect("write dovecot.conf");
         dc
     }

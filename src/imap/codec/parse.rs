@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
+use crate::imap::seqset::SequenceSet;
 use crate::imap::types::{
     Address, BodyExtension, BodyStructure, Continuation, Envelope, EsearchItem, FetchItem, Flag,
     ListItem, NameAttribute, NamespaceEntry, QuotaResource, Response, ResponseCode, Status,
@@ -588,6 +589,16 @@ impl<'a> P<'a> {
         }
     }
 
+    /// A server's UID set kept as ranges (`ESEARCH ALL`, `VANISHED`).
+    fn seq_set(&mut self) -> Result<SequenceSet> {
+        let start = self.i;
+        let a = self.take_while(is_atom_end);
+        SequenceSet::parse_server(a).ok_or_else(|| {
+            self.i = start;
+            self.err("expected a sequence set")
+        })
+    }
+
     fn uid_set(&mut self) -> Result<Vec<(u32, u32)>> {
         let start = self.i;
         let a = self.take_while(is_atom_end);
@@ -769,7 +780,7 @@ impl<'a> P<'a> {
                 }
                 Untagged::Vanished {
                     earlier,
-                    uids: self.uid_set()?,
+                    uids: self.seq_set()?,
                 }
             }
             b"NAMESPACE" => {
@@ -958,7 +969,7 @@ impl<'a> P<'a> {
                 b"MIN" => EsearchItem::Min(self.number()?),
                 b"MAX" => EsearchItem::Max(self.number()?),
                 b"COUNT" => EsearchItem::Count(self.number()?),
-                b"ALL" => EsearchItem::All(self.uid_set()?),
+                b"ALL" => EsearchItem::All(self.seq_set()?),
                 b"MODSEQ" => EsearchItem::ModSeq(self.number_u64()?),
                 _ => EsearchItem::Other {
                     name: lossy(&name),
@@ -1624,10 +1635,10 @@ mod tests {
             &|r| matches!(r, Response::Untagged(Untagged::Search { ids, .. }) if ids == &[1, 2, 3, 4, 5])
         ));
         assert!(has(
-            &|r| matches!(r, Response::Untagged(Untagged::Esearch { tag: Some(t), items, .. }) if t == "a16" && items.contains(&EsearchItem::All(vec![(1, 5)])) && items.contains(&EsearchItem::Count(5)))
+            &|r| matches!(r, Response::Untagged(Untagged::Esearch { tag: Some(t), items, .. }) if t == "a16" && items.contains(&EsearchItem::All(SequenceSet::range(1, 5))) && items.contains(&EsearchItem::Count(5)))
         ));
         assert!(has(
-            &|r| matches!(r, Response::Untagged(Untagged::Vanished { earlier: false, uids }) if uids == &[(3, 3)])
+            &|r| matches!(r, Response::Untagged(Untagged::Vanished { earlier: false, uids }) if uids == &[3])
         ));
         assert!(has(
             &|r| matches!(r, Response::Continuation(c) if c.text == "idling")
@@ -1996,7 +2007,27 @@ mod tests {
             untagged(b"* VANISHED (EARLIER) 300:310,405,411\r\n"),
             Untagged::Vanished {
                 earlier: true,
-                uids: vec![(300, 310), (405, 405), (411, 411)]
+                uids: SequenceSet::from_ranges([300..=310, 405..=405, 411..=411])
+            }
+        );
+        // A hostile range is one range (never expanded), `*` reads as 4294967295, reversed
+        // ranges are normalised.
+        assert_eq!(
+            untagged(b"* VANISHED 1:4294967295\r\n"),
+            Untagged::Vanished {
+                earlier: false,
+                uids: SequenceSet::range(1, u32::MAX)
+            }
+        );
+        assert_eq!(
+            untagged(b"* ESEARCH (TAG \"x\") UID ALL 9:*,5:3\r\n"),
+            Untagged::Esearch {
+                tag: Some("x".into()),
+                uid: true,
+                items: vec![EsearchItem::All(SequenceSet::from_ranges([
+                    3..=5,
+                    9..=u32::MAX
+                ]))]
             }
         );
         assert_eq!(untagged(b"* 7 EXPUNGE\r\n"), Untagged::Expunge(7));
