@@ -136,3 +136,16 @@ fn a_failing_writer_breaks_the_connection() {
     );
     assert!(matches!(pop3.noop(), Err(Error::Closed { .. })));
 }
+
+#[test]
+fn dropping_a_handler_never_waits_for_the_server() {
+    let server = ScriptServer::start(|_| logged_in(Script::new().hang()));
+    let pop3 = Pop3Handler::connect(&config(server.port()).build().unwrap()).unwrap();
+    let started = Instant::now();
+    drop(pop3);
+    elapsed_below(
+        started,
+        Duration::from_millis(200),
+        "dropping a POP3 handler",
+    );
+}

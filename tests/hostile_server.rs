@@ -700,3 +700,99 @@ fn stopping_a_listener_while_it_reconnects_cuts_the_connect_and_joins_the_thread
         "stopping a reconnecting listener",
     );
 }
+
+#[test]
+fn one_tls_record_trickled_after_the_handshake_cannot_stretch_a_command() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// The server's socket: once `slow` is set, every write (one TLS record) goes out a
+    /// byte at a time, 20 ms apart.
+    struct Trickling {
+        tcp: TcpStream,
+        slow: Arc<AtomicBool>,
+    }
+    impl Read for Trickling {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.tcp.read(buf)
+        }
+    }
+    impl Write for Trickling {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if !self.slow.load(Ordering::SeqCst) {
+                return self.tcp.write(buf);
+            }
+            for byte in buf {
+                self.tcp.write_all(std::slice::from_ref(byte))?;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.tcp.flush()
+        }
+    }
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let Ok((tcp, _)) = listener.accept() else {
+            return;
+        };
+        let slow = Arc::new(AtomicBool::new(false));
+        let socket = Trickling {
+            tcp,
+            slow: Arc::clone(&slow),
+        };
+        let Ok(tls) = support::certs::test_cert().acceptor().accept(socket) else {
+            return;
+        };
+        let mut tls = BufReader::new(tls);
+        let mut line = String::new();
+        let _ = tls
+            .get_mut()
+            .write_all(format!("{GREETING}\r\n").as_bytes());
+        let _ = tls.read_line(&mut line); // LOGIN
+        let tag = line.split(' ').next().unwrap_or("A1").to_string();
+        let _ = tls
+            .get_mut()
+            .write_all(format!("{tag} OK [CAPABILITY IMAP4rev1] in\r\n").as_bytes());
+        line.clear();
+        let _ = tls.read_line(&mut line); // NOOP
+        slow.store(true, Ordering::SeqCst);
+        // One write, one record of about 4 KiB: 80 s at this pace.
+        let _ = tls
+            .get_mut()
+            .write_all(format!("* OK {}\r\n", "x".repeat(4000)).as_bytes());
+    });
+    let conn = ImapConnection::connect(
+        &config(port)
+            .security(Security::Tls)
+            .add_root_certificate_pem(support::certs::test_cert().cert_pem.clone())
+            .read_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let err = conn.noop().unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    elapsed_below(
+        started,
+        Duration::from_secs(3),
+        "a TLS record trickled after the handshake",
+    );
+    drop(conn);
+    let _ = server.join();
+}
+
+#[test]
+fn dropping_a_connection_never_waits_for_the_server() {
+    let server = ScriptServer::start(|_| logged_in(Script::new().hang()));
+    let conn = ImapConnection::connect(&config(server.port()).build().unwrap()).unwrap();
+    let started = Instant::now();
+    drop(conn);
+    elapsed_below(started, Duration::from_millis(200), "dropping a connection");
+}

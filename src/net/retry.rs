@@ -145,6 +145,34 @@ mod tests {
     }
 
     #[test]
+    fn delays_grow_by_the_multiplier_within_the_jitter_and_stop_at_the_cap() {
+        let policy = RetryPolicy::new(10, Duration::from_millis(100))
+            .with_multiplier(2.0)
+            .with_max_delay(Duration::from_millis(1000));
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let mut delays = Delays::new(&policy);
+            let mut nominal = 100.0f64;
+            for _ in 0..8 {
+                let d = delays.next_delay().as_secs_f64() * 1000.0;
+                let expected = nominal.min(1000.0);
+                assert!(
+                    d >= expected * 0.75 - 1.0 && d <= expected * 1.25 + 1.0,
+                    "{d} ms, expected {expected} ± 25 %"
+                );
+                // Never beyond the cap plus its jitter.
+                assert!(d <= 1250.0 + 1.0, "{d} ms");
+                seen.insert(d as u64);
+                nominal *= 2.0;
+            }
+            delays.reset();
+            let first = delays.next_delay().as_secs_f64() * 1000.0;
+            assert!((74.0..=126.0).contains(&first), "after reset: {first} ms");
+        }
+        assert!(seen.len() > 20, "the delays are randomised: {seen:?}");
+    }
+
+    #[test]
     fn never_retries_permanent_errors() {
         let mut calls = 0;
         let r: Result<()> = retry(&policy(5), "t#3", "logging in", |_| {
