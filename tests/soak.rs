@@ -183,6 +183,32 @@ fn soak_with_random_restarts() {
         }
         w.join().expect("a worker panicked");
     }
+    // Recovery: once the server is up again, every account works through the pools
+    // (within 10 s of the last restart).
+    for user in &users {
+        for use_pop in [false, true] {
+            let cfg = account(&dc, &user.name, &user.password, use_pop);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let result = if use_pop {
+                    pop.acquire(&cfg).and_then(|p| p.stat().map(drop))
+                } else {
+                    imap.search(&cfg, "INBOX", &SearchQuery::all()).map(drop)
+                };
+                match result {
+                    Ok(()) => break,
+                    Err(e) => {
+                        assert!(
+                            Instant::now() < deadline,
+                            "{} (pop3: {use_pop}) did not recover: {e:?}",
+                            user.name
+                        );
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            }
+        }
+    }
     imap.disconnect_all();
     pop.close_all();
     std::thread::sleep(Duration::from_millis(200));
