@@ -89,7 +89,9 @@ fn twenty_megabytes_streamed_with_bounded_memory() {
     assert_eq!(written, Some(on_disk.len() as u64));
     assert_eq!(checker.pos, on_disk.len(), "the writer saw every byte");
     let peak = conn.peak_buffered_bytes();
-    assert!(peak < 8 * 1024 * 1024, "peak buffered {peak} bytes");
+    // The docs' promise: streaming a message costs the 64 KiB read buffer, nothing that
+    // grows with the message.
+    assert!(peak <= 64 * 1024, "peak buffered {peak} bytes");
     println!("20 MiB message streamed; the library buffered at most {peak} bytes at once");
     assert!(checker.largest_write < 8 * 1024 * 1024);
     // The connection is still in step: the next command works.

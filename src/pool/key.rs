@@ -305,6 +305,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_digest_is_keyed_not_a_plain_hash_of_the_identity() {
+        let identity = ("imap+tls", "alice", "secret");
+        let mut digest = Digest::new();
+        identity.hash(&mut digest.a);
+        identity.hash(&mut digest.b);
+        // The same identity through unkeyed SipHash (zero keys): what anyone could compute.
+        let mut plain = std::hash::DefaultHasher::new();
+        identity.hash(&mut plain);
+        let keyed = digest.finish128();
+        assert_ne!(keyed[0], plain.finish());
+        assert_ne!(keyed[1], plain.finish());
+        assert_ne!(keyed[0], keyed[1], "two independent keys");
+        // Another process draws other keys: a fresh RandomState stands for it.
+        let mut other = RandomState::new().build_hasher();
+        identity.hash(&mut other);
+        assert_ne!(other.finish(), keyed[0]);
+    }
+
+    #[test]
     fn stable_form_encodes_separators_and_controls() {
         let k = AccountKey::new("Host.Example", 143, "a@b%c d\x1bé");
         let s = k.to_string();
