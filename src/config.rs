@@ -291,8 +291,9 @@ pub struct Limits {
     /// The bytes (as received) those waiting untagged responses may hold. Default 128 MiB.
     pub max_untagged_bytes: u64,
     /// The longest POP3 multi-line listing (`CAPA`, `LIST`, `UIDL`, `TOP` headers, …) held in
-    /// memory, in bytes. Default 256 MiB: a `UIDL` of a million messages with 70-character
-    /// unique ids takes about 80 MiB.
+    /// memory, in bytes: counted on the bytes received and, again, on the parsed entries'
+    /// memory. Default 256 MiB: a `UIDL` of a million messages with 70-character unique ids
+    /// takes about 80 MiB.
     pub max_listing_size: u64,
     /// How many ranges (`a:b` or single numbers) a set sent by the server may have before
     /// it is refused (`SEARCH`, `ESEARCH`, `VANISHED`, a `[COPYUID]`). Default 4,000,000:

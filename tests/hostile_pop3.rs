@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use mailwire::pop3::Pop3Handler;
 use mailwire::{Config, ConfigBuilder, Error, RetryPolicy, Security};
+use support::assert_within;
 use support::script_server::{Script, ScriptServer};
 
 const CAPA: &str = "+OK\r\nUSER\r\nUIDL\r\nTOP\r\n.\r\n";
@@ -35,12 +36,6 @@ fn logged_in(then: Script) -> Script {
         .then(then)
 }
 
-fn elapsed_below(started: Instant, bound: Duration, what: &str) {
-    let took = started.elapsed();
-    assert!(took < bound, "{what} took {took:?}, more than {bound:?}");
-    println!("{what}: {took:?}");
-}
-
 #[test]
 fn a_trickled_message_cannot_stretch_retr() {
     for to_writer in [false, true] {
@@ -66,7 +61,7 @@ fn a_trickled_message_cannot_stretch_retr() {
             pop3.fetch_message(1).unwrap_err()
         };
         assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-        elapsed_below(started, Duration::from_secs(3), "a trickled RETR");
+        assert_within(started, Duration::from_secs(3), "a trickled RETR");
     }
 }
 
@@ -88,7 +83,7 @@ fn pop3_connect_is_bounded_by_the_connect_timeout_as_a_whole() {
     )
     .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_secs(3),
         "POP3 connect to a trickling server",
@@ -101,7 +96,7 @@ fn quit_waits_at_most_a_second_whatever_the_server_does() {
     let pop3 = Pop3Handler::connect(&config(server.port()).build().unwrap()).unwrap();
     let started = Instant::now();
     let _ = pop3.quit();
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(2500),
         "QUIT to a silent server",
@@ -143,7 +138,7 @@ fn dropping_a_handler_never_waits_for_the_server() {
     let pop3 = Pop3Handler::connect(&config(server.port()).build().unwrap()).unwrap();
     let started = Instant::now();
     drop(pop3);
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(200),
         "dropping a POP3 handler",

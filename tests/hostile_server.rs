@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use mailwire::imap::ImapConnection;
 use mailwire::{Config, ConfigBuilder, Error, MemoryBudget, RetryPolicy, Security};
+use support::assert_within;
 use support::script_server::{Script, ScriptServer};
 
 const GREETING: &str = "* OK [CAPABILITY IMAP4rev1 IDLE] hostile server ready";
@@ -21,6 +22,17 @@ fn config(port: u16) -> ConfigBuilder {
         .retry(RetryPolicy::none())
 }
 
+/// A connection to `server` with a 1 s read timeout.
+fn connect_impatient(server: &ScriptServer) -> ImapConnection {
+    ImapConnection::connect(
+        &config(server.port())
+            .read_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
 /// Greets and accepts LOGIN, then runs `then`.
 fn logged_in(then: Script) -> Script {
     Script::new()
@@ -28,12 +40,6 @@ fn logged_in(then: Script) -> Script {
         .expect_contains("LOGIN")
         .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] logged in")
         .then(then)
-}
-
-fn elapsed_below(started: Instant, bound: Duration, what: &str) {
-    let took = started.elapsed();
-    assert!(took < bound, "{what} took {took:?}, more than {bound:?}");
-    println!("{what}: {took:?}");
 }
 
 #[test]
@@ -47,18 +53,12 @@ fn untagged_lines_trickled_cannot_stretch_a_command() {
                 .reply_tagged("OK done"),
         )
     });
-    let conn = ImapConnection::connect(
-        &config(server.port())
-            .read_timeout(Duration::from_secs(1))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let conn = connect_impatient(&server);
     let started = Instant::now();
     let err = conn.noop().unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains("min_transfer_rate"), "{err}");
-    elapsed_below(started, Duration::from_secs(3), "a trickled NOOP answer");
+    assert_within(started, Duration::from_secs(3), "a trickled NOOP answer");
 }
 
 #[test]
@@ -71,17 +71,11 @@ fn a_trickled_literal_cannot_stretch_a_fetch() {
                 .trickle("x".repeat(1000), Duration::from_millis(20)),
         )
     });
-    let conn = ImapConnection::connect(
-        &config(server.port())
-            .read_timeout(Duration::from_secs(1))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let conn = connect_impatient(&server);
     let started = Instant::now();
     let err = conn.noop().unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    elapsed_below(started, Duration::from_secs(3), "a trickled literal");
+    assert_within(started, Duration::from_secs(3), "a trickled literal");
 }
 
 #[test]
@@ -128,7 +122,7 @@ fn connect_is_bounded_by_the_connect_timeout_as_a_whole() {
     .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert!(err.to_string().contains("connecting"), "{err}");
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_secs(3),
         "connect to a trickling server",
@@ -149,7 +143,7 @@ fn logout_waits_at_most_a_second_whatever_the_server_does() {
         let conn = ImapConnection::connect(&config(server.port()).build().unwrap()).unwrap();
         let started = Instant::now();
         conn.logout();
-        elapsed_below(
+        assert_within(
             started,
             Duration::from_millis(1600),
             if trickle {
@@ -414,7 +408,7 @@ fn a_listener_nobody_reads_holds_its_channel_capacity_and_callbacks_see_everythi
     // The server now idles silently: stopping does not wait for it.
     let started = Instant::now();
     listener.stop();
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(1500),
         "stopping a listener on a silent server",
@@ -454,7 +448,7 @@ fn stopping_a_listener_is_quick_while_its_server_trickles_an_answer() {
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     drop(listener);
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(1500),
         "dropping a listener mid-trickle",
@@ -475,19 +469,13 @@ fn a_trickled_message_cannot_stretch_fetch_to_writer() {
                 .trickle("w".repeat(1000), Duration::from_millis(20)),
         )
     });
-    let conn = ImapConnection::connect(
-        &config(server.port())
-            .read_timeout(Duration::from_secs(1))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let conn = connect_impatient(&server);
     let started = Instant::now();
     let err = conn
         .fetch_to_writer("INBOX", 1, &mut std::io::sink())
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_secs(3),
         "a trickled streamed literal",
@@ -504,7 +492,7 @@ fn clearing_a_pool_does_not_wait_for_a_server_that_ignores_logout() {
     drop(pool.get(&config).unwrap()); // back to the idle list, alive
     let started = Instant::now();
     pool.clear(&config); // closes it: LOGOUT, which the server never answers
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(2500),
         "closing a pooled connection",
@@ -543,7 +531,7 @@ fn a_tls_record_trickled_inside_the_handshake_cannot_stretch_connect() {
     )
     .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    elapsed_below(started, Duration::from_secs(3), "a trickled TLS handshake");
+    assert_within(started, Duration::from_secs(3), "a trickled TLS handshake");
     let _ = server.join();
 }
 
@@ -569,7 +557,7 @@ fn a_server_that_stops_reading_cannot_hold_a_write() {
     let err = conn.append("INBOX", &message, &[], None).unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     // write timeout 1 s + 64 MiB at 64 MiB/s = 2 s
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_secs(4),
         "a write to a server that stopped reading",
@@ -594,7 +582,7 @@ fn with_retries_connecting_takes_at_most_the_attempts_times_the_connect_timeout(
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
     assert_eq!(server.connections(), 2);
     // 2 × 1 s + a 100 ms (±25 %) backoff delay
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(3500),
         "two trickled connect attempts",
@@ -694,7 +682,7 @@ fn stopping_a_listener_while_it_reconnects_cuts_the_connect_and_joins_the_thread
     let started = Instant::now();
     listener.stop();
     // Well under the 900 ms after which stop() would stop waiting for the thread.
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_millis(800),
         "stopping a reconnecting listener",
@@ -779,7 +767,7 @@ fn one_tls_record_trickled_after_the_handshake_cannot_stretch_a_command() {
     let started = Instant::now();
     let err = conn.noop().unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    elapsed_below(
+    assert_within(
         started,
         Duration::from_secs(3),
         "a TLS record trickled after the handshake",
@@ -794,5 +782,5 @@ fn dropping_a_connection_never_waits_for_the_server() {
     let conn = ImapConnection::connect(&config(server.port()).build().unwrap()).unwrap();
     let started = Instant::now();
     drop(conn);
-    elapsed_below(started, Duration::from_millis(200), "dropping a connection");
+    assert_within(started, Duration::from_millis(200), "dropping a connection");
 }

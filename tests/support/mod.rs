@@ -127,3 +127,11 @@ pub fn is_root() -> bool {
         .map(|m| m.uid() == 0)
         .unwrap_or(false)
 }
+
+/// Asserts that what started at `started` ended within `bound`, and prints how long it took
+/// (`what: 1.003s`): hang bounds in tests are generous, never speeds.
+pub fn assert_within(started: std::time::Instant, bound: std::time::Duration, what: &str) {
+    let took = started.elapsed();
+    assert!(took < bound, "{what} took {took:?}, more than {bound:?}");
+    println!("{what}: {took:?}");
+}
