@@ -6,12 +6,19 @@
 //! time a header is asked for, and the MIME tree is walked the first time a body, a part or
 //! an attachment is asked for. Both happen at most once per message and are cached, so
 //! fetching thousands of messages and reading the subject of a few costs nothing for the
-//! rest.
+//! rest. A header value is decoded the first time it is asked for, and kept.
 //!
 //! Parsing is best effort and never panics: a part that cannot be decoded is left out and
 //! reported by [`Message::mime_errors`], and everything else is still readable. Header
 //! values are decoded from RFC 2047 encoded words (and from raw UTF-8 or Latin-1);
 //! attachment file names from RFC 2231 (including continuations) and RFC 2047.
+//!
+//! # Hostile messages
+//!
+//! Anyone who can send mail can send a message built to be slow or huge to read. Header
+//! values, address lists, dates and message ids are read in time linear in the header's
+//! length, and at most [`Message::MAX_HEADER_FIELDS`] fields of a header block are indexed
+//! (the cap is reported in [`Message::mime_errors`] when it is hit).
 //!
 //! # Which parts are bodies and which are attachments
 //!
@@ -35,14 +42,29 @@
 //! File names come from the sender and are untrusted: they may contain path separators or
 //! `..`. Sanitize them before using them as paths.
 
+mod address;
+mod charset;
+mod encoded_words;
+mod envelope;
+mod field_values;
+mod header;
+mod transfer;
+
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 
-use mailparse::body::Body;
 use mailparse::{DispositionType, ParsedContentType};
 
 use crate::error::{Error, escape_bytes, excerpt};
+
+pub use address::Address;
+
+use address::parse_addresses;
+use charset::decode_text;
+use envelope::envelope_header_block;
+use field_values::{message_ids, parse_date};
+use header::HeaderIndex;
 
 /// How deeply multiparts may nest before the walk stops (and records an error).
 const MAX_DEPTH: usize = 64;
@@ -101,6 +123,13 @@ pub struct MessageMeta {
 }
 
 impl Message {
+    /// At most this many header fields of one header block (the message's, or a part's)
+    /// are indexed. The fields after them are still read past (the body is found) but are
+    /// invisible to [`header`](Self::header), [`headers`](Self::headers) and every other
+    /// accessor; [`mime_errors`](Self::mime_errors) says how many there were. Real messages
+    /// have a few dozen (mail servers refuse more than about 100 `Received` hops).
+    pub const MAX_HEADER_FIELDS: usize = 10_000;
+
     /// Wraps the raw bytes of a message (headers, blank line, body). Parses nothing yet.
     pub fn from_bytes(raw: Vec<u8>) -> Message {
         Message::with_meta(raw, MessageMeta::default())
@@ -179,16 +208,24 @@ impl Message {
     }
 
     /// The decoded value of the first header named `name` (case-insensitive), with folded
-    /// lines unfolded and RFC 2047 encoded words decoded.
+    /// lines unfolded and RFC 2047 encoded words decoded. Decoded once, on first use; later
+    /// calls copy the decoded value. Only the first [`MAX_HEADER_FIELDS`](Self::MAX_HEADER_FIELDS)
+    /// fields are searched.
     pub fn header(&self, name: &str) -> Option<String> {
-        let index = self.header_index();
-        index.first_value(self.header_bytes(), name)
+        let bytes = self.header_bytes();
+        self.header_index()
+            .first_value(bytes, name)
+            .map(str::to_string)
     }
 
-    /// The decoded values of every header named `name` (case-insensitive), in message order.
+    /// The decoded values of every header named `name` (case-insensitive), in message order
+    /// (among the first [`MAX_HEADER_FIELDS`](Self::MAX_HEADER_FIELDS) fields).
     pub fn headers(&self, name: &str) -> Vec<String> {
-        let index = self.header_index();
-        index.all_values(self.header_bytes(), name)
+        let bytes = self.header_bytes();
+        self.header_index()
+            .named(bytes, name)
+            .map(|f| f.value(bytes).to_string())
+            .collect()
     }
 
     /// The decoded `Subject`.
@@ -221,10 +258,13 @@ impl Message {
         self.addresses("Reply-To")
     }
 
-    /// The `Date` header as Unix seconds (UTC), or `None` when it is missing or unreadable.
+    /// The `Date` header as Unix seconds (UTC), or `None` when it is missing or unreadable
+    /// (a number of more than four digits in it is unreadable).
     pub fn date(&self) -> Option<i64> {
-        let value = self.date_header()?;
-        guard(|| mailparse::dateparse(&value)).ok()?.ok()
+        parse_date(
+            self.header_index()
+                .first_value(self.header_bytes(), "Date")?,
+        )
     }
 
     /// The `Date` header as written.
@@ -234,22 +274,26 @@ impl Message {
 
     /// The `Message-ID`, without angle brackets.
     pub fn message_id(&self) -> Option<String> {
-        self.header("Message-ID")
-            .and_then(|v| message_ids(&v).into_iter().next())
+        let bytes = self.header_bytes();
+        let value = self.header_index().first_value(bytes, "Message-ID")?;
+        message_ids(value).into_iter().next()
     }
 
     /// The ids in `In-Reply-To`, without angle brackets.
     pub fn in_reply_to(&self) -> Vec<String> {
-        self.header("In-Reply-To")
-            .map(|v| message_ids(&v))
+        let bytes = self.header_bytes();
+        self.header_index()
+            .first_value(bytes, "In-Reply-To")
+            .map(message_ids)
             .unwrap_or_default()
     }
 
     /// The ids in `References`, oldest first, without angle brackets.
     pub fn references(&self) -> Vec<String> {
-        self.headers("References")
-            .iter()
-            .flat_map(|v| message_ids(v))
+        let bytes = self.header_bytes();
+        self.header_index()
+            .named(bytes, "References")
+            .flat_map(|f| message_ids(f.value(bytes)))
             .collect()
     }
 
@@ -298,7 +342,7 @@ impl Message {
         self.mime.get_or_init(|| {
             if self.raw.is_empty() {
                 // Nothing to walk (the envelope's header block has no body).
-                return Arc::new(Mime::build(&self.raw, &HeaderIndex::build(&self.raw, 0)));
+                return Arc::new(Mime::build(&self.raw, &HeaderIndex::build(&[], 0)));
             }
             let index = self.header_index();
             Arc::new(Mime::build(&self.raw, index))
@@ -306,12 +350,10 @@ impl Message {
     }
 
     fn addresses(&self, name: &str) -> Vec<Address> {
-        let index = self.header_index();
-        index
-            .fields
-            .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name))
-            .flat_map(|f| parse_addresses(f.bytes(self.header_bytes())))
+        let bytes = self.header_bytes();
+        self.header_index()
+            .named(bytes, name)
+            .flat_map(|f| parse_addresses(&f.raw_value(bytes)))
             .collect()
     }
 }
@@ -324,66 +366,38 @@ impl From<Vec<u8>> for Message {
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header = |name: &str| self.header(name).as_deref().map(shown);
         f.debug_struct("Message")
             .field("uid", &self.meta.uid)
             .field("flags", &self.meta.flags)
             .field("size", &self.raw.len())
-            .field("message_id", &self.message_id())
-            .field("date", &self.date_header())
-            .field("from", &self.header("From"))
-            .field("subject", &self.subject())
+            .field("message_id", &self.message_id().as_deref().map(shown))
+            .field("date", &header("Date"))
+            .field("from", &header("From"))
+            .field("subject", &header("Subject"))
             .finish_non_exhaustive()
     }
 }
 
-/// One mailbox of an address header: `Name <email>`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub struct Address {
-    /// The display name, RFC 2047 decoded, if there is one.
-    pub name: Option<String>,
-    /// The address itself (`local@domain`).
-    pub email: String,
-}
+/// How much of a value from the mail `Debug` and error messages show.
+const SHOWN_CHARS: usize = 64;
 
-impl Address {
-    /// Builds an address from a display name and an e-mail address.
-    pub fn new(name: Option<String>, email: impl Into<String>) -> Address {
-        Address {
-            name,
-            email: email.into(),
+/// `text` for `Debug` and error messages: control characters escaped (a mail can hold
+/// terminal escape sequences), cut after [`SHOWN_CHARS`] characters.
+fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
         }
     }
-
-    /// The display name, if there is one.
-    pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// The address itself (`local@domain`).
-    pub fn email(&self) -> &str {
-        &self.email
-    }
-}
-
-impl fmt::Display for Address {
-    /// Writes `email`, or `Name <email>` with the name quoted when it needs to be.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name.as_deref().filter(|n| !n.is_empty()) {
-            None => f.write_str(&self.email),
-            Some(name) => {
-                let plain = name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || c == ' ' || "!#$%&'*+-/=?^_`{|}~".contains(c));
-                if plain {
-                    write!(f, "{name} <{}>", self.email)
-                } else {
-                    let escaped = name.replace('\\', "\\\\").replace('"', "\\\"");
-                    write!(f, "\"{escaped}\" <{}>", self.email)
-                }
-            }
-        }
-    }
+    out
 }
 
 /// Whether a part is meant to be shown inline or offered as a download.
@@ -659,117 +673,6 @@ impl Errors {
     }
 }
 
-/// One header field: its trimmed name and where the whole field lies in the raw message.
-struct Field {
-    name: String,
-    start: usize,
-    end: usize,
-}
-
-impl Field {
-    fn bytes<'a>(&self, raw: &'a [u8]) -> &'a [u8] {
-        raw.get(self.start..self.end).unwrap_or(&[])
-    }
-
-    /// The field's decoded value (unfolded, encoded words decoded).
-    fn value(&self, raw: &[u8]) -> Option<String> {
-        let bytes = self.bytes(raw);
-        guard(|| mailparse::parse_header(bytes).map(|(h, _)| h.get_value()))
-            .ok()?
-            .ok()
-    }
-}
-
-/// The header block of one entity: where each field is and where the body starts.
-struct HeaderIndex {
-    fields: Vec<Field>,
-    /// Absolute offset of the first body byte.
-    body_start: usize,
-    /// Problems as (absolute offset, message).
-    problems: Vec<(usize, String)>,
-}
-
-impl HeaderIndex {
-    /// Indexes the header block at the start of `bytes`, which begins at `base` in the raw
-    /// message. Lenient: a line that is not a header is skipped and noted.
-    fn build(bytes: &[u8], base: usize) -> HeaderIndex {
-        let mut fields = Vec::new();
-        let mut problems = Vec::new();
-        let mut ix = 0usize;
-        let body_start = loop {
-            let rest = match bytes.get(ix..) {
-                Some(rest) if !rest.is_empty() => rest,
-                _ => break bytes.len(),
-            };
-            match rest.first() {
-                Some(b'\n') => break ix.saturating_add(1),
-                Some(b'\r') if rest.get(1) == Some(&b'\n') => break ix.saturating_add(2),
-                Some(b'\r') => {
-                    if problems.len() < MAX_ERRORS {
-                        problems.push((base.saturating_add(ix), "stray CR in header block".into()));
-                    }
-                    ix = ix.saturating_add(1);
-                    continue;
-                }
-                _ => {}
-            }
-            let parsed = guard(|| {
-                mailparse::parse_header(rest).map(|(h, n)| (h.get_key_ref().trim().to_string(), n))
-            });
-            match parsed {
-                Ok(Ok((name, n))) if n > 0 && n <= rest.len() => {
-                    let end = ix.saturating_add(n);
-                    fields.push(Field {
-                        name,
-                        start: base.saturating_add(ix),
-                        end: base.saturating_add(end),
-                    });
-                    ix = end;
-                }
-                other => {
-                    let why = match other {
-                        Ok(Err(e)) => e.to_string(),
-                        Err(panic) => panic,
-                        Ok(Ok(_)) => "header line could not be read".to_string(),
-                    };
-                    if problems.len() < MAX_ERRORS {
-                        problems.push((
-                            base.saturating_add(ix),
-                            format!("skipped a header line: {why}"),
-                        ));
-                    }
-                    // Skip to the next line.
-                    let skip = rest
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(rest.len(), |p| p.saturating_add(1));
-                    ix = ix.saturating_add(skip.max(1));
-                }
-            }
-        };
-        HeaderIndex {
-            fields,
-            body_start: base.saturating_add(body_start),
-            problems,
-        }
-    }
-
-    fn first_value(&self, raw: &[u8], name: &str) -> Option<String> {
-        self.fields
-            .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name))
-            .find_map(|f| f.value(raw))
-    }
-
-    fn all_values(&self, raw: &[u8], name: &str) -> Vec<String> {
-        self.fields
-            .iter()
-            .filter(|f| f.name.eq_ignore_ascii_case(name))
-            .filter_map(|f| f.value(raw))
-            .collect()
-    }
-}
-
 /// The result of walking the MIME tree once.
 struct Mime {
     parts: Vec<Part>,
@@ -926,7 +829,10 @@ impl Walker<'_> {
             self.error(&path, *offset, problem.clone());
         }
         let body_start = index.body_start.min(end);
-        let ct = match content_type(index.first_value(raw, "Content-Type"), ctx) {
+        let ct = match content_type(
+            index.first_value(raw, "Content-Type").map(str::to_string),
+            ctx,
+        ) {
             Ok(ct) => ct,
             Err(panic) => {
                 self.error(&path, start, panic);
@@ -1037,32 +943,18 @@ impl Walker<'_> {
             .first_value(raw, "Content-Transfer-Encoding")
             .map(|e| e.trim().to_ascii_lowercase());
         let data = match encoding.as_deref() {
-            Some(enc @ ("base64" | "quoted-printable")) => {
-                let ctype = ParsedContentType::default();
-                let decoded = guard(|| {
-                    let cte = Some(enc.to_string());
-                    match Body::new(body, &ctype, &cte) {
-                        Body::Base64(b) | Body::QuotedPrintable(b) => b.get_decoded(),
-                        Body::SevenBit(b) | Body::EightBit(b) => Ok(b.get_raw().to_vec()),
-                        Body::Binary(b) => Ok(b.get_raw().to_vec()),
-                    }
-                });
-                match decoded {
-                    Ok(Ok(data)) => data,
-                    Ok(Err(e)) => {
-                        self.error(
-                            &path,
-                            body_start,
-                            format!("{enc} content cannot be decoded ({e}); part skipped"),
-                        );
-                        return;
-                    }
-                    Err(panic) => {
-                        self.error(&path, body_start, format!("{panic}; part skipped"));
-                        return;
-                    }
+            Some("base64") => match transfer::base64(body, transfer::base64_body_space) {
+                Ok(data) => data,
+                Err(at) => {
+                    self.error(
+                        &path,
+                        body_start.saturating_add(at),
+                        "base64 content cannot be decoded (not base64 from here on); part skipped",
+                    );
+                    return;
                 }
-            }
+            },
+            Some("quoted-printable") => transfer::quoted_printable(body),
             None | Some("" | "7bit" | "8bit" | "binary") => body.to_vec(),
             Some(other) => {
                 self.error(
@@ -1189,239 +1081,12 @@ fn content_end(raw: &[u8], part_start: usize, delimiter: usize) -> usize {
 /// Decodes RFC 2047 encoded words left in a parameter value (they are not allowed inside
 /// quoted strings, but common).
 fn decode_words(value: &str) -> String {
-    if !value.contains("=?") {
-        return value.to_string();
-    }
-    let line = format!("X: {value}");
-    guard(|| mailparse::parse_header(line.as_bytes()).map(|(h, _)| h.get_value()))
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_else(|| value.to_string())
-}
-
-/// Whether mailparse knows `label` as a charset, tested through its RFC 2231 parameter
-/// decoder (which only decodes parameters whose charset it knows).
-fn charset_known(label: &str) -> bool {
-    let token = !label.is_empty()
-        && label.len() <= 64
-        && label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+".contains(&b));
-    if !token {
-        return false;
-    }
-    let probe = format!("text/plain; x*={label}''%41");
-    guard(|| mailparse::parse_content_type(&probe))
-        .map(|ct| ct.params.get("x").map(String::as_str) == Some("A"))
-        .unwrap_or(false)
-}
-
-/// Decodes text with `charset`. Without a charset, or with `us-ascii`, valid UTF-8 is taken
-/// as UTF-8 and anything else as Windows-1252. An unknown charset falls back to lossy UTF-8
-/// and returns a note saying so.
-fn decode_text(data: &[u8], charset: Option<&str>) -> (String, Option<String>) {
-    let label = charset.map(|c| c.trim().to_ascii_lowercase());
-    let label = match label.as_deref() {
-        None | Some("" | "us-ascii" | "ascii") => match std::str::from_utf8(data) {
-            Ok(s) => return (s.to_string(), None),
-            Err(_) => "windows-1252".to_string(),
-        },
-        Some("utf-8" | "utf8") => return (String::from_utf8_lossy(data).into_owned(), None),
-        Some(other) => other.to_string(),
-    };
-    if charset_known(&label) {
-        let ctype = ParsedContentType {
-            mimetype: "text/plain".into(),
-            charset: label.clone(),
-            params: Default::default(),
-        };
-        let cte = Some("8bit".to_string());
-        let decoded = guard(|| match Body::new(data, &ctype, &cte) {
-            Body::SevenBit(b) | Body::EightBit(b) => b.get_as_string(),
-            Body::Binary(b) => b.get_as_string(),
-            Body::Base64(b) | Body::QuotedPrintable(b) => b.get_decoded_as_string(),
-        });
-        if let Ok(Ok(text)) = decoded {
-            return (text, None);
-        }
-    }
-    (
-        String::from_utf8_lossy(data).into_owned(),
-        Some(format!(
-            "unknown charset {:?}; decoded as UTF-8 with replacement characters",
-            escape_bytes(label.as_bytes())
-        )),
-    )
-}
-
-/// A header block (`Date`, `Subject`, `Message-ID`, `In-Reply-To`, the address fields)
-/// written from an IMAP envelope, for messages fetched without their bytes. Values are kept
-/// as sent (encoded words are decoded when read); CR and LF are replaced by spaces.
-fn envelope_header_block(envelope: &crate::imap::types::Envelope) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut field = |name: &str, value: &[u8]| {
-        if value.is_empty() {
-            return;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend(
-            value
-                .iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
-        out.extend_from_slice(b"\r\n");
-    };
-    for (name, value) in [
-        ("Date", &envelope.date),
-        ("Subject", &envelope.subject),
-        ("Message-ID", &envelope.message_id),
-        ("In-Reply-To", &envelope.in_reply_to),
-    ] {
-        if let Some(value) = value {
-            field(name, value);
-        }
-    }
-    for (name, list) in [
-        ("From", &envelope.from),
-        ("Sender", &envelope.sender),
-        ("Reply-To", &envelope.reply_to),
-        ("To", &envelope.to),
-        ("Cc", &envelope.cc),
-        ("Bcc", &envelope.bcc),
-    ] {
-        field(name, &envelope_addresses(list));
-    }
-    out.extend_from_slice(b"\r\n");
-    out
-}
-
-/// An envelope address list as a header value (`"Name" <box@host>, …`); group markers are
-/// dropped, their members kept.
-fn envelope_addresses(list: &[crate::imap::types::Address]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for address in list {
-        let (Some(mailbox), Some(host)) = (&address.mailbox, &address.host) else {
-            continue;
-        };
-        if !out.is_empty() {
-            out.extend_from_slice(b", ");
-        }
-        if let Some(name) = address.name.as_ref().filter(|n| !n.is_empty()) {
-            let encoded_word = name.starts_with(b"=?")
-                && name.ends_with(b"?=")
-                && !name.iter().any(|b| b.is_ascii_whitespace() || *b == b'"');
-            if encoded_word {
-                out.extend_from_slice(name);
-            } else {
-                out.push(b'"');
-                for &b in name {
-                    if b == b'"' || b == b'\\' {
-                        out.push(b'\\');
-                    }
-                    out.push(b);
-                }
-                out.push(b'"');
-            }
-            out.push(b' ');
-        }
-        out.push(b'<');
-        out.extend_from_slice(mailbox);
-        out.push(b'@');
-        out.extend_from_slice(host);
-        out.push(b'>');
-    }
-    out
-}
-
-/// Parses one raw address header field (`To: a <b@c>, ...`), flattening groups. Falls back
-/// to picking out `<...@...>` and bare `...@...` tokens when the header is malformed.
-fn parse_addresses(field: &[u8]) -> Vec<Address> {
-    let parsed = guard(|| {
-        let (header, _) = mailparse::parse_header(field)?;
-        let list = mailparse::addrparse_header(&header)?;
-        let mut out = Vec::new();
-        for addr in list.iter() {
-            match addr {
-                mailparse::MailAddr::Single(s) => out.push(single(s)),
-                mailparse::MailAddr::Group(g) => out.extend(g.addrs.iter().map(single)),
-            }
-        }
-        Ok::<_, mailparse::MailParseError>(out)
-    });
-    match parsed {
-        Ok(Ok(list)) => list,
-        _ => {
-            let value = guard(|| mailparse::parse_header(field).map(|(h, _)| h.get_value()))
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default();
-            fallback_addresses(&value)
-        }
-    }
-}
-
-fn single(s: &mailparse::SingleInfo) -> Address {
-    Address {
-        name: s
-            .display_name
-            .as_ref()
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty()),
-        email: s.addr.trim().to_string(),
-    }
-}
-
-fn fallback_addresses(value: &str) -> Vec<Address> {
-    value
-        .split([',', ';'])
-        .filter_map(|piece| {
-            let piece = piece.trim();
-            if let Some((before, rest)) = piece.split_once('<') {
-                let email = rest.split('>').next().unwrap_or("").trim();
-                if !email.contains('@') {
-                    return None;
-                }
-                let name = before.trim().trim_matches('"').trim();
-                Some(Address {
-                    name: (!name.is_empty()).then(|| name.to_string()),
-                    email: email.to_string(),
-                })
-            } else {
-                piece
-                    .split_whitespace()
-                    .find(|w| w.contains('@'))
-                    .map(|w| Address {
-                        name: None,
-                        email: w
-                            .trim_matches(|c| c == '"' || c == '(' || c == ')')
-                            .to_string(),
-                    })
-            }
-        })
-        .collect()
-}
-
-/// The message ids in a `Message-ID` / `In-Reply-To` / `References` value, without angle
-/// brackets. Ids outside brackets are taken word by word.
-fn message_ids(value: &str) -> Vec<String> {
-    if value.contains('<') {
-        value
-            .split('<')
-            .skip(1)
-            .filter_map(|s| s.split_once('>').map(|(id, _)| id.trim()))
-            .filter(|id| !id.is_empty())
-            .map(str::to_string)
-            .collect()
+    if value.contains("=?") {
+        encoded_words::decode_value(value)
     } else {
-        value
-            .split_whitespace()
-            .filter(|w| w.contains('@'))
-            .map(str::to_string)
-            .collect()
+        value.to_string()
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1460,51 +1125,6 @@ mod tests {
     }
 
     #[test]
-    fn split_respects_boundary_lines() {
-        let raw = b"--b\r\nA\r\n--bX\r\n--b  \r\nB\r\n--b--\r\nepilogue";
-        let s = split_multipart(raw, 0, raw.len(), b"b");
-        assert!(s.closed);
-        let parts: Vec<&[u8]> = s.parts.iter().map(|&(a, b)| &raw[a..b]).collect();
-        assert_eq!(parts, vec![&b"A\r\n--bX"[..], &b"B"[..]]);
-    }
-
-    #[test]
-    fn charset_probe() {
-        assert!(charset_known("iso-8859-1"));
-        assert!(charset_known("windows-1252"));
-        assert!(charset_known("koi8-r"));
-        assert!(!charset_known("x-no-such-charset"));
-        assert!(!charset_known("utf-8'';x"));
-        assert_eq!(
-            decode_text(b"\xe4", Some("ISO-8859-1")),
-            ("\u{e4}".to_string(), None)
-        );
-        assert_eq!(decode_text("ä".as_bytes(), None).0, "ä");
-        assert_eq!(decode_text(b"\xe4", None).0, "\u{e4}");
-        let (text, note) = decode_text(b"a\xff", Some("x-bogus"));
-        assert_eq!(text, "a\u{fffd}");
-        assert!(note.is_some());
-    }
-
-    #[test]
-    fn ids_and_fallback_addresses() {
-        assert_eq!(
-            message_ids(" <a@b> <c@d>\t<e@f>"),
-            vec!["a@b", "c@d", "e@f"]
-        );
-        assert_eq!(message_ids("a@b"), vec!["a@b"]);
-        assert_eq!(message_ids("<>"), Vec::<String>::new());
-        let a = fallback_addresses("\"Bob\" <bob@x.org>, carol@y.org; junk");
-        assert_eq!(
-            a,
-            vec![
-                Address::new(Some("Bob".into()), "bob@x.org"),
-                Address::new(None, "carol@y.org")
-            ]
-        );
-    }
-
-    #[test]
     fn guard_turns_a_panic_into_an_error() {
         assert_eq!(guard(|| 5), Ok(5));
         let e = guard(|| -> u8 { panic!("boom {}", 1) }).unwrap_err();
@@ -1522,12 +1142,12 @@ mod tests {
     }
 
     #[test]
-    fn header_index_is_lenient() {
-        let raw = b" leading continuation\r\nSubject: x\r\n\rFrom: a@b\r\n\r\nbody";
-        let idx = HeaderIndex::build(raw, 0);
-        assert_eq!(idx.first_value(raw, "subject").as_deref(), Some("x"));
-        assert_eq!(idx.first_value(raw, "FROM").as_deref(), Some("a@b"));
-        assert_eq!(&raw[idx.body_start..], b"body");
-        assert_eq!(idx.problems.len(), 2);
+    fn shown_escapes_and_cuts() {
+        assert_eq!(shown("a\x1b[1mb"), "a\\u{1b}[1mb");
+        assert_eq!(
+            shown(&"x".repeat(100)),
+            format!("{}…", "x".repeat(SHOWN_CHARS))
+        );
+        assert_eq!(shown("Grüße"), "Grüße");
     }
 }

@@ -540,6 +540,7 @@ mod tests {
         Limits {
             max_line_length: line,
             max_literal_size: literal,
+            ..Limits::default()
         }
     }
 
