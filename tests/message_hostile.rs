@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use mailwire::Message;
 
+const MAX_PARTS: usize = Message::MAX_PARTS;
 const MAX_HEADER_FIELDS: usize = Message::MAX_HEADER_FIELDS;
+const MAX_NESTING: usize = Message::MAX_NESTING;
+const MAX_PARAMETERS: usize = Message::MAX_PARAMETERS;
 
 /// Generous bound for one accessor call on a hostile message.
 const HANG_BOUND: Duration = Duration::from_secs(5);
@@ -137,6 +140,94 @@ fn address_headers_are_parsed_linearly() {
 }
 
 #[test]
+fn a_message_of_many_thousand_parts_lists_at_most_the_cap() {
+    let n = 200_000;
+    let mut raw = b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+    raw.extend(repeat(b"--b\r\n", n));
+    raw.extend_from_slice(b"--b--\r\n");
+    let m = Message::from_bytes(raw);
+    let m1 = m.clone();
+    let parts = within("parts of a 200,000-part message", move || m1.parts().len());
+    assert_eq!(parts, MAX_PARTS);
+    let bodies = usize::from(m.text_body().is_some()) + usize::from(m.html_body().is_some());
+    assert_eq!(bodies + m.attachments().len(), MAX_PARTS);
+    let capped: Vec<_> = m
+        .mime_errors()
+        .iter()
+        .filter(|e| {
+            e.message
+                .contains(&format!("more than {MAX_PARTS} MIME parts"))
+        })
+        .collect();
+    assert_eq!(capped.len(), 1, "{:?}", m.mime_errors());
+    // Reported where the first part left out begins.
+    let first_skipped = b"Subject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        .len()
+        + 5 * (MAX_PARTS + 1);
+    assert_eq!(capped[0].offset, first_skipped);
+    read_everything(&m);
+}
+
+#[test]
+fn attachments_share_the_parsed_parts_and_unencoded_content_is_not_copied() {
+    let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nbody\r\n".to_vec();
+    for i in 0..100 {
+        raw.extend_from_slice(
+            format!(
+                "--b\r\nContent-Type: application/octet-stream\r\n\
+                 Content-Disposition: attachment; filename=f{i}.bin\r\n\r\ndata {i}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"--b--\r\n");
+    let m = Message::from_bytes(raw);
+    let raw_range = m.raw().as_ptr_range();
+    let parts = m.parts();
+    assert_eq!(parts.len(), 101);
+    assert_eq!(m.attachments().len(), 100);
+    for (a, p) in m.attachments().iter().zip(&parts[1..]) {
+        // The attachment is the part itself, not a copy of it.
+        assert_eq!(a.path().as_ptr(), p.path().as_ptr());
+        assert_eq!(a.filename().map(str::as_ptr), p.filename().map(str::as_ptr));
+        assert_eq!(a.data().as_ptr(), p.data().as_ptr());
+        // 7bit content is read in place from the message's bytes.
+        assert!(raw_range.contains(&p.data().as_ptr()), "{p:?} copied");
+    }
+}
+
+#[test]
+fn deep_nesting_around_a_large_body_is_capped_and_linear() {
+    // Every level of nesting used to rescan everything below it.
+    let depth = 10_000;
+    let mut raw = Vec::new();
+    for i in 0..depth {
+        raw.extend_from_slice(
+            format!("Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n").as_bytes(),
+        );
+    }
+    raw.extend_from_slice(b"Content-Type: text/plain\r\n\r\n");
+    // Lines that look like delimiters of every level but are none.
+    raw.extend(repeat(b"--b1 x\r\n--b\r\n", 400_000));
+    let m = Message::from_bytes(raw);
+    let m1 = m.clone();
+    let parts = within("parts of 10,000 nested multiparts", move || {
+        m1.parts().len()
+    });
+    assert_eq!(parts, 0);
+    let too_deep: Vec<_> = m
+        .mime_errors()
+        .iter()
+        .filter(|e| {
+            e.message
+                .contains(&format!("nested more than {MAX_NESTING} deep"))
+        })
+        .collect();
+    assert_eq!(too_deep.len(), 1, "{:?}", m.mime_errors());
+    read_everything(&m);
+}
+
+#[test]
 fn a_million_tiny_header_fields_index_at_most_the_cap() {
     let mut raw = b"Subject: many fields\r\n".to_vec();
     raw.extend(repeat(b"X: y\r\n", 1_000_000));
@@ -161,6 +252,39 @@ fn a_million_tiny_header_fields_index_at_most_the_cap() {
 }
 
 #[test]
+fn parameters_beyond_the_cap_are_ignored() {
+    // 100,000 parameters nobody reads, and a file name in 100,000 RFC 2231 segments.
+    let mut raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+                    Content-Type: application/octet-stream\r\n\
+                    Content-Disposition: attachment; filename*0*=utf-8''kept"
+        .to_vec();
+    for i in 1..100_000 {
+        raw.extend_from_slice(format!("; p{i}*0*=utf-8''x; filename*{i}=x").as_bytes());
+    }
+    raw.extend_from_slice(b"\r\n\r\ndata\r\n--b--\r\n");
+    let m = Message::from_bytes(raw);
+    let m1 = m.clone();
+    let names = within("attachments with 200,000 parameters", move || {
+        m1.attachments()
+            .iter()
+            .map(|a| a.filename().map(str::to_string))
+            .collect::<Vec<_>>()
+    });
+    let expected = format!("kept{}", "x".repeat(MAX_PARAMETERS - 1));
+    assert_eq!(names, vec![Some(expected)]);
+    let capped: Vec<_> = m
+        .mime_errors()
+        .iter()
+        .filter(|e| {
+            e.message
+                .contains(&format!("more than {MAX_PARAMETERS} parameters"))
+        })
+        .collect();
+    assert_eq!(capped.len(), 1, "{:?}", m.mime_errors());
+    read_everything(&m);
+}
+
+#[test]
 fn dates_with_absurd_years_are_refused() {
     for date in [
         "Thu, 1 Jan 4294967295 00:00:00 +0000",
@@ -173,4 +297,28 @@ fn dates_with_absurd_years_are_refused() {
     }
     let m = Message::from_bytes(b"Date: Tue, 01 Oct 2024 14:30:00 +0200\r\n\r\n".to_vec());
     assert_eq!(m.date(), Some(1_727_785_800));
+}
+
+#[test]
+fn debug_and_mime_errors_stay_short_and_escaped_on_hostile_values() {
+    let mut raw = b"Subject: ".to_vec();
+    raw.extend(repeat(b"\x1b[31m", 100_000));
+    raw.extend_from_slice(b"\r\nContent-Type: multipart/\x1b[2Jmixed; boundary=\"");
+    raw.extend(repeat(b"\x1b[1m", 50_000));
+    raw.extend_from_slice(b"\"\r\n\r\nno delimiter here\r\n");
+    let m = Message::from_bytes(raw);
+    let debug = format!("{m:?}");
+    assert!(debug.len() < 1_000, "{} bytes of Debug", debug.len());
+    assert!(!debug.contains('\x1b'), "{debug}");
+    assert!(!m.mime_errors().is_empty());
+    for e in m.mime_errors() {
+        let shown = e.to_string();
+        assert!(shown.len() < 1_000, "{} bytes: {shown:.200}", shown.len());
+        assert!(!shown.contains('\x1b'), "{shown:.200}");
+        let as_error = mailwire::Error::from(e.clone()).to_string();
+        assert!(
+            as_error.len() < 1_000 && !as_error.contains('\x1b'),
+            "{as_error:.200}"
+        );
+    }
 }
