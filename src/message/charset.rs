@@ -2,6 +2,7 @@
 
 use charset::Charset;
 
+use super::guard;
 use crate::error::escape_bytes;
 
 /// Decodes text with `charset`. Without a charset, or with `us-ascii`, valid UTF-8 is taken
@@ -19,8 +20,10 @@ pub(super) fn decode_text(data: &[u8], charset: Option<&str>) -> (String, Option
         Some(other) => other.to_string(),
     };
     if charset_known(&label) {
-        if let Some(known) = Charset::for_label(label.as_bytes()) {
-            return (known.decode(data).0.into_owned(), None);
+        let decoded = Charset::for_label(label.as_bytes())
+            .and_then(|known| guard(|| known.decode(data).0.into_owned()).ok());
+        if let Some(text) = decoded {
+            return (text, None);
         }
     }
     (

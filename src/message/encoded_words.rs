@@ -18,6 +18,7 @@
 
 use charset::Charset;
 
+use super::guard;
 use super::transfer::{base64, quoted_printable};
 
 /// One token of a header value after unfolding and the RFC 2047 whitespace rules.
@@ -337,7 +338,7 @@ fn decode_word(inner: &str) -> Option<String> {
         _ => return None,
     };
     let charset = Charset::for_label_no_replacement(charset.as_bytes())?;
-    Some(charset.decode_without_bom_handling(&bytes).0.into_owned())
+    guard(|| charset.decode_without_bom_handling(&bytes).0.into_owned()).ok()
 }
 
 /// The "B" encoding: padded base64, CR and LF ignored (what mailparse accepts through
