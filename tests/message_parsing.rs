@@ -363,15 +363,19 @@ fn deep_nesting_is_capped_without_overflowing_the_stack() {
 
 #[test]
 fn huge_header_count() {
+    // Up to the cap every field is indexed (beyond it: tests/message_hostile.rs).
+    let hops = Message::MAX_HEADER_FIELDS - 1;
     let mut raw = Vec::new();
-    for i in 0..50_000 {
+    for i in 0..hops {
         raw.extend_from_slice(format!("Received: hop {i}\r\n").as_bytes());
     }
     raw.extend_from_slice(b"Subject: many hops\r\n\r\nbody");
     let m = Message::from_bytes(raw);
     assert_eq!(m.subject().as_deref(), Some("many hops"));
-    assert_eq!(m.headers("received").len(), 50_000);
+    assert_eq!(m.headers("received").len(), hops);
+    assert_eq!(m.headers("received")[hops - 1], format!("hop {}", hops - 1));
     assert_eq!(m.text_body(), Some("body"));
+    assert!(m.mime_errors().is_empty(), "{:?}", m.mime_errors());
 }
 
 #[test]

@@ -1,6 +1,8 @@
 #![no_main]
 //! Arbitrary bytes as a message: every accessor must return (possibly empty or with
-//! recorded MIME errors) without panicking, and the raw bytes are kept exactly.
+//! recorded MIME errors) without panicking, the raw bytes are kept exactly, and the caps
+//! documented on `Message` hold (parts, header fields, short `Debug`). Run it with
+//! `-timeout` and `-rss_limit_mb`: every accessor is linear in the input.
 
 use libfuzzer_sys::fuzz_target;
 use mailwire::Message;
@@ -11,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(message.size(), data.len() as u64);
     let _ = message.header("Subject");
     let _ = message.header("");
-    let _ = message.headers("Received");
+    assert!(message.headers("Received").len() <= Message::MAX_HEADER_FIELDS);
     let _ = message.subject();
     let _ = message.from();
     let _ = message.to();
@@ -25,17 +27,27 @@ fuzz_target!(|data: &[u8]| {
     let _ = message.references();
     let _ = message.text_body();
     let _ = message.html_body();
+    assert!(message.parts().len() <= Message::MAX_PARTS);
+    let bodies =
+        usize::from(message.text_body().is_some()) + usize::from(message.html_body().is_some());
+    assert_eq!(bodies + message.attachments().len(), message.parts().len());
     for attachment in message.attachments() {
-        let _ = format!("{attachment:?}");
+        assert_eq!(attachment.size(), attachment.data().len());
+        assert!(format!("{attachment:?}").len() < 8_000);
     }
     for part in message.parts() {
-        let _ = format!("{part:?}");
+        assert!(part.offset() <= data.len());
+        let _ = part.text();
+        assert!(format!("{part:?}").len() < 8_000);
     }
-    let _ = message.mime_errors();
+    for error in message.mime_errors() {
+        assert!(error.offset <= data.len());
+        assert!(error.to_string().len() < 8_000);
+    }
     let _ = message.uid();
     let _ = message.flags();
     let _ = message.is_seen();
     let _ = message.is_flagged();
-    let _ = format!("{message:?}");
+    assert!(format!("{message:?}").len() < 8_000);
     assert_eq!(message.into_raw(), data);
 });
