@@ -16,8 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// the caller (a fetched [`Message`](crate::Message)) leaves the budget: the budget bounds
 /// what the library buffers, not what the application keeps.
 ///
-/// Covered today: the IMAP response buffer of each connection (lines, literals held in
-/// memory). Cloning is cheap and shares the budget.
+/// Covered: the IMAP response buffer of each connection (lines, literals held in memory),
+/// and a POP3 message or answer read into memory while it is read. Cloning is cheap and
+/// shares the budget.
 ///
 /// ```
 /// use mailwire::{Config, MemoryBudget};

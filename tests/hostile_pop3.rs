@@ -144,3 +144,44 @@ fn dropping_a_handler_never_waits_for_the_server() {
         "dropping a POP3 handler",
     );
 }
+
+#[test]
+fn a_shared_memory_budget_bounds_messages_read_into_memory() {
+    use mailwire::MemoryBudget;
+
+    let budget = MemoryBudget::new(64 * 1024);
+    let big = format!(
+        "+OK\r\nSubject: big\r\n\r\n{}\r\n.\r\n",
+        "b".repeat(200_000)
+    );
+    let server = ScriptServer::start(move |i| {
+        logged_in(
+            Script::new()
+                .expect_line("RETR 1")
+                .send(if i == 0 {
+                    big.clone()
+                } else {
+                    "+OK\r\nSubject: small\r\n\r\nhi\r\n.\r\n".to_string()
+                })
+                .read_until_closed(),
+        )
+    });
+    let config = config(server.port())
+        .memory_budget(&budget)
+        .build()
+        .unwrap();
+    let greedy = Pop3Handler::connect(&config).unwrap();
+    let modest = Pop3Handler::connect(&config).unwrap();
+    match greedy.fetch_message(1).unwrap_err() {
+        Error::LimitExceeded { what, limit } => {
+            assert!(what.contains("memory budget"), "{what}");
+            assert_eq!(limit, 64 * 1024);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(greedy.is_broken());
+    let message = modest.fetch_message(1).unwrap();
+    assert_eq!(message.subject().as_deref(), Some("small"));
+    assert!(budget.peak() <= 64 * 1024, "peak {}", budget.peak());
+    assert_eq!(budget.used(), 0, "handed over or dropped: nothing held");
+}

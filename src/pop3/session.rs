@@ -169,6 +169,18 @@ struct Limited<'a> {
     out: &'a mut Vec<u8>,
     limit: u64,
     exceeded: bool,
+    /// The shared budget the message being read draws from while it is read, and how much
+    /// of it this answer holds (given back when the answer is handed over or dropped).
+    budget: Option<(&'a crate::MemoryBudget, u64)>,
+    over_budget: bool,
+}
+
+impl Drop for Limited<'_> {
+    fn drop(&mut self) {
+        if let Some((budget, charged)) = self.budget {
+            budget.release(charged);
+        }
+    }
 }
 
 impl BodySink for Limited<'_> {
@@ -183,6 +195,13 @@ impl Write for Limited<'_> {
         if total > self.limit {
             self.exceeded = true;
             return Err(io::Error::other("message larger than max_literal_size"));
+        }
+        if let Some((budget, charged)) = &mut self.budget {
+            if !budget.try_reserve(buf.len() as u64) {
+                self.over_budget = true;
+                return Err(io::Error::other("the shared memory budget is used up"));
+            }
+            *charged = charged.saturating_add(buf.len() as u64);
         }
         self.out.extend_from_slice(buf);
         Ok(buf.len())
@@ -522,15 +541,28 @@ impl Session {
     ) -> Result<Vec<u8>> {
         let limit = self.config.limits().max_literal_size;
         let mut out = Vec::new();
+        let budget = self.config.memory_budget().cloned();
         let mut sink = Limited {
             out: &mut out,
             limit,
             exceeded: false,
+            budget: budget.as_ref().map(|b| (b, 0)),
+            over_budget: false,
         };
         let result = self.read_multi_answer(command, &mut sink, hint, raw_limit);
-        let exceeded = sink.exceeded;
+        let (exceeded, over_budget) = (sink.exceeded, sink.over_budget);
+        drop(sink);
         match result {
             Ok(_) => Ok(out),
+            Err(_) if over_budget => Err(Error::LimitExceeded {
+                what: format!(
+                    "the shared memory budget (MemoryBudget), reading the answer to {}",
+                    command.trace_text()
+                ),
+                limit: budget.as_ref().map_or(usize::MAX, |b| {
+                    usize::try_from(b.limit()).unwrap_or(usize::MAX)
+                }),
+            }),
             Err(_) if exceeded => Err(Error::LimitExceeded {
                 what: format!(
                     "the answer to {} (a message held in memory; Limits::max_literal_size)",
