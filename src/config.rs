@@ -282,8 +282,9 @@ pub struct Limits {
     /// this.
     pub max_literal_size: u64,
     /// The largest single IMAP response held in memory: all its lines and literals
-    /// together. Default 512 MiB. A response made of many small literals is bound by this
-    /// even when each literal is under `max_literal_size`.
+    /// together. Default 512 MiB; never less than `max_literal_size` (a config raises it to
+    /// that). A response made of many small literals is bound by this even when each
+    /// literal is under `max_literal_size`.
     pub max_response_size: u64,
     /// How many untagged responses may wait, unread by the caller, while one command runs
     /// (another client's flag changes, `EXISTS`, …). Default 1,000,000.
@@ -710,7 +711,7 @@ impl ConfigBuilder {
     }
 
     /// The largest single IMAP response held in memory, literals included (default
-    /// 512 MiB, at least `max_literal_size`).
+    /// 512 MiB; raised to `max_literal_size` when that is larger).
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.limits.max_response_size = bytes;
         self
@@ -822,12 +823,10 @@ impl ConfigBuilder {
                 "must be at least 1 byte",
             ));
         }
-        if self.limits.max_response_size < self.limits.max_literal_size {
-            return Err(Error::invalid(
-                "max_response_size",
-                "must be at least max_literal_size",
-            ));
-        }
+        // A response can always hold one literal of the permitted size (raising
+        // max_literal_size alone must not make a config invalid).
+        let mut limits = self.limits;
+        limits.max_response_size = limits.max_response_size.max(limits.max_literal_size);
         for (name, value) in [
             (
                 "max_untagged_responses",
@@ -925,7 +924,7 @@ impl ConfigBuilder {
             read_timeout: self.read_timeout,
             write_timeout: self.write_timeout,
             retry: self.retry,
-            limits: self.limits,
+            limits,
             tls: Arc::new(TlsSettings {
                 connector,
                 server_name: self.server_name,
@@ -975,6 +974,26 @@ mod tests {
             (p.port(Protocol::Imap), p.port(Protocol::Pop3)),
             (1143, 1110)
         );
+    }
+
+    #[test]
+    fn a_larger_literal_limit_raises_the_response_limit() {
+        let config = Config::builder("h")
+            .max_literal_size(1 << 30)
+            .build()
+            .unwrap();
+        assert_eq!(config.limits().max_response_size, 1 << 30);
+        let config = Config::builder("h")
+            .max_response_size(1 << 20)
+            .max_literal_size(1 << 22)
+            .build()
+            .unwrap();
+        assert_eq!(config.limits().max_response_size, 1 << 22);
+        let config = Config::builder("h")
+            .max_response_size(1 << 20)
+            .build()
+            .unwrap();
+        assert_eq!(config.limits().max_response_size, 1 << 20);
     }
 
     #[test]
