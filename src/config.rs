@@ -282,9 +282,9 @@ pub struct Limits {
     /// this.
     pub max_literal_size: u64,
     /// The largest single IMAP response held in memory: all its lines and literals
-    /// together. Default 512 MiB; never less than `max_literal_size` (a config raises it to
-    /// that). A response made of many small literals is bound by this even when each
-    /// literal is under `max_literal_size`.
+    /// together. Default 512 MiB, or `max_literal_size` when that is larger and this was not
+    /// set. A response made of many small literals is bound by this even when each literal
+    /// is under `max_literal_size`.
     pub max_response_size: u64,
     /// How many untagged responses may wait, unread by the caller, while one command runs
     /// (another client's flag changes, `EXISTS`, …). Default 1,000,000.
@@ -363,6 +363,7 @@ impl Config {
             server_name: None,
             auth_mechanism: None,
             memory_budget: None,
+            response_size_set: false,
         }
     }
 
@@ -579,6 +580,8 @@ pub struct ConfigBuilder {
     server_name: Option<String>,
     auth_mechanism: Option<crate::sasl::Mechanism>,
     memory_budget: Option<crate::MemoryBudget>,
+    /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
+    response_size_set: bool,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -711,9 +714,11 @@ impl ConfigBuilder {
     }
 
     /// The largest single IMAP response held in memory, literals included (default
-    /// 512 MiB; raised to `max_literal_size` when that is larger).
+    /// 512 MiB, or `max_literal_size` when that is larger; once set here it stands, and a
+    /// literal larger than it is refused).
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.limits.max_response_size = bytes;
+        self.response_size_set = true;
         self
     }
 
@@ -747,6 +752,7 @@ impl ConfigBuilder {
     /// All limits at once.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self.response_size_set = true;
         self
     }
 
@@ -823,10 +829,13 @@ impl ConfigBuilder {
                 "must be at least 1 byte",
             ));
         }
-        // A response can always hold one literal of the permitted size (raising
-        // max_literal_size alone must not make a config invalid).
+        // Unless the caller chose a response limit, a response can hold one literal of the
+        // permitted size (raising max_literal_size alone must not make a config invalid).
+        // A chosen response limit stands: a literal larger than it is refused by it.
         let mut limits = self.limits;
-        limits.max_response_size = limits.max_response_size.max(limits.max_literal_size);
+        if !self.response_size_set {
+            limits.max_response_size = limits.max_response_size.max(limits.max_literal_size);
+        }
         for (name, value) in [
             (
                 "max_untagged_responses",
@@ -988,7 +997,11 @@ mod tests {
             .max_literal_size(1 << 22)
             .build()
             .unwrap();
-        assert_eq!(config.limits().max_response_size, 1 << 22);
+        assert_eq!(
+            config.limits().max_response_size,
+            1 << 20,
+            "chosen: it stands"
+        );
         let config = Config::builder("h")
             .max_response_size(1 << 20)
             .build()
