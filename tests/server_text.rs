@@ -9,6 +9,8 @@
 
 mod support;
 
+use support::base64;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -115,27 +117,6 @@ fn logged(needle: &str) -> bool {
         .unwrap_or_else(|e| e.into_inner())
         .iter()
         .any(|l| l.contains(needle))
-}
-
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn config(port: u16, mechanism: Option<Mechanism>, oauth: bool) -> Config {
