@@ -339,7 +339,8 @@ impl IdleListener {
     /// Stops the listener: closes its connection (a blocked read returns at once; the
     /// server ends the session as it would after a LOGOUT) and joins the thread. Returns
     /// within a second whatever the server does: a thread still inside a TCP connect then
-    /// is left to end by itself at its connect deadline, sending no further event.
+    /// is left to end by itself at its connect deadline, sending nothing but its final
+    /// [`IdleEvent::Stopped`].
     /// Calling it again, or from a callback, does nothing more.
     pub fn stop(&self) {
         self.stop.request();
