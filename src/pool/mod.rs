@@ -34,12 +34,14 @@
 //! Log lines use the target `mailwire::pool` and name the account by its [`AccountKey`]
 //! (`user@host:port`, percent-encoded where needed).
 
+mod guard;
 mod key;
+mod options;
 mod semaphore;
+mod stats;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -48,8 +50,11 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
+pub use guard::Pooled;
 pub use key::{AccountKey, ReuseKey};
+pub use options::PoolOptions;
 use semaphore::WaitQueue;
+pub use stats::AccountStats;
 
 const LOG: &str = "mailwire::pool";
 
@@ -94,148 +99,6 @@ pub trait Manage: Send + Sync + 'static {
     fn close(&self, conn: Self::Connection) {
         drop(conn);
     }
-}
-
-/// How a [`Pool`] behaves. Start from [`PoolOptions::new`] (the defaults) and chain the
-/// setters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-#[must_use = "a PoolOptions does nothing until it is passed to a call"]
-pub struct PoolOptions {
-    /// Most connections open at once per account: idle, in use, being opened or being
-    /// closed (default 5; use 1 for POP3, whose server locks the maildrop).
-    pub max_per_account: usize,
-    /// Most connections open at once in the whole pool (default: no limit). When it is
-    /// reached and another account has an idle connection, that one is closed to make room.
-    pub max_total: Option<usize>,
-    /// How long [`Pool::get`] waits for a free connection (default 30 s).
-    pub get_timeout: Duration,
-    /// A connection idle longer than this is checked with [`Manage::is_valid`] before it is
-    /// handed out (default 60 s).
-    pub test_after: Duration,
-    /// A connection idle longer than this is closed (default 5 min).
-    pub idle_timeout: Duration,
-    /// A connection older than this is closed when idle or given back (default 30 min).
-    pub max_lifetime: Duration,
-    /// How often the background thread looks for idle connections to close (default: half
-    /// the shorter of `idle_timeout` and `max_lifetime`, between 50 ms and 30 s).
-    pub reap_every: Option<Duration>,
-}
-
-impl Default for PoolOptions {
-    fn default() -> Self {
-        PoolOptions {
-            max_per_account: 5,
-            max_total: None,
-            get_timeout: Duration::from_secs(30),
-            test_after: Duration::from_secs(60),
-            idle_timeout: Duration::from_secs(5 * 60),
-            max_lifetime: Duration::from_secs(30 * 60),
-            reap_every: None,
-        }
-    }
-}
-
-impl PoolOptions {
-    /// The defaults (see each field).
-    pub fn new() -> PoolOptions {
-        PoolOptions::default()
-    }
-
-    /// Sets [`max_per_account`](Self::max_per_account).
-    pub fn max_per_account(mut self, max: usize) -> Self {
-        self.max_per_account = max;
-        self
-    }
-
-    /// Sets [`max_total`](Self::max_total).
-    pub fn max_total(mut self, max: Option<usize>) -> Self {
-        self.max_total = max;
-        self
-    }
-
-    /// Sets [`get_timeout`](Self::get_timeout).
-    pub fn get_timeout(mut self, timeout: Duration) -> Self {
-        self.get_timeout = timeout;
-        self
-    }
-
-    /// Sets [`test_after`](Self::test_after).
-    pub fn test_after(mut self, after: Duration) -> Self {
-        self.test_after = after;
-        self
-    }
-
-    /// Sets [`idle_timeout`](Self::idle_timeout).
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// Sets [`max_lifetime`](Self::max_lifetime).
-    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
-        self.max_lifetime = lifetime;
-        self
-    }
-
-    /// Sets [`reap_every`](Self::reap_every) (at least 10 ms is used).
-    pub fn reap_every(mut self, every: Duration) -> Self {
-        self.reap_every = Some(every);
-        self
-    }
-
-    /// The interval the background thread actually uses.
-    pub fn reap_interval(&self) -> Duration {
-        match self.reap_every {
-            Some(every) => every.max(Duration::from_millis(10)),
-            None => (self.idle_timeout.min(self.max_lifetime) / 2)
-                .clamp(Duration::from_millis(50), Duration::from_secs(30)),
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        if self.max_per_account == 0 {
-            return Err(Error::invalid(
-                "max_per_account",
-                "must allow at least one connection",
-            ));
-        }
-        if self.max_total == Some(0) {
-            return Err(Error::invalid(
-                "max_total",
-                "must allow at least one connection (use None for no limit)",
-            ));
-        }
-        if self.idle_timeout.is_zero() || self.max_lifetime.is_zero() {
-            return Err(Error::invalid(
-                "idle_timeout / max_lifetime",
-                "must be longer than zero",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// What the pool holds for one account, as returned by [`Pool::stats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AccountStats {
-    /// Connections waiting in the pool to be reused.
-    pub idle: usize,
-    /// Connections checked out, being opened or being closed.
-    pub in_use: usize,
-    /// Callers waiting for a connection.
-    pub waiting: usize,
-    /// Connections opened so far.
-    pub created: u64,
-    /// Connections discarded because they were broken or failed a health check.
-    pub broken: u64,
-    /// Connections closed so far, for any reason.
-    pub closed: u64,
-    /// Checkouts that ended in [`Error::PoolTimeout`].
-    pub timeouts: u64,
-    /// Attempts to connect that failed.
-    pub connect_errors: u64,
 }
 
 struct IdleConn<C> {
@@ -990,103 +853,5 @@ impl<M: Manage> Pool<M> {
     /// The manager.
     pub fn manager(&self) -> &M {
         &self.inner.shared.manager
-    }
-}
-
-/// A checked-out connection: dereferences to it and gives it back to the pool when dropped.
-///
-/// A connection marked broken (by [`mark_broken`](Self::mark_broken), by
-/// [`run`](Self::run) on an error that breaks it, or by [`Manage::has_broken`]), one whose
-/// account was cleared, one past `max_lifetime`, and one dropped while its thread panics
-/// (it may be halfway through a command) is closed instead of reused.
-pub struct Pooled<M: Manage> {
-    conn: Option<M::Connection>,
-    shared: Arc<Shared<M>>,
-    key: Arc<ReuseKey>,
-    created: Instant,
-    generation: u64,
-    broken: bool,
-}
-
-impl<M: Manage> Pooled<M> {
-    /// Makes sure the connection is closed, not reused, when the guard is dropped.
-    pub fn mark_broken(&mut self) {
-        self.broken = true;
-    }
-
-    /// Whether [`mark_broken`](Self::mark_broken) was called.
-    pub fn is_marked_broken(&self) -> bool {
-        self.broken
-    }
-
-    /// The account the connection belongs to.
-    pub fn key(&self) -> &AccountKey {
-        self.key.account()
-    }
-
-    /// The key that decided who may be handed the connection: it goes back to callers with
-    /// an equal key only.
-    pub fn reuse_key(&self) -> &ReuseKey {
-        &self.key
-    }
-
-    /// Runs `f` on the connection and marks it broken when `f` fails with an error that
-    /// [breaks the connection](Error::breaks_connection) (I/O, timeout, protocol, limit).
-    pub fn run<T>(&mut self, f: impl FnOnce(&mut M::Connection) -> Result<T>) -> Result<T> {
-        let result = f(self);
-        if let Err(e) = &result {
-            if e.breaks_connection() {
-                self.broken = true;
-            }
-        }
-        result
-    }
-}
-
-impl<M: Manage> Deref for Pooled<M> {
-    type Target = M::Connection;
-
-    fn deref(&self) -> &M::Connection {
-        match &self.conn {
-            Some(conn) => conn,
-            // The connection is only taken out in `drop`.
-            None => unreachable_connection(),
-        }
-    }
-}
-
-impl<M: Manage> DerefMut for Pooled<M> {
-    fn deref_mut(&mut self) -> &mut M::Connection {
-        match &mut self.conn {
-            Some(conn) => conn,
-            None => unreachable_connection(),
-        }
-    }
-}
-
-// INVARIANT: `Pooled::conn` is `Some` from construction until `Drop::drop`, the only place
-// that takes it; nothing can dereference a guard after its `drop` ran. Safe Rust offers no
-// way to move a field out in `drop` without an `Option`, hence this one impossible branch.
-#[cold]
-fn unreachable_connection() -> ! {
-    unreachable!("a pooled connection was used after it was given back")
-}
-
-impl<M: Manage> Drop for Pooled<M> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.shared
-                .give_back(&self.key, conn, self.created, self.generation, self.broken);
-        }
-    }
-}
-
-impl<M: Manage> fmt::Debug for Pooled<M> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pooled")
-            .field("account", &self.key.to_string())
-            .field("age", &self.created.elapsed())
-            .field("marked_broken", &self.broken)
-            .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,127 @@
+//! `PoolOptions`: the limits and timeouts of a pool, their defaults and their validation.
+
+use std::time::Duration;
+
+#[cfg(doc)]
+use super::{Manage, Pool};
+use crate::error::{Error, Result};
+
+/// How a [`Pool`] behaves. Start from [`PoolOptions::new`] (the defaults) and chain the
+/// setters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[must_use = "a PoolOptions does nothing until it is passed to a call"]
+pub struct PoolOptions {
+    /// Most connections open at once per account: idle, in use, being opened or being
+    /// closed (default 5; use 1 for POP3, whose server locks the maildrop).
+    pub max_per_account: usize,
+    /// Most connections open at once in the whole pool (default: no limit). When it is
+    /// reached and another account has an idle connection, that one is closed to make room.
+    pub max_total: Option<usize>,
+    /// How long [`Pool::get`] waits for a free connection (default 30 s).
+    pub get_timeout: Duration,
+    /// A connection idle longer than this is checked with [`Manage::is_valid`] before it is
+    /// handed out (default 60 s).
+    pub test_after: Duration,
+    /// A connection idle longer than this is closed (default 5 min).
+    pub idle_timeout: Duration,
+    /// A connection older than this is closed when idle or given back (default 30 min).
+    pub max_lifetime: Duration,
+    /// How often the background thread looks for idle connections to close (default: half
+    /// the shorter of `idle_timeout` and `max_lifetime`, between 50 ms and 30 s).
+    pub reap_every: Option<Duration>,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_per_account: 5,
+            max_total: None,
+            get_timeout: Duration::from_secs(30),
+            test_after: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(5 * 60),
+            max_lifetime: Duration::from_secs(30 * 60),
+            reap_every: None,
+        }
+    }
+}
+
+impl PoolOptions {
+    /// The defaults (see each field).
+    pub fn new() -> PoolOptions {
+        PoolOptions::default()
+    }
+
+    /// Sets [`max_per_account`](Self::max_per_account).
+    pub fn max_per_account(mut self, max: usize) -> Self {
+        self.max_per_account = max;
+        self
+    }
+
+    /// Sets [`max_total`](Self::max_total).
+    pub fn max_total(mut self, max: Option<usize>) -> Self {
+        self.max_total = max;
+        self
+    }
+
+    /// Sets [`get_timeout`](Self::get_timeout).
+    pub fn get_timeout(mut self, timeout: Duration) -> Self {
+        self.get_timeout = timeout;
+        self
+    }
+
+    /// Sets [`test_after`](Self::test_after).
+    pub fn test_after(mut self, after: Duration) -> Self {
+        self.test_after = after;
+        self
+    }
+
+    /// Sets [`idle_timeout`](Self::idle_timeout).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`max_lifetime`](Self::max_lifetime).
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Sets [`reap_every`](Self::reap_every) (at least 10 ms is used).
+    pub fn reap_every(mut self, every: Duration) -> Self {
+        self.reap_every = Some(every);
+        self
+    }
+
+    /// The interval the background thread actually uses.
+    pub fn reap_interval(&self) -> Duration {
+        match self.reap_every {
+            Some(every) => every.max(Duration::from_millis(10)),
+            None => (self.idle_timeout.min(self.max_lifetime) / 2)
+                .clamp(Duration::from_millis(50), Duration::from_secs(30)),
+        }
+    }
+
+    pub(super) fn validate(&self) -> Result<()> {
+        if self.max_per_account == 0 {
+            return Err(Error::invalid(
+                "max_per_account",
+                "must allow at least one connection",
+            ));
+        }
+        if self.max_total == Some(0) {
+            return Err(Error::invalid(
+                "max_total",
+                "must allow at least one connection (use None for no limit)",
+            ));
+        }
+        if self.idle_timeout.is_zero() || self.max_lifetime.is_zero() {
+            return Err(Error::invalid(
+                "idle_timeout / max_lifetime",
+                "must be longer than zero",
+            ));
+        }
+        Ok(())
+    }
+}
