@@ -2,8 +2,8 @@
 //! as atom, quoted string or literal by one rule ([`choose`]).
 //!
 //! [`EncodeOptions`] say what the server allows, [`EncodedCommand`] is what comes out; the
-//! encoder ([`encode`](super::encode)) and search keys
-//! ([`SearchQuery`](crate::imap::search::SearchQuery)) write through [`Writer`].
+//! encoder (`encode.rs`) and the search keys (`imap/search.rs`) write through
+//! [`Writer`].
 
 use std::fmt;
 
