@@ -23,7 +23,7 @@ const DECODE: [u8; 256] = {
 };
 
 /// Encodes `input` as padded standard base64.
-// used by the SASL client responses (issue 6)
+// used by the SASL client responses
 pub(crate) fn encode(input: &[u8]) -> String {
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     let sym = |v: u32| char::from(ALPHABET[(v & 0x3f) as usize]);
@@ -58,7 +58,7 @@ pub(crate) fn encode(input: &[u8]) -> String {
 ///
 /// Fails with [`Error::Protocol`] (the input normally comes from the server) naming the
 /// offset of the first bad byte.
-// used by the SASL challenge decoding (issue 6)
+// used by the SASL challenge decoding
 pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>> {
     if input.len() % 4 != 0 {
         return Err(Error::protocol(

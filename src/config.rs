@@ -26,7 +26,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::credentials::Credentials;
 use crate::error::{Error, Result};
+use crate::sasl::Mechanism;
 
 /// The protocol a [`Config`] is used with; it decides the default port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,61 +100,6 @@ impl std::str::FromStr for Security {
                 "security",
                 format!("{other:?} is not one of tls, starttls, plain"),
             )),
-        }
-    }
-}
-
-/// Who to log in as. `Debug` shows the user but never the secret.
-#[derive(Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Credentials {
-    /// A user name and password (IMAP `LOGIN` / `AUTHENTICATE PLAIN`, POP3 `USER`/`PASS`,
-    /// `APOP`, `AUTH PLAIN`).
-    Password {
-        /// The user name.
-        user: String,
-        /// The password.
-        password: String,
-    },
-    /// A user name and an OAuth2 access token (`XOAUTH2` / `OAUTHBEARER`).
-    OAuth2 {
-        /// The user name (usually the e-mail address).
-        user: String,
-        /// The access token.
-        token: String,
-    },
-}
-
-impl Credentials {
-    /// The user name.
-    pub fn user(&self) -> &str {
-        match self {
-            Credentials::Password { user, .. } | Credentials::OAuth2 { user, .. } => user,
-        }
-    }
-
-    /// The password or token.
-    pub(crate) fn secret(&self) -> &str {
-        match self {
-            Credentials::Password { password, .. } => password,
-            Credentials::OAuth2 { token, .. } => token,
-        }
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credentials::Password { user, .. } => f
-                .debug_struct("Password")
-                .field("user", user)
-                .field("password", &"<redacted>")
-                .finish(),
-            Credentials::OAuth2 { user, .. } => f
-                .debug_struct("OAuth2")
-                .field("user", user)
-                .field("token", &"<redacted>")
-                .finish(),
         }
     }
 }
@@ -339,7 +286,7 @@ pub struct Config {
     pub(crate) retry: RetryPolicy,
     pub(crate) limits: Limits,
     pub(crate) tls: Arc<TlsSettings>,
-    pub(crate) auth_mechanism: Option<crate::sasl::Mechanism>,
+    pub(crate) auth_mechanism: Option<Mechanism>,
     pub(crate) memory_budget: Option<crate::MemoryBudget>,
 }
 
@@ -369,7 +316,7 @@ impl Config {
 
     /// The authentication mechanism asked for, if the caller chose one (otherwise the
     /// best one the server offers is used).
-    pub fn auth_mechanism(&self) -> Option<crate::sasl::Mechanism> {
+    pub fn auth_mechanism(&self) -> Option<Mechanism> {
         self.auth_mechanism
     }
 
@@ -578,7 +525,7 @@ pub struct ConfigBuilder {
     extra_roots_pem: Vec<Vec<u8>>,
     danger_accept_invalid_certs: bool,
     server_name: Option<String>,
-    auth_mechanism: Option<crate::sasl::Mechanism>,
+    auth_mechanism: Option<Mechanism>,
     memory_budget: Option<crate::MemoryBudget>,
     /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
     response_size_set: bool,
@@ -644,9 +591,9 @@ impl ConfigBuilder {
     /// By default, with a password: IMAP `AUTHENTICATE PLAIN` when offered, else the
     /// `LOGIN` command (unless `LOGINDISABLED`), else SASL `LOGIN`; POP3 `AUTH PLAIN`, else
     /// `USER`/`PASS`. With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
-    /// With IMAP, [`Mechanism::Login`](crate::sasl::Mechanism::Login) selects the `LOGIN`
+    /// With IMAP, [`Mechanism::Login`] selects the `LOGIN`
     /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
-    pub fn auth_mechanism(mut self, mechanism: crate::sasl::Mechanism) -> Self {
+    pub fn auth_mechanism(mut self, mechanism: Mechanism) -> Self {
         self.auth_mechanism = Some(mechanism);
         self
     }

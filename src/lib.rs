@@ -86,6 +86,7 @@
 pub(crate) mod base64;
 pub mod budget;
 pub mod config;
+mod credentials;
 pub mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

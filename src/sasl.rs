@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::base64;
-use crate::config::Credentials;
+use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 
 /// A SASL mechanism mailwire can authenticate with.

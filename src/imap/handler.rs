@@ -1,5 +1,4 @@
-//! `ImapHandler`: the high-level, pool-backed IMAP API of the original service's
-//! `IMAPProtocolHandler`.
+//! `ImapHandler`: the high-level, pool-backed IMAP API.
 
 use std::fmt;
 use std::ops::RangeInclusive;

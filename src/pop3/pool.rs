@@ -71,9 +71,9 @@ impl Manage for Pop3Manager {
     }
 }
 
-/// A pool of logged-in POP3 connections, replacing the original service's
-/// `POP3ConnectionPool` (`acquire` → [`acquire`](Self::acquire), `release` → dropping the
-/// [`Pop3PoolGuard`], `close_all` → [`close_all`](Self::close_all)).
+/// A pool of logged-in POP3 connections: [`acquire`](Self::acquire) checks one out as a
+/// [`Pop3PoolGuard`], dropping the guard gives it back, [`close_all`](Self::close_all)
+/// closes the idle ones.
 ///
 /// One connection per account by default: RFC 1939 servers lock the maildrop for the
 /// session, so a second session of the same account would be refused (`-ERR [IN-USE]`) or

@@ -15,136 +15,24 @@
 
 use std::fmt;
 
-use crate::error::{Error, Result, escape_bytes};
+use crate::error::{Error, Result};
 use crate::imap::codec::utf7;
 use crate::imap::search::{ImapDate, SearchQuery};
 use crate::imap::seqset::SequenceSet;
 
-/// The largest literal sent non-synchronizing under `LITERAL-` (RFC 7888).
-pub const LITERAL_MINUS_MAX: usize = 4096;
-
-/// Quoted strings longer than this are sent as literals instead.
-const MAX_QUOTED: usize = 1024;
-
-/// Literals up to this size are shown in the trace; longer ones as a byte count.
-const TRACE_LITERAL_MAX: usize = 80;
+pub use crate::imap::codec::writer::{
+    EncodeOptions, EncodedCommand, LITERAL_MINUS_MAX, LiteralMode,
+};
+#[cfg(test)]
+use crate::imap::codec::writer::{Repr, choose};
+use crate::imap::codec::writer::{Syntax, Writer, check_atom, is_astring_char, refuse_nul};
 
 /// The largest mod-sequence value (RFC 7162: 63 bits).
 const MAX_MODSEQ: u64 = i64::MAX as u64;
 
-/// Which kind of literal the server accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum LiteralMode {
-    /// Only synchronizing literals `{n}`: the client waits for `+` before the data.
-    #[default]
-    Synchronizing,
-    /// `LITERAL+` (RFC 7888): every literal may be non-synchronizing, `{n+}`.
-    Plus,
-    /// `LITERAL-` (RFC 7888): non-synchronizing only up to [`LITERAL_MINUS_MAX`] bytes.
-    Minus,
-}
-
-/// What the server has advertised or enabled that changes how commands are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub struct EncodeOptions {
-    /// The literal form the server accepts.
-    pub literal: LiteralMode,
-    /// `ENABLE UTF8=ACCEPT` succeeded: mailbox names and quoted strings are sent as UTF-8.
-    pub utf8_accept: bool,
-}
-
-impl EncodeOptions {
-    /// The conservative default: synchronizing literals, no UTF-8.
-    pub fn new() -> EncodeOptions {
-        EncodeOptions::default()
-    }
-
-    /// Sets the literal form.
-    #[must_use]
-    pub fn with_literal(mut self, literal: LiteralMode) -> EncodeOptions {
-        self.literal = literal;
-        self
-    }
-
-    /// Sets whether `UTF8=ACCEPT` is enabled.
-    #[must_use]
-    pub fn with_utf8_accept(mut self, utf8_accept: bool) -> EncodeOptions {
-        self.utf8_accept = utf8_accept;
-        self
-    }
-}
-
-/// A command ready to send, in parts.
-///
-/// Send [`parts`](Self::parts) in order. Every part but the last ends with a synchronizing
-/// literal announcement `{n}\r\n` (or `~{n}\r\n`): after sending it, wait for the server's
-/// `+` continuation (a tagged `NO`/`BAD` instead means the command was refused) before
-/// sending the next. The last part ends with the command's single CRLF.
-///
-/// `Debug` and [`trace_text`](Self::trace_text) show the command with credentials replaced
-/// by `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EncodedCommand {
-    parts: Vec<Vec<u8>>,
-    trace: String,
-}
-
-impl EncodedCommand {
-    /// The parts to send, in order (see the type's documentation).
-    pub fn parts(&self) -> &[Vec<u8>] {
-        &self.parts
-    }
-
-    /// Takes the parts out.
-    pub fn into_parts(self) -> Vec<Vec<u8>> {
-        self.parts
-    }
-
-    /// Whether the command has a synchronizing literal, so that sending it needs the
-    /// server's continuation between parts.
-    pub fn needs_continuation(&self) -> bool {
-        self.parts.len() > 1
-    }
-
-    /// All parts joined: the exact bytes the command puts on the wire.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.parts.concat()
-    }
-
-    /// The total length in bytes.
-    pub fn len(&self) -> usize {
-        self.parts.iter().map(Vec::len).sum()
-    }
-
-    /// Whether the command is empty (never true for an encoded command).
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// A one-line rendering for logs: control and 8-bit bytes escaped, long literals shown
-    /// as a byte count, and passwords, tokens and SASL responses as `<redacted>`. No CRLF.
-    pub fn trace_text(&self) -> &str {
-        &self.trace
-    }
-}
-
-impl fmt::Debug for EncodedCommand {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncodedCommand")
-            .field("parts", &self.parts.len())
-            .field("trace", &self.trace)
-            .finish()
-    }
-}
-
 /// The line that ends `IDLE`: `DONE\r\n` (untagged).
 pub fn idle_done() -> EncodedCommand {
-    EncodedCommand {
-        parts: vec![b"DONE\r\n".to_vec()],
-        trace: "DONE".to_string(),
-    }
+    EncodedCommand::line(b"DONE\r\n".to_vec(), "DONE")
 }
 
 /// A SASL answer line whose text is already encoded (base64, or `*` to cancel); traced
@@ -152,10 +40,7 @@ pub fn idle_done() -> EncodedCommand {
 pub(crate) fn sasl_line(text: &str) -> EncodedCommand {
     let mut line = text.as_bytes().to_vec();
     line.extend_from_slice(b"\r\n");
-    EncodedCommand {
-        parts: vec![line],
-        trace: "<redacted>".to_string(),
-    }
+    EncodedCommand::line(line, "<redacted>")
 }
 
 /// A client response in an `AUTHENTICATE` exchange: `data` in BASE64 and CRLF (an empty
@@ -163,18 +48,7 @@ pub(crate) fn sasl_line(text: &str) -> EncodedCommand {
 pub fn sasl_response(data: &[u8]) -> EncodedCommand {
     let mut line = crate::base64::encode(data).into_bytes();
     line.extend_from_slice(b"\r\n");
-    EncodedCommand {
-        parts: vec![line],
-        trace: "<redacted>".to_string(),
-    }
-}
-
-/// The line that cancels an `AUTHENTICATE` exchange: `*\r\n`.
-pub fn sasl_cancel() -> EncodedCommand {
-    EncodedCommand {
-        parts: vec![b"*\r\n".to_vec()],
-        trace: "*".to_string(),
-    }
+    EncodedCommand::line(line, "<redacted>")
 }
 
 /// A secret (password, token, SASL initial response): sent as given, shown as `<redacted>`
@@ -1656,241 +1530,26 @@ fn check_tag(tag: &str) -> Result<()> {
     Ok(())
 }
 
-/// ATOM-CHAR of RFC 3501: printable ASCII except atom-specials.
-pub(crate) fn is_atom_char(b: u8) -> bool {
-    (0x21..=0x7e).contains(&b)
-        && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
-}
-
-fn is_astring_char(b: u8) -> bool {
-    is_atom_char(b) || b == b']'
-}
-
-pub(crate) fn check_atom(s: &str, what: &str) -> Result<()> {
-    if s.is_empty() {
-        return Err(Error::invalid(what, "is empty"));
-    }
-    if !s.bytes().all(is_atom_char) {
-        return Err(Error::invalid(
-            what,
-            format!(
-                "{:?} is not an IMAP atom (no space, control, 8-bit or ( ) {{ % * \" \\ ])",
-                escape_bytes(s.as_bytes())
-            ),
-        ));
-    }
-    Ok(())
-}
-
-fn refuse_nul(bytes: &[u8], what: &str) -> Result<()> {
-    match bytes.iter().position(|&b| b == 0) {
-        Some(at) => Err(Error::invalid(
-            what,
-            format!("contains a NUL byte (at offset {at}), which IMAP cannot send"),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Which grammar a string argument must fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Syntax {
-    /// `astring`: atom (with `]`), quoted or literal.
-    Astring,
-    /// `list-mailbox`: like astring, also allowing `%` and `*` in the atom form.
-    ListMailbox,
-    /// `string`: quoted or literal only.
-    String,
-}
-
-/// How one string is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Repr {
-    Atom,
-    Quoted,
-    Literal,
-}
-
-/// The one place that decides how a user string goes on the wire (NUL is refused before).
-pub(crate) fn choose(bytes: &[u8], syntax: Syntax, utf8_accept: bool) -> Repr {
-    if bytes.is_empty() {
-        return Repr::Quoted;
-    }
-    let atom_ok = match syntax {
-        Syntax::String => false,
-        Syntax::Astring => bytes.iter().all(|&b| is_astring_char(b)),
-        Syntax::ListMailbox => bytes
-            .iter()
-            .all(|&b| is_astring_char(b) || b == b'%' || b == b'*'),
-    };
-    // NIL would read as nil where an nstring is possible; quote it to be unambiguous.
-    if atom_ok && !bytes.eq_ignore_ascii_case(b"NIL") {
-        return Repr::Atom;
-    }
-    let printable = |b: u8| (0x20..=0x7e).contains(&b);
-    let quotable = bytes.len() <= MAX_QUOTED
-        && if bytes.is_ascii() {
-            bytes.iter().all(|&b| printable(b))
-        } else {
-            // 8-bit only as UTF-8 under UTF8=ACCEPT, and still no controls.
-            utf8_accept
-                && std::str::from_utf8(bytes).is_ok()
-                && bytes.iter().all(|&b| b >= 0x80 || printable(b))
-        };
-    if quotable {
-        Repr::Quoted
-    } else {
-        Repr::Literal
-    }
-}
-
-/// Builds the parts of one command and its trace.
-pub(crate) struct Writer<'o> {
-    opts: &'o EncodeOptions,
-    parts: Vec<Vec<u8>>,
-    cur: Vec<u8>,
-    trace: String,
-}
-
-impl<'o> Writer<'o> {
-    pub(crate) fn new(opts: &'o EncodeOptions) -> Writer<'o> {
-        Writer {
-            opts,
-            parts: Vec::new(),
-            cur: Vec::with_capacity(64),
-            trace: String::with_capacity(64),
-        }
-    }
-
-    /// Library-made syntax (keywords, parentheses, validated atoms): written as is.
-    pub(crate) fn token(&mut self, t: &str) {
-        self.cur.extend_from_slice(t.as_bytes());
-        self.trace.push_str(t);
-    }
-
-    fn secret_token(&mut self, t: &str) {
-        self.cur.extend_from_slice(t.as_bytes());
-        self.trace.push_str("<redacted>");
-    }
-
-    pub(crate) fn sp(&mut self) {
-        self.token(" ");
-    }
-
-    pub(crate) fn number(&mut self, n: u64) {
-        self.token(&n.to_string());
-    }
-
-    pub(crate) fn set(&mut self, set: &SequenceSet, what: &str) -> Result<()> {
-        set.validate(what)?;
-        self.token(&set.to_string());
-        Ok(())
-    }
-
-    pub(crate) fn astring(&mut self, bytes: &[u8], what: &str) -> Result<()> {
-        self.write_string(bytes, Syntax::Astring, false, what)
-    }
-
-    pub(crate) fn string(&mut self, bytes: &[u8], what: &str) -> Result<()> {
-        self.write_string(bytes, Syntax::String, false, what)
-    }
-
-    fn mailbox(&mut self, mailbox: &Mailbox) -> Result<()> {
+/// Mailbox arguments, which need the encoder's [`Mailbox`].
+impl Writer<'_> {
+    /// Writes a mailbox name (modified UTF-7 unless `UTF8=ACCEPT`) as an astring.
+    pub(crate) fn mailbox(&mut self, mailbox: &Mailbox) -> Result<()> {
         if let MailboxRepr::Name(name) = &mailbox.0 {
             refuse_nul(name.as_bytes(), "mailbox name")?;
         }
-        let wire = mailbox.wire_bytes(self.opts);
+        let wire = mailbox.wire_bytes(self.options());
         self.write_string(&wire, Syntax::Astring, false, "mailbox name")
     }
 
-    fn pattern(&mut self, pattern: &str) -> Result<()> {
+    /// Writes a LIST pattern (`%` and `*` allowed in the atom form).
+    pub(crate) fn pattern(&mut self, pattern: &str) -> Result<()> {
         refuse_nul(pattern.as_bytes(), "mailbox pattern")?;
-        let wire = if self.opts.utf8_accept {
+        let wire = if self.options().utf8_accept {
             pattern.as_bytes().to_vec()
         } else {
             utf7::encode(pattern).into_bytes()
         };
         self.write_string(&wire, Syntax::ListMailbox, false, "mailbox pattern")
-    }
-
-    /// Writes a user string as atom, quoted string or literal; refuses NUL.
-    pub(crate) fn write_string(
-        &mut self,
-        bytes: &[u8],
-        syntax: Syntax,
-        secret: bool,
-        what: &str,
-    ) -> Result<()> {
-        refuse_nul(bytes, what)?;
-        match choose(bytes, syntax, self.opts.utf8_accept) {
-            Repr::Atom => {
-                self.cur.extend_from_slice(bytes);
-                if secret {
-                    self.trace.push_str("<redacted>");
-                } else {
-                    self.trace.push_str(&escape_bytes(bytes));
-                }
-            }
-            Repr::Quoted => {
-                self.cur.push(b'"');
-                for &b in bytes {
-                    if b == b'"' || b == b'\\' {
-                        self.cur.push(b'\\');
-                    }
-                    self.cur.push(b);
-                }
-                self.cur.push(b'"');
-                if secret {
-                    self.trace.push_str("<redacted>");
-                } else {
-                    self.trace.push('"');
-                    self.trace
-                        .push_str(&escape_bytes(bytes).replace('"', "\\\""));
-                    self.trace.push('"');
-                }
-            }
-            Repr::Literal => self.literal(bytes, false, secret),
-        }
-        Ok(())
-    }
-
-    /// Writes a literal (`~{n}` when `binary`), splitting the command after a synchronizing
-    /// announcement.
-    fn literal(&mut self, data: &[u8], binary: bool, secret: bool) {
-        let non_sync = match self.opts.literal {
-            LiteralMode::Synchronizing => false,
-            LiteralMode::Plus => true,
-            LiteralMode::Minus => data.len() <= LITERAL_MINUS_MAX,
-        };
-        let head = format!(
-            "{}{{{}{}}}",
-            if binary { "~" } else { "" },
-            data.len(),
-            if non_sync { "+" } else { "" }
-        );
-        self.cur.extend_from_slice(head.as_bytes());
-        self.cur.extend_from_slice(b"\r\n");
-        self.trace.push_str(&head);
-        if secret {
-            self.trace.push_str("<redacted>");
-        } else if data.len() <= TRACE_LITERAL_MAX {
-            self.trace.push_str(&escape_bytes(data));
-        } else {
-            self.trace.push_str(&format!("<{} bytes>", data.len()));
-        }
-        if !non_sync {
-            self.parts.push(std::mem::take(&mut self.cur));
-        }
-        self.cur.extend_from_slice(data);
-    }
-
-    pub(crate) fn finish(mut self) -> EncodedCommand {
-        self.cur.extend_from_slice(b"\r\n");
-        self.parts.push(self.cur);
-        EncodedCommand {
-            parts: self.parts,
-            trace: self.trace,
-        }
     }
 }
 
@@ -2295,5 +1954,163 @@ mod tests {
             enc_with(&lit, EncodeOptions::new()).to_bytes(),
             b"A1 X {11}\r\na\r\nB LOGOUT\r\n"
         );
+    }
+}
+
+/// [`SearchQuery`] as the encoder writes it in `SEARCH` / `UID SEARCH`.
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    fn search(q: SearchQuery) -> String {
+        let cmd = Command::uid_search(q);
+        let opts = EncodeOptions::new().with_literal(LiteralMode::Plus);
+        String::from_utf8(cmd.encode("S", &opts).unwrap().to_bytes()).unwrap()
+    }
+
+    fn d(y: u16, m: u8, day: u8) -> ImapDate {
+        ImapDate::new(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn builder_example() {
+        let q = SearchQuery::from("alice")
+            .and(SearchQuery::unseen())
+            .and(SearchQuery::since(d(2024, 2, 1)));
+        assert_eq!(
+            search(q),
+            "S UID SEARCH FROM alice UNSEEN SINCE 1-Feb-2024\r\n"
+        );
+    }
+
+    #[test]
+    fn or_not_and_nesting() {
+        let q = SearchQuery::any_of([
+            SearchQuery::from("a"),
+            SearchQuery::from("b"),
+            SearchQuery::from("c"),
+        ]);
+        assert_eq!(search(q), "S UID SEARCH OR OR FROM a FROM b FROM c\r\n");
+        let q = !SearchQuery::seen().and(SearchQuery::flagged());
+        assert_eq!(search(q), "S UID SEARCH NOT (SEEN FLAGGED)\r\n");
+        let q = SearchQuery::seen()
+            .and(SearchQuery::flagged())
+            .or(SearchQuery::all_of([]));
+        assert_eq!(search(q), "S UID SEARCH OR (SEEN FLAGGED) ALL\r\n");
+        assert_eq!(search(SearchQuery::all_of([])), "S UID SEARCH ALL\r\n");
+        assert_eq!(search(SearchQuery::any_of([])), "S UID SEARCH NOT ALL\r\n");
+        let q = SearchQuery::all_of([SearchQuery::all_of([SearchQuery::deleted()])]);
+        assert_eq!(search(q), "S UID SEARCH DELETED\r\n");
+        // A thousand alternatives stay shallow enough to encode.
+        let many = SearchQuery::any_of((1..=1000u32).map(SearchQuery::uid));
+        assert!(search(many).starts_with("S UID SEARCH OR OR OR"));
+        // A hand-built degenerate chain is refused, not a stack overflow.
+        let mut deep = SearchQuery::seen();
+        for _ in 0..400 {
+            deep = deep.negated();
+        }
+        let err = Command::uid_search(deep).encode("S", &EncodeOptions::new());
+        assert!(matches!(err, Err(Error::InvalidInput { .. })));
+    }
+
+    #[test]
+    fn every_key_and_charset() {
+        let date = d(2024, 2, 1);
+        let q = SearchQuery::all_of([
+            SearchQuery::all(),
+            SearchQuery::answered(),
+            SearchQuery::bcc("b c"),
+            SearchQuery::before(date),
+            SearchQuery::body("x"),
+            SearchQuery::cc("c"),
+            SearchQuery::deleted(),
+            SearchQuery::draft(),
+            SearchQuery::flagged(),
+            SearchQuery::header("List-Id", ""),
+            SearchQuery::keyword("$Junk"),
+            SearchQuery::larger(10),
+            SearchQuery::new_messages(),
+            SearchQuery::old(),
+            SearchQuery::on(date),
+            SearchQuery::recent(),
+            SearchQuery::seen(),
+            SearchQuery::sent_before(date),
+            SearchQuery::sent_on(date),
+            SearchQuery::sent_since(date),
+            SearchQuery::smaller(20),
+            SearchQuery::subject("hi"),
+            SearchQuery::text("t"),
+            SearchQuery::to("t"),
+            SearchQuery::uid(SequenceSet::from_start(7)),
+            SearchQuery::unanswered(),
+            SearchQuery::undeleted(),
+            SearchQuery::undraft(),
+            SearchQuery::unflagged(),
+            SearchQuery::unkeyword("Work"),
+            SearchQuery::unseen(),
+            SearchQuery::sequence(1..=3),
+            SearchQuery::mod_seq(99),
+            SearchQuery::gmail_raw("has:attachment in:inbox"),
+        ]);
+        assert!(!q.needs_utf8_charset());
+        assert_eq!(
+            search(q),
+            "S UID SEARCH ALL ANSWERED BCC \"b c\" BEFORE 1-Feb-2024 BODY x CC c DELETED DRAFT \
+             FLAGGED HEADER List-Id \"\" KEYWORD $Junk LARGER 10 NEW OLD ON 1-Feb-2024 RECENT \
+             SEEN SENTBEFORE 1-Feb-2024 SENTON 1-Feb-2024 SENTSINCE 1-Feb-2024 SMALLER 20 \
+             SUBJECT hi TEXT t TO t UID 7:* UNANSWERED UNDELETED UNDRAFT UNFLAGGED UNKEYWORD \
+             Work UNSEEN 1:3 MODSEQ 99 X-GM-RAW \"has:attachment in:inbox\"\r\n"
+        );
+    }
+
+    #[test]
+    fn non_ascii_text_adds_charset() {
+        let q = SearchQuery::subject("Grüße").and(SearchQuery::seen());
+        assert!(q.needs_utf8_charset());
+        assert_eq!(
+            search(q.clone()),
+            "S UID SEARCH CHARSET UTF-8 SUBJECT {7+}\r\nGrüße SEEN\r\n"
+        );
+        let utf8 = EncodeOptions::new().with_utf8_accept(true);
+        let bytes = Command::uid_search(q)
+            .encode("S", &utf8)
+            .unwrap()
+            .to_bytes();
+        assert_eq!(
+            bytes,
+            "S UID SEARCH CHARSET UTF-8 SUBJECT \"Grüße\" SEEN\r\n".as_bytes()
+        );
+        let nested = !SearchQuery::header("X-Tag", "naïve");
+        assert!(nested.needs_utf8_charset());
+        let with_return = Command::Search {
+            uid: false,
+            query: SearchQuery::unseen(),
+            returns: Some(vec![SearchReturn::Min, SearchReturn::Count]),
+        };
+        assert_eq!(
+            with_return
+                .encode("S", &EncodeOptions::new())
+                .unwrap()
+                .to_bytes(),
+            b"S SEARCH RETURN (MIN COUNT) UNSEEN\r\n"
+        );
+    }
+
+    #[test]
+    fn refuses_bad_arguments() {
+        let opts = EncodeOptions::new();
+        for q in [
+            SearchQuery::keyword("a b"),
+            SearchQuery::unkeyword(""),
+            SearchQuery::subject("a\0b"),
+            SearchQuery::uid(SequenceSet::new()),
+            SearchQuery::mod_seq(u64::MAX),
+            SearchQuery::seen().or(SearchQuery::header("X\0", "v")),
+        ] {
+            assert!(
+                Command::uid_search(q.clone()).encode("S", &opts).is_err(),
+                "{q:?}"
+            );
+        }
     }
 }

@@ -6,9 +6,11 @@
 //!   or a FETCH response into [`FetchParts`](parse::FetchParts) with the message data
 //!   borrowed (`parse_fetch`);
 //! - [`encode`] builds commands, choosing atom / quoted / literal for every user string;
+//! - `writer` (internal) writes one command's bytes and trace, choosing the string form;
 //! - [`utf7`] converts mailbox names to and from modified UTF-7.
 
 pub mod encode;
 pub mod frame;
 pub mod parse;
 pub mod utf7;
+pub(crate) mod writer;

@@ -56,23 +56,6 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response> {
     }
 }
 
-/// Parses the server greeting: an untagged `OK`, `PREAUTH` or `BYE`, returned with its
-/// response code (often `CAPABILITY`) and text. Anything else is a protocol error.
-pub fn parse_greeting(bytes: &[u8]) -> Result<(Status, Option<ResponseCode>, String)> {
-    match parse_response(bytes)? {
-        Response::Untagged(Untagged::Condition { status, code, text })
-            if matches!(status, Status::Ok | Status::PreAuth | Status::Bye) =>
-        {
-            Ok((status, code, text))
-        }
-        _ => Err(Error::protocol(
-            "expected a greeting (* OK, * PREAUTH or * BYE)",
-            bytes,
-            0,
-        )),
-    }
-}
-
 /// Reads a sequence set / UID set (`1:5,7,9:*`) into inclusive ranges; `*` is `u32::MAX`.
 pub fn parse_uid_set(text: &[u8]) -> Option<Vec<(u32, u32)>> {
     let mut out = Vec::new();
@@ -1582,10 +1565,10 @@ mod tests {
         assert_eq!(rs.len(), 113);
         let has = |pred: &dyn Fn(&Response) -> bool| rs.iter().any(pred);
         let greeting =
-            parse_greeting(&DOVECOT[..DOVECOT.iter().position(|&b| b == b'\n').unwrap() + 1])
+            parse_response(&DOVECOT[..DOVECOT.iter().position(|&b| b == b'\n').unwrap() + 1])
                 .unwrap();
         assert!(
-            matches!(greeting, (Status::Ok, Some(ResponseCode::Capability(ref c)), _) if c.contains(&"IDLE".to_string()))
+            matches!(greeting, Response::Untagged(Untagged::Condition { status: Status::Ok, code: Some(ResponseCode::Capability(ref c)), .. }) if c.contains(&"IDLE".to_string()))
         );
         assert!(has(
             &|r| matches!(r, Response::Untagged(Untagged::Capability(c)) if c.contains(&"CONDSTORE".to_string()))
@@ -1814,17 +1797,26 @@ mod tests {
 
     #[test]
     fn greeting_kinds() {
+        // What `Session::greet` accepts: an untagged OK, PREAUTH or BYE condition.
+        assert!(matches!(
+            parse_response(b"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n").unwrap(),
+            Response::Untagged(Untagged::Condition {
+                status: Status::PreAuth,
+                ..
+            })
+        ));
         assert_eq!(
-            parse_greeting(b"* PREAUTH [CAPABILITY IMAP4rev2] hi\r\n")
-                .unwrap()
-                .0,
-            Status::PreAuth
+            parse_response(b"* BYE too busy\r\n").unwrap(),
+            Response::Untagged(Untagged::Condition {
+                status: Status::Bye,
+                code: None,
+                text: "too busy".into()
+            })
         );
-        assert_eq!(
-            parse_greeting(b"* BYE too busy\r\n").unwrap(),
-            (Status::Bye, None, "too busy".into())
-        );
-        assert!(parse_greeting(b"* 1 EXISTS\r\n").is_err());
+        assert!(!matches!(
+            parse_response(b"* 1 EXISTS\r\n").unwrap(),
+            Response::Untagged(Untagged::Condition { .. })
+        ));
     }
 
     #[test]
