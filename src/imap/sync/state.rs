@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use super::flags::canonical_texts;
 use crate::error::{Error, Result};
-use crate::imap::seqset::{SeqNumber, SequenceSet};
+use crate::imap::seqset::{SeqNumber, SequenceSet, within};
 use crate::imap::types::Flag;
 
 /// The version tag that starts the text form of a [`SyncState`].
@@ -318,16 +318,6 @@ fn parse_flag_groups(text: &str, uids: &SequenceSet) -> Result<BTreeMap<Vec<Stri
         .into_iter()
         .map(|(list, ranges)| (list, SequenceSet::from_ranges(ranges)))
         .collect())
-}
-
-/// Whether `a..=b` lies within `set` (a range inside a set of merged ranges lies inside
-/// one of them): a binary search.
-fn within(set: &SequenceSet, a: u32, b: u32) -> bool {
-    let ranges = set.ranges();
-    let idx = ranges.partition_point(|r| r.start() <= SeqNumber::Value(a));
-    idx.checked_sub(1)
-        .and_then(|i| ranges.get(i))
-        .is_some_and(|r| r.end() >= SeqNumber::Value(b))
 }
 
 fn parse_uid_set(text: &str, what: &str) -> Result<SequenceSet> {
