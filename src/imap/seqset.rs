@@ -594,6 +594,16 @@ impl SequenceSet {
     }
 }
 
+/// Whether `a..=b` lies within `set` (a range inside a set of merged ranges lies inside
+/// one of them): a binary search.
+pub(crate) fn within(set: &SequenceSet, a: u32, b: u32) -> bool {
+    let ranges = set.ranges();
+    let idx = ranges.partition_point(|r| r.start() <= SeqNumber::Value(a));
+    idx.checked_sub(1)
+        .and_then(|i| ranges.get(i))
+        .is_some_and(|r| r.end() >= SeqNumber::Value(b))
+}
+
 fn parse_number(s: &str, all: &[u8], offset: usize) -> Result<SeqNumber> {
     if s == "*" {
         return Ok(SeqNumber::Star);
