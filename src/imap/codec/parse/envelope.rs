@@ -1,0 +1,104 @@
+//! The ENVELOPE structure and its address lists.
+
+use super::cursor::{P, push_snug};
+use crate::error::Result;
+use crate::imap::types::{Address, Envelope};
+
+impl<'a> P<'a> {
+    /// An envelope, built in its box (no 240-byte move afterwards).
+    pub(super) fn envelope(&mut self) -> Result<Box<Envelope>> {
+        self.enter()?;
+        self.require(b'(', "expected ( before the envelope")?;
+        // Domino may wrap the envelope in an extra pair.
+        self.sp();
+        let wrapped = self.eat(b'(');
+        let mut e = Box::<Envelope>::default();
+        self.sp();
+        e.date = self.nstring()?;
+        self.sp();
+        e.subject = self.nstring()?;
+        for list in [
+            &mut e.from,
+            &mut e.sender,
+            &mut e.reply_to,
+            &mut e.to,
+            &mut e.cc,
+            &mut e.bcc,
+        ] {
+            self.sp();
+            *list = self.addresses()?;
+        }
+        self.sp();
+        e.in_reply_to = self.nstring()?;
+        self.sp();
+        e.message_id = self.nstring()?;
+        self.sp();
+        self.require(b')', "expected ) after the envelope")?;
+        if wrapped {
+            self.sp();
+            self.eat(b')');
+        }
+        self.depth -= 1;
+        Ok(e)
+    }
+
+    pub(super) fn addresses(&mut self) -> Result<Vec<Address>> {
+        let mut out = Vec::new();
+        self.address_list(&mut out)?;
+        Ok(out)
+    }
+
+    pub(super) fn address_list(&mut self, out: &mut Vec<Address>) -> Result<()> {
+        if !self.eat(b'(') {
+            return match self.nstring()? {
+                None => Ok(()),
+                Some(_) => Err(self.err("expected an address list")),
+            };
+        }
+        self.enter()?;
+        loop {
+            self.sp();
+            if self.eat(b')') {
+                break;
+            }
+            self.require(b'(', "expected ( before an address")?;
+            self.sp();
+            if self.peek() == Some(b'(') {
+                // Extra parentheses around the addresses (Domino): flatten.
+                self.i -= 1;
+                self.address_list(out)?;
+                continue;
+            }
+            let mut a = Address::default();
+            for field in [&mut a.name, &mut a.adl, &mut a.mailbox, &mut a.host] {
+                self.sp();
+                *field = self.nstring()?;
+            }
+            self.sp();
+            self.require(b')', "expected ) after an address")?;
+            push_snug(out, a);
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::imap::codec::parse::tests::fetch;
+    use crate::imap::types::*;
+
+    #[test]
+    fn lenient_extra_parentheses() {
+        assert_eq!(
+            fetch(b"* 1 FETCH ((UID 11 FLAGS (\\Seen)))\r\n"),
+            vec![FetchItem::Uid(11), FetchItem::Flags(vec![Flag::Seen])]
+        );
+        let items = fetch(b"* 2 FETCH (ENVELOPE (NIL \"Hi\" (((\"Dom\" NIL \"dom\" \"example.com\"))) NIL NIL NIL NIL NIL NIL NIL))\r\n");
+        let FetchItem::Envelope(e) = &items[0] else {
+            panic!()
+        };
+        assert_eq!(e.from.len(), 1);
+        assert_eq!(e.from[0].host.as_deref(), Some(&b"example.com"[..]));
+    }
+}

@@ -1,0 +1,392 @@
+//! FETCH data: the items of a FETCH response, and [`parse_fetch`]'s borrowed [`FetchParts`].
+
+use std::borrow::Cow;
+
+use super::cursor::{P, keyword, lossy, upper};
+use crate::error::Result;
+use crate::imap::types::{BodyStructure, Envelope, FetchItem, Flag};
+
+/// Which FETCH item carried message data.
+#[derive(Clone, Copy)]
+pub(super) enum DataKind {
+    BodySection,
+    Binary,
+    Rfc822,
+    Rfc822Header,
+    Rfc822Text,
+}
+
+/// A FETCH item as parsed, before its message data (if any) is copied.
+pub(super) enum ItemRef<'a> {
+    Item(FetchItem),
+    Data {
+        kind: DataKind,
+        section: Option<&'a [u8]>,
+        origin: Option<u32>,
+        data: Option<Cow<'a, [u8]>>,
+    },
+}
+
+impl ItemRef<'_> {
+    pub(super) fn into_owned(self) -> FetchItem {
+        let (kind, section, origin, data) = match self {
+            ItemRef::Item(item) => return item,
+            ItemRef::Data {
+                kind,
+                section,
+                origin,
+                data,
+            } => (kind, section, origin, data.map(Cow::into_owned)),
+        };
+        let section = || lossy(section.unwrap_or(&[]));
+        match kind {
+            DataKind::BodySection => FetchItem::BodySection {
+                section: section(),
+                origin,
+                data,
+            },
+            DataKind::Binary => FetchItem::Binary {
+                section: section(),
+                origin,
+                data,
+            },
+            DataKind::Rfc822 => FetchItem::Rfc822(data),
+            DataKind::Rfc822Header => FetchItem::Rfc822Header(data),
+            DataKind::Rfc822Text => FetchItem::Rfc822Text(data),
+        }
+    }
+}
+
+/// What a [`Message`](crate::Message) is made of, read from one FETCH response with the
+/// message bytes left in place: [`parse_fetch`]'s result.
+///
+/// Parsing is as strict and as lenient as [`parse_response`](super::parse_response); only
+/// the message data is not copied (a literal, or a quoted string without escapes, is
+/// borrowed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FetchParts<'a> {
+    /// The message sequence number.
+    pub seq: u32,
+    /// `UID`.
+    pub uid: Option<u32>,
+    /// `FLAGS`.
+    pub flags: Option<Vec<Flag>>,
+    /// `INTERNALDATE`, as sent.
+    pub internal_date: Option<String>,
+    /// `RFC822.SIZE`.
+    pub size: Option<u64>,
+    /// `MODSEQ`.
+    pub mod_seq: Option<u64>,
+    /// `ENVELOPE`.
+    pub envelope: Option<Box<Envelope>>,
+    /// `BODYSTRUCTURE` (or `BODY` without a section).
+    pub body_structure: Option<Box<BodyStructure>>,
+    /// The data of the first `BODY[…]`, `RFC822` or `RFC822.HEADER` item that has some
+    /// (is not `NIL`): the message or the part of it that was asked for (its section and
+    /// origin are not kept). `None` when there is no such item.
+    pub content: Option<Cow<'a, [u8]>>,
+    /// Every other item (a second section, `BINARY[…]`, Gmail's items, unknown ones), owned.
+    pub other: Vec<FetchItem>,
+}
+
+/// Reads `bytes` (one complete response) as a FETCH response into [`FetchParts`], copying
+/// nothing of the message data; `Ok(None)` if it is some other response.
+///
+/// ```
+/// use mailwire::imap::codec::parse::parse_fetch;
+///
+/// let bytes = b"* 3 FETCH (UID 17 FLAGS (\\Seen) BODY[] {11}\r\nHi\r\n\r\nthere)\r\n";
+/// let parts = parse_fetch(bytes).unwrap().unwrap();
+/// assert_eq!((parts.seq, parts.uid), (3, Some(17)));
+/// assert_eq!(parts.content.as_deref(), Some(&b"Hi\r\n\r\nthere"[..]));
+/// assert!(parse_fetch(b"* 4 EXISTS\r\n").unwrap().is_none());
+/// ```
+pub fn parse_fetch(bytes: &[u8]) -> Result<Option<FetchParts<'_>>> {
+    let mut p = P {
+        b: bytes,
+        i: 0,
+        depth: 0,
+    };
+    if !p.eat(b'*') {
+        return Ok(None);
+    }
+    p.sp();
+    if !p.peek().is_some_and(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let seq = p.number()?;
+    p.sp();
+    if !p.atom().eq_ignore_ascii_case(b"FETCH") {
+        return Ok(None);
+    }
+    p.sp();
+    let mut parts = FetchParts {
+        seq,
+        ..FetchParts::default()
+    };
+    p.fetch_list(&mut |p| {
+        match p.fetch_item_ref()? {
+            ItemRef::Item(FetchItem::Uid(uid)) => parts.uid = Some(uid),
+            ItemRef::Item(FetchItem::Flags(flags)) => parts.flags = Some(flags),
+            ItemRef::Item(FetchItem::InternalDate(date)) => parts.internal_date = Some(date),
+            ItemRef::Item(FetchItem::Rfc822Size(size)) => parts.size = Some(size),
+            ItemRef::Item(FetchItem::ModSeq(m)) => parts.mod_seq = Some(m),
+            ItemRef::Item(FetchItem::Envelope(e)) => parts.envelope = Some(e),
+            ItemRef::Item(FetchItem::BodyStructure(b) | FetchItem::Body(b)) => {
+                parts.body_structure = Some(b)
+            }
+            ItemRef::Data {
+                kind: DataKind::BodySection | DataKind::Rfc822 | DataKind::Rfc822Header,
+                data,
+                ..
+            } if parts.content.is_none() => parts.content = data,
+            other => parts.other.push(other.into_owned()),
+        }
+        Ok(())
+    })?;
+    p.finish()?;
+    Ok(Some(parts))
+}
+
+impl<'a> P<'a> {
+    pub(super) fn fetch_items(&mut self) -> Result<Vec<FetchItem>> {
+        // A typical FETCH response has up to 8 items: one allocation, no regrowth.
+        let mut items = Vec::with_capacity(8);
+        self.fetch_list(&mut |p| {
+            items.push(p.fetch_item_ref()?.into_owned());
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
+    /// Walks the parenthesised FETCH data, calling `each` at the start of every item.
+    pub(super) fn fetch_list(
+        &mut self,
+        each: &mut dyn FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.require(b'(', "expected ( before FETCH data")?;
+        // Domino: `((UID 1 ...))`.
+        let mut extra = 0;
+        loop {
+            self.sp();
+            if !self.eat(b'(') {
+                break;
+            }
+            extra += 1;
+        }
+        loop {
+            self.sp();
+            if self.eat(b')') {
+                break;
+            }
+            if self.at_line_end() {
+                return Err(self.err("unterminated FETCH data"));
+            }
+            each(self)?;
+        }
+        for _ in 0..extra {
+            self.sp();
+            self.eat(b')');
+        }
+        Ok(())
+    }
+
+    /// One FETCH item; message data (`BODY[…]`, `BINARY[…]`, `RFC822*`) stays borrowed.
+    pub(super) fn fetch_item_ref(&mut self) -> Result<ItemRef<'a>> {
+        let start = self.i;
+        let base = self.nonempty_atom("expected a FETCH item name")?;
+        let mut section: Option<&'a [u8]> = None;
+        let mut origin = None;
+        if self.eat(b'[') {
+            let s = self.i;
+            let rest = self.b.get(s..).unwrap_or(&[]);
+            let close = rest
+                .iter()
+                .position(|&b| b == b']' || b == b'\n')
+                .filter(|&p| rest.get(p) == Some(&b']'))
+                .ok_or_else(|| self.err("section without ]"))?;
+            section = rest.get(..close);
+            self.i = s + close + 1;
+            if self.eat(b'<') {
+                origin = Some(self.number()?);
+                self.require(b'>', "expected > after the origin")?;
+            }
+        }
+        let name_bytes = self.b.get(start..self.i).unwrap_or(&[]);
+        let mut buf = [0u8; 16];
+        let base = keyword(base, &mut buf);
+        self.sp();
+        let data = |kind, p: &mut Self| -> Result<ItemRef<'a>> {
+            Ok(ItemRef::Data {
+                kind,
+                section,
+                origin,
+                data: p.nstring_cow()?,
+            })
+        };
+        Ok(ItemRef::Item(match (base, section.is_some()) {
+            (b"UID", false) => FetchItem::Uid(self.number()?),
+            (b"FLAGS", false) => FetchItem::Flags(self.flag_list()?),
+            (b"INTERNALDATE", false) => FetchItem::InternalDate(self.string_text()?),
+            (b"RFC822.SIZE", false) => FetchItem::Rfc822Size(self.number_u64()?),
+            (b"ENVELOPE", false) => FetchItem::Envelope(self.envelope()?),
+            (b"BODYSTRUCTURE", false) => FetchItem::BodyStructure(Box::new(self.body()?)),
+            (b"BODY", false) => FetchItem::Body(Box::new(self.body()?)),
+            (b"BODY", true) => return data(DataKind::BodySection, self),
+            (b"BINARY", true) => return data(DataKind::Binary, self),
+            (b"BINARY.SIZE", true) => FetchItem::BinarySize {
+                section: lossy(section.unwrap_or(&[])),
+                size: self.number_u64()?,
+            },
+            (b"RFC822", false) => return data(DataKind::Rfc822, self),
+            (b"RFC822.HEADER", false) => return data(DataKind::Rfc822Header, self),
+            (b"RFC822.TEXT", false) => return data(DataKind::Rfc822Text, self),
+            (b"MODSEQ", false) => {
+                self.require(b'(', "expected ( before the mod-sequence")?;
+                self.sp();
+                let n = self.number_u64()?;
+                self.sp();
+                self.require(b')', "expected ) after the mod-sequence")?;
+                FetchItem::ModSeq(n)
+            }
+            (b"X-GM-MSGID", false) => FetchItem::GmMsgId(self.number_u64()?),
+            (b"X-GM-THRID", false) => FetchItem::GmThrId(self.number_u64()?),
+            (b"X-GM-LABELS", false) => {
+                self.require(b'(', "expected ( before the labels")?;
+                let mut labels = Vec::new();
+                loop {
+                    self.sp();
+                    if self.eat(b')') {
+                        break;
+                    }
+                    labels.push(self.astring()?);
+                }
+                FetchItem::GmLabels(labels)
+            }
+            _ => FetchItem::Other {
+                name: upper(name_bytes),
+                raw: self.skip_value()?.to_vec(),
+            },
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+    use crate::error::Error;
+    use crate::imap::codec::parse::tests::{DOMINO, DOVECOT, DOVECOT_APPEND, EXCHANGE, GMAIL};
+    use crate::imap::codec::parse::*;
+    use crate::imap::types::*;
+
+    /// Rebuilds the FETCH items a [`FetchParts`] stands for, in the order `parse_fetch`
+    /// files them.
+    fn parts_as_items(parts: FetchParts<'_>) -> Vec<FetchItem> {
+        let mut items = Vec::new();
+        items.extend(parts.uid.map(FetchItem::Uid));
+        items.extend(parts.flags.map(FetchItem::Flags));
+        items.extend(parts.internal_date.map(FetchItem::InternalDate));
+        items.extend(parts.size.map(FetchItem::Rfc822Size));
+        items.extend(parts.mod_seq.map(FetchItem::ModSeq));
+        items.extend(parts.envelope.map(FetchItem::Envelope));
+        items.extend(parts.body_structure.map(FetchItem::BodyStructure));
+        items.extend(
+            parts
+                .content
+                .map(|c| FetchItem::Rfc822(Some(c.into_owned()))),
+        );
+        items.extend(parts.other);
+        items
+    }
+
+    /// The same items as `parts_as_items` makes, from a general parse.
+    fn normalised(items: Vec<FetchItem>) -> Vec<FetchItem> {
+        let rank = |i: &FetchItem| match i {
+            FetchItem::Uid(_) => 0,
+            FetchItem::Flags(_) => 1,
+            FetchItem::InternalDate(_) => 2,
+            FetchItem::Rfc822Size(_) => 3,
+            FetchItem::ModSeq(_) => 4,
+            FetchItem::Envelope(_) => 5,
+            FetchItem::BodyStructure(_) | FetchItem::Body(_) => 6,
+            _ => 8,
+        };
+        let mut content_taken = false;
+        let mut items: Vec<(usize, FetchItem)> = items
+            .into_iter()
+            .map(|i| match i {
+                FetchItem::Body(b) => (6, FetchItem::BodyStructure(b)),
+                FetchItem::BodySection { data: Some(d), .. }
+                | FetchItem::Rfc822(Some(d))
+                | FetchItem::Rfc822Header(Some(d))
+                    if !content_taken =>
+                {
+                    content_taken = true;
+                    (7, FetchItem::Rfc822(Some(d)))
+                }
+                other => (rank(&other), other),
+            })
+            .collect();
+        items.sort_by_key(|(r, _)| *r);
+        items.into_iter().map(|(_, i)| i).collect()
+    }
+
+    #[test]
+    fn parse_fetch_matches_parse_response_and_borrows_the_message() {
+        let mut fetches = 0;
+        let recorded_fetches: [&[u8]; 2] = [
+            include_bytes!("../../../../tests/transcripts/dovecot-fetch-meta.bin"),
+            include_bytes!("../../../../tests/transcripts/dovecot-fetch-body.bin"),
+        ];
+        for input in [DOVECOT, DOVECOT_APPEND, GMAIL, EXCHANGE, DOMINO]
+            .into_iter()
+            .chain(recorded_fetches)
+        {
+            let mut rest = input;
+            while let Some(n) =
+                crate::imap::codec::frame::complete_len(rest, &Limits::default()).unwrap()
+            {
+                let bytes = &rest[..n];
+                rest = &rest[n..];
+                match (parse_response(bytes).unwrap(), parse_fetch(bytes).unwrap()) {
+                    (Response::Untagged(Untagged::Fetch { seq, items }), Some(parts)) => {
+                        fetches += 1;
+                        assert_eq!(parts.seq, seq);
+                        if let Some(Cow::Borrowed(c)) = &parts.content {
+                            let range = bytes.as_ptr_range();
+                            assert!(range.contains(&c.as_ptr()), "content was copied");
+                        }
+                        assert_eq!(
+                            parts_as_items(parts),
+                            normalised(items),
+                            "{}",
+                            String::from_utf8_lossy(bytes)
+                        );
+                    }
+                    (_, None) => {}
+                    (other, Some(parts)) => panic!("{other:?} read as {parts:?}"),
+                }
+            }
+        }
+        assert!(fetches >= 10, "{fetches} FETCH responses");
+        // Quoted data with an escape is the one copy.
+        let parts = parse_fetch(b"* 1 FETCH (RFC822.HEADER \"a\\\"b\")\r\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!(parts.content, Some(Cow::Owned(b"a\"b".to_vec())));
+        // Malformed FETCH data is an error, like parse_response's.
+        for bad in [
+            &b"* 1 FETCH (UID x)\r\n"[..],
+            b"* 1 FETCH (UID 1\r\n",
+            b"* 1 FETCH (BODY[] {10}\r\nabc)\r\n",
+        ] {
+            assert!(parse_response(bad).is_err());
+            assert!(
+                matches!(parse_fetch(bad), Err(Error::Protocol { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}
