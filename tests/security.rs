@@ -15,7 +15,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use mailwire::imap::ImapConnection;
@@ -23,31 +22,6 @@ use mailwire::pop3::{LoginMethod, Pop3Handler, Pop3Options};
 use mailwire::sasl::Mechanism;
 use mailwire::{Config, Error, RetryPolicy, Security};
 use support::script_server::{Script, ScriptServer};
-
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        LINES
-            .lock()
-            .unwrap()
-            .push(format!("{} {}", record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-fn install_logger() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
-}
 
 const USER: &str = "alice@example.org";
 const PASSWORD: &str = "Pw-Sup3r-s3cret";
@@ -72,7 +46,7 @@ fn secret_forms() -> Vec<String> {
 }
 
 fn assert_no_secret_logged(what: &str) {
-    let lines = LINES.lock().unwrap().clone();
+    let lines = support::capture::lines();
     let all = lines.join("\n");
     assert!(!lines.is_empty(), "{what}: nothing logged (is trace on?)");
     for secret in secret_forms() {
@@ -132,7 +106,7 @@ fn imap_config(port: u16, mechanism: Option<Mechanism>, oauth: bool) -> Config {
 
 #[test]
 fn imap_secrets_are_never_logged() {
-    install_logger();
+    support::capture::install();
     const SASL: &str = "IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER";
     let logout = |s: Script| {
         s.expect_contains("LOGOUT")
@@ -213,7 +187,7 @@ fn imap_secrets_are_never_logged() {
 
 #[test]
 fn pop3_secrets_are_never_logged() {
-    install_logger();
+    support::capture::install();
     let caps = "+OK\r\nUSER\r\nSASL PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n.\r\n";
     let after = |s: Script| {
         s.expect_line("CAPA")
@@ -315,7 +289,7 @@ fn pop3_secrets_are_never_logged() {
         );
         assert_no_secret_logged(name);
         if let Some(digest) = apop_digest {
-            let all = LINES.lock().unwrap().join("\n");
+            let all = support::capture::lines().join("\n");
             assert!(!all.contains(&digest), "{name}: APOP digest logged");
         }
     }

@@ -11,7 +11,6 @@ mod support;
 
 use support::base64;
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use mailwire::imap::ImapConnection;
@@ -19,31 +18,6 @@ use mailwire::pop3::{LoginMethod, Pop3Handler, Pop3Options};
 use mailwire::sasl::Mechanism;
 use mailwire::{Config, Error, RetryPolicy, Security};
 use support::script_server::{Script, ScriptServer};
-
-static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record) {
-        LINES
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(format!("{} {}", record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
-fn install_logger() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        log::set_logger(&Capture).unwrap();
-        log::set_max_level(log::LevelFilter::Trace);
-    });
-}
 
 /// Server text with every kind of character that can rewrite a terminal or forge a log
 /// line. It holds no LF: in a line protocol that would end the line (the JSON challenge
@@ -95,7 +69,7 @@ fn check_error(failures: &mut Vec<String>, what: &str, err: &Error, shows: &[&st
 }
 
 fn check_logs(failures: &mut Vec<String>, what: &str) {
-    let lines = LINES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let lines = support::capture::lines();
     assert!(!lines.is_empty(), "{what}: nothing logged");
     for line in &lines {
         check_clean(failures, &format!("{what}: log line"), line);
@@ -112,11 +86,7 @@ fn assert_no_failures(failures: &[String]) {
 }
 
 fn logged(needle: &str) -> bool {
-    LINES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(|l| l.contains(needle))
+    support::capture::lines().iter().any(|l| l.contains(needle))
 }
 
 fn config(port: u16, mechanism: Option<Mechanism>, oauth: bool) -> Config {
@@ -142,7 +112,7 @@ const SHOWS: &[&str] = &["bad", "[31mred", "nul", "del", "bel", "csi", "rlo", "e
 
 #[test]
 fn imap_server_text_is_escaped_in_errors_and_logs() {
-    install_logger();
+    support::capture::install();
     const SASL: &str = "IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER";
     let challenge = base64(CHALLENGE_JSON.as_bytes());
     let greet = |caps: &str| Script::new().send_line(&format!("* OK [CAPABILITY {caps}] hi"));
@@ -259,7 +229,7 @@ fn imap_server_text_is_escaped_in_errors_and_logs() {
 
 #[test]
 fn pop3_server_text_is_escaped_in_errors_and_logs() {
-    install_logger();
+    support::capture::install();
     let challenge = base64(CHALLENGE_JSON.as_bytes());
     let caps = "+OK\r\nUSER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n";
     let greet = || {
