@@ -188,28 +188,24 @@ impl Framer {
         }
         let capacity = self.buf.capacity();
         if want > capacity {
-            // Grow by half at least (amortised), charging the budget for the new capacity.
-            let target = want.max(capacity.saturating_add(capacity / 2));
+            // Grow by half at least (amortised); with a budget, charge it for the new
+            // capacity first, or for the bare need when the amortised growth does not fit.
+            let mut target = want.max(capacity.saturating_add(capacity / 2));
             if let Some(budget) = &self.budget {
-                let extra = target.saturating_sub(self.charged) as u64;
-                let exact = want.saturating_sub(self.charged) as u64;
-                let (target, extra) = if budget.try_reserve(extra) {
-                    (target, extra)
-                } else if budget.try_reserve(exact) {
-                    (want, exact)
-                } else {
-                    return Err(Error::LimitExceeded {
-                        what: "the shared memory budget (MemoryBudget)".into(),
-                        limit: usize::try_from(budget.limit()).unwrap_or(usize::MAX),
-                    });
-                };
-                self.charged = self.charged.saturating_add(extra as usize);
-                self.buf
-                    .reserve_exact(target.saturating_sub(self.buf.len()));
-            } else {
-                self.buf
-                    .reserve_exact(target.saturating_sub(self.buf.len()));
+                let charge = |to: usize| to.saturating_sub(self.charged) as u64;
+                if !budget.try_reserve(charge(target)) {
+                    if !budget.try_reserve(charge(want)) {
+                        return Err(Error::LimitExceeded {
+                            what: "the shared memory budget (MemoryBudget)".into(),
+                            limit: usize::try_from(budget.limit()).unwrap_or(usize::MAX),
+                        });
+                    }
+                    target = want;
+                }
+                self.charged = self.charged.max(target);
             }
+            self.buf
+                .reserve_exact(target.saturating_sub(self.buf.len()));
         }
         self.buf.resize(want, 0);
         self.settle();
