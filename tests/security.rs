@@ -7,6 +7,8 @@
 //! Command injection through user strings is covered at the encoder level by
 //! `tests/encoder_props.rs` (10,000 cases per input kind) and the `imap_command` fuzz target.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
 use support::base64;
@@ -46,7 +48,7 @@ fn secret_forms() -> Vec<String> {
 }
 
 fn assert_no_secret_logged(what: &str) {
-    let lines = support::capture::lines();
+    let lines = capture::lines();
     let all = lines.join("\n");
     assert!(!lines.is_empty(), "{what}: nothing logged (is trace on?)");
     for secret in secret_forms() {
@@ -106,7 +108,7 @@ fn imap_config(port: u16, mechanism: Option<Mechanism>, oauth: bool) -> Config {
 
 #[test]
 fn imap_secrets_are_never_logged() {
-    support::capture::install();
+    capture::install();
     const SASL: &str = "IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER";
     let logout = |s: Script| {
         s.expect_contains("LOGOUT")
@@ -187,7 +189,7 @@ fn imap_secrets_are_never_logged() {
 
 #[test]
 fn pop3_secrets_are_never_logged() {
-    support::capture::install();
+    capture::install();
     let caps = "+OK\r\nUSER\r\nSASL PLAIN LOGIN XOAUTH2 OAUTHBEARER\r\n.\r\n";
     let after = |s: Script| {
         s.expect_line("CAPA")
@@ -289,7 +291,7 @@ fn pop3_secrets_are_never_logged() {
         );
         assert_no_secret_logged(name);
         if let Some(digest) = apop_digest {
-            let all = support::capture::lines().join("\n");
+            let all = capture::lines().join("\n");
             assert!(!all.contains(&digest), "{name}: APOP digest logged");
         }
     }

@@ -7,6 +7,8 @@
 //!
 //! Own test binary: it installs a global capture logger.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
 use support::base64;
@@ -69,7 +71,7 @@ fn check_error(failures: &mut Vec<String>, what: &str, err: &Error, shows: &[&st
 }
 
 fn check_logs(failures: &mut Vec<String>, what: &str) {
-    let lines = support::capture::lines();
+    let lines = capture::lines();
     assert!(!lines.is_empty(), "{what}: nothing logged");
     for line in &lines {
         check_clean(failures, &format!("{what}: log line"), line);
@@ -86,7 +88,7 @@ fn assert_no_failures(failures: &[String]) {
 }
 
 fn logged(needle: &str) -> bool {
-    support::capture::lines().iter().any(|l| l.contains(needle))
+    capture::lines().iter().any(|l| l.contains(needle))
 }
 
 fn config(port: u16, mechanism: Option<Mechanism>, oauth: bool) -> Config {
@@ -112,7 +114,7 @@ const SHOWS: &[&str] = &["bad", "[31mred", "nul", "del", "bel", "csi", "rlo", "e
 
 #[test]
 fn imap_server_text_is_escaped_in_errors_and_logs() {
-    support::capture::install();
+    capture::install();
     const SASL: &str = "IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2 AUTH=OAUTHBEARER";
     let challenge = base64(CHALLENGE_JSON.as_bytes());
     let greet = |caps: &str| Script::new().send_line(&format!("* OK [CAPABILITY {caps}] hi"));
@@ -229,7 +231,7 @@ fn imap_server_text_is_escaped_in_errors_and_logs() {
 
 #[test]
 fn pop3_server_text_is_escaped_in_errors_and_logs() {
-    support::capture::install();
+    capture::install();
     let challenge = base64(CHALLENGE_JSON.as_bytes());
     let caps = "+OK\r\nUSER\r\nSASL PLAIN XOAUTH2 OAUTHBEARER\r\n.\r\n";
     let greet = || {

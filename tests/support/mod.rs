@@ -1,16 +1,16 @@
 //! Test support shared by the integration tests and the library's unit tests.
 //!
-//! Uses only `std`, `native_tls` and `log` so that it can be included both as
-//! `mod support;` from `tests/*.rs` and as `#[path = "../../tests/support/mod.rs"] mod support;` from unit tests.
+//! Uses only `std` and `native_tls` so that it can be included both as `mod support;` from
+//! `tests/*.rs` and as `#[path = "../../tests/support/mod.rs"] mod support;` from unit tests
+//! (and the demo server). `capture.rs` beside it (a logger keeping every line) uses `log` and is included
+//! with `#[path]` by the tests that need it.
 //!
-//! - [`capture`]: a logger that keeps every line, for tests of what is logged.
 //! - [`certs`]: a per-process self-signed certificate (CN=localhost, 127.0.0.1).
 //! - [`dovecot`]: a private Dovecot on 127.0.0.1 (IMAP, IMAPS, POP3, POP3S).
 //! - [`script_server`]: a scripted fake server for faults and quirks.
 //! - [`hostile_pop3`]: a POP3 server that generates endless or huge answers.
 #![allow(dead_code)]
 
-pub mod capture;
 pub mod certs;
 pub mod dovecot;
 pub mod hostile_pop3;
