@@ -1,0 +1,275 @@
+//! From greeting to login: the greeting, STARTTLS, capabilities, the literal mode and the SASL / LOGIN exchange.
+
+use super::*;
+
+impl Session {
+    pub(super) fn greet(&mut self) -> Result<()> {
+        let response = self.read_response("waiting for the greeting")?;
+        match response {
+            Response::Untagged(Untagged::Condition { status, code, text }) => {
+                if let Some(ResponseCode::Capability(caps)) = code.clone() {
+                    self.caps = Capabilities::new(caps);
+                }
+                match status {
+                    Status::Ok => {
+                        self.state = ConnectionState::NotAuthenticated;
+                        Ok(())
+                    }
+                    Status::PreAuth => {
+                        self.state = ConnectionState::Authenticated;
+                        Ok(())
+                    }
+                    Status::Bye => {
+                        self.state = ConnectionState::Logout;
+                        Err(Error::Server {
+                            status: ServerStatus::Bye,
+                            command: "greeting".into(),
+                            code: code.as_ref().map(code_text),
+                            text,
+                        })
+                    }
+                    _ => Err(Error::protocol(
+                        format!("unexpected greeting status {status:?}"),
+                        text.as_bytes(),
+                        0,
+                    )),
+                }
+            }
+            other => Err(Error::protocol(
+                format!(
+                    "expected a greeting (* OK / * PREAUTH / * BYE), got {}",
+                    describe(&other)
+                ),
+                &[],
+                0,
+            )),
+        }
+    }
+
+    pub(super) fn start_tls(mut self) -> Result<Session> {
+        if self.caps.is_empty() {
+            self.refresh_capabilities()?;
+        }
+        if !self.caps.has("STARTTLS") {
+            self.transport.shutdown();
+            return Err(Error::StartTlsUnavailable {
+                command: "STARTTLS",
+            });
+        }
+        self.run(&Command::StartTls)?.into_result("STARTTLS")?;
+        if !self.framer.is_idle() {
+            let pending = self.framer.buffer().len();
+            self.transport.shutdown();
+            return Err(Error::Protocol {
+                message: format!(
+                    "the server sent {pending} unencrypted bytes after accepting STARTTLS, before the TLS handshake (possible response injection); the connection was closed"
+                ),
+                excerpt: crate::error::escape_bytes(
+                    self.framer.buffer().get(..48.min(pending)).unwrap_or(&[]),
+                ),
+                offset: 0,
+            });
+        }
+        let Session {
+            transport,
+            config,
+            next_tag,
+            ..
+        } = self;
+        let transport = transport.start_tls(&config)?;
+        let mut session = Session::new(transport, &config);
+        session.next_tag = next_tag;
+        // Anything learnt before TLS is forgotten (RFC 3501 §6.2.1).
+        session.refresh_capabilities()?;
+        Ok(session)
+    }
+
+    /// Asks the server for its capabilities.
+    pub(crate) fn refresh_capabilities(&mut self) -> Result<()> {
+        let completion = self.run(&Command::Capability)?.into_result("CAPABILITY")?;
+        for response in completion.untagged {
+            if let Untagged::Capability(caps) = response {
+                self.caps = Capabilities::new(caps);
+            }
+        }
+        Ok(())
+    }
+
+    fn update_literal_mode(&mut self) {
+        let literal = if self.caps.has("LITERAL+") {
+            LiteralMode::Plus
+        } else if self.caps.has("LITERAL-") {
+            LiteralMode::Minus
+        } else {
+            LiteralMode::Synchronizing
+        };
+        self.encode_options = self.encode_options.with_literal(literal);
+    }
+
+    /// Whether `ENABLE UTF8=ACCEPT` succeeded (mailbox names are UTF-8 both ways).
+    pub(crate) fn utf8_accept(&self) -> bool {
+        self.encode_options.utf8_accept
+    }
+
+    /// Turns on UTF-8 mailbox names after a successful `ENABLE UTF8=ACCEPT`.
+    pub(crate) fn set_utf8_accept(&mut self, on: bool) {
+        self.encode_options = self.encode_options.with_utf8_accept(on);
+    }
+
+    fn choose_mechanism(&self, credentials: &Credentials) -> Result<Option<Mechanism>> {
+        let offered = self.caps.auth_mechanisms();
+        if let Some(wanted) = self.config.auth_mechanism() {
+            return Ok(match wanted {
+                // The LOGIN command; SASL LOGIN only when the command is disabled.
+                Mechanism::Login if !self.caps.has("LOGINDISABLED") => None,
+                other => Some(other),
+            });
+        }
+        match credentials {
+            Credentials::Password { .. } => {
+                if offered.iter().any(|m| m.eq_ignore_ascii_case("PLAIN")) {
+                    Ok(Some(Mechanism::Plain))
+                } else if !self.caps.has("LOGINDISABLED") {
+                    Ok(None)
+                } else {
+                    sasl::choose(&offered, credentials).map(Some)
+                }
+            }
+            _ => sasl::choose(&offered, credentials).map(Some),
+        }
+    }
+
+    /// Logs in with `credentials`, choosing the mechanism (see [`Config`]).
+    pub(crate) fn authenticate(&mut self, credentials: &Credentials) -> Result<()> {
+        self.update_literal_mode();
+        let mechanism = self.choose_mechanism(credentials)?;
+        let (name, result) = match mechanism {
+            None => {
+                if self.caps.has("LOGINDISABLED") {
+                    return Err(Error::invalid(
+                        "authentication",
+                        "the server disabled LOGIN (LOGINDISABLED) and offers no usable SASL mechanism; use TLS or STARTTLS",
+                    ));
+                }
+                let Credentials::Password { user, password } = credentials else {
+                    return Err(Error::invalid("authentication", "LOGIN needs a password"));
+                };
+                let command =
+                    Command::login(user.clone(), Secret::new(password.as_bytes().to_vec()));
+                ("LOGIN".to_string(), self.run(&command))
+            }
+            Some(mechanism) => (
+                format!("AUTHENTICATE {}", mechanism.name()),
+                self.run_authenticate(mechanism, credentials),
+            ),
+        };
+        let completion = match result {
+            // A BYE in answer to the credentials is the server refusing them: never retried
+            // (each retry would send the password again and bring an account lockout
+            // closer).
+            Err(Error::Server {
+                status: ServerStatus::Bye,
+                code,
+                text,
+                ..
+            }) => {
+                return Err(Error::Auth {
+                    mechanism: name,
+                    text: match code {
+                        Some(code) => format!("BYE [{code}] {text}"),
+                        None => format!("BYE {text}"),
+                    },
+                });
+            }
+            other => other?,
+        };
+        match completion.status {
+            Status::Ok => {
+                self.state = ConnectionState::Authenticated;
+                log::debug!(target: "mailwire::imap", "[{}] logged in as {} ({name})", self.id(), credentials.user());
+                match &completion.code {
+                    Some(ResponseCode::Capability(caps)) => {
+                        self.caps = Capabilities::new(caps.clone())
+                    }
+                    _ => self.refresh_capabilities()?,
+                }
+                self.update_literal_mode();
+                Ok(())
+            }
+            _ => {
+                let code = completion.code.as_ref().map(code_text);
+                let transient = completion
+                    .code
+                    .as_ref()
+                    .is_some_and(|c| matches!(c, ResponseCode::Other { name, .. } if name == "UNAVAILABLE" || name == "SERVERBUG" || name == "INUSE"));
+                if transient && completion.status != Status::Bye {
+                    Err(Error::Server {
+                        status: ServerStatus::No,
+                        command: name,
+                        code,
+                        text: completion.text,
+                    })
+                } else {
+                    Err(Error::Auth {
+                        mechanism: name,
+                        text: match code {
+                            Some(code) => format!("[{code}] {}", completion.text),
+                            None => completion.text,
+                        },
+                    })
+                }
+            }
+        }
+    }
+
+    fn run_authenticate(
+        &mut self,
+        mechanism: Mechanism,
+        credentials: &Credentials,
+    ) -> Result<Completion> {
+        let host = self.config.tls_server_name().to_string();
+        let port = self.config.port(Protocol::Imap);
+        let user = credentials.user().to_string();
+        let secret = credentials.secret().to_string();
+        let responses: Vec<String> = match mechanism {
+            Mechanism::Login => sasl::login(&user, &secret).to_vec(),
+            other => vec![sasl::initial_response(other, credentials, &host, port)?],
+        };
+        let sasl_ir = self.caps.has("SASL-IR") && mechanism != Mechanism::Login;
+        let mut pending = responses.into_iter();
+        let initial = match if sasl_ir { pending.next() } else { None } {
+            Some(b64) => Some(Secret::new(crate::base64::decode(b64.as_bytes())?)),
+            None => None,
+        };
+        let command = Command::Authenticate {
+            mechanism: mechanism.name().to_string(),
+            initial_response: initial,
+        };
+        let mut failed_challenge = false;
+        let mut challenges = 0;
+        self.run_with(&command, |_, continuation| {
+            challenges += 1;
+            if challenges > MAX_SASL_CHALLENGES {
+                return Err(Error::protocol(
+                    format!(
+                        "the server sent more than {MAX_SASL_CHALLENGES} authentication challenges"
+                    ),
+                    &[],
+                    0,
+                ));
+            }
+            let answer = if failed_challenge {
+                // After an error challenge the client must answer, then gets NO.
+                String::new()
+            } else if let Some(next) = pending.next() {
+                next
+            } else {
+                // An error challenge (XOAUTH2 / OAUTHBEARER send a base64 JSON status).
+                failed_challenge = true;
+                log::debug!(target: "mailwire::imap", "authentication challenge after the last response: {}", escaped(sasl::decode_error_challenge(&continuation.text)));
+                sasl::error_acknowledgement(mechanism).to_string()
+            };
+            Ok(encode::sasl_line(&answer))
+        })
+    }
+}
