@@ -52,7 +52,7 @@ pub fn imap_session(server: &[u8]) {
     let Ok(mut session) = crate::imap::session::Session::over_memory(client, &config) else {
         return;
     };
-    if let Ok(tag) = session.idle_start() {
+    if let Ok((tag, _)) = session.idle_start() {
         let _ = session.poll_untagged(Duration::from_millis(1));
         let _ = session.idle_done(&tag, Duration::from_millis(1));
     }

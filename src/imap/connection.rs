@@ -16,6 +16,7 @@ use crate::imap::codec::encode::{
 };
 use crate::imap::codec::parse::{FetchParts, parse_fetch};
 use crate::imap::codec::utf7;
+use crate::imap::Mailbox;
 use crate::imap::folder::Folder;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
@@ -33,32 +34,6 @@ use crate::message::{Message, MessageMeta};
 const MAX_SET_LEN: usize = 4000;
 /// How many commands one pipelined batch sends before reading the answers.
 const PIPELINE_WINDOW: usize = 32;
-
-/// What `SELECT` / `EXAMINE` reported about a folder.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Mailbox {
-    /// The folder's name, as given.
-    pub name: String,
-    /// How many messages it holds.
-    pub exists: u32,
-    /// How many are `\Recent`.
-    pub recent: u32,
-    /// The sequence number of the first unseen message, if the server said.
-    pub first_unseen: Option<u32>,
-    /// The UIDVALIDITY.
-    pub uid_validity: Option<u32>,
-    /// The UID the next message will get.
-    pub uid_next: Option<u32>,
-    /// The highest mod-sequence (CONDSTORE), if the server keeps them.
-    pub highest_modseq: Option<u64>,
-    /// The flags defined in the folder.
-    pub flags: Vec<Flag>,
-    /// The flags the client may change permanently (`MayCreate` means new keywords).
-    pub permanent_flags: Vec<Flag>,
-    /// Whether the folder was opened read-only.
-    pub read_only: bool,
-}
 
 /// What `STATUS` reported about a folder (fields the server did not send are `None`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -423,30 +398,7 @@ impl ImapConnection {
     /// connection accept `VANISHED` (refused before: no server may send it then).
     pub fn enable(&self, capabilities: &[&str]) -> Result<Vec<String>> {
         let caps = capabilities.iter().map(|c| c.to_string()).collect();
-        self.with(|s| {
-            let c = run_ok(s, &Command::Enable(caps))?;
-            let enabled: Vec<String> = c
-                .untagged
-                .into_iter()
-                .filter_map(|u| match u {
-                    Untagged::Enabled(v) => Some(v),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
-            if enabled
-                .iter()
-                .any(|e| e.eq_ignore_ascii_case("UTF8=ACCEPT"))
-            {
-                s.set_utf8_accept(true);
-            }
-            // From now on the server reports expunges as VANISHED (RFC 7162 §3.2.10),
-            // which is accepted only once QRESYNC is enabled.
-            if enabled.iter().any(|e| e.eq_ignore_ascii_case("QRESYNC")) {
-                s.qresync_enabled = true;
-            }
-            Ok(enabled)
-        })
+        self.with(|s| s.enable(caps))
     }
 
     /// The quota roots of `folder` and their usage (`GETQUOTAROOT`, RFC 9208).
@@ -603,8 +555,8 @@ impl ImapConnection {
     /// refuses (`INBOX`, no permission) leaves the folder exactly as it was.
     pub fn delete_folder(&self, folder: &str) -> Result<()> {
         self.with(|s| {
-            if s.selected.as_ref().is_some_and(|(name, _)| name == folder) {
-                leave_without_expunge(s)?;
+            if s.selected_folder() == Some(folder) {
+                s.leave_folder()?;
             }
             run_ok(s, &Command::Delete(WireMailbox::new(folder))).map(drop)
         })
@@ -613,9 +565,7 @@ impl ImapConnection {
     /// Renames a folder.
     pub fn rename_folder(&self, from: &str, to: &str) -> Result<()> {
         self.with(|s| {
-            if s.selected.as_ref().is_some_and(|(name, _)| name == from) {
-                s.selected = None;
-            }
+            s.folder_renamed(from);
             run_ok(
                 s,
                 &Command::Rename {
@@ -791,7 +741,7 @@ impl ImapConnection {
                 messages: Vec::with_capacity(usize::try_from(hint).unwrap_or(256)),
                 pending: None,
             };
-            soliciting(s, &set, |s| {
+            s.soliciting(set.clone(), |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
                     let (_, completions) =
                         s.run_pipelined_taking(window, &mut |offer| collector.offer(offer))?;
@@ -897,7 +847,7 @@ impl ImapConnection {
                 messages: Vec::new(),
                 pending: None,
             };
-            soliciting(s, &set, |s| {
+            s.soliciting(set.clone(), |s| {
                 let (_, completions) = s
                     .run_pipelined_taking(std::slice::from_ref(&command), &mut |offer| {
                         collector.offer(offer)
@@ -940,7 +890,7 @@ impl ImapConnection {
                 [FetchItem::Uid, FetchItem::full_message()],
             );
             let set = SequenceSet::single(uid);
-            let (c, written) = soliciting(s, &set, |s| s.run_streaming(&command, 0, writer))?;
+            let (c, written) = s.soliciting(set.clone(), |s| s.run_streaming(&command, 0, writer))?;
             let c = c.into_result("UID FETCH")?;
             let found = c.untagged.iter().any(
                 |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
@@ -1264,19 +1214,6 @@ impl ImapGuard<'_> {
     }
 }
 
-/// Runs `f` with the FETCH responses for `uids` marked as answers (kept out of the
-/// unsolicited queue, so a large fetch is not copied there).
-fn soliciting<T>(
-    s: &mut Session,
-    uids: &SequenceSet,
-    f: impl FnOnce(&mut Session) -> Result<T>,
-) -> Result<T> {
-    s.solicited_uids = Some(uids.clone());
-    let result = f(s);
-    s.solicited_uids = None;
-    result
-}
-
 fn run_ok(s: &mut Session, command: &Command) -> Result<Completion> {
     let name = command.name().to_string();
     s.run(command)?.into_result(&name)
@@ -1293,12 +1230,8 @@ fn broken(s: &mut Session, e: Error) -> Error {
 
 /// Selects `folder` read-write unless it already is; returns its UIDVALIDITY.
 fn ensure_selected(s: &mut Session, folder: &str) -> Result<Option<u32>> {
-    if s.selected
-        .as_ref()
-        .is_some_and(|(name, read_only)| name == folder && !read_only)
-        && s.state() == ConnectionState::Selected
-    {
-        return Ok(s.uid_validities.get(folder).copied());
+    if s.is_open_writable(folder) {
+        return Ok(s.uid_validity(folder));
     }
     open_folder(s, folder, false).map(|m| m.uid_validity)
 }
@@ -1329,105 +1262,14 @@ fn open_reading(
     Ok(mailbox)
 }
 
-/// Leaves the selected folder without expunging: `UNSELECT`, or, without it, `EXAMINE`
-/// of the same folder (read-only; selecting implicitly closes without expunge, RFC 9051
-/// §6.3.2) then `CLOSE`, which removes nothing from a read-only folder (§6.4.1). A plain
-/// `CLOSE` would expunge every `\Deleted` message.
-fn leave_without_expunge(s: &mut Session) -> Result<()> {
-    if s.capabilities().has("UNSELECT") {
-        run_ok(s, &Command::Unselect)?;
-    } else {
-        let read_only = s.selected.as_ref().is_some_and(|(_, ro)| *ro);
-        if !read_only {
-            let Some((name, _)) = s.selected.clone() else {
-                return Ok(());
-            };
-            // If even EXAMINE fails, no folder is selected any more: nothing to close.
-            if open_folder(s, &name, true).is_err() {
-                s.selected = None;
-                s.set_state(ConnectionState::Authenticated);
-                return Ok(());
-            }
-        }
-        if s.selected.as_ref().is_some_and(|(_, ro)| *ro) {
-            run_ok(s, &Command::Close)?;
-        }
-    }
-    s.selected = None;
-    s.set_state(ConnectionState::Authenticated);
-    Ok(())
-}
-
+/// `SELECT` / `EXAMINE` with the options this connection always asks for (`CONDSTORE`
+/// when the server has it).
 fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox> {
     let mut options = SelectOptions::new();
     if s.capabilities().has("CONDSTORE") {
         options = options.condstore();
     }
-    let command = if read_only {
-        Command::Examine {
-            mailbox: WireMailbox::new(folder),
-            options,
-        }
-    } else {
-        Command::Select {
-            mailbox: WireMailbox::new(folder),
-            options,
-        }
-    };
-    s.selected = None;
-    let completion = s.run(&command)?;
-    let completion = match completion.into_result(if read_only { "EXAMINE" } else { "SELECT" }) {
-        Ok(c) => c,
-        Err(e) => {
-            // A failed SELECT leaves no folder selected (RFC 3501 §6.3.1).
-            s.set_state(ConnectionState::Authenticated);
-            return Err(e);
-        }
-    };
-    let mut mailbox = Mailbox {
-        name: folder.to_string(),
-        read_only,
-        ..Mailbox::default()
-    };
-    let apply = |code: &ResponseCode, mailbox: &mut Mailbox| match code {
-        ResponseCode::UidValidity(n) => mailbox.uid_validity = Some(*n),
-        ResponseCode::UidNext(n) => mailbox.uid_next = Some(*n),
-        ResponseCode::Unseen(n) => mailbox.first_unseen = Some(*n),
-        ResponseCode::HighestModSeq(n) => mailbox.highest_modseq = Some(*n),
-        ResponseCode::PermanentFlags(f) => mailbox.permanent_flags = f.clone(),
-        ResponseCode::ReadOnly => mailbox.read_only = true,
-        ResponseCode::ReadWrite => mailbox.read_only = false,
-        _ => {}
-    };
-    for u in &completion.untagged {
-        match u {
-            Untagged::Exists(n) => mailbox.exists = *n,
-            Untagged::Recent(n) => mailbox.recent = *n,
-            Untagged::Flags(f) => mailbox.flags = f.clone(),
-            Untagged::Condition {
-                code: Some(code), ..
-            } => apply(code, &mut mailbox),
-            _ => {}
-        }
-    }
-    if let Some(code) = &completion.code {
-        apply(code, &mut mailbox);
-    }
-    s.set_state(ConnectionState::Selected);
-    s.selected = Some((folder.to_string(), mailbox.read_only));
-    // Events about the folder as it was opened are not news.
-    let _ = s.take_unsolicited();
-    // What the folder's UIDVALIDITY is now; the callers compare it with what UIDs were
-    // read under (`ValidityMemory`).
-    match mailbox.uid_validity {
-        Some(v) => {
-            s.uid_validities.insert(folder.to_string(), v);
-        }
-        None => {
-            s.uid_validities.remove(folder);
-        }
-    }
-    Ok(mailbox)
+    s.open_folder(folder, options, read_only).map(|o| o.mailbox)
 }
 
 fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
@@ -1691,7 +1533,7 @@ fn count_expunged(s: &Session, untagged: &[Untagged], asked: Option<&SequenceSet
             Untagged::Vanished {
                 earlier: false,
                 uids,
-            } if s.qresync_enabled => {
+            } if s.qresync_enabled() => {
                 let gone = match asked {
                     Some(asked) => uids.intersection(asked),
                     None => uids.intersection(&SequenceSet::range(1, u32::MAX)),

@@ -13,12 +13,12 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{Command, FetchItem, Mailbox as WireMailbox, SelectOptions};
+use crate::imap::codec::encode::{Command, FetchItem, SelectOptions};
 use crate::imap::idle_queue::EventQueue;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
-use crate::imap::session::{ConnectionState, Session};
-use crate::imap::types::{FetchItem as Item, Flag, ResponseCode, Untagged};
+use crate::imap::session::Session;
+use crate::imap::types::{FetchItem as Item, Flag, Untagged};
 use crate::net::retry::Delays;
 use crate::net::socket::ShutdownHandle;
 
@@ -422,27 +422,12 @@ impl Worker {
                 context: "(the listener is stopping)".into(),
             });
         }
-        let command = Command::Examine {
-            mailbox: WireMailbox::new(self.folder.as_str()),
-            options: SelectOptions::new(),
-        };
-        let completion = session.run(&command)?.into_result("EXAMINE")?;
-        session.set_state(ConnectionState::Selected);
-        let mut validity = None;
-        let mut uid_next = None;
-        for u in &completion.untagged {
-            if let Untagged::Condition {
-                code: Some(code), ..
-            } = u
-            {
-                match code {
-                    ResponseCode::UidValidity(v) => validity = Some(*v),
-                    ResponseCode::UidNext(n) => uid_next = Some(*n),
-                    _ => {}
-                }
-            }
-        }
-        let _ = session.take_unsolicited();
+        // This listener reads every answer's events itself: none are queued as news.
+        session.read_news_from_answers();
+        let mailbox = session
+            .open_folder(self.folder.as_str(), SelectOptions::new(), true)?
+            .mailbox;
+        let (validity, uid_next) = (mailbox.uid_validity, mailbox.uid_next);
         let mut catch_up_from = self.uid_next;
         if let (Some(old), Some(new)) = (self.uid_validity, validity) {
             if old != new {
@@ -558,15 +543,11 @@ impl Worker {
 
     fn watch_idle(&mut self) -> Result<()> {
         loop {
-            let tag = self.with_session(|s| s.idle_start())?;
+            let (tag, early) = self.with_session(|s| s.idle_start())?;
             let renew_at = Instant::now() + self.renew_every;
             // Changes the server announced before its continuation (it reports what happened
             // since the last command as soon as IDLE starts) are news too.
-            let mut pending: Vec<Untagged> = self
-                .with_session(|s| Ok(s.take_unsolicited()))?
-                .into_iter()
-                .filter(is_mailbox_event)
-                .collect();
+            let mut pending: Vec<Untagged> = early.into_iter().filter(is_mailbox_event).collect();
             loop {
                 if !pending.is_empty() {
                     break;
@@ -620,7 +601,6 @@ impl Worker {
             }
             let untagged = self.with_session(|s| {
                 let c = s.run(&Command::Noop)?.into_result("NOOP")?;
-                let _ = s.take_unsolicited();
                 Ok(c.untagged)
             })?;
             if untagged.iter().any(|u| {
@@ -647,7 +627,7 @@ impl Worker {
         // VANISHED is only valid once QRESYNC is enabled (RFC 7162 §3.2.10); UIDs that
         // cannot exist yet (from UIDNEXT on) are not news.
         let qresync = self
-            .with_session(|s| Ok(s.qresync_enabled))
+            .with_session(|s| Ok(s.qresync_enabled()))
             .unwrap_or(false);
         let known =
             SequenceSet::from_ranges([1..=self.uid_next.map_or(u32::MAX, |n| n.saturating_sub(1))]);
@@ -687,7 +667,6 @@ impl Worker {
                 _ => {}
             }
         }
-        let _ = self.with_session(|s| Ok(s.take_unsolicited()));
         // Sequence numbers are valid before the expunges of this batch are applied; ask
         // for the UIDs of flag changes that came without one.
         let unknown: Vec<u32> = flag_changes
@@ -707,7 +686,6 @@ impl Worker {
                         vanished: false,
                     })?
                     .into_result("FETCH")?;
-                let _ = s.take_unsolicited();
                 Ok(c.untagged)
             })?;
             for u in map {
@@ -762,7 +740,6 @@ impl Worker {
         let c = s
             .run(&Command::uid_search(query))?
             .into_result("UID SEARCH")?;
-        let _ = s.take_unsolicited();
         let mut uids: Vec<u32> = c
             .untagged
             .into_iter()

@@ -5,6 +5,7 @@
 pub mod codec;
 mod connection;
 pub mod folder;
+mod mailbox;
 mod handler;
 mod idle;
 mod idle_queue;
@@ -19,10 +20,11 @@ mod validity;
 
 pub use codec::encode::InternalDate;
 pub use connection::{
-    AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Mailbox, Namespaces,
+    AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces,
     Quota,
 };
 pub use folder::{Folder, FolderKind};
+pub use mailbox::Mailbox;
 pub use handler::{ImapHandler, Selection};
 pub use idle::{IdleEvent, IdleEvents, IdleListener, IdleListenerBuilder};
 pub use pool::{ImapManager, ImapPool, PooledImap};

@@ -153,6 +153,7 @@ impl Session {
                 log::warn!(target: "mailwire::imap", "[{}] server alert: {}", self.id(), escaped(text));
             }
             Untagged::Capability(caps) => self.caps = Capabilities::new(caps.clone()),
+            Untagged::Enabled(enabled) => self.note_enabled(enabled),
             Untagged::Fetch { items, .. }
                 if self.solicited_uids.as_ref().is_some_and(|set| {
                     items.iter().any(|i| {
@@ -165,7 +166,11 @@ impl Session {
             | Untagged::Expunge(_)
             | Untagged::Vanished { earlier: false, .. }
             | Untagged::Recent(_)
-            | Untagged::Fetch { .. } => self.push_unsolicited(u.clone(), size),
+            | Untagged::Fetch { .. }
+                if self.news == News::Queued =>
+            {
+                self.push_unsolicited(u.clone(), size)
+            }
             _ => {}
         }
         Ok(Some(u))

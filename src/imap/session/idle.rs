@@ -4,27 +4,29 @@ use super::*;
 
 impl Session {
     /// Starts IDLE: sends the command and waits for the server's continuation. Returns the
-    /// tag to finish it with [`idle_done`](Self::idle_done). Untagged responses that arrive
-    /// first go to the unsolicited queue.
-    pub(crate) fn idle_start(&mut self) -> Result<String> {
+    /// tag to finish it with [`idle_done`](Self::idle_done) and the untagged responses that
+    /// arrived first (the server reports what happened since the last command as soon as
+    /// IDLE starts); their mailbox events are also queued as news unless the session reads
+    /// news from answers.
+    pub(crate) fn idle_start(&mut self) -> Result<(String, Vec<Untagged>)> {
         self.ensure_usable()?;
         self.start_turn();
         let tag = self.tag();
         let result = self.idle_start_inner(&tag);
-        self.guard(result).map(|()| tag)
+        self.guard(result).map(|early| (tag, early))
     }
 
-    fn idle_start_inner(&mut self, tag: &str) -> Result<()> {
+    fn idle_start_inner(&mut self, tag: &str) -> Result<Vec<Untagged>> {
         let encoded = Command::Idle.encode(tag, &self.encode_options)?;
         for part in encoded.parts() {
             self.transport.send(part, encoded.trace_text())?;
         }
-        let mut ignored = Vec::new();
+        let mut early = Vec::new();
         loop {
             match self.read_response("starting IDLE")? {
                 Response::Continuation(_) => {
                     self.state = ConnectionState::Idle;
-                    return Ok(());
+                    return Ok(early);
                 }
                 Response::Tagged {
                     tag: t,
@@ -41,7 +43,7 @@ impl Session {
                     .into_result("IDLE")
                     .and_then(|_| Err(Error::protocol("the server ended IDLE at once", &[], 0)));
                 }
-                other => self.absorb_for("IDLE", other, &mut ignored)?,
+                other => self.absorb_for("IDLE", other, &mut early)?,
             }
         }
     }

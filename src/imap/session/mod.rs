@@ -23,6 +23,9 @@ mod exchange;
 mod idle;
 mod login;
 mod news;
+mod selection;
+
+pub(crate) use selection::Opened;
 
 /// How many unsolicited responses are kept before the oldest are dropped.
 const MAX_UNSOLICITED: usize = 10_000;
@@ -207,21 +210,34 @@ pub(crate) struct Session {
     /// The size on the wire of the response parsed last.
     last_frame_len: usize,
     /// The mailbox currently selected, as the caller named it, and whether read-only.
-    pub(crate) selected: Option<(String, bool)>,
+    selected: Option<(String, bool)>,
     /// The last UIDVALIDITY seen per folder.
-    pub(crate) uid_validities: std::collections::HashMap<String, u32>,
+    uid_validities: std::collections::HashMap<String, u32>,
     /// The most bytes the response buffer ever held.
     peak_buffered: usize,
     /// Bytes of literals copied to callers' writers, all told.
     streamed: u64,
     /// How many bytes were read from the server in total (after TLS decryption).
     bytes_received: u64,
-    /// Whether `ENABLE QRESYNC` succeeded on this connection (the sync module enables it
-    /// once; afterwards the server reports expunges as `VANISHED`).
-    pub(crate) qresync_enabled: bool,
+    /// Whether `ENABLE QRESYNC` succeeded on this connection (afterwards the server reports
+    /// expunges as `VANISHED`).
+    qresync_enabled: bool,
     /// While a `UID FETCH` runs: the UIDs it asked for. Their FETCH responses are the
     /// command's answer, not news, and are kept out of the unsolicited queue.
-    pub(crate) solicited_uids: Option<crate::imap::seqset::SequenceSet>,
+    solicited_uids: Option<crate::imap::seqset::SequenceSet>,
+    /// Where mailbox events go besides the answer they came with.
+    news: News,
+}
+
+/// Where a session puts the mailbox events (EXISTS, EXPUNGE, FETCH, …) that come with
+/// answers or unasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum News {
+    /// Also into the unsolicited queue, for whoever takes it (`ImapConnection`).
+    Queued,
+    /// Only in the answers: the owner reads every answer's events itself (the
+    /// `IdleListener`), so nothing is queued twice.
+    InAnswers,
 }
 
 impl fmt::Debug for Session {
@@ -332,6 +348,7 @@ impl Session {
             bytes_received: 0,
             qresync_enabled: false,
             solicited_uids: None,
+            news: News::Queued,
         }
     }
 
@@ -350,9 +367,6 @@ impl Session {
         self.state
     }
 
-    pub(crate) fn set_state(&mut self, state: ConnectionState) {
-        self.state = state;
-    }
 
     /// Whether the connection is unusable (broken or logged out).
     pub(crate) fn is_broken(&self) -> bool {

@@ -1,6 +1,7 @@
 //! The unsolicited-response queue (news for whoever takes it) and the bound on what one command may hold.
 
 use super::*;
+use crate::imap::seqset::SequenceSet;
 
 impl Session {
     /// Takes the unsolicited responses received so far (EXISTS, EXPUNGE, FETCH FLAGS, …).
@@ -49,5 +50,32 @@ impl Session {
             });
         }
         Ok(())
+    }
+
+    /// Empties the unsolicited queue: what it held is known to the caller already.
+    pub(super) fn drop_news(&mut self) {
+        self.unsolicited.clear();
+        self.unsolicited_bytes = 0;
+    }
+
+    /// From now on mailbox events stay in the answers they come with and are not queued as
+    /// news too: the owner reads every answer (the `IdleListener`). Empties the queue.
+    pub(crate) fn read_news_from_answers(&mut self) {
+        self.news = News::InAnswers;
+        self.drop_news();
+    }
+
+    /// Runs `f` with the `FETCH` responses that carry a UID in `uids` marked as answers:
+    /// they are the command's data, not news, and stay out of the unsolicited queue (a
+    /// large fetch is not copied there). The mark ends with `f`, whatever it returns.
+    pub(crate) fn soliciting<T>(
+        &mut self,
+        uids: SequenceSet,
+        f: impl FnOnce(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        self.solicited_uids = Some(uids);
+        let result = f(self);
+        self.solicited_uids = None;
+        result
     }
 }

@@ -8,12 +8,12 @@ use super::flags::canonical_flags;
 use super::{SyncDelta, SyncState, SyncStrategy};
 use crate::error::{Error, Result};
 use crate::imap::codec::encode::{
-    Command, FetchItem, Mailbox as WireMailbox, Qresync, SearchReturn, SelectOptions,
+    Command, FetchItem, Qresync, SearchReturn, SelectOptions,
 };
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
-use crate::imap::session::{ConnectionState, Session};
-use crate::imap::types::{EsearchItem, FetchItem as Item, ResponseCode, Untagged};
+use crate::imap::session::{ConnectionState, Opened, Session};
+use crate::imap::types::{EsearchItem, FetchItem as Item, Untagged};
 
 /// The longest known-UID set sent in `SELECT (QRESYNC ...)`; a longer one is left out
 /// (the server then reports every expunge since the mod-sequence, which is still correct).
@@ -45,20 +45,14 @@ fn choose(s: &Session, asked: SyncStrategy) -> Result<SyncStrategy> {
 /// so a selected folder is left first with UNSELECT when the server has it. Returns
 /// whether QRESYNC is on.
 fn enable_qresync(s: &mut Session) -> Result<bool> {
-    if s.qresync_enabled {
+    if s.qresync_enabled() {
         return Ok(true);
     }
     if s.state() == ConnectionState::Selected && s.capabilities().has("UNSELECT") {
-        s.run(&Command::Unselect)?.into_result("UNSELECT")?;
-        s.selected = None;
-        s.set_state(ConnectionState::Authenticated);
+        s.leave_folder()?;
     }
-    let c = s.run(&Command::Enable(vec!["QRESYNC".into()]))?;
-    let enabled = c.untagged.iter().any(|u| {
-        matches!(u, Untagged::Enabled(list) if list.iter().any(|e| e.eq_ignore_ascii_case("QRESYNC")))
-    });
-    s.qresync_enabled = enabled;
-    Ok(enabled)
+    s.enable(vec!["QRESYNC".into()])?;
+    Ok(s.qresync_enabled())
 }
 
 /// What the SELECT answered.
@@ -74,69 +68,20 @@ struct Selected {
 /// cache: the QRESYNC parameters only take effect on a fresh SELECT) and records it as the
 /// connection's selected folder.
 fn select(s: &mut Session, folder: &str, options: SelectOptions) -> Result<Selected> {
-    s.selected = None;
-    let completion = s.run(&Command::Select {
-        mailbox: WireMailbox::new(folder),
-        options,
-    })?;
-    let completion = match completion.into_result("SELECT") {
-        Ok(c) => c,
-        Err(e) => {
-            s.set_state(ConnectionState::Authenticated);
-            return Err(e);
-        }
-    };
-    let mut exists = 0;
-    let mut uid_validity = None;
-    let mut uid_next = None;
-    let mut highest_modseq = None;
-    let mut no_modseq = false;
-    let mut read_only = false;
-    let codes = completion
-        .untagged
-        .iter()
-        .filter_map(|u| match u {
-            Untagged::Condition {
-                code: Some(code), ..
-            } => Some(code),
-            _ => None,
-        })
-        .chain(completion.code.as_ref());
-    for code in codes {
-        match code {
-            ResponseCode::UidValidity(n) => uid_validity = Some(*n),
-            ResponseCode::UidNext(n) => uid_next = Some(*n),
-            ResponseCode::HighestModSeq(n) => highest_modseq = Some(*n),
-            ResponseCode::NoModSeq => no_modseq = true,
-            ResponseCode::ReadOnly => read_only = true,
-            _ => {}
-        }
-    }
-    for u in &completion.untagged {
-        if let Untagged::Exists(n) = u {
-            exists = *n;
-        }
-    }
-    s.set_state(ConnectionState::Selected);
-    s.selected = Some((folder.to_string(), read_only));
-    // The FETCH / EXISTS of the SELECT answer are its data, not news.
-    let _ = s.take_unsolicited();
-    let uid_validity = uid_validity.filter(|&v| v != 0).ok_or_else(|| {
+    let Opened { mailbox, answer } = s.open_folder(folder, options, false)?;
+    let uid_validity = mailbox.uid_validity.filter(|&v| v != 0).ok_or_else(|| {
         Error::protocol(
             format!("the server sent no UIDVALIDITY when selecting {folder:?}"),
             &[],
             0,
         )
     })?;
-    // The sync reports a change itself: the connection's cache must not fail the next
-    // call with UidValidityChanged.
-    s.uid_validities.insert(folder.to_string(), uid_validity);
     Ok(Selected {
-        exists,
+        exists: mailbox.exists,
         uid_validity,
-        uid_next: uid_next.filter(|&n| n != 0),
-        highest_modseq: if no_modseq { None } else { highest_modseq },
-        untagged: completion.untagged,
+        uid_next: mailbox.uid_next.filter(|&n| n != 0),
+        highest_modseq: mailbox.highest_modseq,
+        untagged: answer,
     })
 }
 
@@ -300,9 +245,7 @@ fn observe_condstore(
             returns: esearch.then(|| vec![SearchReturn::All]),
         },
     ];
-    s.solicited_uids = Some(SequenceSet::all());
-    let result = s.run_pipelined(&commands);
-    s.solicited_uids = None;
+    let result = s.soliciting(SequenceSet::all(), |s| s.run_pipelined(&commands));
     let (untagged, completions) = result?;
     for (c, name) in completions.into_iter().zip(["UID FETCH", "UID SEARCH"]) {
         c.into_result(name)?;
@@ -376,9 +319,7 @@ fn fetch_flags(
         .into_iter()
         .map(|set| Command::uid_fetch(set, [FetchItem::Uid, FetchItem::Flags]))
         .collect();
-    s.solicited_uids = Some(SequenceSet::all());
-    let result = s.run_pipelined(&commands);
-    s.solicited_uids = None;
+    let result = s.soliciting(SequenceSet::all(), |s| s.run_pipelined(&commands));
     let (untagged, completions) = result?;
     for c in completions {
         c.into_result("UID FETCH")?;
