@@ -5,10 +5,10 @@
 pub mod codec;
 mod connection;
 pub mod folder;
-mod mailbox;
 mod handler;
 mod idle;
 mod idle_queue;
+mod mailbox;
 mod pool;
 pub mod search;
 pub mod seqset;
@@ -20,13 +20,12 @@ mod validity;
 
 pub use codec::encode::InternalDate;
 pub use connection::{
-    AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces,
-    Quota,
+    AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces, Quota,
 };
 pub use folder::{Folder, FolderKind};
-pub use mailbox::Mailbox;
 pub use handler::{ImapHandler, Selection};
 pub use idle::{IdleEvent, IdleEvents, IdleListener, IdleListenerBuilder};
+pub use mailbox::Mailbox;
 pub use pool::{ImapManager, ImapPool, PooledImap};
 pub use search::SearchQuery;
 pub use seqset::SequenceSet;

@@ -367,7 +367,6 @@ impl Session {
         self.state
     }
 
-
     /// Whether the connection is unusable (broken or logged out).
     pub(crate) fn is_broken(&self) -> bool {
         matches!(self.state, ConnectionState::Error | ConnectionState::Logout)

@@ -35,7 +35,8 @@ impl Session {
         };
         self.selected = None;
         let completion = self.run(&command)?;
-        let completion = match completion.into_result(if read_only { "EXAMINE" } else { "SELECT" }) {
+        let completion = match completion.into_result(if read_only { "EXAMINE" } else { "SELECT" })
+        {
             Ok(c) => c,
             Err(e) => {
                 if self.state == ConnectionState::Selected {
@@ -44,8 +45,12 @@ impl Session {
                 return Err(e);
             }
         };
-        let mailbox =
-            Mailbox::from_answer(folder, read_only, &completion.untagged, completion.code.as_ref());
+        let mailbox = Mailbox::from_answer(
+            folder,
+            read_only,
+            &completion.untagged,
+            completion.code.as_ref(),
+        );
         self.state = ConnectionState::Selected;
         self.selected = Some((folder.to_string(), mailbox.read_only));
         // Events about the folder as it was opened are not news.
@@ -128,7 +133,9 @@ impl Session {
     /// applies it: UTF-8 mailbox names after `UTF8=ACCEPT`, `VANISHED` accepted after
     /// `QRESYNC`.
     pub(crate) fn enable(&mut self, extensions: Vec<String>) -> Result<Vec<String>> {
-        let c = self.run(&Command::Enable(extensions))?.into_result("ENABLE")?;
+        let c = self
+            .run(&Command::Enable(extensions))?
+            .into_result("ENABLE")?;
         Ok(c.untagged
             .into_iter()
             .filter_map(|u| match u {
@@ -141,7 +148,10 @@ impl Session {
 
     /// Applies an `ENABLED` response (RFC 5161 §3.2).
     pub(super) fn note_enabled(&mut self, enabled: &[String]) {
-        if enabled.iter().any(|e| e.eq_ignore_ascii_case("UTF8=ACCEPT")) {
+        if enabled
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case("UTF8=ACCEPT"))
+        {
             self.set_utf8_accept(true);
         }
         // From now on the server reports expunges as VANISHED (RFC 7162 §3.2.10), which

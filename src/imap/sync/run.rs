@@ -7,9 +7,7 @@ use super::delta::{Observation, Outcome, apply};
 use super::flags::canonical_flags;
 use super::{SyncDelta, SyncState, SyncStrategy};
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{
-    Command, FetchItem, Qresync, SearchReturn, SelectOptions,
-};
+use crate::imap::codec::encode::{Command, FetchItem, Qresync, SearchReturn, SelectOptions};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{ConnectionState, Opened, Session};
@@ -85,7 +83,7 @@ fn select(s: &mut Session, folder: &str, options: SelectOptions) -> Result<Selec
     })
 }
 
-pub(super) fn run_sync(
+pub(crate) fn run_sync(
     s: &mut Session,
     folder: &str,
     state: &SyncState,

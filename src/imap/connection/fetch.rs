@@ -1,0 +1,340 @@
+//! `ImapConnection` calls that fetch messages: whole, metadata, headers, parts, ranges, to a writer.
+
+use super::*;
+
+/// What to fetch for each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FetchWhat {
+    /// Flags, size, internal date, envelope and body structure; no content.
+    #[default]
+    Metadata,
+    /// The whole message (`BODY.PEEK[]`: does not set `\Seen`) and the flags, size and
+    /// internal date.
+    Full,
+    /// The header block only (`BODY.PEEK[HEADER]`), with flags, size and internal date.
+    Headers,
+}
+
+fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
+    let mut items = vec![
+        FetchItem::Uid,
+        FetchItem::Flags,
+        FetchItem::Rfc822Size,
+        FetchItem::InternalDate,
+    ];
+    match what {
+        FetchWhat::Metadata => {
+            items.push(FetchItem::Envelope);
+            items.push(FetchItem::BodyStructure);
+        }
+        FetchWhat::Full => items.push(FetchItem::full_message()),
+        FetchWhat::Headers => items.push(FetchItem::peek(Section::header())),
+    }
+    items
+}
+
+/// Turns a fetch's FETCH responses into `Message`s as they arrive (the hook of
+/// `Session::run_pipelined_taking`).
+struct Collector<'s> {
+    wanted: &'s SequenceSet,
+    messages: Vec<Message>,
+    /// The metadata of the message whose body was asked for with `Take::Part`.
+    pending: Option<MessageMeta>,
+}
+
+impl Collector<'_> {
+    fn offer(&mut self, offer: Offer<'_>) -> Result<Take> {
+        let bytes = match offer {
+            Offer::Part(raw) => {
+                if let Some(meta) = self.pending.take() {
+                    self.messages.push(Message::with_meta(raw, meta));
+                }
+                return Ok(Take::Yes);
+            }
+            Offer::Frame(bytes) => bytes,
+        };
+        // Unsolicited FETCHes (another client's flag change) lack a wanted UID: they take
+        // the general path.
+        let Some(parts) =
+            parse_fetch(bytes)?.filter(|p| p.uid.is_some_and(|uid| self.wanted.contains(uid)))
+        else {
+            return Ok(Take::No);
+        };
+        let (meta, content) = split_parts(parts);
+        let raw = match content {
+            // Still in the read buffer: ask for it (moved rather than copied when large).
+            Some(Cow::Borrowed(body)) => match range_within(bytes, body) {
+                Some(range) => {
+                    self.pending = Some(meta);
+                    return Ok(Take::Part(range));
+                }
+                None => body.to_vec(),
+            },
+            other => other.map(Cow::into_owned).unwrap_or_default(),
+        };
+        self.messages.push(Message::with_meta(raw, meta));
+        Ok(Take::Yes)
+    }
+}
+
+/// A FETCH response's metadata, and its message data.
+fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
+    let meta = MessageMeta {
+        uid: parts.uid,
+        seq: Some(parts.seq),
+        flags: parts.flags.unwrap_or_default(),
+        internal_date: parts.internal_date,
+        size: parts.size,
+        envelope: parts.envelope,
+        body_structure: parts.body_structure,
+        mod_seq: parts.mod_seq,
+    };
+    (meta, parts.content)
+}
+
+/// Where `part` (a slice borrowed from `whole`) lies in `whole`.
+fn range_within(whole: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some(start..end)
+}
+
+impl ImapConnection {
+    /// Fetches the messages with these UIDs (whole content, flags, size, internal date), in
+    /// ascending UID order; UIDs that do not exist are skipped. Many UIDs are fetched with
+    /// a few pipelined commands, not one round trip each. Does not set `\Seen`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, SearchQuery};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let uids = conn.search("INBOX", &SearchQuery::unseen())?;
+    /// for m in conn.fetch_messages("INBOX", &uids)? {
+    ///     println!("{:?} {:?}", m.subject(), m.text_body());
+    ///     for a in m.attachments() {
+    ///         println!("  {:?} {} bytes", a.filename(), a.size());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_messages(&self, folder: &str, uids: impl Into<Uids>) -> Result<Vec<Message>> {
+        self.fetch(folder, uids, FetchWhat::Full)
+    }
+
+    /// Fetches one whole message by UID, `None` if there is no such message.
+    pub fn fetch_message(&self, folder: &str, uid: impl Into<Uid>) -> Result<Option<Message>> {
+        Ok(self
+            .fetch(folder, uid.into(), FetchWhat::Full)?
+            .into_iter()
+            .next())
+    }
+
+    /// Fetches metadata only: flags, size, internal date, envelope and body structure.
+    pub fn fetch_metadata(&self, folder: &str, uids: impl Into<Uids>) -> Result<Vec<Message>> {
+        self.fetch(folder, uids, FetchWhat::Metadata)
+    }
+
+    /// Fetches the header blocks only.
+    pub fn fetch_headers(&self, folder: &str, uids: impl Into<Uids>) -> Result<Vec<Message>> {
+        self.fetch(folder, uids, FetchWhat::Headers)
+    }
+
+    /// Fetches `what` for the messages with these UIDs, in ascending UID order. UIDs read
+    /// under another UIDVALIDITY than the folder's are refused with
+    /// [`Error::UidValidityChanged`] before anything is fetched (see [`Uids`]).
+    pub fn fetch(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let uids = uids.into();
+        let set = uids.set().difference(&SequenceSet::single(0));
+        self.fetch_set(folder, set, uids.validity(), what)
+    }
+
+    fn fetch_set(
+        &self,
+        folder: &str,
+        set: SequenceSet,
+        carried: Option<u32>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        if set.is_empty() {
+            return Ok(Vec::new());
+        }
+        let items = fetch_items(what);
+        let memory = self.validities();
+        self.with(|s| {
+            ensure_acting(s, &memory, folder, carried)?;
+            let commands: Vec<Command> = set
+                .chunks(MAX_SET_LEN)
+                .map(|chunk| Command::uid_fetch(chunk, items.clone()))
+                .collect();
+            // Every FETCH is turned into its Message as it arrives, so no response
+            // outlives its parse (the memory of one is reused for the next).
+            let hint = set.len().unwrap_or(0).min(256);
+            let mut collector = Collector {
+                wanted: &set,
+                messages: Vec::with_capacity(usize::try_from(hint).unwrap_or(256)),
+                pending: None,
+            };
+            s.soliciting(set.clone(), |s| {
+                for window in commands.chunks(PIPELINE_WINDOW) {
+                    let (_, completions) =
+                        s.run_pipelined_taking(window, &mut |offer| collector.offer(offer))?;
+                    for c in completions {
+                        c.into_result("UID FETCH")?;
+                    }
+                }
+                Ok(())
+            })?;
+            let mut messages = collector.messages;
+            messages.sort_by_key(|m| m.uid());
+            messages.dedup_by_key(|m| m.uid());
+            Ok(messages)
+        })
+    }
+
+    /// Fetches `what` for every message whose UID is in `uids` (e.g. `100..=200`, or
+    /// `first..=u32::MAX` for everything from `first` on), in ascending UID order: one
+    /// `UID FETCH first:last`, without searching first. UIDs that do not exist are simply
+    /// absent from the result. An empty range (`start > end`) is
+    /// [`Error::InvalidInput`]; UID 0 does not exist and is skipped.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FetchWhat};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// for m in conn.fetch_uid_range("INBOX", 1000..=u32::MAX, FetchWhat::Metadata)? {
+    ///     println!("{:?} {:?}", m.uid(), m.subject());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_uid_range(
+        &self,
+        folder: &str,
+        uids: RangeInclusive<u32>,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let (first, last) = (*uids.start(), *uids.end());
+        if first > last {
+            return Err(Error::invalid(
+                "UID range",
+                format!("{first}..={last} is empty (the start is after the end)"),
+            ));
+        }
+        let set = SequenceSet::range(first.max(1), last.max(1));
+        self.fetch_set(folder, set, None, what)
+    }
+
+    /// The newest `count` messages of `folder` (highest UIDs), fetching `what`.
+    pub fn fetch_newest(
+        &self,
+        folder: &str,
+        count: usize,
+        what: FetchWhat,
+    ) -> Result<Vec<Message>> {
+        let all = self.search(folder, &SearchQuery::all())?;
+        self.fetch(folder, all.newest(count), what)
+    }
+
+    /// Fetches one MIME part (`path` as in [`Part::path`](crate::Part::path), e.g. `[2, 1]`)
+    /// of a message, still transfer-encoded. `None` if there is no such message.
+    pub fn fetch_part(
+        &self,
+        folder: &str,
+        uid: impl Into<Uid>,
+        path: &[u32],
+    ) -> Result<Option<Vec<u8>>> {
+        self.fetch_section(
+            folder,
+            uid.into(),
+            FetchItem::peek(Section::part(path.to_vec())),
+        )
+    }
+
+    /// Fetches `len` bytes of a message starting at byte `offset` (a partial fetch).
+    pub fn fetch_range(
+        &self,
+        folder: &str,
+        uid: impl Into<Uid>,
+        offset: u32,
+        len: u32,
+    ) -> Result<Option<Vec<u8>>> {
+        self.fetch_section(
+            folder,
+            uid.into(),
+            FetchItem::Body {
+                section: Section::full(),
+                partial: Some(Partial { offset, count: len }),
+                peek: true,
+            },
+        )
+    }
+
+    fn fetch_section(&self, folder: &str, uid: Uid, item: FetchItem) -> Result<Option<Vec<u8>>> {
+        let memory = self.validities();
+        self.with(|s| {
+            ensure_acting(s, &memory, folder, uid.validity())?;
+            let set = SequenceSet::single(uid.uid());
+            let command = Command::uid_fetch(set.clone(), [FetchItem::Uid, item]);
+            // Read like a fetch of messages: a large section is handed over from the read
+            // buffer, not copied.
+            let mut collector = Collector {
+                wanted: &set,
+                messages: Vec::new(),
+                pending: None,
+            };
+            s.soliciting(set.clone(), |s| {
+                let (_, completions) = s
+                    .run_pipelined_taking(std::slice::from_ref(&command), &mut |offer| {
+                        collector.offer(offer)
+                    })?;
+                completions
+                    .into_iter()
+                    .try_for_each(|c| c.into_result("UID FETCH").map(drop))
+            })?;
+            Ok(collector.messages.pop().map(Message::into_raw))
+        })
+    }
+
+    /// Streams a whole message to `writer` as it arrives, never holding it in memory (a
+    /// 50 MB message costs a 64 KiB buffer). Returns the number of bytes written, or `None`
+    /// if there is no message with this UID. Does not set `\Seen`.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut file = std::io::BufWriter::new(std::fs::File::create("message.eml")?);
+    /// match conn.fetch_to_writer("INBOX", 42, &mut file)? {
+    ///     Some(bytes) => println!("saved {bytes} bytes"),
+    ///     None => println!("no message with UID 42"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_to_writer(
+        &self,
+        folder: &str,
+        uid: impl Into<Uid>,
+        writer: &mut dyn Write,
+    ) -> Result<Option<u64>> {
+        let uid = uid.into();
+        let (validity, uid) = (uid.validity(), uid.uid());
+        let memory = self.validities();
+        self.with(|s| {
+            ensure_acting(s, &memory, folder, validity)?;
+            let command = Command::uid_fetch(
+                SequenceSet::single(uid),
+                [FetchItem::Uid, FetchItem::full_message()],
+            );
+            let set = SequenceSet::single(uid);
+            let (c, written) =
+                s.soliciting(set.clone(), |s| s.run_streaming(&command, 0, writer))?;
+            let c = c.into_result("UID FETCH")?;
+            let found = c.untagged.iter().any(
+                |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
+            );
+            Ok(found.then_some(written))
+        })
+    }
+}

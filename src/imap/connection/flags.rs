@@ -1,0 +1,121 @@
+//! `ImapConnection` calls that change flags and keywords (UID STORE).
+
+use super::*;
+
+impl ImapConnection {
+    /// Adds flags to the messages. Like every call taking UIDs, refuses with
+    /// [`Error::UidValidityChanged`] (nothing stored) UIDs read under another UIDVALIDITY
+    /// than the folder's now (see [`Uids`]).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, Flag};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// conn.add_flags("INBOX", &[1, 2, 3], &[Flag::Answered, Flag::Keyword("$Forwarded".into())])?;
+    /// conn.mark_as_read("INBOX", &[1, 2, 3])?;
+    /// conn.add_star("INBOX", &[2])?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add_flags(&self, folder: &str, uids: impl Into<Uids>, flags: &[Flag]) -> Result<()> {
+        self.store(folder, uids, StoreAction::Add, flags)
+    }
+
+    /// Removes flags from the messages.
+    pub fn remove_flags(&self, folder: &str, uids: impl Into<Uids>, flags: &[Flag]) -> Result<()> {
+        self.store(folder, uids, StoreAction::Remove, flags)
+    }
+
+    /// Replaces the messages' flags.
+    pub fn set_flags(&self, folder: &str, uids: impl Into<Uids>, flags: &[Flag]) -> Result<()> {
+        self.store(folder, uids, StoreAction::Replace, flags)
+    }
+
+    /// Adds `\Seen`.
+    pub fn mark_as_read(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
+        self.add_flags(folder, uids, &[Flag::Seen])
+    }
+
+    /// Removes `\Seen`.
+    pub fn mark_as_unread(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
+        self.remove_flags(folder, uids, &[Flag::Seen])
+    }
+
+    /// Adds `\Flagged` (a star).
+    pub fn add_star(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
+        self.add_flags(folder, uids, &[Flag::Flagged])
+    }
+
+    /// Removes `\Flagged`.
+    pub fn remove_star(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
+        self.remove_flags(folder, uids, &[Flag::Flagged])
+    }
+
+    /// Adds `\Deleted` (the messages go on [`expunge`](Self::expunge)).
+    pub fn mark_deleted(&self, folder: &str, uids: impl Into<Uids>) -> Result<()> {
+        self.add_flags(folder, uids, &[Flag::Deleted])
+    }
+
+    /// Adds keywords (`$Forwarded`, `Work`, …); each must be an IMAP atom.
+    pub fn add_keywords(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        keywords: &[&str],
+    ) -> Result<()> {
+        let flags: Vec<Flag> = keywords
+            .iter()
+            .map(|k| Flag::Keyword(k.to_string()))
+            .collect();
+        self.add_flags(folder, uids, &flags)
+    }
+
+    /// Removes keywords.
+    pub fn remove_keywords(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        keywords: &[&str],
+    ) -> Result<()> {
+        let flags: Vec<Flag> = keywords
+            .iter()
+            .map(|k| Flag::Keyword(k.to_string()))
+            .collect();
+        self.remove_flags(folder, uids, &flags)
+    }
+
+    fn store(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        action: StoreAction,
+        flags: &[Flag],
+    ) -> Result<()> {
+        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        let uids = uids.into();
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uids.set().clone();
+        let memory = self.validities();
+        self.with(|s| {
+            ensure_acting(s, &memory, folder, uids.validity())?;
+            let commands: Vec<Command> = set
+                .chunks(MAX_SET_LEN)
+                .map(|chunk| Command::Store {
+                    uid: true,
+                    set: chunk,
+                    action,
+                    silent: true,
+                    flags: flags.clone(),
+                    unchanged_since: None,
+                })
+                .collect();
+            for window in commands.chunks(PIPELINE_WINDOW) {
+                let (_, completions) = s.run_pipelined(window)?;
+                for c in completions {
+                    c.into_result("UID STORE")?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
