@@ -14,7 +14,7 @@ use parking_lot::{Condvar, Mutex};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::imap::codec::encode::{Command, FetchItem, SelectOptions};
-use crate::imap::idle_queue::EventQueue;
+use crate::imap::idle_queue::{EventQueue, IdleEvent, IdleEvents};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
 use crate::imap::session::Session;
@@ -29,63 +29,7 @@ const STOP_WAIT: Duration = Duration::from_millis(900);
 /// The default capacity of the event channel.
 const DEFAULT_CHANNEL_CAPACITY: usize = 1024;
 
-/// What the listener reports.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum IdleEvent {
-    /// New messages arrived (also those that arrived while the listener was reconnecting).
-    NewMessages {
-        /// Their UIDs, ascending.
-        uids: Vec<u32>,
-    },
-    /// Messages were expunged.
-    Expunged {
-        /// Sequence numbers, as the server reported them (`EXPUNGE`), in order.
-        seqs: Vec<u32>,
-        /// UIDs, when the server reported them (`VANISHED`, only accepted with QRESYNC
-        /// enabled), as ranges: a server claiming `1:4294967295` costs one range. Clipped to
-        /// the UIDs that can exist (below the UIDNEXT the listener knows).
-        uids: SequenceSet,
-    },
-    /// A message's flags changed.
-    FlagsChanged {
-        /// The message's UID.
-        uid: u32,
-        /// Its flags now.
-        flags: Vec<Flag>,
-    },
-    /// The connection was lost and is back; `after` is how long it was down.
-    Reconnected {
-        /// The outage.
-        after: Duration,
-    },
-    /// The folder's UIDVALIDITY changed: every UID known before is void.
-    UidValidityChanged {
-        /// The previous UIDVALIDITY.
-        old: u32,
-        /// The new one.
-        new: u32,
-    },
-    /// A failure the listener is recovering from (it reconnects with backoff), or, when
-    /// followed by [`IdleEvent::Stopped`], the one that ended it (e.g. the password was
-    /// changed).
-    Error(Arc<Error>),
-    /// Events were dropped because nobody read [`IdleListener::events`] fast enough (the
-    /// channel holds [`IdleListenerBuilder::channel_capacity`] events; the oldest go first).
-    /// Callbacks saw them all; a channel reader should resynchronise, as after
-    /// [`IdleEvent::Reconnected`].
-    Lagged {
-        /// How many events were dropped before this one.
-        dropped: u64,
-    },
-    /// The listener stopped; no more events follow.
-    Stopped,
-}
-
 type Callback = Box<dyn Fn(&IdleEvent) + Send + 'static>;
-
-/// The channel end that receives an [`IdleListener`]'s events.
-pub type IdleEvents = Receiver<IdleEvent>;
 
 /// Configures and starts an [`IdleListener`].
 #[must_use = "call spawn() to start the listener"]

@@ -1,9 +1,71 @@
-//! The IdleListener's event channel: bounded, dropping the oldest events when nobody reads
-//! and telling the reader so with one [`IdleEvent::Lagged`].
+//! What an `IdleListener` reports, and the channel that carries it: bounded, dropping the
+//! oldest events when nobody reads and telling the reader so with one
+//! [`IdleEvent::Lagged`].
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
-use crate::imap::idle::IdleEvent;
+use crate::error::Error;
+use crate::imap::seqset::SequenceSet;
+use crate::imap::types::Flag;
+
+/// What the listener reports.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum IdleEvent {
+    /// New messages arrived (also those that arrived while the listener was reconnecting).
+    NewMessages {
+        /// Their UIDs, ascending.
+        uids: Vec<u32>,
+    },
+    /// Messages were expunged.
+    Expunged {
+        /// Sequence numbers, as the server reported them (`EXPUNGE`), in order.
+        seqs: Vec<u32>,
+        /// UIDs, when the server reported them (`VANISHED`, only accepted with QRESYNC
+        /// enabled), as ranges: a server claiming `1:4294967295` costs one range. Clipped to
+        /// the UIDs that can exist (below the UIDNEXT the listener knows).
+        uids: SequenceSet,
+    },
+    /// A message's flags changed.
+    FlagsChanged {
+        /// The message's UID.
+        uid: u32,
+        /// Its flags now.
+        flags: Vec<Flag>,
+    },
+    /// The connection was lost and is back; `after` is how long it was down.
+    Reconnected {
+        /// The outage.
+        after: Duration,
+    },
+    /// The folder's UIDVALIDITY changed: every UID known before is void.
+    UidValidityChanged {
+        /// The previous UIDVALIDITY.
+        old: u32,
+        /// The new one.
+        new: u32,
+    },
+    /// A failure the listener is recovering from (it reconnects with backoff), or, when
+    /// followed by [`IdleEvent::Stopped`], the one that ended it (e.g. the password was
+    /// changed).
+    Error(Arc<Error>),
+    /// Events were dropped because nobody read [`IdleListener::events`] fast enough (the
+    /// channel holds [`IdleListenerBuilder::channel_capacity`] events; the oldest go first).
+    /// Callbacks saw them all; a channel reader should resynchronise, as after
+    /// [`IdleEvent::Reconnected`].
+    Lagged {
+        /// How many events were dropped before this one.
+        dropped: u64,
+    },
+    /// The listener stopped; no more events follow.
+    Stopped,
+}
+
+/// The channel end that receives an [`IdleListener`](crate::imap::IdleListener)'s events.
+pub type IdleEvents = Receiver<IdleEvent>;
 
 /// The sending side, which also holds a receiver to drop the oldest event when full.
 pub(crate) struct EventQueue {

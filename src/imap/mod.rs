@@ -24,7 +24,8 @@ pub use connection::{
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};
-pub use idle::{IdleEvent, IdleEvents, IdleListener, IdleListenerBuilder};
+pub use idle::{IdleListener, IdleListenerBuilder};
+pub use idle_queue::{IdleEvent, IdleEvents};
 pub use mailbox::Mailbox;
 pub use pool::{ImapManager, ImapPool, PooledImap};
 pub use search::SearchQuery;
