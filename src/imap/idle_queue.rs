@@ -52,8 +52,8 @@ pub enum IdleEvent {
     /// followed by [`IdleEvent::Stopped`], the one that ended it (e.g. the password was
     /// changed).
     Error(Arc<Error>),
-    /// Events were dropped because nobody read [`IdleListener::events`] fast enough (the
-    /// channel holds [`IdleListenerBuilder::channel_capacity`] events; the oldest go first).
+    /// Events were dropped because nobody read [`IdleListener::events`](crate::imap::IdleListener::events) fast enough (the
+    /// channel holds [`IdleListenerBuilder::channel_capacity`](crate::imap::IdleListenerBuilder::channel_capacity) events; the oldest go first).
     /// Callbacks saw them all; a channel reader should resynchronise, as after
     /// [`IdleEvent::Reconnected`].
     Lagged {

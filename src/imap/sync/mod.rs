@@ -15,6 +15,8 @@
 
 use std::fmt;
 
+#[cfg(doc)]
+use crate::imap::ImapConnection;
 use crate::imap::seqset::SequenceSet;
 use crate::imap::types::Flag;
 
