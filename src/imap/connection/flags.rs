@@ -61,11 +61,7 @@ impl ImapConnection {
         uids: impl Into<Uids>,
         keywords: &[&str],
     ) -> Result<()> {
-        let flags: Vec<Flag> = keywords
-            .iter()
-            .map(|k| Flag::Keyword(k.to_string()))
-            .collect();
-        self.add_flags(folder, uids, &flags)
+        self.add_flags(folder, uids, &keyword_flags(keywords))
     }
 
     /// Removes keywords.
@@ -75,11 +71,7 @@ impl ImapConnection {
         uids: impl Into<Uids>,
         keywords: &[&str],
     ) -> Result<()> {
-        let flags: Vec<Flag> = keywords
-            .iter()
-            .map(|k| Flag::Keyword(k.to_string()))
-            .collect();
-        self.remove_flags(folder, uids, &flags)
+        self.remove_flags(folder, uids, &keyword_flags(keywords))
     }
 
     fn store(
@@ -118,4 +110,12 @@ impl ImapConnection {
             Ok(())
         })
     }
+}
+
+/// Keywords as flags (each checked to be an atom when the command is encoded).
+fn keyword_flags(keywords: &[&str]) -> Vec<Flag> {
+    keywords
+        .iter()
+        .map(|k| Flag::Keyword(k.to_string()))
+        .collect()
 }

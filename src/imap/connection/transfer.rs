@@ -184,15 +184,7 @@ impl ImapConnection {
     /// more than [`Limits::max_set_ranges`](crate::Limits::max_set_ranges) ranges is
     /// [`Error::LimitExceeded`] (the copy happened; the connection is dropped).
     pub fn copy(&self, folder: &str, uids: impl Into<Uids>, to: &str) -> Result<Option<CopyUids>> {
-        let uids = uids.into();
-        if uids.is_empty() {
-            return Ok(None);
-        }
-        let set = uids.set().clone();
-        let memory = self.validities();
-        let max_ranges = self.limits.max_set_ranges;
-        self.with(|s| {
-            ensure_acting(s, &memory, folder, uids.validity())?;
+        self.transfer(folder, uids.into(), |s, set, max_ranges| {
             let c = run_ok(
                 s,
                 &Command::Copy {
@@ -201,7 +193,7 @@ impl ImapConnection {
                     mailbox: WireMailbox::new(to),
                 },
             )?;
-            copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e))
+            copy_uids(&c.code, &c.untagged, set, max_ranges).map_err(|e| broken(s, e))
         })
     }
 
@@ -226,18 +218,10 @@ impl ImapConnection {
         uids: impl Into<Uids>,
         to: &str,
     ) -> Result<Option<CopyUids>> {
-        let uids = uids.into();
-        if uids.is_empty() {
-            return Ok(None);
-        }
-        let set = uids.set().clone();
-        let memory = self.validities();
-        let max_ranges = self.limits.max_set_ranges;
-        self.with(|s| {
-            ensure_acting(s, &memory, folder, uids.validity())?;
+        self.transfer(folder, uids.into(), |s, set, max_ranges| {
             if s.capabilities().has("MOVE") {
                 let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
-                return copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e));
+                return copy_uids(&c.code, &c.untagged, set, max_ranges).map_err(|e| broken(s, e));
             }
             if !s.capabilities().has("UIDPLUS") {
                 return Err(Error::invalid(
@@ -258,7 +242,27 @@ impl ImapConnection {
                 },
             )?;
             run_ok(s, &Command::UidExpunge(set.clone()))?;
-            copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e))
+            copy_uids(&c.code, &c.untagged, set, max_ranges).map_err(|e| broken(s, e))
+        })
+    }
+
+    /// A COPY-like transfer of `uids` out of `folder`: nothing for no UIDs; else the folder
+    /// is selected for acting on them (their UIDVALIDITY checked) and `f` runs with the
+    /// session, the UID set and the bound on the ranges of a `[COPYUID]` answer.
+    fn transfer(
+        &self,
+        folder: &str,
+        uids: Uids,
+        f: impl FnOnce(&mut Session, &SequenceSet, usize) -> Result<Option<CopyUids>>,
+    ) -> Result<Option<CopyUids>> {
+        if uids.is_empty() {
+            return Ok(None);
+        }
+        let memory = self.validities();
+        let max_ranges = self.limits.max_set_ranges;
+        self.with(|s| {
+            ensure_acting(s, &memory, folder, uids.validity())?;
+            f(s, uids.set(), max_ranges)
         })
     }
 

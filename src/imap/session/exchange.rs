@@ -60,21 +60,20 @@ impl Session {
         }
         let mut untagged = Vec::new();
         loop {
-            match self.read_response_to(name, sink.as_deref_mut(), None)? {
-                Response::Tagged {
-                    tag: t,
-                    status,
-                    code,
-                    text,
-                } if t == tag => {
-                    // Also a NO / BAD that refuses a literal before it was sent.
+            let response = match Completion::of(
+                self.read_response_to(name, sink.as_deref_mut(), None)?,
+                tag,
+            ) {
+                // Also a NO / BAD that refuses a literal before it was sent.
+                Ok(completion) => {
                     return Ok(Completion {
                         untagged,
-                        status,
-                        code,
-                        text,
+                        ..completion
                     });
                 }
+                Err(other) => other,
+            };
+            match response {
                 Response::Tagged { tag: t, .. } => {
                     return Err(Error::protocol(
                         format!("completion for unknown tag {t:?} while waiting for {tag}"),

@@ -28,22 +28,14 @@ impl Session {
                     self.state = ConnectionState::Idle;
                     return Ok(early);
                 }
-                Response::Tagged {
-                    tag: t,
-                    status,
-                    code,
-                    text,
-                } if t == tag => {
-                    return Completion {
-                        untagged: Vec::new(),
-                        status,
-                        code,
-                        text,
+                other => match Completion::of(other, tag) {
+                    Ok(c) => {
+                        return c.into_result("IDLE").and_then(|_| {
+                            Err(Error::protocol("the server ended IDLE at once", &[], 0))
+                        });
                     }
-                    .into_result("IDLE")
-                    .and_then(|_| Err(Error::protocol("the server ended IDLE at once", &[], 0)));
-                }
-                other => self.absorb_for("IDLE", other, &mut early)?,
+                    Err(other) => self.absorb_for("IDLE", other, &mut early)?,
+                },
             }
         }
     }
@@ -101,26 +93,15 @@ impl Session {
                     operation: "waiting for the end of IDLE".into(),
                     after: timeout,
                 })?;
-            match response {
-                Response::Tagged {
-                    tag: t,
-                    status,
-                    code,
-                    text,
-                } if t == tag => {
+            match Completion::of(response, tag) {
+                Ok(c) => {
                     if self.state == ConnectionState::Idle {
                         self.state = ConnectionState::Selected;
                     }
-                    Completion {
-                        untagged: Vec::new(),
-                        status,
-                        code,
-                        text,
-                    }
-                    .into_result("IDLE")?;
+                    c.into_result("IDLE")?;
                     return Ok(untagged);
                 }
-                other => self.absorb_for("IDLE", other, &mut untagged)?,
+                Err(other) => self.absorb_for("IDLE", other, &mut untagged)?,
             }
         }
     }

@@ -137,6 +137,25 @@ pub(crate) struct Completion {
 }
 
 impl Completion {
+    /// The completion of the command tagged `tag` when `response` is it (no untagged
+    /// responses yet); any other response is given back.
+    fn of(response: Response, tag: &str) -> std::result::Result<Completion, Response> {
+        match response {
+            Response::Tagged {
+                tag: t,
+                status,
+                code,
+                text,
+            } if t == tag => Ok(Completion {
+                untagged: Vec::new(),
+                status,
+                code,
+                text,
+            }),
+            other => Err(other),
+        }
+    }
+
     /// Turns a `NO` / `BAD` completion into the error for `command`.
     pub(crate) fn into_result(self, command: &str) -> Result<Completion> {
         match self.status {
