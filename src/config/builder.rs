@@ -186,15 +186,7 @@ impl ConfigBuilder {
         if host.is_empty() {
             return Err(Error::invalid("host", "the host name is empty"));
         }
-        if host
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            return Err(Error::invalid(
-                "host",
-                format!("{host:?} contains whitespace or control characters"),
-            ));
-        }
+        check_name("host", &host)?;
         if self.port == Some(0) || self.pop3_port == Some(0) {
             return Err(Error::invalid("port", "port 0 cannot be connected to"));
         }
@@ -263,4 +255,19 @@ impl ConfigBuilder {
             memory_budget: self.memory_budget,
         })
     }
+}
+
+/// Refuses a host or server name holding whitespace or control characters (`what` names
+/// the setting in the error).
+pub(super) fn check_name(what: &str, name: &str) -> Result<()> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(Error::invalid(
+            what,
+            format!("{name:?} contains whitespace or control characters"),
+        ));
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use super::ConfigBuilder;
 
 /// Limits that keep a misbehaving server from exhausting memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Limits {
     /// The longest response line accepted, CRLF included. Default 8 MiB (a `SEARCH`

@@ -204,27 +204,9 @@ impl Config {
             multiplier,
         } = retry;
         (max_attempts, initial_delay, max_delay, multiplier.to_bits()).hash(state);
-        let Limits {
-            max_line_length,
-            max_literal_size,
-            max_response_size,
-            max_untagged_responses,
-            max_untagged_bytes,
-            max_listing_size,
-            max_set_ranges,
-            min_transfer_rate,
-        } = limits;
-        (
-            max_line_length,
-            max_literal_size,
-            max_response_size,
-            max_untagged_responses,
-            max_untagged_bytes,
-            max_listing_size,
-            max_set_ranges,
-            min_transfer_rate,
-        )
-            .hash(state);
+        // Every field of the limits, in order: `Limits` derives `Hash`, so a field added
+        // later is fed without a change here.
+        limits.hash(state);
         let TlsSettings {
             // Built from nothing but the roots and the switch below, which stand for it.
             connector: _,

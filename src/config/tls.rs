@@ -7,6 +7,7 @@ use std::fmt;
 use crate::error::{Error, Result};
 
 use super::ConfigBuilder;
+use super::builder::check_name;
 
 /// A validated set of extra root certificates and TLS switches, ready to connect with.
 #[derive(Clone)]
@@ -44,15 +45,7 @@ impl TlsSettings {
             if name.trim().is_empty() {
                 return Err(Error::invalid("TLS server name", "is empty"));
             }
-            if name
-                .bytes()
-                .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-            {
-                return Err(Error::invalid(
-                    "TLS server name",
-                    format!("{name:?} contains whitespace or control characters"),
-                ));
-            }
+            check_name("TLS server name", name)?;
         }
 
         let mut tls = native_tls::TlsConnector::builder();
