@@ -96,7 +96,7 @@ impl Checked for mailwire::imap::PooledImap {
 
 impl TestPool for Pop3Pool {
     fn checkout(&self, config: &Config, wait: Duration) -> mailwire::Result<Box<dyn Checked>> {
-        Ok(Box::new(self.acquire_timeout(config, wait)?))
+        Ok(Box::new(self.get_timeout(config, wait)?))
     }
     fn open(&self) -> usize {
         self.open_connections()

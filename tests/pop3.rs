@@ -421,18 +421,18 @@ fn pool_one_connection_per_account() {
     .unwrap();
     assert_eq!(Pop3Pool::new().unwrap().options().max_per_account, 1);
 
-    let first = pool.acquire(&cfg).unwrap();
+    let first = pool.get(&cfg).unwrap();
     let first_id = first.id().to_string();
     assert_eq!(first.stat().unwrap().count, 2);
     // A second acquire for the same account waits, then times out.
     let started = Instant::now();
-    match pool.acquire(&cfg) {
+    match pool.get(&cfg) {
         Err(Error::PoolTimeout { waited, .. }) => assert!(waited >= Duration::from_millis(300)),
         other => panic!("expected PoolTimeout, got {other:?}"),
     }
     assert!(started.elapsed() >= Duration::from_millis(290));
     // Another account is not blocked.
-    let other_conn = pool.acquire(&other_cfg).unwrap();
+    let other_conn = pool.get(&other_cfg).unwrap();
     assert_eq!(other_conn.stat().unwrap().count, 0);
     drop(other_conn);
 
@@ -443,7 +443,7 @@ fn pool_one_connection_per_account() {
         let cfg = cfg.clone();
         let released = Arc::clone(&released);
         std::thread::spawn(move || {
-            let conn = pool.acquire_timeout(&cfg, Duration::from_secs(5)).unwrap();
+            let conn = pool.get_timeout(&cfg, Duration::from_secs(5)).unwrap();
             assert!(released.load(Ordering::SeqCst));
             conn.id().to_string()
         })
@@ -461,27 +461,27 @@ fn pool_one_connection_per_account() {
     // Deletions are committed by commit() (QUIT) only; discard and a plain release do
     // not (tests/pop3_unit_of_work.rs tries every path).
     {
-        let conn = pool.acquire(&cfg).unwrap();
+        let conn = pool.get(&cfg).unwrap();
         conn.delete_message(1).unwrap();
         conn.discard();
     }
-    assert_eq!(pool.acquire(&cfg).unwrap().stat().unwrap().count, 2);
+    assert_eq!(pool.get(&cfg).unwrap().stat().unwrap().count, 2);
     {
-        let conn = pool.acquire(&cfg).unwrap();
+        let conn = pool.get(&cfg).unwrap();
         conn.delete_message(1).unwrap();
     }
-    assert_eq!(pool.acquire(&cfg).unwrap().stat().unwrap().count, 2);
+    assert_eq!(pool.get(&cfg).unwrap().stat().unwrap().count, 2);
     {
-        let conn = pool.acquire(&cfg).unwrap();
+        let conn = pool.get(&cfg).unwrap();
         conn.delete_message(1).unwrap();
         conn.commit().unwrap();
     }
-    let conn = pool.acquire(&cfg).unwrap();
+    let conn = pool.get(&cfg).unwrap();
     assert_eq!(conn.stat().unwrap().count, 1);
     drop(conn);
 
     assert!(pool.open_connections() >= 1);
-    pool.close_all();
+    pool.clear_all();
     assert_eq!(pool.open_connections(), 0);
     assert_eq!(dc.connections(&user.name), 0);
 }

@@ -358,7 +358,7 @@ fn a_refused_listing_breaks_a_pooled_connection_without_quit() {
     let cfg = small_listing(server.port());
     let pool = mailwire::pop3::Pop3Pool::new().unwrap();
     {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         assert_limit(pop.uidl(), LIMIT, "UIDL");
         assert!(pop.is_broken());
     }

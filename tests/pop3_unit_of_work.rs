@@ -59,7 +59,7 @@ fn a_panic_in_a_pooled_unit_of_work_commits_nothing() {
     let pool = pool();
 
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         pop.delete_messages(&[1, 2, 3]).unwrap();
         assert_eq!(pop.pending_deletions(), [1, 2, 3]);
         panic!("the unit of work failed half-way");
@@ -71,7 +71,7 @@ fn a_panic_in_a_pooled_unit_of_work_commits_nothing() {
         "a panic committed deletions"
     );
     // The pool is still usable for the account afterwards, and sees everything.
-    assert_eq!(pool.acquire(&cfg).unwrap().stat().unwrap().count, 4);
+    assert_eq!(pool.get(&cfg).unwrap().stat().unwrap().count, 4);
 
     // The same through the scoped helper.
     let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -86,7 +86,7 @@ fn a_panic_in_a_pooled_unit_of_work_commits_nothing() {
 
 /// A unit of work written with `?`: the guard is dropped by the early return.
 fn delete_then_fail(pool: &Pop3Pool, cfg: &Config) -> mailwire::Result<()> {
-    let pop = pool.acquire(cfg)?;
+    let pop = pool.get(cfg)?;
     pop.delete_messages(&[1, 2, 3])?;
     pop.fetch_message(99)?; // -ERR: no such message
     Ok(())
@@ -124,7 +124,7 @@ fn dropping_a_guard_without_commit_commits_nothing() {
     let pool = pool();
 
     {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         pop.delete_messages(&[2, 4]).unwrap();
     } // dropped: no QUIT, the connection is discarded
     assert_eq!(
@@ -140,19 +140,19 @@ fn dropping_a_guard_without_commit_commits_nothing() {
 
     // A guard without deletions goes back to the pool, still logged in.
     let id = {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         assert_eq!(pop.stat().unwrap().count, 4);
         pop.id().to_string()
     };
-    assert_eq!(pool.acquire(&cfg).unwrap().id(), id);
+    assert_eq!(pool.get(&cfg).unwrap().id(), id);
 
     // Marked, then unmarked with RSET: nothing pending, reused as it is.
     {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         pop.delete_message(1).unwrap();
         pop.reset().unwrap();
     }
-    assert_eq!(pool.acquire(&cfg).unwrap().id(), id);
+    assert_eq!(pool.get(&cfg).unwrap().id(), id);
     assert_eq!(count_on_a_fresh_connection(&cfg), 4);
 }
 
@@ -163,7 +163,7 @@ fn commit_and_a_successful_session_delete() {
     let cfg = config(dc, &user);
     let pool = pool();
 
-    let pop = pool.acquire(&cfg).unwrap();
+    let pop = pool.get(&cfg).unwrap();
     pop.delete_messages(&[1, 2]).unwrap();
     pop.commit().unwrap();
     assert_eq!(count_on_a_fresh_connection(&cfg), 4, "commit deletes");
@@ -179,13 +179,13 @@ fn commit_and_a_successful_session_delete() {
     assert_eq!(count_on_a_fresh_connection(&cfg), 3);
 
     // Committing nothing keeps the connection: it goes back to the pool logged in.
-    let pop = pool.acquire(&cfg).unwrap();
+    let pop = pool.get(&cfg).unwrap();
     let id = pop.id().to_string();
     pop.commit().unwrap();
-    assert_eq!(pool.acquire(&cfg).unwrap().id(), id);
+    assert_eq!(pool.get(&cfg).unwrap().id(), id);
 
     // A commit on a broken connection is an error and deletes nothing.
-    let pop = pool.acquire(&cfg).unwrap();
+    let pop = pool.get(&cfg).unwrap();
     pop.delete_message(1).unwrap();
     pop.disconnect();
     assert!(matches!(pop.commit(), Err(Error::Closed { .. })));
@@ -223,14 +223,14 @@ fn closing_a_connection_with_pending_deletions_never_quits() {
     )
     .unwrap();
     {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         pop.delete_message(1).unwrap();
         std::thread::sleep(Duration::from_millis(20));
     }
     {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         pop.delete_message(2).unwrap();
-        pool.close_all();
+        pool.clear_all();
     }
     assert_eq!(count_on_a_fresh_connection(&cfg), 3);
 
@@ -287,14 +287,14 @@ fn a_panic_midway_through_an_answer_leaves_the_connection_unusable() {
     // In a pool: the guard is dropped while the thread panics; nothing is committed and
     // the connection is not reused.
     let pool = pool();
-    let first_id = pool.acquire(&cfg).unwrap().id().to_string();
+    let first_id = pool.get(&cfg).unwrap().id().to_string();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        let pop = pool.acquire(&cfg).unwrap();
+        let pop = pool.get(&cfg).unwrap();
         pop.delete_message(2).unwrap();
         let _ = pop.fetch_to_writer(1, &mut PanickingWriter);
     }));
     assert!(outcome.is_err());
-    let pop = pool.acquire(&cfg).unwrap();
+    let pop = pool.get(&cfg).unwrap();
     assert_ne!(pop.id(), first_id, "an interrupted connection was reused");
     assert_eq!(pop.stat().unwrap().count, 2);
     drop(pop);

@@ -132,7 +132,7 @@ fn soak_with_random_restarts() {
                 let mut rng = 0x9E37_79B9_7F4A_7C15 ^ (t as u64 + 1);
                 while !stop.load(Ordering::Relaxed) {
                     let result: mailwire::Result<()> = if use_pop {
-                        pop.acquire(&cfg).and_then(|p| match next(&mut rng) % 3 {
+                        pop.get(&cfg).and_then(|p| match next(&mut rng) % 3 {
                             0 => p.stat().map(drop),
                             1 => p.uidl().map(drop),
                             _ => p.fetch_message(1).map(drop),
@@ -191,7 +191,7 @@ fn soak_with_random_restarts() {
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 let result = if use_pop {
-                    pop.acquire(&cfg).and_then(|p| p.stat().map(drop))
+                    pop.get(&cfg).and_then(|p| p.stat().map(drop))
                 } else {
                     imap.search(&cfg, "INBOX", &SearchQuery::all()).map(drop)
                 };
@@ -210,7 +210,7 @@ fn soak_with_random_restarts() {
         }
     }
     imap.disconnect_all();
-    pop.close_all();
+    pop.clear_all();
     std::thread::sleep(Duration::from_millis(200));
     let fds_after = open_fds();
     let rss_after = rss_kib();

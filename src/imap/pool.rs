@@ -8,7 +8,7 @@ use crate::config::{Config, Protocol};
 use crate::error::Result;
 use crate::imap::connection::ImapConnection;
 use crate::imap::validity::AccountValidities;
-use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled, ReuseKey};
+use crate::pool::{Manage, Pool, PoolOptions, Pooled, ReuseKey};
 
 /// Connects, checks and closes IMAP connections for the pool core.
 #[derive(Debug, Default, Clone, Copy)]
@@ -48,7 +48,7 @@ impl Manage for ImapManager {
 pub type PooledImap = Pooled<ImapManager>;
 
 /// A pool of authenticated IMAP connections, counted per account (host, port, user: see
-/// [`AccountKey`]) and handed out per config (see [`ReuseKey`]): a caller with the right
+/// [`AccountKey`](crate::pool::AccountKey)) and handed out per config (see [`ReuseKey`]): a caller with the right
 /// user but a wrong password, other root certificates, smaller limits or shorter timeouts
 /// never gets a connection made for another config; two configs of one account share its
 /// `max_per_account`.
@@ -122,44 +122,5 @@ impl ImapPool {
         Ok(conn)
     }
 
-    /// The account `config`'s connections count against (host, port, user).
-    pub fn key_for(&self, config: &Config) -> AccountKey {
-        self.pool.key_for(config)
-    }
-
-    /// The key that decides which idle connections `config` may be handed.
-    pub fn reuse_key_for(&self, config: &Config) -> ReuseKey {
-        self.pool.reuse_key_for(config)
-    }
-
-    /// Closes the idle connections of `config`'s account (those of every config of the
-    /// account); connections in use are closed when they come back.
-    pub fn clear(&self, config: &Config) {
-        self.pool.clear(&self.pool.key_for(config));
-    }
-
-    /// Closes every idle connection; connections in use are closed when they come back.
-    pub fn clear_all(&self) {
-        self.pool.clear_all();
-    }
-
-    /// Statistics per account.
-    pub fn stats(&self) -> Vec<(AccountKey, AccountStats)> {
-        self.pool.stats()
-    }
-
-    /// Statistics of `config`'s account (all configs of the account together).
-    pub fn stats_for(&self, config: &Config) -> AccountStats {
-        self.pool.stats_for(&self.pool.key_for(config))
-    }
-
-    /// How many connections are open (idle and in use), all accounts together.
-    pub fn open_connections(&self) -> usize {
-        self.pool.open_connections()
-    }
-
-    /// The pool's options.
-    pub fn options(&self) -> &PoolOptions {
-        self.pool.options()
-    }
+    crate::pool::config_pool_methods!();
 }

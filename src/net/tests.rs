@@ -50,7 +50,7 @@ fn script_config(port: u16) -> ConfigBuilder {
 
 /// POP3 greeting and STLS driven by hand: the transport is what is under test here.
 fn pop3_greet(config: &Config) -> crate::Result<(Transport, String)> {
-    let mut t = Transport::connect(config, Protocol::Pop3, "pop3#test")?;
+    let mut t = crate::net::connect::open(config, Protocol::Pop3, "pop3#test")?;
     let greeting = String::from_utf8_lossy(t.read_line("greeting")?).into_owned();
     if config.security() == Security::StartTls {
         t.send(b"STLS\r\n", "STLS")?;
@@ -329,7 +329,7 @@ fn over_long_line_is_a_limit_error() {
         .max_line_length(16 * 1024)
         .build()
         .unwrap();
-    let mut t = Transport::connect(&config, Protocol::Pop3, "pop3#limit").unwrap();
+    let mut t = crate::net::connect::open(&config, Protocol::Pop3, "pop3#limit").unwrap();
     assert!(matches!(
         t.read_line("greeting"),
         Err(Error::LimitExceeded { limit: 16384, .. })

@@ -5,12 +5,13 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, Protocol, Security};
+use crate::config::Config;
 use crate::error::{Error, Result, escape_bytes};
 use crate::net::clock::TurnClock;
+use crate::net::connect::starttls;
 use crate::net::memory::MemoryEnd;
 use crate::net::socket::{Peeked, ShutdownHandle, Socket};
-use crate::net::stream::{Stream, connect_tcp, tls_handshake};
+use crate::net::stream::Stream;
 
 /// How many bytes one read asks the socket for.
 const READ_CHUNK: usize = 64 * 1024;
@@ -49,28 +50,23 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    /// Connects to the host and port of `config` for `protocol`, with implicit TLS when the
-    /// security mode is [`Security::Tls`]. The greeting is not read. Everything from here
-    /// until [`end_connect`](Self::end_connect) — TCP, TLS, greeting, STARTTLS,
-    /// capabilities, login — must end within the connect timeout.
-    pub(crate) fn connect(config: &Config, protocol: Protocol, id: &str) -> Result<Transport> {
-        let timeout = config.connect_timeout();
-        let deadline = later(Instant::now(), timeout);
-        let socket = connect_tcp(config, protocol, id, deadline)?;
-        let stream = if config.security() == Security::Tls {
-            Stream::Tls(Box::new(tls_handshake(
-                config, socket, deadline, timeout, id,
-            )?))
-        } else {
-            Stream::Plain(socket)
-        };
+    /// A transport over a stream the connect steps (`net::connect`) just opened: every read
+    /// and write is bounded by the connect `deadline` (`timeout` is what an error reports)
+    /// until [`end_connect`](Self::end_connect).
+    pub(crate) fn connecting(
+        stream: Stream,
+        config: &Config,
+        id: &str,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Transport {
         let mut transport = Transport::new(stream, config, id);
         transport.bound = Some(Bound {
             at: deadline,
             after: timeout,
             what: "connecting and logging in",
         });
-        Ok(transport)
+        transport
     }
 
     /// A transport over one end of an in-memory pipe (no socket): for running a session in
@@ -376,56 +372,32 @@ impl Transport {
         result
     }
 
-    /// Upgrades the plain connection to TLS after the server accepted STARTTLS / STLS.
+    /// Upgrades the plain connection to TLS after the server accepted STARTTLS / STLS
+    /// (`net::connect::starttls`), within what is left of the connect deadline.
     ///
     /// Fails, and closes the connection, if the server sent anything after its OK: bytes
     /// there would otherwise be read as if they came through TLS (a response-injection
     /// attack, CVE-2011-0411 and kin).
     pub(crate) fn start_tls(self, config: &Config) -> Result<Transport> {
-        let Transport {
-            stream, id, bound, ..
-        } = self;
-        let leftover = self.end - self.start;
-        let tcp = match stream {
-            Stream::Plain(tcp) => tcp,
-            Stream::Tls(tls) => {
-                tls.get_ref().shutdown();
-                return Err(Error::protocol(
-                    "STARTTLS on a connection that already uses TLS",
-                    &[],
-                    0,
-                ));
-            }
-        };
-        let injected = if leftover > 0 {
-            leftover
-        } else {
-            peek_pending(&tcp)
-        };
-        if injected > 0 {
-            log::warn!(target: "mailwire::net", "[{id}] the server sent {injected} bytes before the TLS handshake; closing");
-            tcp.shutdown();
-            return Err(Error::Protocol {
-                message: format!(
-                    "the server sent {injected} unencrypted bytes after accepting STARTTLS, before the TLS handshake (possible response injection); the connection was closed"
-                ),
-                excerpt: escape_bytes(
-                    self.buf
-                        .get(self.start..self.end.min(self.start + 48))
-                        .unwrap_or(&[]),
-                ),
-                offset: 0,
-            });
-        }
-        let (deadline, after) = match &bound {
+        let (deadline, after) = match &self.bound {
             Some(b) => (b.at, b.after),
             None => (
                 later(Instant::now(), config.connect_timeout()),
                 config.connect_timeout(),
             ),
         };
-        let tls = tls_handshake(config, tcp, deadline, after, &id)?;
-        let mut upgraded = Transport::new(Stream::Tls(Box::new(tls)), config, &id);
+        let Transport {
+            stream,
+            id,
+            bound,
+            buf,
+            start,
+            end,
+            ..
+        } = self;
+        let buffered = buf.get(start..end).unwrap_or(&[]);
+        let tls = starttls::upgrade(stream, buffered, config, &id, deadline, after)?;
+        let mut upgraded = Transport::new(tls, config, &id);
         upgraded.bound = bound;
         Ok(upgraded)
     }
@@ -433,15 +405,6 @@ impl Transport {
     /// The host this transport is connected to.
     pub(crate) fn host(&self) -> &str {
         &self.host
-    }
-}
-
-/// How many bytes are already waiting on the socket (0 if none, or if it cannot tell).
-fn peek_pending(socket: &Socket) -> usize {
-    let mut probe = [0u8; 64];
-    match socket.peek_now(&mut probe) {
-        Ok(Peeked::Bytes(n)) => n,
-        _ => 0,
     }
 }
 

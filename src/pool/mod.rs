@@ -34,10 +34,13 @@
 //! Log lines use the target `mailwire::pool` and name the account by its [`AccountKey`]
 //! (`user@host:port`, percent-encoded where needed).
 
+mod front;
 mod guard;
 mod key;
+mod manage;
 mod options;
 mod semaphore;
+mod state;
 mod stats;
 
 use std::collections::HashMap;
@@ -50,171 +53,15 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
+pub(crate) use front::config_pool_methods;
 pub use guard::Pooled;
 pub use key::{AccountKey, ReuseKey};
+pub use manage::Manage;
 pub use options::PoolOptions;
-use semaphore::WaitQueue;
+use state::{Account, Doomed, Got, IdleConn, State, Turn};
 pub use stats::AccountStats;
 
 const LOG: &str = "mailwire::pool";
-
-/// Opens, checks and closes the connections of a [`Pool`].
-///
-/// The IMAP and POP3 pools implement it for their connection types; tests implement it with
-/// fakes. All methods may be called from any thread, several at once.
-pub trait Manage: Send + Sync + 'static {
-    /// What [`Pool::get`] is given to find or open a connection (e.g. a
-    /// [`Config`](crate::Config)).
-    type Target: ?Sized;
-    /// The pooled connection.
-    type Connection: Send + 'static;
-
-    /// Which connections `target` may be handed, and (through [`ReuseKey::account`]) which
-    /// account's limit they count against. A connection is only ever handed to targets with
-    /// an equal key, so the key must cover everything that makes two connections different
-    /// (credentials, trust, limits, timeouts, …): build it with [`ReuseKey::for_config`],
-    /// or with [`ReuseKey::new`] and an identity that covers the secret and every such
-    /// setting.
-    fn reuse_key(&self, target: &Self::Target) -> ReuseKey;
-
-    /// Opens and authenticates a new connection. Bounded by the manager's own timeouts; the
-    /// error is handed to the caller of [`Pool::get`] unchanged.
-    fn connect(&self, target: &Self::Target) -> Result<Self::Connection>;
-
-    /// Checks that an idle connection still works (e.g. IMAP `NOOP`, POP3 `NOOP`), bounded
-    /// by the I/O timeout. Called at checkout for connections idle longer than
-    /// [`PoolOptions::test_after`]; on an error the connection is closed and another one
-    /// is used.
-    fn is_valid(&self, conn: &mut Self::Connection) -> Result<()>;
-
-    /// Whether the connection is known to be unusable (it saw an I/O, timeout or protocol
-    /// error, or the server closed it). Must be cheap and must never wait: it is called each
-    /// time a connection is given back and each time an idle one is checked out (a
-    /// non-blocking look at the socket is fine).
-    fn has_broken(&self, conn: &mut Self::Connection) -> bool;
-
-    /// Closes a connection the pool discards (politely, e.g. `LOGOUT` / `QUIT`, when it is
-    /// not broken). Called outside the pool's lock for every connection the pool drops,
-    /// broken ones included. The default just drops it.
-    fn close(&self, conn: Self::Connection) {
-        drop(conn);
-    }
-}
-
-struct IdleConn<C> {
-    conn: C,
-    /// Who may be handed it: only a caller with an equal reuse key.
-    reuse: Arc<ReuseKey>,
-    created: Instant,
-    idle_since: Instant,
-    generation: u64,
-}
-
-/// A connection taken out of the idle list to be closed; it keeps its slot until closed.
-struct Doomed<C> {
-    key: Arc<AccountKey>,
-    conn: C,
-    reason: &'static str,
-}
-
-struct Account<C> {
-    key: Arc<AccountKey>,
-    /// Last in, first out: the most recently returned connection is at the end. Holds the
-    /// idle connections of every config of the account; each is handed out only to its own
-    /// reuse key.
-    idle: Vec<IdleConn<C>>,
-    /// Checked out, being opened, or checked out and being closed.
-    in_use: usize,
-    /// Taken from `idle` and being closed.
-    closing: usize,
-    queue: WaitQueue,
-    /// Raised by `clear`: connections of an older generation are closed, not reused.
-    generation: u64,
-    created: u64,
-    broken: u64,
-    closed: u64,
-    timeouts: u64,
-    connect_errors: u64,
-}
-
-impl<C> Account<C> {
-    fn new(key: Arc<AccountKey>) -> Self {
-        Account {
-            key,
-            idle: Vec::new(),
-            in_use: 0,
-            closing: 0,
-            queue: WaitQueue::default(),
-            generation: 0,
-            created: 0,
-            broken: 0,
-            closed: 0,
-            timeouts: 0,
-            connect_errors: 0,
-        }
-    }
-
-    fn slots(&self) -> usize {
-        self.idle.len() + self.in_use + self.closing
-    }
-
-    fn stats(&self) -> AccountStats {
-        AccountStats {
-            idle: self.idle.len(),
-            in_use: self.in_use + self.closing,
-            waiting: self.queue.len(),
-            created: self.created,
-            broken: self.broken,
-            closed: self.closed,
-            timeouts: self.timeouts,
-            connect_errors: self.connect_errors,
-        }
-    }
-
-    /// Moves every idle connection to the closing state.
-    fn drain_idle(&mut self, reason: &'static str, out: &mut Vec<Doomed<C>>) {
-        self.closing += self.idle.len();
-        out.extend(self.idle.drain(..).map(|idle| Doomed {
-            key: Arc::clone(&self.key),
-            conn: idle.conn,
-            reason,
-        }));
-    }
-}
-
-struct State<C> {
-    accounts: HashMap<Arc<AccountKey>, Account<C>>,
-    /// Slots of all accounts.
-    total: usize,
-    /// Callers waiting, all accounts together.
-    waiting: usize,
-    next_ticket: u64,
-    /// Set when the last `Pool` handle is gone: returned connections are closed.
-    closed: bool,
-}
-
-impl<C> State<C> {
-    fn account(&mut self, key: &Arc<AccountKey>) -> &mut Account<C> {
-        self.accounts
-            .entry(Arc::clone(key))
-            .or_insert_with_key(|k| Account::new(Arc::clone(k)))
-    }
-}
-
-/// What a caller first in line got.
-enum Got<C> {
-    /// An idle connection (now counted as in use).
-    Idle(IdleConn<C>),
-    /// A permit to open a connection (counted as in use).
-    Connect,
-    /// Nothing yet: stale connections were taken out and must be closed first.
-    Retry,
-}
-
-struct Turn<C> {
-    got: Got<C>,
-    doomed: Vec<Doomed<C>>,
-}
 
 struct Shared<M: Manage> {
     manager: M,

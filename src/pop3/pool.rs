@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::{Config, Protocol};
 use crate::error::Result;
-use crate::pool::{AccountKey, AccountStats, Manage, Pool, PoolOptions, Pooled, ReuseKey};
+use crate::pool::{AccountKey, Manage, Pool, PoolOptions, Pooled, ReuseKey};
 use crate::pop3::handler::Pop3Handler;
 use crate::pop3::session::{LOG, Pop3Options};
 
@@ -71,14 +71,14 @@ impl Manage for Pop3Manager {
     }
 }
 
-/// A pool of logged-in POP3 connections: [`acquire`](Self::acquire) checks one out as a
-/// [`Pop3PoolGuard`], dropping the guard gives it back, [`close_all`](Self::close_all)
+/// A pool of logged-in POP3 connections: [`get`](Self::get) checks one out as a
+/// [`Pop3PoolGuard`], dropping the guard gives it back, [`clear_all`](Self::clear_all)
 /// closes the idle ones.
 ///
 /// One connection per account by default: RFC 1939 servers lock the maildrop for the
 /// session, so a second session of the same account would be refused (`-ERR [IN-USE]`) or
 /// would see a maildrop whose deletions the first session has not committed. A second
-/// [`acquire`](Self::acquire) for an account waits until the first guard is dropped, up to
+/// [`get`](Self::get) for an account waits until the first guard is dropped, up to
 /// the pool's `get_timeout`, then fails with [`Error::PoolTimeout`](crate::Error::PoolTimeout).
 /// `Send + Sync`; clones share the same connections.
 ///
@@ -89,10 +89,10 @@ impl Manage for Pop3Manager {
 /// let pool = Pop3Pool::new()?;
 /// let config = Config::builder("pop.example.com").login("alice", "pw").build()?;
 /// {
-///     let pop = pool.acquire(&config)?;
+///     let pop = pool.get(&config)?;
 ///     println!("{} messages", pop.stat()?.count);
 /// } // released: back to the pool, logged in, for the next acquire
-/// pool.close_all();
+/// pool.clear_all();
 /// # Ok::<(), mailwire::Error>(())
 /// ```
 #[derive(Clone)]
@@ -131,9 +131,16 @@ impl Pop3Pool {
     /// Checks out a logged-in connection for the account of `config`, reusing an idle one
     /// or connecting; waits up to the pool's `get_timeout` while the account's connections
     /// are all in use. A connect or login failure is returned at once.
-    pub fn acquire(&self, config: &Config) -> Result<Pop3PoolGuard> {
+    pub fn get(&self, config: &Config) -> Result<Pop3PoolGuard> {
         Ok(Pop3PoolGuard {
             inner: self.pool.get(config)?,
+        })
+    }
+
+    /// [`get`](Self::get) with its own wait limit.
+    pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
+        Ok(Pop3PoolGuard {
+            inner: self.pool.get_timeout(config, timeout)?,
         })
     }
 
@@ -161,7 +168,7 @@ impl Pop3Pool {
         config: &Config,
         work: impl FnOnce(&Pop3Handler) -> Result<T>,
     ) -> Result<T> {
-        let guard = self.acquire(config)?;
+        let guard = self.get(config)?;
         match work(&guard) {
             Ok(value) => {
                 guard.commit()?;
@@ -174,50 +181,33 @@ impl Pop3Pool {
         }
     }
 
-    /// [`acquire`](Self::acquire) with its own wait limit.
+    crate::pool::config_pool_methods!();
+
+    /// The old name of [`get`](Self::get).
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `Pop3Pool::get` (the name `ImapPool` uses)"
+    )]
+    pub fn acquire(&self, config: &Config) -> Result<Pop3PoolGuard> {
+        self.get(config)
+    }
+
+    /// The old name of [`get_timeout`](Self::get_timeout).
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `Pop3Pool::get_timeout` (the name `ImapPool` uses)"
+    )]
     pub fn acquire_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
-        Ok(Pop3PoolGuard {
-            inner: self.pool.get_timeout(config, timeout)?,
-        })
+        self.get_timeout(config, timeout)
     }
 
-    /// Closes every idle connection now (with `QUIT`); connections checked out are closed
-    /// when their guards are dropped, and later acquires open new ones.
+    /// The old name of [`clear_all`](Self::clear_all).
+    #[deprecated(
+        since = "0.2.0",
+        note = "use `Pop3Pool::clear_all` (the name `ImapPool` uses)"
+    )]
     pub fn close_all(&self) {
-        self.pool.clear_all();
-    }
-
-    /// The same as [`acquire`](Self::acquire), named as on [`ImapPool`](crate::imap::ImapPool).
-    pub fn get(&self, config: &Config) -> Result<Pop3PoolGuard> {
-        self.acquire(config)
-    }
-
-    /// The same as [`acquire_timeout`](Self::acquire_timeout), named as on
-    /// [`ImapPool`](crate::imap::ImapPool).
-    pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
-        self.acquire_timeout(config, timeout)
-    }
-
-    /// The same as [`close_all`](Self::close_all), named as on
-    /// [`ImapPool`](crate::imap::ImapPool).
-    pub fn clear_all(&self) {
-        self.close_all();
-    }
-
-    /// What the pool holds for the account of `config` (all configs of the account
-    /// together).
-    pub fn stats_for(&self, config: &Config) -> AccountStats {
-        self.pool.stats_for(&self.pool.key_for(config))
-    }
-
-    /// How many connections are open in the whole pool.
-    pub fn open_connections(&self) -> usize {
-        self.pool.open_connections()
-    }
-
-    /// The pool options in use.
-    pub fn options(&self) -> &PoolOptions {
-        self.pool.options()
+        self.clear_all();
     }
 }
 
@@ -247,7 +237,7 @@ impl Pop3Pool {
 /// # use mailwire::{Config, pop3::Pop3Pool};
 /// # let pool = Pop3Pool::new()?;
 /// # let config = Config::builder("pop.example.com").login("u", "p").build()?;
-/// let pop = pool.acquire(&config)?;
+/// let pop = pool.get(&config)?;
 /// let numbers: Vec<u32> = pop.list()?.iter().map(|e| e.number).collect();
 /// let messages = pop.fetch_messages(&numbers)?; // an error here: nothing deleted
 /// pop.delete_messages(&numbers)?;

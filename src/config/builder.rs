@@ -1,0 +1,273 @@
+//! [`ConfigBuilder`]: the connection, login, timeout and retry setters, and `build`, which
+//! checks everything once (limits and TLS check their own parts).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Config, Credentials, Limits, RetryPolicy, Security, TlsSettings};
+use crate::error::{Error, Result};
+use crate::sasl::Mechanism;
+
+/// The connect, read and write timeouts a builder starts with.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds a [`Config`]; every setter takes and returns the builder.
+#[must_use = "a builder does nothing until build() is called"]
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    pub(super) host: String,
+    pub(super) port: Option<u16>,
+    pub(super) pop3_port: Option<u16>,
+    pub(super) security: Security,
+    pub(super) credentials: Option<Credentials>,
+    pub(super) connect_timeout: Duration,
+    pub(super) read_timeout: Duration,
+    pub(super) write_timeout: Duration,
+    pub(super) retry: RetryPolicy,
+    pub(super) limits: Limits,
+    pub(super) extra_roots_pem: Vec<Vec<u8>>,
+    pub(super) danger_accept_invalid_certs: bool,
+    pub(super) server_name: Option<String>,
+    pub(super) auth_mechanism: Option<Mechanism>,
+    pub(super) memory_budget: Option<crate::MemoryBudget>,
+    /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
+    pub(super) response_size_set: bool,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("pop3_port", &self.pop3_port)
+            .field("security", &self.security)
+            .field("credentials", &self.credentials)
+            .field("extra_roots", &self.extra_roots_pem.len())
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// A builder for `host` with every default (see [`Config::builder`]).
+    pub(super) fn new(host: String) -> ConfigBuilder {
+        ConfigBuilder {
+            host,
+            port: None,
+            pop3_port: None,
+            security: Security::default(),
+            credentials: None,
+            connect_timeout: DEFAULT_TIMEOUT,
+            read_timeout: DEFAULT_TIMEOUT,
+            write_timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            limits: Limits::default(),
+            extra_roots_pem: Vec::new(),
+            danger_accept_invalid_certs: false,
+            server_name: None,
+            auth_mechanism: None,
+            memory_budget: None,
+            response_size_set: false,
+        }
+    }
+
+    /// The port to connect to (default: 993 / 143 for IMAP, 995 / 110 for POP3, by
+    /// security mode). Used for POP3 too unless [`pop3_port`](Self::pop3_port) is set.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// The port used when this config connects with POP3.
+    pub fn pop3_port(mut self, port: u16) -> Self {
+        self.pop3_port = Some(port);
+        self
+    }
+
+    /// How the connection is secured (default [`Security::Tls`]).
+    pub fn security(mut self, security: Security) -> Self {
+        self.security = security;
+        self
+    }
+
+    /// Log in with a user name and password.
+    pub fn login(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::Password {
+            user: user.into(),
+            password: password.into(),
+        });
+        self
+    }
+
+    /// Log in with an OAuth2 access token (`XOAUTH2` / `OAUTHBEARER`).
+    pub fn oauth2(mut self, user: impl Into<String>, access_token: impl Into<String>) -> Self {
+        self.credentials = Some(Credentials::OAuth2 {
+            user: user.into(),
+            token: access_token.into(),
+        });
+        self
+    }
+
+    /// Forces an authentication mechanism instead of letting mailwire choose.
+    ///
+    /// By default, with a password: IMAP `AUTHENTICATE PLAIN` when offered, else the
+    /// `LOGIN` command (unless `LOGINDISABLED`), else SASL `LOGIN`; POP3 `AUTH PLAIN`, else
+    /// `USER`/`PASS`. With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
+    /// With IMAP, [`Mechanism::Login`] selects the `LOGIN`
+    /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
+    pub fn auth_mechanism(mut self, mechanism: Mechanism) -> Self {
+        self.auth_mechanism = Some(mechanism);
+        self
+    }
+
+    /// Draws the response buffers of every connection made from this config from `budget`,
+    /// shared with every other config given the same budget (see [`crate::MemoryBudget`]).
+    pub fn memory_budget(mut self, budget: &crate::MemoryBudget) -> Self {
+        self.memory_budget = Some(budget.clone());
+        self
+    }
+
+    /// Sets the credentials directly.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The deadline for connecting as a whole, per attempt: TCP, TLS handshake, greeting,
+    /// STARTTLS, capabilities and login (default 30 s). With retries, connecting takes at
+    /// most `max_attempts` × this plus the backoff delays.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The time an answer has to complete (default 30 s); an answer that takes longer, such
+    /// as a large message, must keep arriving at [`Limits::min_transfer_rate`] over each
+    /// window of this length, so a trickling server cannot stretch a call.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// The deadline for sending one command (default 30 s), plus the time
+    /// [`Limits::min_transfer_rate`] allows for its bytes: a large APPEND on a slow link goes
+    /// through, a server that stops reading cannot hold the call.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// Sets connect, read and write timeouts at once.
+    pub fn timeouts(self, timeout: Duration) -> Self {
+        self.connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+    }
+
+    /// How connection attempts are retried (default: 3 attempts, 1 s initial delay).
+    pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Validates the settings and builds the [`Config`].
+    ///
+    /// Fails with [`Error::InvalidInput`] on an empty or malformed host or TLS server name,
+    /// port 0, a zero timeout, an invalid retry policy, a line limit under 1 KiB, credentials
+    /// with an empty user or containing NUL, CR or LF, OAuth2 credentials whose user or token
+    /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), or a
+    /// root certificate that is not valid PEM.
+    pub fn build(self) -> Result<Config> {
+        let host = self.host.trim().to_string();
+        if host.is_empty() {
+            return Err(Error::invalid("host", "the host name is empty"));
+        }
+        check_name("host", &host)?;
+        if self.port == Some(0) || self.pop3_port == Some(0) {
+            return Err(Error::invalid("port", "port 0 cannot be connected to"));
+        }
+        for (name, value) in [
+            ("connect timeout", self.connect_timeout),
+            ("read timeout", self.read_timeout),
+            ("write timeout", self.write_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(Error::invalid(name, "a timeout must be longer than zero"));
+            }
+        }
+        self.retry.validate()?;
+        let limits = self.limits.validated(self.response_size_set)?;
+        if let Some(credentials) = &self.credentials {
+            if credentials.user().is_empty() {
+                return Err(Error::invalid("user name", "the user name is empty"));
+            }
+            let bad = |s: &str| s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n'));
+            if bad(credentials.user()) {
+                return Err(Error::invalid("user name", "contains NUL, CR or LF"));
+            }
+            if bad(credentials.secret()) {
+                return Err(Error::invalid(
+                    "password or token",
+                    "contains NUL, CR or LF",
+                ));
+            }
+            if let Credentials::OAuth2 { user, token } = credentials {
+                // `\x01` separates the fields of XOAUTH2 / OAUTHBEARER: any control
+                // character in them could add or change fields.
+                let control = |s: &str| s.bytes().any(|b| b.is_ascii_control());
+                if control(user) {
+                    return Err(Error::invalid(
+                        "user name",
+                        "contains a control character (not allowed with OAuth2: \\x01 separates XOAUTH2 / OAUTHBEARER fields)",
+                    ));
+                }
+                if control(token) {
+                    return Err(Error::invalid(
+                        "password or token",
+                        "the OAuth2 token contains a control character (\\x01 separates XOAUTH2 / OAUTHBEARER fields)",
+                    ));
+                }
+            }
+        }
+        let tls = TlsSettings::build(
+            &host,
+            &self.extra_roots_pem,
+            self.server_name.as_deref(),
+            self.danger_accept_invalid_certs,
+        )?;
+        Ok(Config {
+            host,
+            port: self.port,
+            pop3_port: self.pop3_port,
+            security: self.security,
+            credentials: self.credentials,
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+            retry: self.retry,
+            limits,
+            tls: Arc::new(tls),
+            auth_mechanism: self.auth_mechanism,
+            memory_budget: self.memory_budget,
+        })
+    }
+}
+
+/// Refuses a host or server name holding whitespace or control characters (`what` names
+/// the setting in the error).
+pub(super) fn check_name(what: &str, name: &str) -> Result<()> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(Error::invalid(
+            what,
+            format!("{name:?} contains whitespace or control characters"),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Opening a POP3 session: connect (with retry), greeting, `CAPA`, the STLS upgrade and
+//! login (`AUTH`, `APOP`, `USER` / `PASS`).
+
+use std::collections::BTreeSet;
+
+use crate::config::{Config, Credentials, Protocol, Security};
+use crate::error::{Error, Result, escaped};
+use crate::net::{self, Transport};
+use crate::pop3::apop::apop_digest;
+use crate::pop3::codec::{
+    self, AuthLine, Capabilities, Capability, Command, Status, apop_timestamp, parse_status,
+    plan_auth,
+};
+use crate::pop3::listing::Listing;
+use crate::sasl::{self, Mechanism};
+
+use super::multiline::RawLimit;
+use super::{LOG, LoginMethod, Pop3Options, Session, State};
+
+impl Session {
+    /// Connects, reads the greeting, asks CAPA, upgrades with STLS when configured (CAPA
+    /// again) and logs in with the configured credentials, if any. Transient failures of the
+    /// whole sequence (`[IN-USE]`, `[SYS/TEMP]`, I/O, timeouts) are retried per the config's
+    /// retry policy; an authentication failure never is.
+    pub(crate) fn connect(config: &Config, options: Pop3Options) -> Result<Session> {
+        let id = net::next_connection_id(Protocol::Pop3);
+        net::connect_with_retry(config, Protocol::Pop3, &id, |transport| {
+            Session::establish(transport, config, options)
+        })
+    }
+
+    /// A session over one end of an in-memory pipe whose other end plays the server (the
+    /// fuzz target): greeting, CAPA and login as in [`connect`](Self::connect), without
+    /// retry; STLS is not possible there.
+    #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+    pub(crate) fn over_memory(
+        end: net::memory::MemoryEnd,
+        config: &Config,
+        options: Pop3Options,
+    ) -> Result<Session> {
+        let id = net::next_connection_id(Protocol::Pop3);
+        Session::establish(Transport::over_memory(end, config, &id), config, options)
+    }
+
+    /// Greeting, CAPA, STLS and login on a new transport, all within the connect deadline
+    /// the transport started with.
+    fn establish(transport: Transport, config: &Config, options: Pop3Options) -> Result<Session> {
+        let mut session = Session {
+            transport,
+            config: config.clone(),
+            options,
+            state: State::Authorization,
+            greeting: String::new(),
+            timestamp: None,
+            caps: Capabilities::default(),
+            deleted: BTreeSet::new(),
+            peak_buffered: 0,
+            logged_in_with: None,
+            interrupted: false,
+        };
+        session.greet()?;
+        if config.security() == Security::StartTls {
+            session = session.start_tls()?;
+        }
+        if let Some(credentials) = config.credentials() {
+            session.authenticate(credentials)?;
+            // Capabilities may change after login (RFC 2449 §5): PIPELINING, UIDL, …
+            session.refresh_capabilities()?;
+        }
+        session.transport.end_connect();
+        Ok(session)
+    }
+
+    /// Reads the greeting (keeping the APOP timestamp) and asks CAPA.
+    fn greet(&mut self) -> Result<()> {
+        let line = self.read_status_line("waiting for the greeting")?;
+        let text = parse_status(&line)?.into_result("greeting")?;
+        self.timestamp = apop_timestamp(&text).map(str::to_string);
+        log::debug!(target: LOG, "[{}] greeting: {}", self.id(), escaped(&text));
+        self.greeting = text;
+        self.refresh_capabilities()
+    }
+
+    /// Sends STLS and upgrades the connection; never falls back to plaintext. The
+    /// capabilities are asked again over TLS (RFC 2595 §4).
+    fn start_tls(mut self) -> Result<Session> {
+        if !self.caps.stls() {
+            self.transport.shutdown();
+            return Err(Error::StartTlsUnavailable { command: "STLS" });
+        }
+        self.simple(Command::Stls)?;
+        let Session {
+            transport,
+            config,
+            options,
+            state,
+            greeting,
+            timestamp,
+            deleted,
+            peak_buffered,
+            logged_in_with,
+            interrupted,
+            ..
+        } = self;
+        let tls = transport.start_tls(&config)?;
+        let mut session = Session {
+            transport: tls,
+            config,
+            options,
+            state,
+            greeting,
+            timestamp,
+            caps: Capabilities::default(),
+            deleted,
+            peak_buffered,
+            logged_in_with,
+            interrupted,
+        };
+        log::debug!(target: LOG, "[{}] STLS: TLS established", session.id());
+        session.refresh_capabilities()?;
+        Ok(session)
+    }
+
+    pub(crate) fn refresh_capabilities(&mut self) -> Result<()> {
+        self.send(&Command::Capa)?;
+        let line = self.read_status_line("waiting for the answer to CAPA")?;
+        match parse_status(&line)? {
+            Status::Ok { .. } => {
+                // Bounded like every listing: CAPA runs before STLS, so anyone on the
+                // network path can answer it.
+                let limits = self.config.limits();
+                let raw = RawLimit {
+                    limit: limits.max_listing_size,
+                    what: "the answer to CAPA (a listing; Limits::max_listing_size)",
+                };
+                let mut listing = Listing::<Capability>::new(&limits);
+                let read =
+                    self.read_multi_line(&mut listing, "reading the answer to CAPA", Some(raw));
+                let list = match read {
+                    Ok(_) => listing.finish()?,
+                    Err(e) => return Err(listing.take_failure().unwrap_or(e)),
+                };
+                self.caps = Capabilities::from_list(list);
+            }
+            Status::Err { text, .. } => {
+                // RFC 1939-only servers have no CAPA: assume nothing.
+                log::debug!(target: LOG, "[{}] CAPA refused ({}); assuming no extensions", self.id(), escaped(text));
+                self.caps = Capabilities::default();
+            }
+        }
+        Ok(())
+    }
+
+    fn authenticate(&mut self, credentials: &Credentials) -> Result<()> {
+        let method = self.authenticate_inner(credentials)?;
+        self.state = State::Transaction;
+        self.logged_in_with = Some(method);
+        log::debug!(target: LOG, "[{}] logged in as {} with {method}", self.id(), credentials.user());
+        Ok(())
+    }
+
+    /// Logs in; returns the method used.
+    fn authenticate_inner(&mut self, credentials: &Credentials) -> Result<&'static str> {
+        if let Credentials::OAuth2 { .. } = credentials {
+            let mechanism = match self.config.auth_mechanism() {
+                Some(m) => m,
+                None => sasl::choose(&self.caps.sasl_mechanisms(), credentials)
+                    .unwrap_or(Mechanism::XOAuth2),
+            };
+            return self.auth_sasl(mechanism, credentials);
+        }
+        let user_pass = |s: &mut Session| s.user_pass(credentials).map(|()| "USER/PASS");
+        match self.options.login_method {
+            LoginMethod::UserPass => user_pass(self),
+            LoginMethod::Apop => self.apop(credentials).map(|()| "APOP"),
+            LoginMethod::Auto => match self.config.auth_mechanism() {
+                Some(mechanism) => self.auth_sasl(mechanism, credentials),
+                None => {
+                    let offers_plain = self
+                        .caps
+                        .sasl_mechanisms()
+                        .iter()
+                        .any(|m| m.eq_ignore_ascii_case("PLAIN"));
+                    if offers_plain {
+                        self.auth_sasl(Mechanism::Plain, credentials)
+                    } else {
+                        user_pass(self)
+                    }
+                }
+            },
+        }
+    }
+
+    fn user_pass(&mut self, credentials: &Credentials) -> Result<()> {
+        let user = Command::User(credentials.user());
+        self.send(&user)?;
+        let line = self.read_status_line("waiting for the answer to USER")?;
+        parse_status(&line)?.into_auth_result("USER/PASS")?;
+        let pass = Command::Pass(credentials.secret());
+        self.send(&pass)?;
+        let line = self.read_status_line("waiting for the answer to PASS")?;
+        parse_status(&line)?.into_auth_result("USER/PASS")?;
+        Ok(())
+    }
+
+    fn apop(&mut self, credentials: &Credentials) -> Result<()> {
+        let Some(timestamp) = self.timestamp.clone() else {
+            return Err(Error::invalid(
+                "login method",
+                "APOP was asked for but the server's greeting has no <timestamp>, so it does not offer APOP",
+            ));
+        };
+        let digest = apop_digest(&timestamp, credentials.secret());
+        let command = Command::Apop {
+            user: credentials.user(),
+            digest: &digest,
+        };
+        self.send(&command)?;
+        let line = self.read_status_line("waiting for the answer to APOP")?;
+        parse_status(&line)?.into_auth_result("APOP")?;
+        Ok(())
+    }
+
+    fn auth_sasl(
+        &mut self,
+        mechanism: Mechanism,
+        credentials: &Credentials,
+    ) -> Result<&'static str> {
+        let name = mechanism.name();
+        let port = self.config.port(Protocol::Pop3);
+        let first = sasl::initial_response(mechanism, credentials, self.config.host(), port)?;
+        // LOGIN answers prompts; the others send their response at once (RFC 5034 §4).
+        let (initial, mut pending): (Option<&str>, Vec<String>) = if mechanism == Mechanism::Login {
+            let [user, password] = sasl::login(credentials.user(), credentials.secret());
+            (None, vec![user, password])
+        } else {
+            (Some(first.as_str()), Vec::new())
+        };
+        let plan = plan_auth(name, initial)?;
+        if let Some(deferred) = plan.deferred_response {
+            pending.push(deferred.to_string());
+        }
+        self.send(&plan.command)?;
+        let mut pending = pending.into_iter();
+        let mut acknowledged_error = false;
+        loop {
+            let line = self.read_status_line("waiting for the answer to AUTH")?;
+            match codec::parse_auth_line(&line)? {
+                AuthLine::Status(status) => {
+                    return status.into_auth_result(name).map(|_| name);
+                }
+                AuthLine::Continuation { payload } => {
+                    let response = match pending.next() {
+                        Some(r) => r,
+                        None if mechanism.uses_oauth2() && !acknowledged_error => {
+                            // An error challenge: acknowledge so the server sends -ERR.
+                            log::debug!(
+                                target: LOG,
+                                "[{}] {name} error challenge: {}",
+                                self.id(),
+                                escaped(sasl::decode_error_challenge(&payload))
+                            );
+                            acknowledged_error = true;
+                            sasl::error_acknowledgement(mechanism).to_string()
+                        }
+                        None => "*".to_string(),
+                    };
+                    self.send(&Command::AuthResponse(&response))?;
+                }
+            }
+        }
+    }
+}
