@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::net::socket::Peeked;
+use crate::net::peek::Peeked;
 
 /// Bytes one side may write before the other reads them; a write beyond it fails, so a
 /// peer that never reads cannot grow memory.

@@ -5,6 +5,7 @@
 pub(crate) mod clock;
 pub(crate) mod connect;
 pub(crate) mod memory;
+pub(crate) mod peek;
 pub(crate) mod retry;
 pub(crate) mod socket;
 pub(crate) mod stream;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::net::memory::{MemoryEnd, MemoryShutdown};
+pub(crate) use crate::net::peek::Peeked;
 
 /// How far a read may run past its deadline before the socket timeout is set again: a
 /// deadline recomputed before every read moves by microseconds, and a system call per read
@@ -169,14 +170,6 @@ impl Socket {
             }
         }
     }
-}
-
-/// What [`Socket::peek_now`] saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Peeked {
-    Nothing,
-    Bytes(usize),
-    Eof,
 }
 
 /// Sets a socket timeout when it differs from what is set by more than the slack (a zero
