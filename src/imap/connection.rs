@@ -10,19 +10,19 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::config::{Config, Limits};
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{
-    self, Command, FetchItem, InternalDate, ListReturn, Mailbox as WireMailbox, Partial, RawArg,
-    Section, SelectOptions, StoreAction,
-};
 use crate::imap::codec::parse::{FetchParts, parse_fetch};
 use crate::imap::codec::utf7;
+use crate::imap::codec::{
+    Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, RawArg, Section,
+    SelectOptions, StoreAction,
+};
 use crate::imap::folder::Folder;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{Capabilities, Completion, ConnectionState, Offer, Session, Take};
 use crate::imap::types::{
-    EsearchItem, FetchItem as Item, Flag, NameAttribute, NamespaceEntry, QuotaResource,
-    ResponseCode, StatusItem, Untagged,
+    EsearchItem, FetchData, Flag, NameAttribute, NamespaceEntry, QuotaResource, ResponseCode,
+    StatusData, Untagged,
 };
 use crate::imap::uids::{Uid, Uids};
 use crate::imap::validity::ValidityMemory;
@@ -347,7 +347,7 @@ impl ImapConnection {
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
     /// let mut guard = conn.lock();
     /// let mailbox = guard.select("INBOX")?;
-    /// let untagged = guard.run(&mailwire::imap::codec::encode::Command::Noop)?;
+    /// let untagged = guard.run(&mailwire::imap::codec::Command::Noop)?;
     /// drop(guard); // other threads may use the connection again
     /// # Ok(()) }
     /// ```
@@ -452,7 +452,7 @@ impl ImapConnection {
     /// The quota roots of `folder` and their usage (`GETQUOTAROOT`, RFC 9208).
     pub fn quota(&self, folder: &str) -> Result<Vec<Quota>> {
         self.with(|s| {
-            let c = run_ok(s, &Command::GetQuotaRoot(WireMailbox::new(folder)))?;
+            let c = run_ok(s, &Command::GetQuotaRoot(MailboxName::new(folder)))?;
             Ok(c.untagged
                 .into_iter()
                 .filter_map(|u| match u {
@@ -506,7 +506,7 @@ impl ImapConnection {
                 }
             }
             let list = Command::List {
-                reference: WireMailbox::new(reference),
+                reference: MailboxName::new(reference),
                 pattern: pattern.to_string(),
                 returns,
             };
@@ -525,7 +525,7 @@ impl ImapConnection {
                 .collect();
             if !extended {
                 let lsub = Command::Lsub {
-                    reference: WireMailbox::new(reference),
+                    reference: MailboxName::new(reference),
                     pattern: pattern.to_string(),
                 };
                 let c = run_ok(s, &lsub)?;
@@ -548,21 +548,21 @@ impl ImapConnection {
     /// `STATUS` of a folder without selecting it.
     pub fn folder_status(&self, folder: &str) -> Result<FolderStatus> {
         self.with(|s| {
-            use encode::StatusItem as S;
+            use crate::imap::codec::StatusAttr;
             let mut items = vec![
-                S::Messages,
-                S::Recent,
-                S::UidNext,
-                S::UidValidity,
-                S::Unseen,
+                StatusAttr::Messages,
+                StatusAttr::Recent,
+                StatusAttr::UidNext,
+                StatusAttr::UidValidity,
+                StatusAttr::Unseen,
             ];
             if s.capabilities().has("CONDSTORE") {
-                items.push(S::HighestModSeq);
+                items.push(StatusAttr::HighestModSeq);
             }
             let c = run_ok(
                 s,
                 &Command::Status {
-                    mailbox: WireMailbox::new(folder),
+                    mailbox: MailboxName::new(folder),
                     items,
                 },
             )?;
@@ -574,12 +574,12 @@ impl ImapConnection {
                 if let Untagged::MailboxStatus { items, .. } = u {
                     for item in items {
                         match item {
-                            StatusItem::Messages(n) => status.messages = Some(n),
-                            StatusItem::Recent(n) => status.recent = Some(n),
-                            StatusItem::Unseen(n) => status.unseen = Some(n),
-                            StatusItem::UidNext(n) => status.uid_next = Some(n),
-                            StatusItem::UidValidity(n) => status.uid_validity = Some(n),
-                            StatusItem::HighestModSeq(n) => status.highest_modseq = Some(n),
+                            StatusData::Messages(n) => status.messages = Some(n),
+                            StatusData::Recent(n) => status.recent = Some(n),
+                            StatusData::Unseen(n) => status.unseen = Some(n),
+                            StatusData::UidNext(n) => status.uid_next = Some(n),
+                            StatusData::UidValidity(n) => status.uid_validity = Some(n),
+                            StatusData::HighestModSeq(n) => status.highest_modseq = Some(n),
                             _ => {}
                         }
                     }
@@ -591,7 +591,7 @@ impl ImapConnection {
 
     /// Creates a folder (intermediate levels as the server's rules allow).
     pub fn create_folder(&self, folder: &str) -> Result<()> {
-        self.with(|s| run_ok(s, &Command::Create(WireMailbox::new(folder))).map(drop))
+        self.with(|s| run_ok(s, &Command::Create(MailboxName::new(folder))).map(drop))
     }
 
     /// Deletes a folder.
@@ -606,7 +606,7 @@ impl ImapConnection {
             if s.selected.as_ref().is_some_and(|(name, _)| name == folder) {
                 leave_without_expunge(s)?;
             }
-            run_ok(s, &Command::Delete(WireMailbox::new(folder))).map(drop)
+            run_ok(s, &Command::Delete(MailboxName::new(folder))).map(drop)
         })
     }
 
@@ -619,8 +619,8 @@ impl ImapConnection {
             run_ok(
                 s,
                 &Command::Rename {
-                    from: WireMailbox::new(from),
-                    to: WireMailbox::new(to),
+                    from: MailboxName::new(from),
+                    to: MailboxName::new(to),
                 },
             )
             .map(drop)
@@ -629,12 +629,12 @@ impl ImapConnection {
 
     /// Subscribes to a folder.
     pub fn subscribe(&self, folder: &str) -> Result<()> {
-        self.with(|s| run_ok(s, &Command::Subscribe(WireMailbox::new(folder))).map(drop))
+        self.with(|s| run_ok(s, &Command::Subscribe(MailboxName::new(folder))).map(drop))
     }
 
     /// Unsubscribes from a folder.
     pub fn unsubscribe(&self, folder: &str) -> Result<()> {
-        self.with(|s| run_ok(s, &Command::Unsubscribe(WireMailbox::new(folder))).map(drop))
+        self.with(|s| run_ok(s, &Command::Unsubscribe(MailboxName::new(folder))).map(drop))
     }
 
     /// Selects a folder read-write and reports its state. Fails with
@@ -861,7 +861,7 @@ impl ImapConnection {
         self.fetch_section(
             folder,
             uid.into(),
-            FetchItem::peek(Section::part(path.to_vec())),
+            FetchAttr::peek(Section::part(path.to_vec())),
         )
     }
 
@@ -876,7 +876,7 @@ impl ImapConnection {
         self.fetch_section(
             folder,
             uid.into(),
-            FetchItem::Body {
+            FetchAttr::Body {
                 section: Section::full(),
                 partial: Some(Partial { offset, count: len }),
                 peek: true,
@@ -884,12 +884,12 @@ impl ImapConnection {
         )
     }
 
-    fn fetch_section(&self, folder: &str, uid: Uid, item: FetchItem) -> Result<Option<Vec<u8>>> {
+    fn fetch_section(&self, folder: &str, uid: Uid, item: FetchAttr) -> Result<Option<Vec<u8>>> {
         let memory = self.validities();
         self.with(|s| {
             ensure_acting(s, &memory, folder, uid.validity())?;
             let set = SequenceSet::single(uid.uid());
-            let command = Command::uid_fetch(set.clone(), [FetchItem::Uid, item]);
+            let command = Command::uid_fetch(set.clone(), [FetchAttr::Uid, item]);
             // Read like a fetch of messages: a large section is handed over from the read
             // buffer, not copied.
             let mut collector = Collector {
@@ -937,13 +937,13 @@ impl ImapConnection {
             ensure_acting(s, &memory, folder, validity)?;
             let command = Command::uid_fetch(
                 SequenceSet::single(uid),
-                [FetchItem::Uid, FetchItem::full_message()],
+                [FetchAttr::Uid, FetchAttr::full_message()],
             );
             let set = SequenceSet::single(uid);
             let (c, written) = soliciting(s, &set, |s| s.run_streaming(&command, 0, writer))?;
             let c = c.into_result("UID FETCH")?;
             let found = c.untagged.iter().any(
-                |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
+                |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&FetchData::Uid(uid))),
             );
             Ok(found.then_some(written))
         })
@@ -1037,7 +1037,8 @@ impl ImapConnection {
         action: StoreAction,
         flags: &[Flag],
     ) -> Result<()> {
-        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        flags.iter().try_for_each(Flag::check_settable)?;
+        let flags = flags.to_vec();
         let uids = uids.into();
         if uids.is_empty() {
             return Ok(());
@@ -1088,7 +1089,7 @@ impl ImapConnection {
                 &Command::Copy {
                     uid: true,
                     set: set.clone(),
-                    mailbox: WireMailbox::new(to),
+                    mailbox: MailboxName::new(to),
                 },
             )?;
             copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e))
@@ -1126,7 +1127,7 @@ impl ImapConnection {
         self.with(|s| {
             ensure_acting(s, &memory, folder, uids.validity())?;
             if s.capabilities().has("MOVE") {
-                let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
+                let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
                 return copy_uids(&c.code, &c.untagged, &set, max_ranges).map_err(|e| broken(s, e));
             }
             if !s.capabilities().has("UIDPLUS") {
@@ -1135,7 +1136,7 @@ impl ImapConnection {
                     "the server has neither MOVE nor UIDPLUS; moving would need an EXPUNGE that also removes other messages marked \\Deleted. Copy, then delete explicitly",
                 ));
             }
-            let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
+            let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
             run_ok(
                 s,
                 &Command::Store {
@@ -1143,7 +1144,7 @@ impl ImapConnection {
                     set: set.clone(),
                     action: StoreAction::Add,
                     silent: true,
-                    flags: vec![encode::Flag::Deleted],
+                    flags: vec![Flag::Deleted],
                     unchanged_since: None,
                 },
             )?;
@@ -1188,7 +1189,7 @@ impl ImapConnection {
     ///
     /// ```no_run
     /// # use mailwire::imap::{ImapConnection, Flag, search::ImapDate};
-    /// use mailwire::imap::codec::encode::InternalDate;
+    /// use mailwire::imap::codec::InternalDate;
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
     /// let date = InternalDate::new(ImapDate::new(2024, 5, 14)?, 10, 0, 0, 120)?;
     /// let raw = b"From: me@example.com\r\nSubject: draft\r\n\r\nHello\r\n";
@@ -1202,7 +1203,8 @@ impl ImapConnection {
         flags: &[Flag],
         date: Option<InternalDate>,
     ) -> Result<Option<AppendUid>> {
-        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        flags.iter().try_for_each(Flag::check_settable)?;
+        let flags = flags.to_vec();
         if message.is_empty() {
             return Err(Error::invalid(
                 "message",
@@ -1220,7 +1222,7 @@ impl ImapConnection {
         }
         self.with(|s| {
             let command = Command::Append {
-                mailbox: WireMailbox::new(folder),
+                mailbox: MailboxName::new(folder),
                 flags,
                 date,
                 message: message.to_vec(),
@@ -1365,12 +1367,12 @@ fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox
     }
     let command = if read_only {
         Command::Examine {
-            mailbox: WireMailbox::new(folder),
+            mailbox: MailboxName::new(folder),
             options,
         }
     } else {
         Command::Select {
-            mailbox: WireMailbox::new(folder),
+            mailbox: MailboxName::new(folder),
             options,
         }
     };
@@ -1430,20 +1432,20 @@ fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox
     Ok(mailbox)
 }
 
-fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
+fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
     let mut items = vec![
-        FetchItem::Uid,
-        FetchItem::Flags,
-        FetchItem::Rfc822Size,
-        FetchItem::InternalDate,
+        FetchAttr::Uid,
+        FetchAttr::Flags,
+        FetchAttr::Rfc822Size,
+        FetchAttr::InternalDate,
     ];
     match what {
         FetchWhat::Metadata => {
-            items.push(FetchItem::Envelope);
-            items.push(FetchItem::BodyStructure);
+            items.push(FetchAttr::Envelope);
+            items.push(FetchAttr::BodyStructure);
         }
-        FetchWhat::Full => items.push(FetchItem::full_message()),
-        FetchWhat::Headers => items.push(FetchItem::peek(Section::header())),
+        FetchWhat::Full => items.push(FetchAttr::full_message()),
+        FetchWhat::Headers => items.push(FetchAttr::peek(Section::header())),
     }
     items
 }
@@ -1545,26 +1547,6 @@ fn attribute_text(a: &NameAttribute) -> String {
         NameAttribute::Important => "\\Important".into(),
         NameAttribute::Other(s) => s.clone(),
     }
-}
-
-/// A parsed flag as one the client may set.
-fn settable(flag: &Flag) -> Result<encode::Flag> {
-    Ok(match flag {
-        Flag::Seen => encode::Flag::Seen,
-        Flag::Answered => encode::Flag::Answered,
-        Flag::Flagged => encode::Flag::Flagged,
-        Flag::Deleted => encode::Flag::Deleted,
-        Flag::Draft => encode::Flag::Draft,
-        Flag::Keyword(k) => encode::Flag::keyword(k.clone())?,
-        other => {
-            return Err(Error::invalid(
-                "flag",
-                format!(
-                    "{other:?} cannot be set by a client (only \\Seen \\Answered \\Flagged \\Deleted \\Draft and keywords)"
-                ),
-            ));
-        }
-    })
 }
 
 /// The UIDs a `UID SEARCH` answered (`SEARCH` and `ESEARCH ALL`), as ranges: each

@@ -13,12 +13,12 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{Command, FetchItem, Mailbox as WireMailbox, SelectOptions};
+use crate::imap::codec::{Command, FetchAttr, MailboxName, SelectOptions};
 use crate::imap::idle_queue::EventQueue;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
 use crate::imap::session::{ConnectionState, Session};
-use crate::imap::types::{FetchItem as Item, Flag, ResponseCode, Untagged};
+use crate::imap::types::{FetchData, Flag, ResponseCode, Untagged};
 use crate::net::retry::Delays;
 use crate::net::socket::ShutdownHandle;
 
@@ -423,7 +423,7 @@ impl Worker {
             });
         }
         let command = Command::Examine {
-            mailbox: WireMailbox::new(self.folder.as_str()),
+            mailbox: MailboxName::new(self.folder.as_str()),
             options: SelectOptions::new(),
         };
         let completion = session.run(&command)?.into_result("EXAMINE")?;
@@ -675,8 +675,8 @@ impl Worker {
                     let mut flags = None;
                     for item in items {
                         match item {
-                            Item::Uid(u) => uid = Some(u),
-                            Item::Flags(f) => flags = Some(f),
+                            FetchData::Uid(u) => uid = Some(u),
+                            FetchData::Flags(f) => flags = Some(f),
                             _ => {}
                         }
                     }
@@ -702,7 +702,7 @@ impl Worker {
                     .run(&Command::Fetch {
                         uid: false,
                         set,
-                        items: vec![FetchItem::Uid, FetchItem::Flags],
+                        items: vec![FetchAttr::Uid, FetchAttr::Flags],
                         changed_since: None,
                         vanished: false,
                     })?
@@ -712,11 +712,15 @@ impl Worker {
             })?;
             for u in map {
                 if let Untagged::Fetch { seq, items } = u {
-                    let uid = items
-                        .iter()
-                        .find_map(|i| if let Item::Uid(u) = i { Some(*u) } else { None });
+                    let uid = items.iter().find_map(|i| {
+                        if let FetchData::Uid(u) = i {
+                            Some(*u)
+                        } else {
+                            None
+                        }
+                    });
                     let flags = items.iter().find_map(|i| {
-                        if let Item::Flags(f) = i {
+                        if let FetchData::Flags(f) = i {
                             Some(f.clone())
                         } else {
                             None

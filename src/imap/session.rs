@@ -9,11 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Protocol, Security};
 use crate::error::{Error, Result, ServerStatus, escaped};
-use crate::imap::codec::encode::{
-    self, Command, EncodeOptions, EncodedCommand, LiteralMode, Secret,
-};
 use crate::imap::codec::frame::{FrameEvent, Framer};
 use crate::imap::codec::parse::parse_response;
+use crate::imap::codec::{self, Command, EncodeOptions, EncodedCommand, LiteralMode, Secret};
 use crate::imap::types::{Continuation, Response, ResponseCode, Status, Untagged};
 use crate::net::socket::ShutdownHandle;
 use crate::net::{self, Transport};
@@ -706,7 +704,7 @@ impl Session {
                 log::debug!(target: "mailwire::imap", "authentication challenge after the last response: {}", escaped(sasl::decode_error_challenge(&continuation.text)));
                 sasl::error_acknowledgement(mechanism).to_string()
             };
-            Ok(encode::sasl_line(&answer))
+            Ok(codec::sasl_line(&answer))
         })
     }
 
@@ -863,7 +861,7 @@ impl Session {
             Untagged::Fetch { items, .. }
                 if self.solicited_uids.as_ref().is_some_and(|set| {
                     items.iter().any(|i| {
-                        matches!(i, crate::imap::types::FetchItem::Uid(uid) if set.contains(*uid))
+                        matches!(i, crate::imap::types::FetchData::Uid(uid) if set.contains(*uid))
                     })
                 }) => {}
             // VANISHED means something only once QRESYNC is enabled (RFC 7162 §3.2.10).
@@ -1099,7 +1097,7 @@ impl Session {
     }
 
     fn idle_done_inner(&mut self, tag: &str, timeout: Duration) -> Result<Vec<Untagged>> {
-        let done = encode::idle_done();
+        let done = codec::idle_done();
         for part in done.parts() {
             self.transport.send(part, done.trace_text())?;
         }

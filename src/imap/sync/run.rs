@@ -7,13 +7,11 @@ use super::delta::{Observation, Outcome, apply};
 use super::flags::canonical_flags;
 use super::{SyncDelta, SyncState, SyncStrategy};
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{
-    Command, FetchItem, Mailbox as WireMailbox, Qresync, SearchReturn, SelectOptions,
-};
+use crate::imap::codec::{Command, FetchAttr, MailboxName, Qresync, SearchReturn, SelectOptions};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{ConnectionState, Session};
-use crate::imap::types::{EsearchItem, FetchItem as Item, ResponseCode, Untagged};
+use crate::imap::types::{EsearchItem, FetchData, ResponseCode, Untagged};
 
 /// The longest known-UID set sent in `SELECT (QRESYNC ...)`; a longer one is left out
 /// (the server then reports every expunge since the mod-sequence, which is still correct).
@@ -76,7 +74,7 @@ struct Selected {
 fn select(s: &mut Session, folder: &str, options: SelectOptions) -> Result<Selected> {
     s.selected = None;
     let completion = s.run(&Command::Select {
-        mailbox: WireMailbox::new(folder),
+        mailbox: MailboxName::new(folder),
         options,
     })?;
     let completion = match completion.into_result("SELECT") {
@@ -290,7 +288,7 @@ fn observe_condstore(
         Command::Fetch {
             uid: true,
             set: SequenceSet::all(),
-            items: vec![FetchItem::Uid, FetchItem::Flags],
+            items: vec![FetchAttr::Uid, FetchAttr::Flags],
             changed_since: Some(modseq),
             vanished: false,
         },
@@ -374,7 +372,7 @@ fn fetch_flags(
     };
     let commands: Vec<Command> = sets
         .into_iter()
-        .map(|set| Command::uid_fetch(set, [FetchItem::Uid, FetchItem::Flags]))
+        .map(|set| Command::uid_fetch(set, [FetchAttr::Uid, FetchAttr::Flags]))
         .collect();
     s.solicited_uids = Some(SequenceSet::all());
     let result = s.run_pipelined(&commands);
@@ -394,13 +392,13 @@ fn fetch_flags(
     Ok(out)
 }
 
-fn uid_and_flags(items: &[Item]) -> Option<(u32, Vec<String>)> {
+fn uid_and_flags(items: &[FetchData]) -> Option<(u32, Vec<String>)> {
     let uid = items.iter().find_map(|i| match i {
-        Item::Uid(uid) if *uid != 0 => Some(*uid),
+        FetchData::Uid(uid) if *uid != 0 => Some(*uid),
         _ => None,
     })?;
     let flags = items.iter().find_map(|i| match i {
-        Item::Flags(flags) => Some(canonical_flags(flags)),
+        FetchData::Flags(flags) => Some(canonical_flags(flags)),
         _ => None,
     })?;
     Some((uid, flags))
