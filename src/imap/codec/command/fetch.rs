@@ -1,7 +1,7 @@
 //! What a client asks of `FETCH`: [`FetchAttr`], the body [`Section`] and [`Partial`]
 //! range, and the FETCH command's arguments (CHANGEDSINCE / VANISHED).
 
-use super::check_modseq;
+use super::modseq::check_modseq;
 use crate::error::{Error, Result};
 use crate::imap::codec::writer::Writer;
 use crate::imap::seqset::SequenceSet;

@@ -16,13 +16,15 @@
 //!
 //! The arguments live beside the grammar they belong to, one file a family: `auth`
 //! (LOGIN, AUTHENTICATE, SASL lines), `mailbox` (names and LIST patterns), `select`,
-//! `status`, `list`, `search`, `fetch`, `store`, `append` and `raw` (extension commands).
+//! `status`, `list`, `search`, `fetch`, `store`, `append`, `raw` (extension commands) and
+//! `modseq` (the CONDSTORE numbers).
 
 mod append;
 mod auth;
 mod fetch;
 mod list;
 mod mailbox;
+mod modseq;
 mod raw;
 mod search;
 mod select;
@@ -47,9 +49,6 @@ use crate::flag::Flag;
 use crate::imap::codec::writer::{EncodeOptions, EncodedCommand, Writer, is_astring_char};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
-
-/// The largest mod-sequence value (RFC 7162: 63 bits).
-pub(super) const MAX_MODSEQ: u64 = i64::MAX as u64;
 
 /// The line that ends `IDLE`: `DONE\r\n` (untagged).
 pub fn idle_done() -> EncodedCommand {
@@ -520,17 +519,6 @@ fn id(w: &mut Writer<'_>, fields: &[(String, Option<String>)]) -> Result<()> {
             }
         }
     })
-}
-
-/// Refuses a mod-sequence outside `1..=2^63-1`; `what` names it in the error.
-pub(super) fn check_modseq(v: u64, what: &str) -> Result<u64> {
-    if v == 0 || v > MAX_MODSEQ {
-        return Err(Error::invalid(
-            what,
-            format!("mod-sequence {v} is outside 1..=2^63-1"),
-        ));
-    }
-    Ok(v)
 }
 
 /// Refuses a tag that is not a non-empty run of ASTRING-CHARs without `+`.

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::imap::codec::writer::Writer;
 use crate::imap::seqset::SequenceSet;
 
-/// An argument of [`Command::RawExtension`](super::Command::RawExtension). Every variant is checked before sending.
+/// An argument of [`Command::RawExtension`](super::Command::RawExtension). Every variant is
+/// checked before sending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RawArg {

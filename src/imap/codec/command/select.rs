@@ -1,6 +1,6 @@
 //! The options of `SELECT` / `EXAMINE`: CONDSTORE and QRESYNC (RFC 7162).
 
-use super::check_modseq;
+use super::modseq::check_modseq;
 use crate::error::{Error, Result};
 use crate::imap::codec::writer::Writer;
 use crate::imap::seqset::SequenceSet;

@@ -1,7 +1,7 @@
 //! `STORE`'s arguments: [`StoreAction`], UNCHANGEDSINCE and the flag list (also APPEND's),
 //! refusing a flag a client cannot set.
 
-use super::MAX_MODSEQ;
+use super::modseq::MAX_MODSEQ;
 use crate::error::{Error, Result};
 use crate::flag::Flag;
 use crate::imap::codec::writer::Writer;
