@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use mailwire::Limits;
 use mailwire::imap::codec::frame::{FrameEvent, Framer};
 use mailwire::imap::codec::parse::parse_response;
-use mailwire::imap::types::{FetchItem, Response, Untagged};
+use mailwire::imap::types::{FetchData, Response, Untagged};
 
 fn summary(r: &Response) -> String {
     match r {
@@ -28,7 +28,7 @@ fn summary(r: &Response) -> String {
             let names: Vec<String> = items
                 .iter()
                 .map(|i| match i {
-                    FetchItem::BodySection {
+                    FetchData::BodySection {
                         section,
                         origin,
                         data,
@@ -37,16 +37,16 @@ fn summary(r: &Response) -> String {
                         origin.map(|o| format!("<{o}>")).unwrap_or_default(),
                         data.as_ref().map_or(0, Vec::len)
                     ),
-                    FetchItem::Binary { section, data, .. } => format!(
+                    FetchData::Binary { section, data, .. } => format!(
                         "BINARY[{section}] ({} bytes)",
                         data.as_ref().map_or(0, Vec::len)
                     ),
-                    FetchItem::Envelope(e) => format!(
+                    FetchData::Envelope(e) => format!(
                         "ENVELOPE(subject={:?})",
                         e.subject.as_deref().map(String::from_utf8_lossy)
                     ),
-                    FetchItem::BodyStructure(_) => "BODYSTRUCTURE".to_string(),
-                    FetchItem::Body(_) => "BODY".to_string(),
+                    FetchData::BodyStructure(_) => "BODYSTRUCTURE".to_string(),
+                    FetchData::Body(_) => "BODY".to_string(),
                     other => format!("{other:?}"),
                 })
                 .collect();

@@ -171,7 +171,7 @@ fn run(config: &Config, tour: &mut Tour) -> mailwire::Result<()> {
         let after = conn.fetch_metadata("INBOX", &[uid])?;
         let flags: Vec<String> = after
             .first()
-            .map(|m| m.flags().iter().map(flag_name).collect())
+            .map(|m| m.flags().iter().map(Flag::to_string).collect())
             .unwrap_or_default();
         println!("  #{uid} now has {}", flags.join(" "));
     } else {
@@ -285,17 +285,4 @@ fn run(config: &Config, tour: &mut Tour) -> mailwire::Result<()> {
     }
     pop.quit()?;
     Ok(())
-}
-
-fn flag_name(f: &Flag) -> String {
-    match f {
-        Flag::Seen => "\\Seen".into(),
-        Flag::Answered => "\\Answered".into(),
-        Flag::Flagged => "\\Flagged".into(),
-        Flag::Deleted => "\\Deleted".into(),
-        Flag::Draft => "\\Draft".into(),
-        Flag::Recent => "\\Recent".into(),
-        Flag::Keyword(k) => k.clone(),
-        other => format!("{other:?}"),
-    }
 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use crate::config::{Config, Limits, RetryPolicy, Security};
-use crate::imap::codec::encode::Command;
+use crate::imap::codec::Command;
 use crate::imap::{ImapConnection, SearchQuery};
 use crate::net::memory;
 

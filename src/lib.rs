@@ -83,11 +83,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod atom;
 pub(crate) mod base64;
 pub mod budget;
 pub mod config;
 mod credentials;
 pub mod error;
+mod flag;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -101,6 +103,7 @@ pub mod sasl;
 pub use budget::MemoryBudget;
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
+pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};
 
 /// The README's code examples, compiled as doc tests.

@@ -28,7 +28,7 @@ use mailwire::config::Limits;
 use mailwire::imap::codec::frame::{FrameEvent, Framer};
 use mailwire::imap::codec::parse::parse_response;
 use mailwire::imap::types::{
-    Address, BodyStructure, Envelope, FetchItem, Flag, Response, ResponseCode, Status, StatusItem,
+    Address, BodyStructure, Envelope, FetchData, Flag, Response, ResponseCode, Status, StatusData,
     Untagged,
 };
 use proptest::prelude::*;
@@ -462,12 +462,12 @@ fn ours_untagged(u: &Untagged) -> Norm {
             n.push("mailbox", mailbox_name(mailbox));
             for item in items {
                 match item {
-                    StatusItem::Messages(v) => n.push("MESSAGES", v.to_string()),
-                    StatusItem::Recent(v) => n.push("RECENT", v.to_string()),
-                    StatusItem::UidNext(v) => n.push("UIDNEXT", v.to_string()),
-                    StatusItem::UidValidity(v) => n.push("UIDVALIDITY", v.to_string()),
-                    StatusItem::Unseen(v) => n.push("UNSEEN", v.to_string()),
-                    StatusItem::Deleted(v) => n.push("DELETED", v.to_string()),
+                    StatusData::Messages(v) => n.push("MESSAGES", v.to_string()),
+                    StatusData::Recent(v) => n.push("RECENT", v.to_string()),
+                    StatusData::UidNext(v) => n.push("UIDNEXT", v.to_string()),
+                    StatusData::UidValidity(v) => n.push("UIDVALIDITY", v.to_string()),
+                    StatusData::Unseen(v) => n.push("UNSEEN", v.to_string()),
+                    StatusData::Deleted(v) => n.push("DELETED", v.to_string()),
                     _ => n.skip("status item"),
                 }
             }
@@ -506,14 +506,14 @@ fn ours_untagged(u: &Untagged) -> Norm {
             n.push("seq", seq.to_string());
             for item in items {
                 match item {
-                    FetchItem::Uid(v) => n.push("UID", v.to_string()),
-                    FetchItem::Flags(f) => n.push("FLAGS", our_flags(f)),
-                    FetchItem::Rfc822Size(v) => n.push("RFC822.SIZE", v.to_string()),
-                    FetchItem::InternalDate(d) => n.push("INTERNALDATE", our_date(d)),
-                    FetchItem::Envelope(e) => n.push("ENVELOPE", our_envelope(e)),
-                    FetchItem::Body(b) => n.push("BODY", our_body(b)),
-                    FetchItem::BodyStructure(b) => n.push("BODYSTRUCTURE", our_body(b)),
-                    FetchItem::BodySection {
+                    FetchData::Uid(v) => n.push("UID", v.to_string()),
+                    FetchData::Flags(f) => n.push("FLAGS", our_flags(f)),
+                    FetchData::Rfc822Size(v) => n.push("RFC822.SIZE", v.to_string()),
+                    FetchData::InternalDate(d) => n.push("INTERNALDATE", our_date(d)),
+                    FetchData::Envelope(e) => n.push("ENVELOPE", our_envelope(e)),
+                    FetchData::Body(b) => n.push("BODY", our_body(b)),
+                    FetchData::BodyStructure(b) => n.push("BODYSTRUCTURE", our_body(b)),
+                    FetchData::BodySection {
                         section,
                         origin,
                         data,
@@ -521,9 +521,9 @@ fn ours_untagged(u: &Untagged) -> Norm {
                         &format!("BODY[{}]<{origin:?}>", section.to_ascii_uppercase()),
                         opt_bytes(data.as_deref()),
                     ),
-                    FetchItem::Rfc822(d) => n.push("RFC822", opt_bytes(d.as_deref())),
-                    FetchItem::Rfc822Header(d) => n.push("RFC822.HEADER", opt_bytes(d.as_deref())),
-                    FetchItem::Rfc822Text(d) => n.push("RFC822.TEXT", opt_bytes(d.as_deref())),
+                    FetchData::Rfc822(d) => n.push("RFC822", opt_bytes(d.as_deref())),
+                    FetchData::Rfc822Header(d) => n.push("RFC822.HEADER", opt_bytes(d.as_deref())),
+                    FetchData::Rfc822Text(d) => n.push("RFC822.TEXT", opt_bytes(d.as_deref())),
                     _ => n.skip("fetch item"),
                 }
             }

@@ -3,11 +3,11 @@
 //! round-trip and split correctly.
 
 use mailwire::Error;
-use mailwire::imap::codec::encode::{
-    Command, EncodeOptions, EncodedCommand, Flag, InternalDate, ListReturn, LiteralMode, Mailbox,
-    Secret, StoreAction,
-};
 use mailwire::imap::codec::utf7;
+use mailwire::imap::codec::{
+    Command, EncodeOptions, EncodedCommand, Flag, InternalDate, ListReturn, LiteralMode,
+    MailboxName, Secret, StoreAction,
+};
 use mailwire::imap::search::SearchQuery;
 use mailwire::imap::seqset::SequenceSet;
 use proptest::prelude::*;
@@ -184,7 +184,7 @@ proptest! {
     #[test]
     fn mailbox_names_cannot_inject(name in nasty_text(), raw in nasty_bytes(), opts in options()) {
         let has_nul = name.contains('\0');
-        let mailbox = Mailbox::new(name.clone());
+        let mailbox = MailboxName::new(name.clone());
         for cmd in [
             Command::select(mailbox.clone()),
             Command::Create(mailbox.clone()),
@@ -195,7 +195,7 @@ proptest! {
         ] {
             check(cmd.encode("A1", &opts), has_nul, &opts)?;
         }
-        let wire = Command::select(Mailbox::from_wire(raw.clone()));
+        let wire = Command::select(MailboxName::from_wire(raw.clone()));
         check(wire.encode("A1", &opts), raw.contains(&0), &opts)?;
     }
 
@@ -331,7 +331,7 @@ proptest! {
             prop_assert_eq!(InternalDate::parse(&text).unwrap(), *d);
         }
         let cmd = Command::Append {
-            mailbox: Mailbox::inbox(),
+            mailbox: MailboxName::inbox(),
             flags: parsed_flags,
             date,
             message: message.clone(),
@@ -362,7 +362,7 @@ proptest! {
         }
         if set.is_empty() {
             prop_assert_eq!(set.to_string(), "");
-            let cmd = Command::uid_fetch(set.clone(), [mailwire::imap::codec::encode::FetchItem::Uid]);
+            let cmd = Command::uid_fetch(set.clone(), [mailwire::imap::codec::FetchAttr::Uid]);
             prop_assert!(cmd.encode("A1", &EncodeOptions::new()).is_err());
             return Ok(());
         }

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use mailwire::imap::codec::encode::{InternalDate, RawArg};
+use mailwire::imap::codec::{InternalDate, RawArg};
 use mailwire::imap::search::ImapDate;
 use mailwire::imap::types::Untagged;
 use mailwire::imap::{ConnectionState, FetchWhat, Flag, FolderKind, ImapConnection, SearchQuery};
@@ -808,9 +808,7 @@ fn misc_commands() {
             let mut guard = conn.lock();
             let m = guard.select("INBOX").unwrap();
             assert_eq!(m.name, "INBOX");
-            let r = guard
-                .run(&mailwire::imap::codec::encode::Command::Noop)
-                .unwrap();
+            let r = guard.run(&mailwire::imap::codec::Command::Noop).unwrap();
             drop(r);
         }
         assert_eq!(conn.state(), ConnectionState::Selected);

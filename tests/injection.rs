@@ -20,7 +20,7 @@ use std::thread;
 use std::time::Duration;
 
 use mailwire::config::{Config, Security};
-use mailwire::imap::codec::encode::InternalDate;
+use mailwire::imap::codec::InternalDate;
 use mailwire::imap::{Flag, ImapConnection, SearchQuery};
 use mailwire::pop3::{LoginMethod, Pop3Handler, Pop3Options};
 use mailwire::sasl::Mechanism;

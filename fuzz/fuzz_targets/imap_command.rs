@@ -4,8 +4,8 @@
 //! that match what follows), and it must refuse rather than panic.
 
 use libfuzzer_sys::fuzz_target;
-use mailwire::imap::codec::encode::{
-    Command, EncodeOptions, Flag, InternalDate, LiteralMode, Mailbox, Secret, StoreAction,
+use mailwire::imap::codec::{
+    Command, EncodeOptions, Flag, InternalDate, LiteralMode, MailboxName, Secret, StoreAction,
 };
 use mailwire::imap::search::SearchQuery;
 use mailwire::imap::seqset::SequenceSet;
@@ -81,8 +81,8 @@ fuzz_target!(|data: &[u8]| {
         0 => Command::login(a, Secret::new(raw)),
         1 => Command::select(a),
         2 => Command::Rename {
-            from: Mailbox::new(a),
-            to: Mailbox::from_wire(raw),
+            from: MailboxName::new(a),
+            to: MailboxName::from_wire(raw),
         },
         3 => Command::list(a),
         4 => Command::uid_search(
@@ -107,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
         9 => Command::Enable(vec![a, b]),
         10 => Command::GetQuota(a),
         _ => Command::Status {
-            mailbox: Mailbox::new(a),
+            mailbox: MailboxName::new(a),
             items: Vec::new(),
         },
     };

@@ -13,12 +13,12 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{Command, FetchItem, SelectOptions};
+use crate::imap::codec::{Command, FetchAttr, SelectOptions};
 use crate::imap::idle_queue::{EventQueue, IdleEvent, IdleEvents};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
 use crate::imap::session::Session;
-use crate::imap::types::{FetchItem as Item, Flag, Untagged};
+use crate::imap::types::{FetchData, Flag, Untagged};
 use crate::net::retry::Delays;
 use crate::net::socket::ShutdownHandle;
 
@@ -599,8 +599,8 @@ impl Worker {
                     let mut flags = None;
                     for item in items {
                         match item {
-                            Item::Uid(u) => uid = Some(u),
-                            Item::Flags(f) => flags = Some(f),
+                            FetchData::Uid(u) => uid = Some(u),
+                            FetchData::Flags(f) => flags = Some(f),
                             _ => {}
                         }
                     }
@@ -625,7 +625,7 @@ impl Worker {
                     .run(&Command::Fetch {
                         uid: false,
                         set,
-                        items: vec![FetchItem::Uid, FetchItem::Flags],
+                        items: vec![FetchAttr::Uid, FetchAttr::Flags],
                         changed_since: None,
                         vanished: false,
                     })?
@@ -634,11 +634,15 @@ impl Worker {
             })?;
             for u in map {
                 if let Untagged::Fetch { seq, items } = u {
-                    let uid = items
-                        .iter()
-                        .find_map(|i| if let Item::Uid(u) = i { Some(*u) } else { None });
+                    let uid = items.iter().find_map(|i| {
+                        if let FetchData::Uid(u) = i {
+                            Some(*u)
+                        } else {
+                            None
+                        }
+                    });
                     let flags = items.iter().find_map(|i| {
-                        if let Item::Flags(f) = i {
+                        if let FetchData::Flags(f) = i {
                             Some(f.clone())
                         } else {
                             None

@@ -18,7 +18,7 @@ pub mod types;
 pub mod uids;
 mod validity;
 
-pub use codec::encode::InternalDate;
+pub use codec::InternalDate;
 pub use connection::{
     AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces, Quota,
 };

@@ -11,7 +11,7 @@
 //! # Ok::<(), mailwire::Error>(())
 //! ```
 //!
-//! It is encoded as part of [`Command::Search`](crate::imap::codec::encode::Command::Search),
+//! It is encoded as part of [`Command::Search`](crate::imap::codec::Command::Search),
 //! which adds `CHARSET UTF-8` when some text is not ASCII
 //! ([`SearchQuery::needs_utf8_charset`]). Text arguments go through the same encoder as
 //! every user string (atom, quoted or literal; NUL refused).

@@ -6,7 +6,22 @@
 //! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH` and `VANISHED`
 //! are [`SequenceSet`]s (memory by ranges, never by members).
 
+pub use crate::flag::Flag;
 use crate::imap::seqset::SequenceSet;
+
+/// The former name of [`FetchData`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `FetchData` (the request side is `codec::FetchAttr`)"
+)]
+pub type FetchItem = FetchData;
+
+/// The former name of [`StatusData`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `StatusData` (the request side is `codec::StatusAttr`)"
+)]
+pub type StatusItem = StatusData;
 
 /// One complete response from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,56 +125,6 @@ pub enum ResponseCode {
     },
 }
 
-/// A message flag.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Flag {
-    /// `\Seen`.
-    Seen,
-    /// `\Answered`.
-    Answered,
-    /// `\Flagged`.
-    Flagged,
-    /// `\Deleted`.
-    Deleted,
-    /// `\Draft`.
-    Draft,
-    /// `\Recent`.
-    Recent,
-    /// `\*` in PERMANENTFLAGS: new keywords may be created.
-    MayCreate,
-    /// Another flag starting with a backslash, without the backslash.
-    Extension(String),
-    /// A keyword such as `$Forwarded` or `Work`.
-    Keyword(String),
-}
-
-impl Flag {
-    /// Interprets one flag as sent by the server (case-insensitive for system flags).
-    pub fn from_bytes(raw: &[u8]) -> Flag {
-        let text = String::from_utf8_lossy(raw);
-        match text.strip_prefix('\\') {
-            Some(name) => {
-                let known = [
-                    ("seen", Flag::Seen),
-                    ("answered", Flag::Answered),
-                    ("flagged", Flag::Flagged),
-                    ("deleted", Flag::Deleted),
-                    ("draft", Flag::Draft),
-                    ("recent", Flag::Recent),
-                    ("*", Flag::MayCreate),
-                ];
-                known
-                    .into_iter()
-                    .find(|(n, _)| name.eq_ignore_ascii_case(n))
-                    .map(|(_, f)| f)
-                    .unwrap_or_else(|| Flag::Extension(name.to_string()))
-            }
-            None => Flag::Keyword(text.into_owned()),
-        }
-    }
-}
-
 /// A mailbox name attribute from `LIST` / `LSUB` (RFC 3501, RFC 5258, RFC 6154).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -245,10 +210,11 @@ pub struct ListItem {
     pub name: Vec<u8>,
 }
 
-/// One item of a `STATUS` response.
+/// One item of a `STATUS` response: the answer to a
+/// [`StatusAttr`](crate::imap::codec::StatusAttr).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum StatusItem {
+pub enum StatusData {
     /// `MESSAGES n`.
     Messages(u32),
     /// `RECENT n`.
@@ -344,7 +310,7 @@ pub enum Untagged {
         /// The mailbox, raw bytes.
         mailbox: Vec<u8>,
         /// The items in the order sent.
-        items: Vec<StatusItem>,
+        items: Vec<StatusData>,
     },
     /// `* SEARCH n n n [(MODSEQ m)]`.
     Search {
@@ -382,7 +348,7 @@ pub enum Untagged {
         /// The message sequence number.
         seq: u32,
         /// The data items in the order sent.
-        items: Vec<FetchItem>,
+        items: Vec<FetchData>,
     },
     /// `* NAMESPACE personal other shared`.
     Namespace {
@@ -418,10 +384,11 @@ pub enum Untagged {
     },
 }
 
-/// One data item of a `FETCH` response.
+/// One data item of a `FETCH` response: the answer to a
+/// [`FetchAttr`](crate::imap::codec::FetchAttr).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum FetchItem {
+pub enum FetchData {
     /// `UID n`.
     Uid(u32),
     /// `FLAGS (...)`.

@@ -629,7 +629,7 @@ pub fn complete_len(bytes: &[u8], limits: &Limits) -> Result<Option<usize>> {
 mod tests {
     use super::*;
     use crate::imap::codec::parse::parse_response;
-    use crate::imap::types::{FetchItem, Response, Untagged};
+    use crate::imap::types::{FetchData, Response, Untagged};
     use std::io::{Read, Write};
 
     fn limits(line: usize, literal: u64) -> Limits {
@@ -883,16 +883,16 @@ mod tests {
         let (Response::Untagged(Untagged::Fetch { seq: 3, items }), 1) = &responses[1] else {
             panic!("{:?}", responses[1])
         };
-        assert_eq!(items[0], FetchItem::Uid(9));
+        assert_eq!(items[0], FetchData::Uid(9));
         assert_eq!(
             items[1],
-            FetchItem::BodySection {
+            FetchData::BodySection {
                 section: String::new(),
                 origin: None,
                 data: Some(vec![])
             }
         );
-        assert!(matches!(items[2], FetchItem::Flags(_)));
+        assert!(matches!(items[2], FetchData::Flags(_)));
         assert!(matches!(responses[2].0, Response::Tagged { .. }));
     }
 

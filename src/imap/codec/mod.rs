@@ -5,12 +5,34 @@
 //! - [`parse`] turns one framed response into a typed [`Response`](crate::imap::types::Response),
 //!   or a FETCH response into [`FetchParts`](parse::FetchParts) with the message data
 //!   borrowed (`parse_fetch`);
-//! - [`encode`] builds commands, choosing atom / quoted / literal for every user string;
+//! - [`Command`] and its argument types (here, from the internal `command` module) build
+//!   commands, choosing atom / quoted / literal for every user string;
 //! - `writer` (internal) writes one command's bytes and trace, choosing the string form;
+//!   its [`EncodeOptions`] and [`EncodedCommand`] are here too;
 //! - [`utf7`] converts mailbox names to and from modified UTF-7.
+//!
+//! Requests and responses have one name each: a client asks for [`FetchAttr`]s and
+//! [`StatusAttr`]s, the server answers with [`FetchData`](crate::imap::types::FetchData)
+//! and [`StatusData`](crate::imap::types::StatusData); [`MailboxName`] is a mailbox as a
+//! command argument.
 
+mod command;
+#[deprecated(
+    since = "0.2.0",
+    note = "the same items are in `mailwire::imap::codec`; `FetchItem` is `FetchAttr`, `StatusItem` is `StatusAttr`, `Mailbox` is `MailboxName`, `Flag` is the one `mailwire::Flag`"
+)]
 pub mod encode;
 pub mod frame;
 pub mod parse;
 pub mod utf7;
 pub(crate) mod writer;
+
+pub(crate) use command::sasl_line;
+pub use command::{
+    Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync, RawArg,
+    SearchReturn, Secret, Section, SectionText, SelectOptions, StatusAttr, StoreAction, idle_done,
+    sasl_response,
+};
+pub use writer::{EncodeOptions, EncodedCommand, LITERAL_MINUS_MAX, LiteralMode};
+
+pub use crate::flag::Flag;

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+pub(crate) use crate::atom::{check_atom, is_atom_char};
 use crate::error::{Error, Result, escape_bytes};
 use crate::imap::seqset::SequenceSet;
 
@@ -134,32 +135,9 @@ impl fmt::Debug for EncodedCommand {
     }
 }
 
-/// ATOM-CHAR of RFC 3501: printable ASCII except atom-specials.
-pub(crate) fn is_atom_char(b: u8) -> bool {
-    (0x21..=0x7e).contains(&b)
-        && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']')
-}
-
 /// ASTRING-CHAR of RFC 3501: ATOM-CHAR or `]`.
 pub(crate) fn is_astring_char(b: u8) -> bool {
     is_atom_char(b) || b == b']'
-}
-
-/// Refuses `s` unless it is a non-empty IMAP atom; `what` names it in the error.
-pub(crate) fn check_atom(s: &str, what: &str) -> Result<()> {
-    if s.is_empty() {
-        return Err(Error::invalid(what, "is empty"));
-    }
-    if !s.bytes().all(is_atom_char) {
-        return Err(Error::invalid(
-            what,
-            format!(
-                "{:?} is not an IMAP atom (no space, control, 8-bit or ( ) {{ % * \" \\ ])",
-                escape_bytes(s.as_bytes())
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Refuses a string holding NUL, which IMAP cannot send in any form.
@@ -262,6 +240,33 @@ impl<'o> Writer<'o> {
 
     pub(crate) fn sp(&mut self) {
         self.token(" ");
+    }
+
+    /// Writes each of `items` with `write`, a space between two; stops at the first error.
+    pub(crate) fn spaced<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut Self, T) -> Result<()>,
+    ) -> Result<()> {
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.sp();
+            }
+            write(self, item)?;
+        }
+        Ok(())
+    }
+
+    /// `(item item ...)`: [`spaced`](Self::spaced) in parentheses.
+    pub(crate) fn parenthesized<T>(
+        &mut self,
+        items: impl IntoIterator<Item = T>,
+        write: impl FnMut(&mut Self, T) -> Result<()>,
+    ) -> Result<()> {
+        self.token("(");
+        self.spaced(items, write)?;
+        self.token(")");
+        Ok(())
     }
 
     pub(crate) fn number(&mut self, n: u64) {

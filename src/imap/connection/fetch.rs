@@ -16,20 +16,20 @@ pub enum FetchWhat {
     Headers,
 }
 
-fn fetch_items(what: FetchWhat) -> Vec<FetchItem> {
+fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
     let mut items = vec![
-        FetchItem::Uid,
-        FetchItem::Flags,
-        FetchItem::Rfc822Size,
-        FetchItem::InternalDate,
+        FetchAttr::Uid,
+        FetchAttr::Flags,
+        FetchAttr::Rfc822Size,
+        FetchAttr::InternalDate,
     ];
     match what {
         FetchWhat::Metadata => {
-            items.push(FetchItem::Envelope);
-            items.push(FetchItem::BodyStructure);
+            items.push(FetchAttr::Envelope);
+            items.push(FetchAttr::BodyStructure);
         }
-        FetchWhat::Full => items.push(FetchItem::full_message()),
-        FetchWhat::Headers => items.push(FetchItem::peek(Section::header())),
+        FetchWhat::Full => items.push(FetchAttr::full_message()),
+        FetchWhat::Headers => items.push(FetchAttr::peek(Section::header())),
     }
     items
 }
@@ -249,7 +249,7 @@ impl ImapConnection {
         self.fetch_section(
             folder,
             uid.into(),
-            FetchItem::peek(Section::part(path.to_vec())),
+            FetchAttr::peek(Section::part(path.to_vec())),
         )
     }
 
@@ -264,7 +264,7 @@ impl ImapConnection {
         self.fetch_section(
             folder,
             uid.into(),
-            FetchItem::Body {
+            FetchAttr::Body {
                 section: Section::full(),
                 partial: Some(Partial { offset, count: len }),
                 peek: true,
@@ -272,12 +272,12 @@ impl ImapConnection {
         )
     }
 
-    fn fetch_section(&self, folder: &str, uid: Uid, item: FetchItem) -> Result<Option<Vec<u8>>> {
+    fn fetch_section(&self, folder: &str, uid: Uid, item: FetchAttr) -> Result<Option<Vec<u8>>> {
         let memory = self.validities();
         self.with(|s| {
             ensure_acting(s, &memory, folder, uid.validity())?;
             let set = SequenceSet::single(uid.uid());
-            let command = Command::uid_fetch(set.clone(), [FetchItem::Uid, item]);
+            let command = Command::uid_fetch(set.clone(), [FetchAttr::Uid, item]);
             // Read like a fetch of messages: a large section is handed over from the read
             // buffer, not copied.
             let mut collector = Collector {
@@ -325,14 +325,14 @@ impl ImapConnection {
             ensure_acting(s, &memory, folder, validity)?;
             let command = Command::uid_fetch(
                 SequenceSet::single(uid),
-                [FetchItem::Uid, FetchItem::full_message()],
+                [FetchAttr::Uid, FetchAttr::full_message()],
             );
             let set = SequenceSet::single(uid);
             let (c, written) =
                 s.soliciting(set.clone(), |s| s.run_streaming(&command, 0, writer))?;
             let c = c.into_result("UID FETCH")?;
             let found = c.untagged.iter().any(
-                |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&Item::Uid(uid))),
+                |u| matches!(u, Untagged::Fetch { items, .. } if items.contains(&FetchData::Uid(uid))),
             );
             Ok(found.then_some(written))
         })

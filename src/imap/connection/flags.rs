@@ -81,7 +81,8 @@ impl ImapConnection {
         action: StoreAction,
         flags: &[Flag],
     ) -> Result<()> {
-        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        flags.iter().try_for_each(Flag::check_settable)?;
+        let flags = flags.to_vec();
         let uids = uids.into();
         if uids.is_empty() {
             return Ok(());

@@ -86,7 +86,7 @@ impl ImapConnection {
                 }
             }
             let list = Command::List {
-                reference: WireMailbox::new(reference),
+                reference: MailboxName::new(reference),
                 pattern: pattern.to_string(),
                 returns,
             };
@@ -105,7 +105,7 @@ impl ImapConnection {
                 .collect();
             if !extended {
                 let lsub = Command::Lsub {
-                    reference: WireMailbox::new(reference),
+                    reference: MailboxName::new(reference),
                     pattern: pattern.to_string(),
                 };
                 let c = run_ok(s, &lsub)?;
@@ -128,21 +128,21 @@ impl ImapConnection {
     /// `STATUS` of a folder without selecting it.
     pub fn folder_status(&self, folder: &str) -> Result<FolderStatus> {
         self.with(|s| {
-            use encode::StatusItem as S;
+            use crate::imap::codec::StatusAttr;
             let mut items = vec![
-                S::Messages,
-                S::Recent,
-                S::UidNext,
-                S::UidValidity,
-                S::Unseen,
+                StatusAttr::Messages,
+                StatusAttr::Recent,
+                StatusAttr::UidNext,
+                StatusAttr::UidValidity,
+                StatusAttr::Unseen,
             ];
             if s.capabilities().has("CONDSTORE") {
-                items.push(S::HighestModSeq);
+                items.push(StatusAttr::HighestModSeq);
             }
             let c = run_ok(
                 s,
                 &Command::Status {
-                    mailbox: WireMailbox::new(folder),
+                    mailbox: MailboxName::new(folder),
                     items,
                 },
             )?;
@@ -154,12 +154,12 @@ impl ImapConnection {
                 if let Untagged::MailboxStatus { items, .. } = u {
                     for item in items {
                         match item {
-                            StatusItem::Messages(n) => status.messages = Some(n),
-                            StatusItem::Recent(n) => status.recent = Some(n),
-                            StatusItem::Unseen(n) => status.unseen = Some(n),
-                            StatusItem::UidNext(n) => status.uid_next = Some(n),
-                            StatusItem::UidValidity(n) => status.uid_validity = Some(n),
-                            StatusItem::HighestModSeq(n) => status.highest_modseq = Some(n),
+                            StatusData::Messages(n) => status.messages = Some(n),
+                            StatusData::Recent(n) => status.recent = Some(n),
+                            StatusData::Unseen(n) => status.unseen = Some(n),
+                            StatusData::UidNext(n) => status.uid_next = Some(n),
+                            StatusData::UidValidity(n) => status.uid_validity = Some(n),
+                            StatusData::HighestModSeq(n) => status.highest_modseq = Some(n),
                             _ => {}
                         }
                     }
@@ -171,7 +171,7 @@ impl ImapConnection {
 
     /// Creates a folder (intermediate levels as the server's rules allow).
     pub fn create_folder(&self, folder: &str) -> Result<()> {
-        self.with(|s| run_ok(s, &Command::Create(WireMailbox::new(folder))).map(drop))
+        self.with(|s| run_ok(s, &Command::Create(MailboxName::new(folder))).map(drop))
     }
 
     /// Deletes a folder.
@@ -186,7 +186,7 @@ impl ImapConnection {
             if s.selected_folder() == Some(folder) {
                 s.leave_folder()?;
             }
-            run_ok(s, &Command::Delete(WireMailbox::new(folder))).map(drop)
+            run_ok(s, &Command::Delete(MailboxName::new(folder))).map(drop)
         })
     }
 
@@ -197,8 +197,8 @@ impl ImapConnection {
             run_ok(
                 s,
                 &Command::Rename {
-                    from: WireMailbox::new(from),
-                    to: WireMailbox::new(to),
+                    from: MailboxName::new(from),
+                    to: MailboxName::new(to),
                 },
             )
             .map(drop)
@@ -207,12 +207,12 @@ impl ImapConnection {
 
     /// Subscribes to a folder.
     pub fn subscribe(&self, folder: &str) -> Result<()> {
-        self.with(|s| run_ok(s, &Command::Subscribe(WireMailbox::new(folder))).map(drop))
+        self.with(|s| run_ok(s, &Command::Subscribe(MailboxName::new(folder))).map(drop))
     }
 
     /// Unsubscribes from a folder.
     pub fn unsubscribe(&self, folder: &str) -> Result<()> {
-        self.with(|s| run_ok(s, &Command::Unsubscribe(WireMailbox::new(folder))).map(drop))
+        self.with(|s| run_ok(s, &Command::Unsubscribe(MailboxName::new(folder))).map(drop))
     }
 
     /// Selects a folder read-write and reports its state. Fails with

@@ -11,19 +11,19 @@ use parking_lot::{Mutex, MutexGuard};
 use crate::config::{Config, Limits};
 use crate::error::{Error, Result};
 use crate::imap::Mailbox;
-use crate::imap::codec::encode::{
-    self, Command, FetchItem, InternalDate, ListReturn, Mailbox as WireMailbox, Partial, RawArg,
-    Section, SelectOptions, StoreAction,
-};
 use crate::imap::codec::parse::{FetchParts, parse_fetch};
 use crate::imap::codec::utf7;
+use crate::imap::codec::{
+    Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, RawArg, Section,
+    SelectOptions, StoreAction,
+};
 use crate::imap::folder::Folder;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{Capabilities, Completion, ConnectionState, Offer, Session, Take};
 use crate::imap::types::{
-    EsearchItem, FetchItem as Item, Flag, NameAttribute, NamespaceEntry, QuotaResource,
-    ResponseCode, StatusItem, Untagged,
+    EsearchItem, FetchData, Flag, NameAttribute, NamespaceEntry, QuotaResource, ResponseCode,
+    StatusData, Untagged,
 };
 use crate::imap::uids::{Uid, Uids};
 use crate::imap::validity::ValidityMemory;
@@ -215,7 +215,7 @@ impl ImapConnection {
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
     /// let mut guard = conn.lock();
     /// let mailbox = guard.select("INBOX")?;
-    /// let untagged = guard.run(&mailwire::imap::codec::encode::Command::Noop)?;
+    /// let untagged = guard.run(&mailwire::imap::codec::Command::Noop)?;
     /// drop(guard); // other threads may use the connection again
     /// # Ok(()) }
     /// ```
@@ -333,23 +333,3 @@ fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/imap.md")]
 pub struct ImapGuideExamples;
-
-/// A parsed flag as one the client may set.
-fn settable(flag: &Flag) -> Result<encode::Flag> {
-    Ok(match flag {
-        Flag::Seen => encode::Flag::Seen,
-        Flag::Answered => encode::Flag::Answered,
-        Flag::Flagged => encode::Flag::Flagged,
-        Flag::Deleted => encode::Flag::Deleted,
-        Flag::Draft => encode::Flag::Draft,
-        Flag::Keyword(k) => encode::Flag::keyword(k.clone())?,
-        other => {
-            return Err(Error::invalid(
-                "flag",
-                format!(
-                    "{other:?} cannot be set by a client (only \\Seen \\Answered \\Flagged \\Deleted \\Draft and keywords)"
-                ),
-            ));
-        }
-    })
-}

@@ -77,7 +77,7 @@ impl ImapConnection {
     /// The quota roots of `folder` and their usage (`GETQUOTAROOT`, RFC 9208).
     pub fn quota(&self, folder: &str) -> Result<Vec<Quota>> {
         self.with(|s| {
-            let c = run_ok(s, &Command::GetQuotaRoot(WireMailbox::new(folder)))?;
+            let c = run_ok(s, &Command::GetQuotaRoot(MailboxName::new(folder)))?;
             Ok(c.untagged
                 .into_iter()
                 .filter_map(|u| match u {

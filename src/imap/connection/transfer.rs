@@ -190,7 +190,7 @@ impl ImapConnection {
                 &Command::Copy {
                     uid: true,
                     set: set.clone(),
-                    mailbox: WireMailbox::new(to),
+                    mailbox: MailboxName::new(to),
                 },
             )?;
             copy_uids(&c.code, &c.untagged, set, max_ranges).map_err(|e| broken(s, e))
@@ -220,7 +220,7 @@ impl ImapConnection {
     ) -> Result<Option<CopyUids>> {
         self.transfer(folder, uids.into(), |s, set, max_ranges| {
             if s.capabilities().has("MOVE") {
-                let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
+                let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
                 return copy_uids(&c.code, &c.untagged, set, max_ranges).map_err(|e| broken(s, e));
             }
             if !s.capabilities().has("UIDPLUS") {
@@ -229,7 +229,7 @@ impl ImapConnection {
                     "the server has neither MOVE nor UIDPLUS; moving would need an EXPUNGE that also removes other messages marked \\Deleted. Copy, then delete explicitly",
                 ));
             }
-            let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: WireMailbox::new(to) })?;
+            let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
             run_ok(
                 s,
                 &Command::Store {
@@ -237,7 +237,7 @@ impl ImapConnection {
                     set: set.clone(),
                     action: StoreAction::Add,
                     silent: true,
-                    flags: vec![encode::Flag::Deleted],
+                    flags: vec![Flag::Deleted],
                     unchanged_since: None,
                 },
             )?;
@@ -302,7 +302,7 @@ impl ImapConnection {
     ///
     /// ```no_run
     /// # use mailwire::imap::{ImapConnection, Flag, search::ImapDate};
-    /// use mailwire::imap::codec::encode::InternalDate;
+    /// use mailwire::imap::codec::InternalDate;
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
     /// let date = InternalDate::new(ImapDate::new(2024, 5, 14)?, 10, 0, 0, 120)?;
     /// let raw = b"From: me@example.com\r\nSubject: draft\r\n\r\nHello\r\n";
@@ -316,7 +316,8 @@ impl ImapConnection {
         flags: &[Flag],
         date: Option<InternalDate>,
     ) -> Result<Option<AppendUid>> {
-        let flags = flags.iter().map(settable).collect::<Result<Vec<_>>>()?;
+        flags.iter().try_for_each(Flag::check_settable)?;
+        let flags = flags.to_vec();
         if message.is_empty() {
             return Err(Error::invalid(
                 "message",
@@ -334,7 +335,7 @@ impl ImapConnection {
         }
         self.with(|s| {
             let command = Command::Append {
-                mailbox: WireMailbox::new(folder),
+                mailbox: MailboxName::new(folder),
                 flags,
                 date,
                 message: message.to_vec(),

@@ -156,7 +156,7 @@ impl Session {
             Untagged::Fetch { items, .. }
                 if self.solicited_uids.as_ref().is_some_and(|set| {
                     items.iter().any(|i| {
-                        matches!(i, crate::imap::types::FetchItem::Uid(uid) if set.contains(*uid))
+                        matches!(i, crate::imap::types::FetchData::Uid(uid) if set.contains(*uid))
                     })
                 }) => {}
             // VANISHED means something only once QRESYNC is enabled (RFC 7162 §3.2.10).

@@ -75,7 +75,7 @@ impl Session {
     }
 
     fn idle_done_inner(&mut self, tag: &str, timeout: Duration) -> Result<Vec<Untagged>> {
-        let done = encode::idle_done();
+        let done = codec::idle_done();
         for part in done.parts() {
             self.transport.send(part, done.trace_text())?;
         }

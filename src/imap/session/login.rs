@@ -269,7 +269,7 @@ impl Session {
                 log::debug!(target: "mailwire::imap", "authentication challenge after the last response: {}", escaped(sasl::decode_error_challenge(&continuation.text)));
                 sasl::error_acknowledgement(mechanism).to_string()
             };
-            Ok(encode::sasl_line(&answer))
+            Ok(codec::sasl_line(&answer))
         })
     }
 }

@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Protocol, Security};
 use crate::error::{Error, Result, ServerStatus, escaped};
-use crate::imap::codec::encode::{
-    self, Command, EncodeOptions, EncodedCommand, LiteralMode, Secret,
-};
+use crate::imap::codec;
 use crate::imap::codec::frame::{FrameEvent, Framer};
 use crate::imap::codec::parse::parse_response;
+use crate::imap::codec::{Command, EncodeOptions, EncodedCommand, LiteralMode, Secret};
 use crate::imap::types::{Continuation, Response, ResponseCode, Status, Untagged};
 use crate::net::socket::ShutdownHandle;
 use crate::net::{self, Transport};

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::imap::Mailbox;
-use crate::imap::codec::encode::{Mailbox as WireMailbox, SelectOptions};
+use crate::imap::codec::{MailboxName, SelectOptions};
 
 /// A folder just opened: what the server reported, and the untagged responses of its
 /// answer (QRESYNC's `VANISHED (EARLIER)` and `FETCH` come there).
@@ -27,7 +27,7 @@ impl Session {
         options: SelectOptions,
         read_only: bool,
     ) -> Result<Opened> {
-        let mailbox = WireMailbox::new(folder);
+        let mailbox = MailboxName::new(folder);
         let command = if read_only {
             Command::Examine { mailbox, options }
         } else {

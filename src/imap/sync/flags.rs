@@ -3,19 +3,10 @@
 
 use crate::imap::types::Flag;
 
-/// The stable text of a flag, `None` for `\Recent` (session-specific, never stored).
+/// The stable text of a flag (its wire text), `None` for `\Recent` (session-specific,
+/// never stored).
 fn flag_text(flag: &Flag) -> Option<String> {
-    Some(match flag {
-        Flag::Seen => "\\Seen".into(),
-        Flag::Answered => "\\Answered".into(),
-        Flag::Flagged => "\\Flagged".into(),
-        Flag::Deleted => "\\Deleted".into(),
-        Flag::Draft => "\\Draft".into(),
-        Flag::Recent => return None,
-        Flag::MayCreate => "\\*".into(),
-        Flag::Extension(name) => format!("\\{name}"),
-        Flag::Keyword(k) => k.clone(),
-    })
+    (*flag != Flag::Recent).then(|| flag.as_str().into_owned())
 }
 
 pub(super) fn canonical_flags(flags: &[Flag]) -> Vec<String> {

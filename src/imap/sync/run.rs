@@ -7,11 +7,11 @@ use super::delta::{Observation, Outcome, apply};
 use super::flags::canonical_flags;
 use super::{SyncDelta, SyncState, SyncStrategy};
 use crate::error::{Error, Result};
-use crate::imap::codec::encode::{Command, FetchItem, Qresync, SearchReturn, SelectOptions};
+use crate::imap::codec::{Command, FetchAttr, Qresync, SearchReturn, SelectOptions};
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{ConnectionState, Opened, Session};
-use crate::imap::types::{EsearchItem, FetchItem as Item, Untagged};
+use crate::imap::types::{EsearchItem, FetchData, Untagged};
 
 /// The longest known-UID set sent in `SELECT (QRESYNC ...)`; a longer one is left out
 /// (the server then reports every expunge since the mod-sequence, which is still correct).
@@ -233,7 +233,7 @@ fn observe_condstore(
         Command::Fetch {
             uid: true,
             set: SequenceSet::all(),
-            items: vec![FetchItem::Uid, FetchItem::Flags],
+            items: vec![FetchAttr::Uid, FetchAttr::Flags],
             changed_since: Some(modseq),
             vanished: false,
         },
@@ -315,7 +315,7 @@ fn fetch_flags(
     };
     let commands: Vec<Command> = sets
         .into_iter()
-        .map(|set| Command::uid_fetch(set, [FetchItem::Uid, FetchItem::Flags]))
+        .map(|set| Command::uid_fetch(set, [FetchAttr::Uid, FetchAttr::Flags]))
         .collect();
     let result = s.soliciting(SequenceSet::all(), |s| s.run_pipelined(&commands));
     let (untagged, completions) = result?;
@@ -333,13 +333,13 @@ fn fetch_flags(
     Ok(out)
 }
 
-fn uid_and_flags(items: &[Item]) -> Option<(u32, Vec<String>)> {
+fn uid_and_flags(items: &[FetchData]) -> Option<(u32, Vec<String>)> {
     let uid = items.iter().find_map(|i| match i {
-        Item::Uid(uid) if *uid != 0 => Some(*uid),
+        FetchData::Uid(uid) if *uid != 0 => Some(*uid),
         _ => None,
     })?;
     let flags = items.iter().find_map(|i| match i {
-        Item::Flags(flags) => Some(canonical_flags(flags)),
+        FetchData::Flags(flags) => Some(canonical_flags(flags)),
         _ => None,
     })?;
     Some((uid, flags))

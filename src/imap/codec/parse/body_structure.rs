@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn lenient_negative_line_count() {
         let items = fetch(b"* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"charset\" \"utf-8\") NIL NIL \"7BIT\" 120 -1 NIL NIL NIL NIL))\r\n");
-        let FetchItem::BodyStructure(b) = &items[0] else {
+        let FetchData::BodyStructure(b) = &items[0] else {
             panic!()
         };
         assert!(

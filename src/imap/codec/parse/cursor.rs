@@ -416,7 +416,7 @@ mod tests {
         let items = fetch(b"* 3 FETCH (BODY[] \"quoted \xe4\xf6\xfc 8-bit\")\r\n");
         assert_eq!(
             items,
-            vec![FetchItem::BodySection {
+            vec![FetchData::BodySection {
                 section: String::new(),
                 origin: None,
                 data: Some(b"quoted \xe4\xf6\xfc 8-bit".to_vec())

@@ -92,10 +92,10 @@ mod tests {
     fn lenient_extra_parentheses() {
         assert_eq!(
             fetch(b"* 1 FETCH ((UID 11 FLAGS (\\Seen)))\r\n"),
-            vec![FetchItem::Uid(11), FetchItem::Flags(vec![Flag::Seen])]
+            vec![FetchData::Uid(11), FetchData::Flags(vec![Flag::Seen])]
         );
         let items = fetch(b"* 2 FETCH (ENVELOPE (NIL \"Hi\" (((\"Dom\" NIL \"dom\" \"example.com\"))) NIL NIL NIL NIL NIL NIL NIL))\r\n");
-        let FetchItem::Envelope(e) = &items[0] else {
+        let FetchData::Envelope(e) = &items[0] else {
             panic!()
         };
         assert_eq!(e.from.len(), 1);

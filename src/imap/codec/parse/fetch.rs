@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::cursor::{P, keyword, lossy, upper};
 use crate::error::Result;
-use crate::imap::types::{BodyStructure, Envelope, FetchItem, Flag};
+use crate::imap::types::{BodyStructure, Envelope, FetchData, Flag};
 
 /// Which FETCH item carried message data.
 #[derive(Clone, Copy)]
@@ -18,7 +18,7 @@ pub(super) enum DataKind {
 
 /// A FETCH item as parsed, before its message data (if any) is copied.
 pub(super) enum ItemRef<'a> {
-    Item(FetchItem),
+    Item(FetchData),
     Data {
         kind: DataKind,
         section: Option<&'a [u8]>,
@@ -28,7 +28,7 @@ pub(super) enum ItemRef<'a> {
 }
 
 impl ItemRef<'_> {
-    pub(super) fn into_owned(self) -> FetchItem {
+    pub(super) fn into_owned(self) -> FetchData {
         let (kind, section, origin, data) = match self {
             ItemRef::Item(item) => return item,
             ItemRef::Data {
@@ -40,19 +40,19 @@ impl ItemRef<'_> {
         };
         let section = || lossy(section.unwrap_or(&[]));
         match kind {
-            DataKind::BodySection => FetchItem::BodySection {
+            DataKind::BodySection => FetchData::BodySection {
                 section: section(),
                 origin,
                 data,
             },
-            DataKind::Binary => FetchItem::Binary {
+            DataKind::Binary => FetchData::Binary {
                 section: section(),
                 origin,
                 data,
             },
-            DataKind::Rfc822 => FetchItem::Rfc822(data),
-            DataKind::Rfc822Header => FetchItem::Rfc822Header(data),
-            DataKind::Rfc822Text => FetchItem::Rfc822Text(data),
+            DataKind::Rfc822 => FetchData::Rfc822(data),
+            DataKind::Rfc822Header => FetchData::Rfc822Header(data),
+            DataKind::Rfc822Text => FetchData::Rfc822Text(data),
         }
     }
 }
@@ -87,7 +87,7 @@ pub struct FetchParts<'a> {
     /// origin are not kept). `None` when there is no such item.
     pub content: Option<Cow<'a, [u8]>>,
     /// Every other item (a second section, `BINARY[…]`, Gmail's items, unknown ones), owned.
-    pub other: Vec<FetchItem>,
+    pub other: Vec<FetchData>,
 }
 
 /// Reads `bytes` (one complete response) as a FETCH response into [`FetchParts`], copying
@@ -127,13 +127,13 @@ pub fn parse_fetch(bytes: &[u8]) -> Result<Option<FetchParts<'_>>> {
     };
     p.fetch_list(&mut |p| {
         match p.fetch_item_ref()? {
-            ItemRef::Item(FetchItem::Uid(uid)) => parts.uid = Some(uid),
-            ItemRef::Item(FetchItem::Flags(flags)) => parts.flags = Some(flags),
-            ItemRef::Item(FetchItem::InternalDate(date)) => parts.internal_date = Some(date),
-            ItemRef::Item(FetchItem::Rfc822Size(size)) => parts.size = Some(size),
-            ItemRef::Item(FetchItem::ModSeq(m)) => parts.mod_seq = Some(m),
-            ItemRef::Item(FetchItem::Envelope(e)) => parts.envelope = Some(e),
-            ItemRef::Item(FetchItem::BodyStructure(b) | FetchItem::Body(b)) => {
+            ItemRef::Item(FetchData::Uid(uid)) => parts.uid = Some(uid),
+            ItemRef::Item(FetchData::Flags(flags)) => parts.flags = Some(flags),
+            ItemRef::Item(FetchData::InternalDate(date)) => parts.internal_date = Some(date),
+            ItemRef::Item(FetchData::Rfc822Size(size)) => parts.size = Some(size),
+            ItemRef::Item(FetchData::ModSeq(m)) => parts.mod_seq = Some(m),
+            ItemRef::Item(FetchData::Envelope(e)) => parts.envelope = Some(e),
+            ItemRef::Item(FetchData::BodyStructure(b) | FetchData::Body(b)) => {
                 parts.body_structure = Some(b)
             }
             ItemRef::Data {
@@ -150,7 +150,7 @@ pub fn parse_fetch(bytes: &[u8]) -> Result<Option<FetchParts<'_>>> {
 }
 
 impl<'a> P<'a> {
-    pub(super) fn fetch_items(&mut self) -> Result<Vec<FetchItem>> {
+    pub(super) fn fetch_items(&mut self) -> Result<Vec<FetchData>> {
         // A typical FETCH response has up to 8 items: one allocation, no regrowth.
         let mut items = Vec::with_capacity(8);
         self.fetch_list(&mut |p| {
@@ -226,16 +226,16 @@ impl<'a> P<'a> {
             })
         };
         Ok(ItemRef::Item(match (base, section.is_some()) {
-            (b"UID", false) => FetchItem::Uid(self.number()?),
-            (b"FLAGS", false) => FetchItem::Flags(self.flag_list()?),
-            (b"INTERNALDATE", false) => FetchItem::InternalDate(self.string_text()?),
-            (b"RFC822.SIZE", false) => FetchItem::Rfc822Size(self.number_u64()?),
-            (b"ENVELOPE", false) => FetchItem::Envelope(self.envelope()?),
-            (b"BODYSTRUCTURE", false) => FetchItem::BodyStructure(Box::new(self.body()?)),
-            (b"BODY", false) => FetchItem::Body(Box::new(self.body()?)),
+            (b"UID", false) => FetchData::Uid(self.number()?),
+            (b"FLAGS", false) => FetchData::Flags(self.flag_list()?),
+            (b"INTERNALDATE", false) => FetchData::InternalDate(self.string_text()?),
+            (b"RFC822.SIZE", false) => FetchData::Rfc822Size(self.number_u64()?),
+            (b"ENVELOPE", false) => FetchData::Envelope(self.envelope()?),
+            (b"BODYSTRUCTURE", false) => FetchData::BodyStructure(Box::new(self.body()?)),
+            (b"BODY", false) => FetchData::Body(Box::new(self.body()?)),
             (b"BODY", true) => return data(DataKind::BodySection, self),
             (b"BINARY", true) => return data(DataKind::Binary, self),
-            (b"BINARY.SIZE", true) => FetchItem::BinarySize {
+            (b"BINARY.SIZE", true) => FetchData::BinarySize {
                 section: lossy(section.unwrap_or(&[])),
                 size: self.number_u64()?,
             },
@@ -248,10 +248,10 @@ impl<'a> P<'a> {
                 let n = self.number_u64()?;
                 self.sp();
                 self.require(b')', "expected ) after the mod-sequence")?;
-                FetchItem::ModSeq(n)
+                FetchData::ModSeq(n)
             }
-            (b"X-GM-MSGID", false) => FetchItem::GmMsgId(self.number_u64()?),
-            (b"X-GM-THRID", false) => FetchItem::GmThrId(self.number_u64()?),
+            (b"X-GM-MSGID", false) => FetchData::GmMsgId(self.number_u64()?),
+            (b"X-GM-THRID", false) => FetchData::GmThrId(self.number_u64()?),
             (b"X-GM-LABELS", false) => {
                 self.require(b'(', "expected ( before the labels")?;
                 let mut labels = Vec::new();
@@ -262,9 +262,9 @@ impl<'a> P<'a> {
                     }
                     labels.push(self.astring()?);
                 }
-                FetchItem::GmLabels(labels)
+                FetchData::GmLabels(labels)
             }
-            _ => FetchItem::Other {
+            _ => FetchData::Other {
                 name: upper(name_bytes),
                 raw: self.skip_value()?.to_vec(),
             },
@@ -283,48 +283,48 @@ mod tests {
 
     /// Rebuilds the FETCH items a [`FetchParts`] stands for, in the order `parse_fetch`
     /// files them.
-    fn parts_as_items(parts: FetchParts<'_>) -> Vec<FetchItem> {
+    fn parts_as_items(parts: FetchParts<'_>) -> Vec<FetchData> {
         let mut items = Vec::new();
-        items.extend(parts.uid.map(FetchItem::Uid));
-        items.extend(parts.flags.map(FetchItem::Flags));
-        items.extend(parts.internal_date.map(FetchItem::InternalDate));
-        items.extend(parts.size.map(FetchItem::Rfc822Size));
-        items.extend(parts.mod_seq.map(FetchItem::ModSeq));
-        items.extend(parts.envelope.map(FetchItem::Envelope));
-        items.extend(parts.body_structure.map(FetchItem::BodyStructure));
+        items.extend(parts.uid.map(FetchData::Uid));
+        items.extend(parts.flags.map(FetchData::Flags));
+        items.extend(parts.internal_date.map(FetchData::InternalDate));
+        items.extend(parts.size.map(FetchData::Rfc822Size));
+        items.extend(parts.mod_seq.map(FetchData::ModSeq));
+        items.extend(parts.envelope.map(FetchData::Envelope));
+        items.extend(parts.body_structure.map(FetchData::BodyStructure));
         items.extend(
             parts
                 .content
-                .map(|c| FetchItem::Rfc822(Some(c.into_owned()))),
+                .map(|c| FetchData::Rfc822(Some(c.into_owned()))),
         );
         items.extend(parts.other);
         items
     }
 
     /// The same items as `parts_as_items` makes, from a general parse.
-    fn normalised(items: Vec<FetchItem>) -> Vec<FetchItem> {
-        let rank = |i: &FetchItem| match i {
-            FetchItem::Uid(_) => 0,
-            FetchItem::Flags(_) => 1,
-            FetchItem::InternalDate(_) => 2,
-            FetchItem::Rfc822Size(_) => 3,
-            FetchItem::ModSeq(_) => 4,
-            FetchItem::Envelope(_) => 5,
-            FetchItem::BodyStructure(_) | FetchItem::Body(_) => 6,
+    fn normalised(items: Vec<FetchData>) -> Vec<FetchData> {
+        let rank = |i: &FetchData| match i {
+            FetchData::Uid(_) => 0,
+            FetchData::Flags(_) => 1,
+            FetchData::InternalDate(_) => 2,
+            FetchData::Rfc822Size(_) => 3,
+            FetchData::ModSeq(_) => 4,
+            FetchData::Envelope(_) => 5,
+            FetchData::BodyStructure(_) | FetchData::Body(_) => 6,
             _ => 8,
         };
         let mut content_taken = false;
-        let mut items: Vec<(usize, FetchItem)> = items
+        let mut items: Vec<(usize, FetchData)> = items
             .into_iter()
             .map(|i| match i {
-                FetchItem::Body(b) => (6, FetchItem::BodyStructure(b)),
-                FetchItem::BodySection { data: Some(d), .. }
-                | FetchItem::Rfc822(Some(d))
-                | FetchItem::Rfc822Header(Some(d))
+                FetchData::Body(b) => (6, FetchData::BodyStructure(b)),
+                FetchData::BodySection { data: Some(d), .. }
+                | FetchData::Rfc822(Some(d))
+                | FetchData::Rfc822Header(Some(d))
                     if !content_taken =>
                 {
                     content_taken = true;
-                    (7, FetchItem::Rfc822(Some(d)))
+                    (7, FetchData::Rfc822(Some(d)))
                 }
                 other => (rank(&other), other),
             })

@@ -93,7 +93,7 @@ mod tests {
         }
     }
 
-    pub(super) fn fetch(s: &[u8]) -> Vec<FetchItem> {
+    pub(super) fn fetch(s: &[u8]) -> Vec<FetchData> {
         match untagged(s) {
             Untagged::Fetch { items, .. } => items,
             other => panic!("not a FETCH: {other:?}"),
@@ -133,7 +133,7 @@ mod tests {
                 );
                 if let Response::Untagged(Untagged::Fetch { items, .. }) = &r {
                     assert!(
-                        !items.iter().any(|i| matches!(i, FetchItem::Other { .. })),
+                        !items.iter().any(|i| matches!(i, FetchData::Other { .. })),
                         "{r:?}"
                     );
                 }
@@ -152,7 +152,7 @@ mod tests {
         );
         assert_eq!(
             fetch(b"* 4 FETCH (FLAGS (\\Seen) )   \r\n"),
-            vec![FetchItem::Flags(vec![Flag::Seen])]
+            vec![FetchData::Flags(vec![Flag::Seen])]
         );
         assert!(
             matches!(untagged(b"* OK ready.  \r\n"), Untagged::Condition { text, .. } if text == "ready.")
@@ -163,18 +163,18 @@ mod tests {
     fn lenient_nil_where_string_belongs() {
         let items = fetch(b"* 1 FETCH (BODYSTRUCTURE (NIL NIL NIL NIL NIL NIL NIL))\r\n");
         assert!(
-            matches!(&*match &items[0] { FetchItem::BodyStructure(b) => b.clone(), _ => panic!() },
+            matches!(&*match &items[0] { FetchData::BodyStructure(b) => b.clone(), _ => panic!() },
             BodyStructure::Single { media_type, encoding, size: 0, .. } if media_type.is_empty() && encoding.is_empty())
         );
         assert_eq!(
             untagged(b"* STATUS NIL (MESSAGES 1)\r\n"),
             Untagged::MailboxStatus {
                 mailbox: b"NIL".to_vec(),
-                items: vec![StatusItem::Messages(1)]
+                items: vec![StatusData::Messages(1)]
             }
         );
         assert!(
-            matches!(&fetch(b"* 2 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n")[0], FetchItem::Envelope(e) if **e == Envelope::default())
+            matches!(&fetch(b"* 2 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))\r\n")[0], FetchData::Envelope(e) if **e == Envelope::default())
         );
     }
 
@@ -183,9 +183,9 @@ mod tests {
         assert_eq!(
             fetch(b"* 2 fetch (uid 8 flags (\\seen) rfc822.size 5)\r\n"),
             vec![
-                FetchItem::Uid(8),
-                FetchItem::Flags(vec![Flag::Seen]),
-                FetchItem::Rfc822Size(5)
+                FetchData::Uid(8),
+                FetchData::Flags(vec![Flag::Seen]),
+                FetchData::Rfc822Size(5)
             ]
         );
         assert!(matches!(
@@ -230,10 +230,10 @@ mod tests {
         let Response::Untagged(Untagged::Fetch { items, .. }) = &rs[3] else {
             panic!()
         };
-        assert_eq!(items[0], FetchItem::GmThrId(1278455344230334865));
+        assert_eq!(items[0], FetchData::GmThrId(1278455344230334865));
         assert_eq!(
             items[2],
-            FetchItem::GmLabels(vec![
+            FetchData::GmLabels(vec![
                 b"\\Inbox".to_vec(),
                 b"\\Sent".to_vec(),
                 b"Important".to_vec(),
@@ -241,7 +241,7 @@ mod tests {
                 b"label".to_vec()
             ])
         );
-        assert_eq!(items[4], FetchItem::ModSeq(9999999999));
+        assert_eq!(items[4], FetchData::ModSeq(9999999999));
     }
 
     #[test]
@@ -249,8 +249,8 @@ mod tests {
         assert_eq!(
             fetch(b"* 1 FETCH (UID 3 BODY[] {2}\nab)\n"),
             vec![
-                FetchItem::Uid(3),
-                FetchItem::BodySection {
+                FetchData::Uid(3),
+                FetchData::BodySection {
                     section: String::new(),
                     origin: None,
                     data: Some(b"ab".to_vec())

@@ -5,7 +5,7 @@ use super::cursor::{P, is_astring_end, keyword, lossy, upper};
 use crate::error::Result;
 use crate::imap::types::{
     EsearchItem, ListItem, NameAttribute, NamespaceEntry, QuotaResource, Response, Status,
-    StatusItem, Untagged,
+    StatusData, Untagged,
 };
 
 impl<'a> P<'a> {
@@ -203,15 +203,15 @@ impl<'a> P<'a> {
                 .to_ascii_uppercase();
             self.sp();
             let item = match name.as_slice() {
-                b"MESSAGES" => StatusItem::Messages(self.number()?),
-                b"RECENT" => StatusItem::Recent(self.number()?),
-                b"UIDNEXT" => StatusItem::UidNext(self.number()?),
-                b"UIDVALIDITY" => StatusItem::UidValidity(self.number()?),
-                b"UNSEEN" => StatusItem::Unseen(self.number()?),
-                b"DELETED" => StatusItem::Deleted(self.number()?),
-                b"SIZE" => StatusItem::Size(self.number_u64()?),
-                b"HIGHESTMODSEQ" => StatusItem::HighestModSeq(self.number_u64()?),
-                _ => StatusItem::Other {
+                b"MESSAGES" => StatusData::Messages(self.number()?),
+                b"RECENT" => StatusData::Recent(self.number()?),
+                b"UIDNEXT" => StatusData::UidNext(self.number()?),
+                b"UIDVALIDITY" => StatusData::UidValidity(self.number()?),
+                b"UNSEEN" => StatusData::Unseen(self.number()?),
+                b"DELETED" => StatusData::Deleted(self.number()?),
+                b"SIZE" => StatusData::Size(self.number_u64()?),
+                b"HIGHESTMODSEQ" => StatusData::HighestModSeq(self.number_u64()?),
+                _ => StatusData::Other {
                     name: lossy(&name),
                     raw: self.skip_value()?.to_vec(),
                 },
@@ -393,7 +393,7 @@ mod tests {
             &|r| matches!(r, Response::Untagged(Untagged::Lsub(l)) if l.name == b"Junk" && l.attributes == [NameAttribute::Junk])
         ));
         assert!(has(
-            &|r| matches!(r, Response::Untagged(Untagged::MailboxStatus { mailbox, items }) if mailbox == b"INBOX" && items.contains(&StatusItem::UidValidity(1795310794)) && items.contains(&StatusItem::HighestModSeq(6)))
+            &|r| matches!(r, Response::Untagged(Untagged::MailboxStatus { mailbox, items }) if mailbox == b"INBOX" && items.contains(&StatusData::UidValidity(1795310794)) && items.contains(&StatusData::HighestModSeq(6)))
         ));
         assert!(has(
             &|r| matches!(r, Response::Untagged(Untagged::QuotaRoot { roots, .. }) if roots == &[b"User quota".to_vec()])
@@ -456,7 +456,7 @@ mod tests {
             })
         )));
         // FETCH items
-        let items: Vec<&FetchItem> = rs
+        let items: Vec<&FetchData> = rs
             .iter()
             .filter_map(|r| match r {
                 Response::Untagged(Untagged::Fetch { items, .. }) => Some(items),
@@ -464,19 +464,19 @@ mod tests {
             })
             .flatten()
             .collect();
-        assert!(items.contains(&&FetchItem::InternalDate(
+        assert!(items.contains(&&FetchData::InternalDate(
             "04-Nov-2025 15:00:00 +0000".into()
         )));
-        assert!(items.contains(&&FetchItem::Rfc822Size(887)));
-        assert!(items.contains(&&FetchItem::ModSeq(9)));
-        assert!(items.contains(&&FetchItem::BinarySize {
+        assert!(items.contains(&&FetchData::Rfc822Size(887)));
+        assert!(items.contains(&&FetchData::ModSeq(9)));
+        assert!(items.contains(&&FetchData::BinarySize {
             section: "1.2".into(),
             size: 19
         }));
         let body = items
             .iter()
             .find_map(|i| match i {
-                FetchItem::BodySection {
+                FetchData::BodySection {
                     section,
                     data: Some(d),
                     ..
@@ -485,12 +485,12 @@ mod tests {
             })
             .unwrap();
         assert!(body.starts_with(b"From: Carol") && body.ends_with(b"--outer--\r\n"));
-        assert!(items.iter().any(|i| matches!(i, FetchItem::Binary { section, data: Some(d), .. } if section == "1.2" && d == "<p>html ü body</p>".as_bytes())));
-        assert!(items.iter().any(|i| matches!(i, FetchItem::BodySection { section, origin: Some(0), data: Some(d) } if section == "1.1" && d == b"plain")));
+        assert!(items.iter().any(|i| matches!(i, FetchData::Binary { section, data: Some(d), .. } if section == "1.2" && d == "<p>html ü body</p>".as_bytes())));
+        assert!(items.iter().any(|i| matches!(i, FetchData::BodySection { section, origin: Some(0), data: Some(d) } if section == "1.1" && d == b"plain")));
         let env = items
             .iter()
             .find_map(|i| match i {
-                FetchItem::Envelope(e) if e.subject.as_deref() == Some(b"Test message 1") => {
+                FetchData::Envelope(e) if e.subject.as_deref() == Some(b"Test message 1") => {
                     Some(e)
                 }
                 _ => None,
@@ -507,7 +507,7 @@ mod tests {
         let bs = items
             .iter()
             .find_map(|i| match i {
-                FetchItem::BodyStructure(b) if matches!(**b, BodyStructure::Multipart { .. }) => {
+                FetchData::BodyStructure(b) if matches!(**b, BodyStructure::Multipart { .. }) => {
                     Some(b)
                 }
                 _ => None,
@@ -535,7 +535,7 @@ mod tests {
             matches!(&parts[2], BodyStructure::Single { envelope: Some(e), body: Some(_), .. } if e.subject.as_deref() == Some(b"inner"))
         );
         // the non-extensible BODY form
-        assert!(items.iter().any(|i| matches!(i, FetchItem::Body(b) if matches!(**b, BodyStructure::Multipart { ref parts, .. } if parts.len() == 3))));
+        assert!(items.iter().any(|i| matches!(i, FetchData::Body(b) if matches!(**b, BodyStructure::Multipart { ref parts, .. } if parts.len() == 3))));
     }
 
     #[test]
@@ -655,16 +655,16 @@ mod tests {
         assert_eq!(
             fetch(b"* 1 FETCH (PREVIEW \"hi there\" UID 4)\r\n"),
             vec![
-                FetchItem::Other {
+                FetchData::Other {
                     name: "PREVIEW".into(),
                     raw: b"\"hi there\"".to_vec()
                 },
-                FetchItem::Uid(4)
+                FetchData::Uid(4)
             ]
         );
         assert_eq!(
             fetch(b"* 1 FETCH (RFC822.HEADER {3}\r\na\r\n)\r\n"),
-            vec![FetchItem::Rfc822Header(Some(b"a\r\n".to_vec()))]
+            vec![FetchData::Rfc822Header(Some(b"a\r\n".to_vec()))]
         );
         assert!(matches!(parse(b"+ \r\n"), Response::Continuation(c) if c.text.is_empty()));
         assert!(

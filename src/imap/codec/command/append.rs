@@ -1,0 +1,236 @@
+//! `APPEND`'s arguments: the flags, the [`InternalDate`] and the message literal.
+
+use std::fmt;
+
+use super::mailbox::MailboxName;
+use super::store::flag_list;
+use crate::error::{Error, Result};
+use crate::flag::Flag;
+use crate::imap::codec::writer::Writer;
+use crate::imap::search::ImapDate;
+
+/// The internal date given to `APPEND`: `"dd-Mon-yyyy hh:mm:ss +zzzz"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InternalDate {
+    date: ImapDate,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    zone_minutes: i16,
+}
+
+impl InternalDate {
+    /// A date and time with its UTC offset in minutes (east positive, e.g. 60 for +0100).
+    /// Fails on an hour over 23, a minute or second over 59, or an offset beyond ±23:59.
+    pub fn new(
+        date: ImapDate,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        zone_minutes: i16,
+    ) -> Result<InternalDate> {
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(Error::invalid(
+                "internal date",
+                format!("{hour:02}:{minute:02}:{second:02} is not a valid time"),
+            ));
+        }
+        if zone_minutes.unsigned_abs() > 23 * 60 + 59 {
+            return Err(Error::invalid(
+                "internal date",
+                format!("UTC offset of {zone_minutes} minutes is out of range"),
+            ));
+        }
+        Ok(InternalDate {
+            date,
+            hour,
+            minute,
+            second,
+            zone_minutes,
+        })
+    }
+
+    /// Parses the IMAP form `dd-Mon-yyyy hh:mm:ss +zzzz` (the day may be one digit or
+    /// space-padded), refusing anything else.
+    pub fn parse(s: &str) -> Result<InternalDate> {
+        let bad = || {
+            Error::invalid(
+                "internal date",
+                format!("{s:?} is not dd-Mon-yyyy hh:mm:ss +zzzz"),
+            )
+        };
+        let s2 = s.strip_prefix(' ').unwrap_or(s);
+        let mut fields = s2.split(' ');
+        let (Some(date), Some(time), Some(zone), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad());
+        };
+        let date = ImapDate::parse(date)?;
+        let num = |t: &str| -> Result<u8> {
+            if t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit()) {
+                t.parse().map_err(|_| bad())
+            } else {
+                Err(bad())
+            }
+        };
+        let mut hms = time.split(':');
+        let (Some(h), Some(m), Some(sec), None) = (hms.next(), hms.next(), hms.next(), hms.next())
+        else {
+            return Err(bad());
+        };
+        let (sign, digits) = match zone.as_bytes().first() {
+            Some(b'+') => (1i16, zone.get(1..).unwrap_or("")),
+            Some(b'-') => (-1i16, zone.get(1..).unwrap_or("")),
+            _ => return Err(bad()),
+        };
+        if digits.len() != 4 {
+            return Err(bad());
+        }
+        let zh = num(digits.get(..2).unwrap_or(""))?;
+        let zm = num(digits.get(2..).unwrap_or(""))?;
+        if zh > 23 || zm > 59 {
+            return Err(bad());
+        }
+        let zone_minutes = sign * (i16::from(zh) * 60 + i16::from(zm));
+        InternalDate::new(date, num(h)?, num(m)?, num(sec)?, zone_minutes)
+    }
+
+    /// The date part.
+    pub fn date(&self) -> ImapDate {
+        self.date
+    }
+
+    /// Hour, minute and second.
+    pub fn time(&self) -> (u8, u8, u8) {
+        (self.hour, self.minute, self.second)
+    }
+
+    /// The UTC offset in minutes.
+    pub fn zone_minutes(&self) -> i16 {
+        self.zone_minutes
+    }
+}
+
+impl fmt::Display for InternalDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.zone_minutes < 0 { '-' } else { '+' };
+        let z = self.zone_minutes.unsigned_abs();
+        write!(
+            f,
+            "{:02}-{}-{:04} {:02}:{:02}:{:02} {sign}{:02}{:02}",
+            self.date.day(),
+            self.date.month_name(),
+            self.date.year(),
+            self.hour,
+            self.minute,
+            self.second,
+            z / 60,
+            z % 60
+        )
+    }
+}
+
+/// `mailbox [(flags)] ["date"] literal`.
+pub(super) fn append(
+    w: &mut Writer<'_>,
+    mailbox: &MailboxName,
+    flags: &[Flag],
+    date: Option<&InternalDate>,
+    message: &[u8],
+    binary: bool,
+) -> Result<()> {
+    w.sp();
+    w.mailbox(mailbox)?;
+    if !flags.is_empty() {
+        w.sp();
+        flag_list(w, flags)?;
+    }
+    if let Some(date) = date {
+        w.token(" \"");
+        w.token(&date.to_string());
+        w.token("\"");
+    }
+    if message.is_empty() {
+        return Err(Error::invalid(
+            "message",
+            "an empty message cannot be appended",
+        ));
+    }
+    if !binary && message.contains(&0) {
+        return Err(Error::invalid(
+            "message",
+            "contains NUL bytes, which need a binary APPEND (server capability BINARY)",
+        ));
+    }
+    w.sp();
+    w.literal(message, binary, false);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::enc_with;
+    use super::*;
+    use crate::imap::codec::command::Command;
+    use crate::imap::codec::writer::{EncodeOptions, LiteralMode};
+
+    #[test]
+    fn append_forms() {
+        let date = InternalDate::parse("01-Feb-2024 10:00:00 +0100").unwrap();
+        assert_eq!(date.to_string(), "01-Feb-2024 10:00:00 +0100");
+        assert_eq!(
+            InternalDate::parse(" 7-Jul-1999 23:59:59 -0830")
+                .unwrap()
+                .to_string(),
+            "07-Jul-1999 23:59:59 -0830"
+        );
+        for bad in [
+            "31-Feb-2024 10:00:00 +0100",
+            "01-Feb-2024 24:00:00 +0100",
+            "01-Feb-2024 10:00 +0100",
+            "01-Feb-2024 10:00:00 0100",
+            "01-Feb-2024 10:00:00 +01000",
+            "01-Feb-2024 10:00:00 +0160",
+            "01-Feb-2024  10:00:00 +0100",
+            "",
+        ] {
+            assert!(InternalDate::parse(bad).is_err(), "{bad:?}");
+        }
+        let append = Command::Append {
+            mailbox: "Drafts".into(),
+            flags: vec![Flag::Draft, Flag::Seen],
+            date: Some(date),
+            message: b"Subject: x\r\n\r\nhi\r\n".to_vec(),
+            binary: false,
+        };
+        let e = enc_with(&append, EncodeOptions::new());
+        assert_eq!(
+            e.parts()[0],
+            b"A1 APPEND Drafts (\\Draft \\Seen) \"01-Feb-2024 10:00:00 +0100\" {18}\r\n"
+        );
+        assert_eq!(e.parts()[1], b"Subject: x\r\n\r\nhi\r\n\r\n");
+        let with_nul = Command::append("INBOX", [], b"a\0b".to_vec());
+        assert!(with_nul.encode("A1", &EncodeOptions::new()).is_err());
+        let binary = Command::Append {
+            mailbox: "INBOX".into(),
+            flags: vec![],
+            date: None,
+            message: b"a\0b".to_vec(),
+            binary: true,
+        };
+        assert_eq!(
+            enc_with(
+                &binary,
+                EncodeOptions::new().with_literal(LiteralMode::Plus)
+            )
+            .to_bytes(),
+            b"A1 APPEND INBOX ~{3+}\r\na\0b\r\n"
+        );
+        assert!(
+            Command::append("INBOX", [], Vec::new())
+                .encode("A1", &EncodeOptions::new())
+                .is_err()
+        );
+    }
+}
