@@ -88,6 +88,7 @@ pub mod budget;
 pub mod config;
 mod credentials;
 pub mod error;
+pub mod flag;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -101,6 +102,7 @@ pub mod sasl;
 pub use budget::MemoryBudget;
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
 pub use error::{Error, Result, ServerStatus};
+pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};
 
 /// The README's code examples, compiled as doc tests.

@@ -17,6 +17,7 @@ use crate::imap::codec::encode::{
 use crate::imap::codec::parse::{FetchParts, parse_fetch};
 use crate::imap::codec::utf7;
 use crate::imap::folder::Folder;
+use crate::imap::meta;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{Capabilities, Completion, ConnectionState, Offer, Session, Take};
@@ -1500,7 +1501,7 @@ fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
         flags: parts.flags.unwrap_or_default(),
         internal_date: parts.internal_date,
         size: parts.size,
-        envelope: parts.envelope,
+        envelope: parts.envelope.map(|e| Box::new(meta::envelope(*e))),
         body_structure: parts.body_structure,
         mod_seq: parts.mod_seq,
     };

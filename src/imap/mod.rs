@@ -8,6 +8,7 @@ pub mod folder;
 mod handler;
 mod idle;
 mod idle_queue;
+mod meta;
 mod pool;
 pub mod search;
 pub mod seqset;

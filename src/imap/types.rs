@@ -6,6 +6,8 @@
 //! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH` and `VANISHED`
 //! are [`SequenceSet`]s (memory by ranges, never by members).
 
+pub use crate::message::{BodyExtension, BodyStructure};
+
 use crate::imap::seqset::SequenceSet;
 
 /// One complete response from the server.
@@ -487,31 +489,9 @@ pub enum FetchItem {
     },
 }
 
-/// The `ENVELOPE` of a message. Strings are raw bytes (RFC 2047 encoded words undecoded).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Envelope {
-    /// `Date:` header.
-    pub date: Option<Vec<u8>>,
-    /// `Subject:` header.
-    pub subject: Option<Vec<u8>>,
-    /// `From:` addresses.
-    pub from: Vec<Address>,
-    /// `Sender:` addresses.
-    pub sender: Vec<Address>,
-    /// `Reply-To:` addresses.
-    pub reply_to: Vec<Address>,
-    /// `To:` addresses.
-    pub to: Vec<Address>,
-    /// `Cc:` addresses.
-    pub cc: Vec<Address>,
-    /// `Bcc:` addresses.
-    pub bcc: Vec<Address>,
-    /// `In-Reply-To:` header.
-    pub in_reply_to: Option<Vec<u8>>,
-    /// `Message-ID:` header.
-    pub message_id: Option<Vec<u8>>,
-}
+/// The `ENVELOPE` of a message as sent: strings are raw bytes (RFC 2047 encoded words
+/// undecoded), addresses the server's four fields.
+pub type Envelope = crate::message::Envelope<Address>;
 
 /// One address of an envelope (a group start has no host, a group end no mailbox either).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -525,62 +505,4 @@ pub struct Address {
     pub mailbox: Option<Vec<u8>>,
     /// The domain.
     pub host: Option<Vec<u8>>,
-}
-
-/// The extension data of a body part (`BODYSTRUCTURE` only).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct BodyExtension {
-    /// `body-fld-md5` (single parts only).
-    pub md5: Option<String>,
-    /// The disposition (`attachment`, `inline`) and its parameters.
-    pub disposition: Option<(String, Vec<(String, String)>)>,
-    /// The languages.
-    pub language: Vec<String>,
-    /// The content location.
-    pub location: Option<String>,
-    /// Any further extension data, raw bytes as sent.
-    pub extra: Vec<u8>,
-}
-
-/// The MIME structure of a message (`BODYSTRUCTURE` / `BODY`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BodyStructure {
-    /// A leaf part.
-    Single {
-        /// The MIME type (`text`), lower-cased.
-        media_type: String,
-        /// The subtype (`plain`), lower-cased.
-        subtype: String,
-        /// The content-type parameters.
-        params: Vec<(String, String)>,
-        /// `Content-ID`.
-        id: Option<String>,
-        /// `Content-Description`.
-        description: Option<String>,
-        /// `Content-Transfer-Encoding`, as sent.
-        encoding: String,
-        /// Size in octets (of the encoded body).
-        size: u64,
-        /// Line count for `text/*` and `message/rfc822`; `None` when absent or negative.
-        lines: Option<u32>,
-        /// The envelope of an embedded `message/rfc822`.
-        envelope: Option<Box<Envelope>>,
-        /// The structure of an embedded `message/rfc822`.
-        body: Option<Box<BodyStructure>>,
-        /// Extension data (empty for `BODY`).
-        extension: BodyExtension,
-    },
-    /// A `multipart/*` part.
-    Multipart {
-        /// The parts, in order.
-        parts: Vec<BodyStructure>,
-        /// The subtype (`mixed`, `alternative`), lower-cased.
-        subtype: String,
-        /// The content-type parameters (extension data).
-        params: Vec<(String, String)>,
-        /// Further extension data.
-        extension: BodyExtension,
-    },
 }

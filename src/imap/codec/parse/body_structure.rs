@@ -2,6 +2,7 @@
 
 use super::cursor::{P, push_snug};
 use crate::error::Result;
+use crate::imap::meta;
 use crate::imap::types::{BodyExtension, BodyStructure};
 
 impl<'a> P<'a> {
@@ -120,7 +121,8 @@ impl<'a> P<'a> {
             let is_message =
                 media_type == "message" && (subtype == "rfc822" || subtype == "global");
             if is_message && self.more() && self.peek() == Some(b'(') {
-                envelope = Some(self.envelope()?);
+                // Kept as a message's metadata keeps it (addresses read).
+                envelope = Some(Box::new(meta::envelope(*self.envelope()?)));
                 self.sp();
                 body = Some(Box::new(self.body()?));
                 if self.more() {

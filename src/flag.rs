@@ -1,0 +1,3 @@
+//! Message flags, shared by every protocol.
+
+pub use crate::imap::types::Flag;
