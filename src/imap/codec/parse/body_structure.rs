@@ -12,20 +12,18 @@ impl<'a> P<'a> {
             self.nstring()?;
             return Ok(out);
         }
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                return Ok(out);
-            }
-            let key = self.string_text()?;
-            self.sp();
-            let value = if self.peek() == Some(b')') {
+        self.list_rest(None, |p| {
+            let key = p.string_text()?;
+            p.sp();
+            let value = if p.peek() == Some(b')') {
                 String::new()
             } else {
-                self.string_text()?
+                p.string_text()?
             };
             push_snug(&mut out, (key, value));
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     pub(super) fn more(&mut self) -> bool {
@@ -53,13 +51,11 @@ impl<'a> P<'a> {
         }
         if self.more() {
             if self.eat(b'(') {
-                loop {
-                    self.sp();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    ext.language.push(self.string_text()?);
-                }
+                let language = &mut ext.language;
+                self.list_rest(None, |p| {
+                    language.push(p.string_text()?);
+                    Ok(())
+                })?;
             } else if let Some(l) = self.nstring_text()? {
                 ext.language.push(l);
             }
