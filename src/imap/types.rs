@@ -3,8 +3,9 @@
 //! Everything here is owned and plain data. Mailbox names are kept as the bytes sent on the
 //! wire (modified UTF-7, or UTF-8 after `ENABLE UTF8=ACCEPT`); decoding is left to the caller.
 //! Literal bodies are `Vec<u8>`. Numbers that can exceed `u32` (mod-sequences, Gmail ids,
-//! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH` and `VANISHED`
-//! are [`SequenceSet`]s (memory by ranges, never by members).
+//! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH`, `VANISHED` and
+//! `APPENDUID` are [`SequenceSet`]s (memory by ranges, never by members); `COPYUID`'s two
+//! sets stay ordered ranges, since their order pairs them.
 
 pub use crate::message::{BodyExtension, BodyStructure};
 
@@ -89,14 +90,15 @@ pub enum ResponseCode {
     AppendUid {
         /// The UIDVALIDITY of the target mailbox.
         uid_validity: u32,
-        /// The UIDs assigned, as inclusive ranges.
-        uids: Vec<(u32, u32)>,
+        /// The UIDs assigned.
+        uids: SequenceSet,
     },
     /// `COPYUID validity source dest` (UIDPLUS).
     CopyUid {
         /// The UIDVALIDITY of the target mailbox.
         uid_validity: u32,
-        /// The source UIDs, as inclusive ranges.
+        /// The source UIDs, as inclusive ranges in the server's order (each range ascending).
+        /// Not a [`SequenceSet`]: the order pairs them with `dest`.
         source: Vec<(u32, u32)>,
         /// The UIDs in the target, as inclusive ranges, in the same order.
         dest: Vec<(u32, u32)>,

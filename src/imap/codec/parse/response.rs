@@ -519,7 +519,7 @@ mod tests {
             status: Status::Ok,
             code: Some(ResponseCode::AppendUid {
                 uid_validity: 1795310794,
-                uids: vec![(5, 5)]
+                uids: SequenceSet::single(5)
             }),
             text: "Append completed (0.001 + 0.000 secs).".into(),
         }));
