@@ -207,6 +207,31 @@ pub enum NameAttribute {
 }
 
 impl NameAttribute {
+    /// The attribute as written on the wire (`\HasChildren`; an [`Other`](Self::Other) as
+    /// it was sent).
+    pub fn as_str(&self) -> &str {
+        match self {
+            NameAttribute::NoInferiors => "\\Noinferiors",
+            NameAttribute::NoSelect => "\\Noselect",
+            NameAttribute::Marked => "\\Marked",
+            NameAttribute::Unmarked => "\\Unmarked",
+            NameAttribute::HasChildren => "\\HasChildren",
+            NameAttribute::HasNoChildren => "\\HasNoChildren",
+            NameAttribute::NonExistent => "\\NonExistent",
+            NameAttribute::Subscribed => "\\Subscribed",
+            NameAttribute::Remote => "\\Remote",
+            NameAttribute::All => "\\All",
+            NameAttribute::Archive => "\\Archive",
+            NameAttribute::Drafts => "\\Drafts",
+            NameAttribute::Flagged => "\\Flagged",
+            NameAttribute::Junk => "\\Junk",
+            NameAttribute::Sent => "\\Sent",
+            NameAttribute::Trash => "\\Trash",
+            NameAttribute::Important => "\\Important",
+            NameAttribute::Other(s) => s,
+        }
+    }
+
     /// Interprets one attribute as sent by the server (case-insensitive).
     pub fn from_bytes(raw: &[u8]) -> NameAttribute {
         let text = String::from_utf8_lossy(raw);
@@ -234,6 +259,12 @@ impl NameAttribute {
             .find(|(n, _)| text.eq_ignore_ascii_case(n))
             .map(|(_, a)| a)
             .unwrap_or_else(|| NameAttribute::Other(text.into_owned()))
+    }
+}
+
+impl std::fmt::Display for NameAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
