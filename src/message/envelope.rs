@@ -192,13 +192,19 @@ pub(crate) fn addresses_from_parts(parts: &[AddressParts<'_>]) -> Vec<Address> {
             let name = p
                 .name
                 .filter(|n| !n.is_empty())
-                .map(|n| decode_value(&text(n)).trim().to_string())
+                .map(|n| trimmed(decode_value(&text(n))))
                 .filter(|n| !n.is_empty());
-            let email = format!("{}@{}", text(p.mailbox), text(p.host));
-            Address {
-                name,
-                email: email.trim().to_string(),
-            }
+            let email = trimmed(format!("{}@{}", text(p.mailbox), text(p.host)));
+            Address { name, email }
         })
         .collect()
+}
+
+/// `s` without its leading and trailing whitespace (without a copy when it has none).
+fn trimmed(s: String) -> String {
+    if s.trim().len() == s.len() {
+        s
+    } else {
+        s.trim().to_string()
+    }
 }
