@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::imap::types::NameAttribute;
+
 /// What a folder is used for, from the server's SPECIAL-USE attributes (RFC 6154), Gmail's
 /// older XLIST attributes, or, when the server says nothing, well-known names in common
 /// languages.
@@ -45,8 +47,32 @@ impl fmt::Display for FolderKind {
 }
 
 impl FolderKind {
+    /// The kind named by the first SPECIAL-USE or XLIST attribute (`\Sent`, `\Spam`, …)
+    /// among `attributes`, if any.
+    pub fn from_attributes(attributes: &[NameAttribute]) -> Option<FolderKind> {
+        attributes.iter().find_map(FolderKind::from_attribute)
+    }
+
     /// The kind named by a SPECIAL-USE or XLIST attribute (`\Sent`, `\Spam`, …), if any.
-    pub fn from_attribute(attribute: &str) -> Option<FolderKind> {
+    pub fn from_attribute(attribute: &NameAttribute) -> Option<FolderKind> {
+        Some(match attribute {
+            NameAttribute::Sent => FolderKind::Sent,
+            NameAttribute::Drafts => FolderKind::Drafts,
+            NameAttribute::Trash => FolderKind::Trash,
+            NameAttribute::Junk => FolderKind::Junk,
+            NameAttribute::Archive => FolderKind::Archive,
+            NameAttribute::All => FolderKind::All,
+            NameAttribute::Flagged => FolderKind::Flagged,
+            // XLIST's names, which are not RFC 6154's.
+            NameAttribute::Other(text) => return FolderKind::from_xlist(text),
+            _ => return None,
+        })
+    }
+
+    /// The kind named by an attribute [`NameAttribute`] does not know: Gmail's older XLIST
+    /// names (`\Inbox`, `\Spam`, `\AllMail`, `\Starred`), case-insensitive, and the
+    /// SPECIAL-USE names should one come this way.
+    fn from_xlist(attribute: &str) -> Option<FolderKind> {
         let a = attribute.strip_prefix('\\')?;
         let kind = match a.to_ascii_lowercase().as_str() {
             "inbox" => FolderKind::Inbox,
@@ -200,8 +226,8 @@ pub struct Folder {
     pub raw_name: Vec<u8>,
     /// The hierarchy delimiter (`/` or `.`), or `None` for a flat namespace.
     pub delimiter: Option<char>,
-    /// The LIST attributes as sent (`\HasChildren`, `\Noselect`, `\Sent`, …).
-    pub attributes: Vec<String>,
+    /// The LIST attributes (`\HasChildren`, `\Noselect`, `\Sent`, …).
+    pub attributes: Vec<NameAttribute>,
     /// What the folder is used for.
     pub kind: FolderKind,
     /// Whether the user is subscribed to it (when the listing asked for it).
@@ -214,19 +240,15 @@ impl Folder {
         name: String,
         raw_name: Vec<u8>,
         delimiter: Option<char>,
-        attributes: Vec<String>,
+        attributes: Vec<NameAttribute>,
     ) -> Folder {
         let kind = if name.eq_ignore_ascii_case("INBOX") {
             FolderKind::Inbox
         } else {
-            attributes
-                .iter()
-                .find_map(|a| FolderKind::from_attribute(a))
+            FolderKind::from_attributes(&attributes)
                 .unwrap_or_else(|| FolderKind::from_name(&name, delimiter))
         };
-        let subscribed = attributes
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case("\\Subscribed"));
+        let subscribed = attributes.contains(&NameAttribute::Subscribed);
         Folder {
             name,
             raw_name,
@@ -241,12 +263,15 @@ impl Folder {
     pub fn has_attribute(&self, attribute: &str) -> bool {
         self.attributes
             .iter()
-            .any(|a| a.eq_ignore_ascii_case(attribute))
+            .any(|a| a.as_str().eq_ignore_ascii_case(attribute))
     }
 
     /// Whether the folder can be selected (it is not `\Noselect` or `\NonExistent`).
     pub fn is_selectable(&self) -> bool {
-        !self.has_attribute("\\Noselect") && !self.has_attribute("\\NonExistent")
+        !self
+            .attributes
+            .iter()
+            .any(|a| matches!(a, NameAttribute::NoSelect | NameAttribute::NonExistent))
     }
 
     /// The name's levels split at the delimiter.
@@ -267,7 +292,10 @@ mod tests {
             name.to_string(),
             name.as_bytes().to_vec(),
             Some('/'),
-            attrs.iter().map(|s| s.to_string()).collect(),
+            attrs
+                .iter()
+                .map(|s| NameAttribute::from_bytes(s.as_bytes()))
+                .collect(),
         )
     }
 
@@ -300,6 +328,31 @@ mod tests {
         assert_eq!(folder("[Gmail]/All Mail", &[]).kind, FolderKind::All);
         assert_eq!(folder("Projects/Sentinel", &[]).kind, FolderKind::Other);
         assert_eq!(folder("Отправленные", &[]).kind, FolderKind::Sent);
+    }
+
+    #[test]
+    fn kinds_from_parsed_attributes() {
+        let xlist = NameAttribute::from_bytes(b"\\AllMail");
+        assert_eq!(xlist, NameAttribute::Other("\\AllMail".into()));
+        assert_eq!(
+            FolderKind::from_attributes(&[NameAttribute::HasChildren, xlist]),
+            Some(FolderKind::All)
+        );
+        assert_eq!(
+            FolderKind::from_attributes(&[NameAttribute::Important]),
+            None
+        );
+        for text in [
+            "\\Noinferiors",
+            "\\HasNoChildren",
+            "\\Sent",
+            "\\Important",
+            "\\X-Odd",
+        ] {
+            let a = NameAttribute::from_bytes(text.as_bytes());
+            assert_eq!(a.as_str(), text);
+            assert_eq!(a.to_string(), text);
+        }
     }
 
     #[test]

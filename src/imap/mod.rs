@@ -9,6 +9,7 @@ mod handler;
 mod idle;
 mod idle_queue;
 mod mailbox;
+mod meta;
 mod pool;
 pub mod search;
 pub mod seqset;

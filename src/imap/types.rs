@@ -3,8 +3,11 @@
 //! Everything here is owned and plain data. Mailbox names are kept as the bytes sent on the
 //! wire (modified UTF-7, or UTF-8 after `ENABLE UTF8=ACCEPT`); decoding is left to the caller.
 //! Literal bodies are `Vec<u8>`. Numbers that can exceed `u32` (mod-sequences, Gmail ids,
-//! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH` and `VANISHED`
-//! are [`SequenceSet`]s (memory by ranges, never by members).
+//! sizes of quota resources) are `u64`. Server-sent UID sets of `ESEARCH`, `VANISHED` and
+//! `APPENDUID` are [`SequenceSet`]s (memory by ranges, never by members); `COPYUID`'s two
+//! sets stay ordered ranges, since their order pairs them.
+
+pub use crate::message::{BodyExtension, BodyStructure};
 
 pub use crate::flag::Flag;
 use crate::imap::seqset::SequenceSet;
@@ -102,14 +105,15 @@ pub enum ResponseCode {
     AppendUid {
         /// The UIDVALIDITY of the target mailbox.
         uid_validity: u32,
-        /// The UIDs assigned, as inclusive ranges.
-        uids: Vec<(u32, u32)>,
+        /// The UIDs assigned.
+        uids: SequenceSet,
     },
     /// `COPYUID validity source dest` (UIDPLUS).
     CopyUid {
         /// The UIDVALIDITY of the target mailbox.
         uid_validity: u32,
-        /// The source UIDs, as inclusive ranges.
+        /// The source UIDs, as inclusive ranges in the server's order (each range ascending).
+        /// Not a [`SequenceSet`]: the order pairs them with `dest`.
         source: Vec<(u32, u32)>,
         /// The UIDs in the target, as inclusive ranges, in the same order.
         dest: Vec<(u32, u32)>,
@@ -168,6 +172,31 @@ pub enum NameAttribute {
 }
 
 impl NameAttribute {
+    /// The attribute as written on the wire (`\HasChildren`; an [`Other`](Self::Other) as
+    /// it was sent).
+    pub fn as_str(&self) -> &str {
+        match self {
+            NameAttribute::NoInferiors => "\\Noinferiors",
+            NameAttribute::NoSelect => "\\Noselect",
+            NameAttribute::Marked => "\\Marked",
+            NameAttribute::Unmarked => "\\Unmarked",
+            NameAttribute::HasChildren => "\\HasChildren",
+            NameAttribute::HasNoChildren => "\\HasNoChildren",
+            NameAttribute::NonExistent => "\\NonExistent",
+            NameAttribute::Subscribed => "\\Subscribed",
+            NameAttribute::Remote => "\\Remote",
+            NameAttribute::All => "\\All",
+            NameAttribute::Archive => "\\Archive",
+            NameAttribute::Drafts => "\\Drafts",
+            NameAttribute::Flagged => "\\Flagged",
+            NameAttribute::Junk => "\\Junk",
+            NameAttribute::Sent => "\\Sent",
+            NameAttribute::Trash => "\\Trash",
+            NameAttribute::Important => "\\Important",
+            NameAttribute::Other(s) => s,
+        }
+    }
+
     /// Interprets one attribute as sent by the server (case-insensitive).
     pub fn from_bytes(raw: &[u8]) -> NameAttribute {
         let text = String::from_utf8_lossy(raw);
@@ -195,6 +224,12 @@ impl NameAttribute {
             .find(|(n, _)| text.eq_ignore_ascii_case(n))
             .map(|(_, a)| a)
             .unwrap_or_else(|| NameAttribute::Other(text.into_owned()))
+    }
+}
+
+impl std::fmt::Display for NameAttribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -454,31 +489,9 @@ pub enum FetchData {
     },
 }
 
-/// The `ENVELOPE` of a message. Strings are raw bytes (RFC 2047 encoded words undecoded).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct Envelope {
-    /// `Date:` header.
-    pub date: Option<Vec<u8>>,
-    /// `Subject:` header.
-    pub subject: Option<Vec<u8>>,
-    /// `From:` addresses.
-    pub from: Vec<Address>,
-    /// `Sender:` addresses.
-    pub sender: Vec<Address>,
-    /// `Reply-To:` addresses.
-    pub reply_to: Vec<Address>,
-    /// `To:` addresses.
-    pub to: Vec<Address>,
-    /// `Cc:` addresses.
-    pub cc: Vec<Address>,
-    /// `Bcc:` addresses.
-    pub bcc: Vec<Address>,
-    /// `In-Reply-To:` header.
-    pub in_reply_to: Option<Vec<u8>>,
-    /// `Message-ID:` header.
-    pub message_id: Option<Vec<u8>>,
-}
+/// The `ENVELOPE` of a message as sent: strings are raw bytes (RFC 2047 encoded words
+/// undecoded), addresses the server's four fields.
+pub type Envelope = crate::message::Envelope<Address>;
 
 /// One address of an envelope (a group start has no host, a group end no mailbox either).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -492,62 +505,4 @@ pub struct Address {
     pub mailbox: Option<Vec<u8>>,
     /// The domain.
     pub host: Option<Vec<u8>>,
-}
-
-/// The extension data of a body part (`BODYSTRUCTURE` only).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub struct BodyExtension {
-    /// `body-fld-md5` (single parts only).
-    pub md5: Option<String>,
-    /// The disposition (`attachment`, `inline`) and its parameters.
-    pub disposition: Option<(String, Vec<(String, String)>)>,
-    /// The languages.
-    pub language: Vec<String>,
-    /// The content location.
-    pub location: Option<String>,
-    /// Any further extension data, raw bytes as sent.
-    pub extra: Vec<u8>,
-}
-
-/// The MIME structure of a message (`BODYSTRUCTURE` / `BODY`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum BodyStructure {
-    /// A leaf part.
-    Single {
-        /// The MIME type (`text`), lower-cased.
-        media_type: String,
-        /// The subtype (`plain`), lower-cased.
-        subtype: String,
-        /// The content-type parameters.
-        params: Vec<(String, String)>,
-        /// `Content-ID`.
-        id: Option<String>,
-        /// `Content-Description`.
-        description: Option<String>,
-        /// `Content-Transfer-Encoding`, as sent.
-        encoding: String,
-        /// Size in octets (of the encoded body).
-        size: u64,
-        /// Line count for `text/*` and `message/rfc822`; `None` when absent or negative.
-        lines: Option<u32>,
-        /// The envelope of an embedded `message/rfc822`.
-        envelope: Option<Box<Envelope>>,
-        /// The structure of an embedded `message/rfc822`.
-        body: Option<Box<BodyStructure>>,
-        /// Extension data (empty for `BODY`).
-        extension: BodyExtension,
-    },
-    /// A `multipart/*` part.
-    Multipart {
-        /// The parts, in order.
-        parts: Vec<BodyStructure>,
-        /// The subtype (`mixed`, `alternative`), lower-cased.
-        subtype: String,
-        /// The content-type parameters (extension data).
-        params: Vec<(String, String)>,
-        /// Further extension data.
-        extension: BodyExtension,
-    },
 }

@@ -70,6 +70,7 @@ mod header;
 mod mime;
 mod mime_error;
 mod part;
+mod structure;
 mod transfer;
 
 use std::fmt;
@@ -77,11 +78,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 
 pub use address::Address;
+pub use envelope::Envelope;
 pub use mime_error::MimeError;
 pub use part::{Attachment, Disposition, Part};
+pub use structure::{BodyExtension, BodyStructure};
 
+pub(crate) use envelope::{AddressParts, addresses_from_parts};
+
+use crate::flag::Flag;
 use address::parse_addresses;
-use envelope::envelope_header_block;
 use field_values::{message_ids, parse_date};
 use header::HeaderIndex;
 use mime::Mime;
@@ -111,14 +116,10 @@ pub struct Message {
     header_index: OnceLock<Arc<HeaderIndex>>,
     mime: OnceLock<Arc<Mime>>,
     meta: MessageMeta,
-    /// A header block made from the envelope when only metadata was fetched (no raw
-    /// bytes), so that `subject()`, `from()`, `date()`, … still answer. Built on first
-    /// use: a metadata fetch of many messages does not pay for it up front.
-    envelope_headers: OnceLock<Arc<Vec<u8>>>,
 }
 
-/// What the server reported about a message besides its bytes: the IMAP `FETCH` data
-/// (POP3 fills in only the message number as `seq`).
+/// What the server reported about a message besides its bytes (IMAP fills in what it
+/// fetched; POP3 only the message number as `seq`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MessageMeta {
@@ -127,15 +128,15 @@ pub struct MessageMeta {
     /// The message sequence number (IMAP) or message number (POP3) when fetched.
     pub seq: Option<u32>,
     /// The flags.
-    pub flags: Vec<crate::imap::types::Flag>,
+    pub flags: Vec<crate::flag::Flag>,
     /// The server's internal date, as sent (`"17-Jul-1996 02:44:25 -0700"`).
     pub internal_date: Option<String>,
     /// The size in octets as the server counts it (`RFC822.SIZE`).
     pub size: Option<u64>,
     /// The envelope (boxed: a message fetched without one stays small).
-    pub envelope: Option<Box<crate::imap::types::Envelope>>,
+    pub envelope: Option<Box<Envelope>>,
     /// The MIME structure as the server parsed it (boxed, like the envelope).
-    pub body_structure: Option<Box<crate::imap::types::BodyStructure>>,
+    pub body_structure: Option<Box<BodyStructure>>,
     /// The mod-sequence (CONDSTORE).
     pub mod_seq: Option<u64>,
 }
@@ -181,25 +182,17 @@ impl Message {
             header_index: OnceLock::new(),
             mime: OnceLock::new(),
             meta,
-            envelope_headers: OnceLock::new(),
         }
     }
 
-    /// The bytes the header accessors read: the raw message, or the header block made
-    /// from the envelope when there are no raw bytes.
-    fn header_bytes(&self) -> &[u8] {
-        if !self.raw.is_empty() {
-            return &self.raw;
+    /// The envelope the header accessors answer from: the metadata's, when there are no raw
+    /// bytes.
+    fn envelope_only(&self) -> Option<&Envelope> {
+        if self.raw.is_empty() {
+            self.meta.envelope.as_deref()
+        } else {
+            None
         }
-        self.envelope_headers.get_or_init(|| {
-            Arc::new(
-                self.meta
-                    .envelope
-                    .as_deref()
-                    .map(envelope_header_block)
-                    .unwrap_or_default(),
-            )
-        })
     }
 
     /// The server's metadata (UID, flags, sizes, envelope, structure).
@@ -213,18 +206,18 @@ impl Message {
     }
 
     /// The flags reported by the server (empty when not fetched).
-    pub fn flags(&self) -> &[crate::imap::types::Flag] {
+    pub fn flags(&self) -> &[Flag] {
         &self.meta.flags
     }
 
     /// Whether the server reported the `\Seen` flag.
     pub fn is_seen(&self) -> bool {
-        self.meta.flags.contains(&crate::imap::types::Flag::Seen)
+        self.meta.flags.contains(&Flag::Seen)
     }
 
     /// Whether the server reported the `\Flagged` flag (starred).
     pub fn is_flagged(&self) -> bool {
-        self.meta.flags.contains(&crate::imap::types::Flag::Flagged)
+        self.meta.flags.contains(&Flag::Flagged)
     }
 
     /// The size in octets: the server's `RFC822.SIZE` when known, else the length of the
@@ -251,20 +244,27 @@ impl Message {
     /// lines unfolded and RFC 2047 encoded words decoded. Decoded once, on first use; later
     /// calls copy the decoded value. Only the first [`MAX_HEADER_FIELDS`](Self::MAX_HEADER_FIELDS)
     /// fields are searched.
+    ///
+    /// Without raw bytes, the envelope's fields answer, an address field written out
+    /// (`Name <box@host>, …`).
     pub fn header(&self, name: &str) -> Option<String> {
-        let bytes = self.header_bytes();
+        if let Some(envelope) = self.envelope_only() {
+            return envelope.value(name);
+        }
         self.header_index()
-            .first_value(bytes, name)
+            .first_value(&self.raw, name)
             .map(str::to_string)
     }
 
     /// The decoded values of every header named `name` (case-insensitive), in message order
     /// (among the first [`MAX_HEADER_FIELDS`](Self::MAX_HEADER_FIELDS) fields).
     pub fn headers(&self, name: &str) -> Vec<String> {
-        let bytes = self.header_bytes();
+        if let Some(envelope) = self.envelope_only() {
+            return envelope.value(name).into_iter().collect();
+        }
         self.header_index()
-            .named(bytes, name)
-            .map(|f| f.value(bytes).to_string())
+            .named(&self.raw, name)
+            .map(|f| f.value(&self.raw).to_string())
             .collect()
     }
 
@@ -301,10 +301,10 @@ impl Message {
     /// The `Date` header as Unix seconds (UTC), or `None` when it is missing or unreadable
     /// (a number of more than four digits in it is unreadable).
     pub fn date(&self) -> Option<i64> {
-        parse_date(
-            self.header_index()
-                .first_value(self.header_bytes(), "Date")?,
-        )
+        if let Some(envelope) = self.envelope_only() {
+            return parse_date(&envelope.value("Date")?);
+        }
+        parse_date(self.header_index().first_value(&self.raw, "Date")?)
     }
 
     /// The `Date` header as written.
@@ -314,26 +314,25 @@ impl Message {
 
     /// The `Message-ID`, without angle brackets.
     pub fn message_id(&self) -> Option<String> {
-        let bytes = self.header_bytes();
-        let value = self.header_index().first_value(bytes, "Message-ID")?;
-        message_ids(value).into_iter().next()
+        message_ids(&self.header("Message-ID")?).into_iter().next()
     }
 
     /// The ids in `In-Reply-To`, without angle brackets.
     pub fn in_reply_to(&self) -> Vec<String> {
-        let bytes = self.header_bytes();
-        self.header_index()
-            .first_value(bytes, "In-Reply-To")
-            .map(message_ids)
+        self.header("In-Reply-To")
+            .map(|value| message_ids(&value))
             .unwrap_or_default()
     }
 
     /// The ids in `References`, oldest first, without angle brackets.
     pub fn references(&self) -> Vec<String> {
-        let bytes = self.header_bytes();
+        if self.envelope_only().is_some() {
+            // An envelope has no `References`.
+            return Vec::new();
+        }
         self.header_index()
-            .named(bytes, "References")
-            .flat_map(|f| message_ids(f.value(bytes)))
+            .named(&self.raw, "References")
+            .flat_map(|f| message_ids(f.value(&self.raw)))
             .collect()
     }
 
@@ -377,24 +376,21 @@ impl Message {
 
     fn header_index(&self) -> &HeaderIndex {
         self.header_index
-            .get_or_init(|| Arc::new(HeaderIndex::build(self.header_bytes(), 0)))
+            .get_or_init(|| Arc::new(HeaderIndex::build(&self.raw, 0)))
     }
 
     fn mime(&self) -> &Mime {
-        self.mime.get_or_init(|| {
-            if self.raw.is_empty() {
-                // Nothing to walk (the envelope's header block has no body).
-                return Arc::new(Mime::build(&self.raw, &HeaderIndex::build(&[], 0)));
-            }
-            Arc::new(Mime::build(&self.raw, self.header_index()))
-        })
+        self.mime
+            .get_or_init(|| Arc::new(Mime::build(&self.raw, self.header_index())))
     }
 
     fn addresses(&self, name: &str) -> Vec<Address> {
-        let bytes = self.header_bytes();
+        if let Some(envelope) = self.envelope_only() {
+            return envelope.addresses(name).to_vec();
+        }
         self.header_index()
-            .named(bytes, name)
-            .flat_map(|f| parse_addresses(&f.raw_value(bytes)))
+            .named(&self.raw, name)
+            .flat_map(|f| parse_addresses(&f.raw_value(&self.raw)))
             .collect()
     }
 }
@@ -458,17 +454,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_only_messages_answer_from_the_envelope_built_on_first_use() {
-        use crate::imap::types::{Address as ImapAddress, Envelope};
+    fn metadata_only_messages_answer_from_the_envelope() {
         let envelope = Envelope {
             subject: Some(b"Quarterly report".to_vec()),
             message_id: Some(b"<q1@example.org>".to_vec()),
-            from: vec![ImapAddress {
-                name: Some(b"Alice".to_vec()),
-                mailbox: Some(b"alice".to_vec()),
-                host: Some(b"example.org".to_vec()),
-                ..ImapAddress::default()
-            }],
+            from: vec![Address::new(Some("Alice".into()), "alice@example.org")],
             ..Envelope::default()
         };
         let meta = MessageMeta {
@@ -476,18 +466,22 @@ mod tests {
             ..MessageMeta::default()
         };
         let m = Message::with_meta(Vec::new(), meta);
-        assert!(m.envelope_headers.get().is_none(), "built eagerly");
-        // A clone taken before first use answers the same.
         let copy = m.clone();
         assert_eq!(m.subject().as_deref(), Some("Quarterly report"));
-        assert!(m.envelope_headers.get().is_some());
         assert_eq!(m.message_id().as_deref(), Some("q1@example.org"));
         assert_eq!(m.from()[0].name(), Some("Alice"));
         assert_eq!(copy.subject().as_deref(), Some("Quarterly report"));
+        assert_eq!(
+            m.header("from").as_deref(),
+            Some("Alice <alice@example.org>")
+        );
+        assert_eq!(m.headers("Subject"), ["Quarterly report"]);
+        assert!(m.header("Date").is_none() && m.references().is_empty());
+        assert!(m.header_index.get().is_none(), "no header block is made");
         // Raw bytes win over the envelope.
         let raw = Message::with_meta(b"Subject: raw\r\n\r\n".to_vec(), m.meta().clone());
         assert_eq!(raw.subject().as_deref(), Some("raw"));
-        assert!(raw.envelope_headers.get().is_none());
+        assert!(raw.from().is_empty());
     }
 
     #[test]

@@ -86,7 +86,7 @@ fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
         flags: parts.flags.unwrap_or_default(),
         internal_date: parts.internal_date,
         size: parts.size,
-        envelope: parts.envelope,
+        envelope: parts.envelope.map(|e| Box::new(meta::envelope(*e))),
         body_structure: parts.body_structure,
         mod_seq: parts.mod_seq,
     };

@@ -28,31 +28,7 @@ fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
     } else {
         utf7::decode(&item.name).unwrap_or_else(|_| utf7::decode_lenient(&item.name))
     };
-    let attributes = item.attributes.iter().map(attribute_text).collect();
-    Folder::new(name, item.name, item.delimiter, attributes)
-}
-
-fn attribute_text(a: &NameAttribute) -> String {
-    match a {
-        NameAttribute::NoInferiors => "\\Noinferiors".into(),
-        NameAttribute::NoSelect => "\\Noselect".into(),
-        NameAttribute::Marked => "\\Marked".into(),
-        NameAttribute::Unmarked => "\\Unmarked".into(),
-        NameAttribute::HasChildren => "\\HasChildren".into(),
-        NameAttribute::HasNoChildren => "\\HasNoChildren".into(),
-        NameAttribute::NonExistent => "\\NonExistent".into(),
-        NameAttribute::Subscribed => "\\Subscribed".into(),
-        NameAttribute::Remote => "\\Remote".into(),
-        NameAttribute::All => "\\All".into(),
-        NameAttribute::Archive => "\\Archive".into(),
-        NameAttribute::Drafts => "\\Drafts".into(),
-        NameAttribute::Flagged => "\\Flagged".into(),
-        NameAttribute::Junk => "\\Junk".into(),
-        NameAttribute::Sent => "\\Sent".into(),
-        NameAttribute::Trash => "\\Trash".into(),
-        NameAttribute::Important => "\\Important".into(),
-        NameAttribute::Other(s) => s.clone(),
-    }
+    Folder::new(name, item.name, item.delimiter, item.attributes)
 }
 
 impl ImapConnection {

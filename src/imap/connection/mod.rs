@@ -18,12 +18,12 @@ use crate::imap::codec::{
     SelectOptions, StoreAction,
 };
 use crate::imap::folder::Folder;
+use crate::imap::meta;
 use crate::imap::search::SearchQuery;
 use crate::imap::seqset::{SeqNumber, SequenceSet};
 use crate::imap::session::{Capabilities, Completion, ConnectionState, Offer, Session, Take};
 use crate::imap::types::{
-    EsearchItem, FetchData, Flag, NameAttribute, NamespaceEntry, QuotaResource, ResponseCode,
-    StatusData, Untagged,
+    EsearchItem, FetchData, Flag, NamespaceEntry, QuotaResource, ResponseCode, StatusData, Untagged,
 };
 use crate::imap::uids::{Uid, Uids};
 use crate::imap::validity::ValidityMemory;

@@ -125,20 +125,20 @@ fn copy_uids(
     }))
 }
 
-/// Pairs two lists of ranges member by member into (source, target, count) runs, walking
-/// both lists once (never expanding a range). `None` if their sizes differ or a range
-/// holds 0.
+/// Pairs two lists of ascending ranges (as the parser gives them) member by member into
+/// (source, target, count) runs, walking both lists once (never expanding a range). `None`
+/// if their sizes differ or a range holds 0.
 fn zip_runs(source: &[(u32, u32)], dest: &[(u32, u32)]) -> Option<Vec<(u32, u32, u32)>> {
     let mut runs = Vec::new();
-    let mut src = source.iter().map(|&(a, b)| (a.min(b), a.max(b)));
-    let mut dst = dest.iter().map(|&(a, b)| (a.min(b), a.max(b)));
+    let mut src = source.iter().copied();
+    let mut dst = dest.iter().copied();
     let (mut s, mut d) = (src.next(), dst.next());
     while let (Some((s0, s1)), Some((d0, d1))) = (s, d) {
         if s0 == 0 || d0 == 0 {
             return None;
         }
         // Both sides have at least one member left; take as many as both have.
-        let count = (s1 - s0).min(d1 - d0);
+        let count = s1.checked_sub(s0)?.min(d1.checked_sub(d0)?);
         runs.push((s0, d0, count + 1));
         s = if s0 + count == s1 {
             src.next()
@@ -343,9 +343,9 @@ impl ImapConnection {
             };
             let c = run_ok(s, &command)?;
             Ok(match c.code {
-                Some(ResponseCode::AppendUid { uid_validity, uids }) => uids
-                    .first()
-                    .map(|&(uid, _)| AppendUid { uid_validity, uid }),
+                Some(ResponseCode::AppendUid { uid_validity, uids }) => {
+                    uids.first().map(|uid| AppendUid { uid_validity, uid })
+                }
                 _ => None,
             })
         })

@@ -2,6 +2,7 @@
 
 use super::cursor::{P, push_snug};
 use crate::error::Result;
+use crate::imap::meta;
 use crate::imap::types::{BodyExtension, BodyStructure};
 
 impl<'a> P<'a> {
@@ -11,20 +12,18 @@ impl<'a> P<'a> {
             self.nstring()?;
             return Ok(out);
         }
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                return Ok(out);
-            }
-            let key = self.string_text()?;
-            self.sp();
-            let value = if self.peek() == Some(b')') {
+        self.list_rest(None, |p| {
+            let key = p.string_text()?;
+            p.sp();
+            let value = if p.peek() == Some(b')') {
                 String::new()
             } else {
-                self.string_text()?
+                p.string_text()?
             };
             push_snug(&mut out, (key, value));
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     pub(super) fn more(&mut self) -> bool {
@@ -52,13 +51,11 @@ impl<'a> P<'a> {
         }
         if self.more() {
             if self.eat(b'(') {
-                loop {
-                    self.sp();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    ext.language.push(self.string_text()?);
-                }
+                let language = &mut ext.language;
+                self.list_rest(None, |p| {
+                    language.push(p.string_text()?);
+                    Ok(())
+                })?;
             } else if let Some(l) = self.nstring_text()? {
                 ext.language.push(l);
             }
@@ -120,7 +117,8 @@ impl<'a> P<'a> {
             let is_message =
                 media_type == "message" && (subtype == "rfc822" || subtype == "global");
             if is_message && self.more() && self.peek() == Some(b'(') {
-                envelope = Some(self.envelope()?);
+                // Kept as a message's metadata keeps it (addresses read).
+                envelope = Some(Box::new(meta::envelope(*self.envelope()?)));
                 self.sp();
                 body = Some(Box::new(self.body()?));
                 if self.more() {

@@ -2,6 +2,7 @@
 
 use super::cursor::{P, lossy, upper};
 use crate::error::Result;
+use crate::imap::seqset::SequenceSet;
 use crate::imap::types::ResponseCode;
 
 impl<'a> P<'a> {
@@ -81,7 +82,8 @@ impl<'a> P<'a> {
             "APPENDUID" => {
                 let uid_validity = self.number()?;
                 self.sp();
-                let uids = self.uid_set()?;
+                let uids =
+                    SequenceSet::from_ranges(self.uid_set()?.into_iter().map(|(a, b)| a..=b));
                 ResponseCode::AppendUid { uid_validity, uids }
             }
             "COPYUID" => {
@@ -105,6 +107,20 @@ impl<'a> P<'a> {
 mod tests {
     use crate::imap::codec::parse::tests::{parse, untagged};
     use crate::imap::types::*;
+
+    #[test]
+    fn appenduid_is_a_sequence_set() {
+        let r = parse(b"a OK [APPENDUID 7 3:1,5,4] Done\r\n");
+        let Response::Tagged {
+            code: Some(ResponseCode::AppendUid { uid_validity, uids }),
+            ..
+        } = r
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!(uid_validity, 7);
+        assert_eq!(uids, crate::imap::seqset::SequenceSet::range(1, 5));
+    }
 
     #[test]
     fn response_codes() {

@@ -14,6 +14,11 @@
 //!   lowered by the code that entered when it leaves its parentheses (an error abandons the
 //!   whole parse, so it is not restored then);
 //! - values borrow from `b` (lifetime `'a`) wherever they can.
+//!
+//! Lists: [`parenthesized`](P::parenthesized) reads `( item item … )`,
+//! [`list_rest`](P::list_rest) the items of a list whose `(` a caller read itself (after
+//! trying `NIL` or another alternative), and [`named_value`](P::named_value) a `(NAME value)`
+//! pair; no grammar rule loops to a `)` by hand.
 
 use std::borrow::Cow;
 
@@ -324,6 +329,62 @@ impl<'a> P<'a> {
         }
     }
 
+    /// A parenthesised list: `(`, or the error `what`; then its items up to and including
+    /// the `)`, as [`list_rest`](Self::list_rest) reads them (no message of its own for an
+    /// unterminated list: the item reader fails at the line end).
+    pub(super) fn parenthesized(
+        &mut self,
+        what: &str,
+        item: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        self.require(b'(', what)?;
+        self.list_rest(None, item)
+    }
+
+    /// The items of a list whose `(` was just read, up to and including its `)`: spaces
+    /// before each item and before the `)` are skipped, `item` reads one item (it consumes
+    /// something or fails). When the line ends before the `)`, the error is `unterminated`
+    /// if given, else whatever `item` says there.
+    #[inline]
+    pub(super) fn list_rest(
+        &mut self,
+        unterminated: Option<&str>,
+        mut item: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        loop {
+            self.sp();
+            if self.eat(b')') {
+                return Ok(());
+            }
+            if let Some(message) = unterminated {
+                if self.at_line_end() {
+                    return Err(self.err(message));
+                }
+            }
+            item(self)?;
+        }
+    }
+
+    /// `NAME value)` after its `(` was read: the atom `name` (case-insensitive, else the
+    /// error `missing`), the value `value` reads, then `)` (else the error `unclosed`).
+    pub(super) fn named_value<T>(
+        &mut self,
+        name: &[u8],
+        missing: &str,
+        unclosed: &str,
+        value: impl FnOnce(&mut Self) -> Result<T>,
+    ) -> Result<T> {
+        self.sp();
+        if !self.atom().eq_ignore_ascii_case(name) {
+            return Err(self.err(missing));
+        }
+        self.sp();
+        let v = value(self)?;
+        self.sp();
+        self.require(b')', unclosed)?;
+        Ok(v)
+    }
+
     pub(super) fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -339,16 +400,7 @@ impl<'a> P<'a> {
             Some(b'(') => {
                 self.enter()?;
                 self.i += 1;
-                loop {
-                    self.sp();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    if self.at_line_end() {
-                        return Err(self.err("unterminated list"));
-                    }
-                    self.skip_value()?;
-                }
+                self.list_rest(Some("unterminated list"), |p| p.skip_value().map(drop))?;
                 self.depth -= 1;
             }
             Some(b'"') => {
@@ -372,16 +424,12 @@ impl<'a> P<'a> {
     }
 
     pub(super) fn flag_list(&mut self) -> Result<Vec<Flag>> {
-        self.require(b'(', "expected a flag list")?;
         let mut flags = Vec::new();
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                return Ok(flags);
-            }
-            let a = self.nonempty_atom("expected a flag")?;
-            flags.push(Flag::from_bytes(a));
-        }
+        self.parenthesized("expected a flag list", |p| {
+            flags.push(Flag::from_bytes(p.nonempty_atom("expected a flag")?));
+            Ok(())
+        })?;
+        Ok(flags)
     }
 
     /// A server's UID set kept as ranges (`ESEARCH ALL`, `VANISHED`).

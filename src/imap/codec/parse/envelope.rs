@@ -56,28 +56,24 @@ impl<'a> P<'a> {
             };
         }
         self.enter()?;
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                break;
-            }
-            self.require(b'(', "expected ( before an address")?;
-            self.sp();
-            if self.peek() == Some(b'(') {
+        self.list_rest(None, |p| {
+            p.require(b'(', "expected ( before an address")?;
+            p.sp();
+            if p.peek() == Some(b'(') {
                 // Extra parentheses around the addresses (Domino): flatten.
-                self.i -= 1;
-                self.address_list(out)?;
-                continue;
+                p.i -= 1;
+                return p.address_list(out);
             }
             let mut a = Address::default();
             for field in [&mut a.name, &mut a.adl, &mut a.mailbox, &mut a.host] {
-                self.sp();
-                *field = self.nstring()?;
+                p.sp();
+                *field = p.nstring()?;
             }
-            self.sp();
-            self.require(b')', "expected ) after an address")?;
+            p.sp();
+            p.require(b')', "expected ) after an address")?;
             push_snug(out, a);
-        }
+            Ok(())
+        })?;
         self.depth -= 1;
         Ok(())
     }

@@ -175,16 +175,7 @@ impl<'a> P<'a> {
             }
             extra += 1;
         }
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                break;
-            }
-            if self.at_line_end() {
-                return Err(self.err("unterminated FETCH data"));
-            }
-            each(self)?;
-        }
+        self.list_rest(Some("unterminated FETCH data"), |p| each(p))?;
         for _ in 0..extra {
             self.sp();
             self.eat(b')');
@@ -253,15 +244,11 @@ impl<'a> P<'a> {
             (b"X-GM-MSGID", false) => FetchData::GmMsgId(self.number_u64()?),
             (b"X-GM-THRID", false) => FetchData::GmThrId(self.number_u64()?),
             (b"X-GM-LABELS", false) => {
-                self.require(b'(', "expected ( before the labels")?;
                 let mut labels = Vec::new();
-                loop {
-                    self.sp();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    labels.push(self.astring()?);
-                }
+                self.parenthesized("expected ( before the labels", |p| {
+                    labels.push(p.astring()?);
+                    Ok(())
+                })?;
                 FetchData::GmLabels(labels)
             }
             _ => FetchData::Other {

@@ -105,20 +105,16 @@ impl<'a> P<'a> {
             b"QUOTA" => {
                 let root = self.astring()?;
                 self.sp();
-                self.require(b'(', "expected ( before quota resources")?;
                 let mut resources = Vec::new();
-                loop {
-                    self.sp();
-                    if self.eat(b')') {
-                        break;
-                    }
-                    let name = upper(self.nonempty_atom("expected a quota resource")?);
-                    self.sp();
-                    let usage = self.number_u64()?;
-                    self.sp();
-                    let limit = self.number_u64()?;
+                self.parenthesized("expected ( before quota resources", |p| {
+                    let name = upper(p.nonempty_atom("expected a quota resource")?);
+                    p.sp();
+                    let usage = p.number_u64()?;
+                    p.sp();
+                    let limit = p.number_u64()?;
                     resources.push(QuotaResource { name, usage, limit });
-                }
+                    Ok(())
+                })?;
                 Untagged::Quota { root, resources }
             }
             b"QUOTAROOT" => {
@@ -158,17 +154,13 @@ impl<'a> P<'a> {
     }
 
     pub(super) fn list_item(&mut self) -> Result<ListItem> {
-        self.require(b'(', "expected ( before mailbox attributes")?;
         let mut attributes = Vec::new();
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                break;
-            }
+        self.parenthesized("expected ( before mailbox attributes", |p| {
             attributes.push(NameAttribute::from_bytes(
-                self.nonempty_atom("expected a mailbox attribute")?,
+                p.nonempty_atom("expected a mailbox attribute")?,
             ));
-        }
+            Ok(())
+        })?;
         self.sp();
         let delimiter = self.delimiter()?;
         self.sp();
@@ -191,33 +183,29 @@ impl<'a> P<'a> {
     pub(super) fn mailbox_status(&mut self) -> Result<Untagged> {
         let mailbox = self.astring()?;
         self.sp();
-        self.require(b'(', "expected ( before status items")?;
         let mut items = Vec::new();
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                break;
-            }
-            let name = self
+        self.parenthesized("expected ( before status items", |p| {
+            let name = p
                 .nonempty_atom("expected a status item")?
                 .to_ascii_uppercase();
-            self.sp();
+            p.sp();
             let item = match name.as_slice() {
-                b"MESSAGES" => StatusData::Messages(self.number()?),
-                b"RECENT" => StatusData::Recent(self.number()?),
-                b"UIDNEXT" => StatusData::UidNext(self.number()?),
-                b"UIDVALIDITY" => StatusData::UidValidity(self.number()?),
-                b"UNSEEN" => StatusData::Unseen(self.number()?),
-                b"DELETED" => StatusData::Deleted(self.number()?),
-                b"SIZE" => StatusData::Size(self.number_u64()?),
-                b"HIGHESTMODSEQ" => StatusData::HighestModSeq(self.number_u64()?),
+                b"MESSAGES" => StatusData::Messages(p.number()?),
+                b"RECENT" => StatusData::Recent(p.number()?),
+                b"UIDNEXT" => StatusData::UidNext(p.number()?),
+                b"UIDVALIDITY" => StatusData::UidValidity(p.number()?),
+                b"UNSEEN" => StatusData::Unseen(p.number()?),
+                b"DELETED" => StatusData::Deleted(p.number()?),
+                b"SIZE" => StatusData::Size(p.number_u64()?),
+                b"HIGHESTMODSEQ" => StatusData::HighestModSeq(p.number_u64()?),
                 _ => StatusData::Other {
                     name: lossy(&name),
-                    raw: self.skip_value()?.to_vec(),
+                    raw: p.skip_value()?.to_vec(),
                 },
             };
             items.push(item);
-        }
+            Ok(())
+        })?;
         Ok(Untagged::MailboxStatus { mailbox, items })
     }
 
@@ -227,14 +215,13 @@ impl<'a> P<'a> {
         loop {
             self.sp();
             if self.eat(b'(') {
-                self.sp();
-                if !self.atom().eq_ignore_ascii_case(b"MODSEQ") {
-                    return Err(self.err("expected MODSEQ"));
-                }
-                self.sp();
-                modseq = Some(self.number_u64()?);
-                self.sp();
-                self.require(b')', "expected ) after MODSEQ")?;
+                let n = self.named_value(
+                    b"MODSEQ",
+                    "expected MODSEQ",
+                    "expected ) after MODSEQ",
+                    P::number_u64,
+                )?;
+                modseq = Some(n);
                 continue;
             }
             if !self.peek().is_some_and(|b| b.is_ascii_digit()) {
@@ -247,14 +234,13 @@ impl<'a> P<'a> {
     pub(super) fn esearch(&mut self) -> Result<Untagged> {
         let mut tag = None;
         if self.eat(b'(') {
-            self.sp();
-            if !self.atom().eq_ignore_ascii_case(b"TAG") {
-                return Err(self.err("expected TAG"));
-            }
-            self.sp();
-            tag = Some(self.string_text()?);
-            self.sp();
-            self.require(b')', "expected ) after the ESEARCH tag")?;
+            let text = self.named_value(
+                b"TAG",
+                "expected TAG",
+                "expected ) after the ESEARCH tag",
+                P::string_text,
+            )?;
+            tag = Some(text);
         }
         let mut uid = false;
         let mut items = Vec::new();
@@ -295,28 +281,17 @@ impl<'a> P<'a> {
             }
             return Err(self.err("expected a namespace list or NIL"));
         }
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                return Ok(out);
-            }
-            self.require(b'(', "expected ( before a namespace")?;
-            self.sp();
-            let prefix = self.string()?;
-            self.sp();
-            let delimiter = self.delimiter()?;
-            loop {
-                self.sp();
-                if self.eat(b')') {
-                    break;
-                }
-                if self.at_line_end() {
-                    return Err(self.err("unterminated namespace"));
-                }
-                self.skip_value()?;
-            }
+        self.list_rest(None, |p| {
+            p.require(b'(', "expected ( before a namespace")?;
+            p.sp();
+            let prefix = p.string()?;
+            p.sp();
+            let delimiter = p.delimiter()?;
+            p.list_rest(Some("unterminated namespace"), |p| p.skip_value().map(drop))?;
             out.push(NamespaceEntry { prefix, delimiter });
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     pub(super) fn id_params(&mut self) -> Result<Vec<(String, Option<String>)>> {
@@ -325,16 +300,14 @@ impl<'a> P<'a> {
             self.nonempty_atom("expected ( or NIL")?;
             return Ok(out);
         }
-        loop {
-            self.sp();
-            if self.eat(b')') {
-                return Ok(out);
-            }
-            let key = self.string_text()?;
-            self.sp();
-            let value = self.nstring_text()?;
+        self.list_rest(None, |p| {
+            let key = p.string_text()?;
+            p.sp();
+            let value = p.nstring_text()?;
             out.push((key, value));
-        }
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -546,7 +519,7 @@ mod tests {
             status: Status::Ok,
             code: Some(ResponseCode::AppendUid {
                 uid_validity: 1795310794,
-                uids: vec![(5, 5)]
+                uids: SequenceSet::single(5)
             }),
             text: "Append completed (0.001 + 0.000 secs).".into(),
         }));
