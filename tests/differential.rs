@@ -28,8 +28,8 @@ use mailwire::config::Limits;
 use mailwire::imap::codec::frame::{FrameEvent, Framer};
 use mailwire::imap::codec::parse::parse_response;
 use mailwire::imap::types::{
-    Address, BodyStructure, Envelope, FetchData, Flag, Response, ResponseCode, Status, StatusData,
-    Untagged,
+    BodyStructure, Envelope, EnvelopeAddress, FetchData, Flag, Response, ResponseCode, Status,
+    StatusData, Untagged,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as PtConfig, TestRunner};
@@ -229,7 +229,7 @@ fn push_code(n: &mut Norm, code: Option<String>) {
 
 // ---- envelope ----
 
-fn our_addrs(a: &[Address]) -> String {
+fn our_addrs(a: &[EnvelopeAddress]) -> String {
     a.iter()
         .map(|a| {
             format!(

@@ -1,18 +1,18 @@
 //! IMAP's `ENVELOPE` as the protocol-neutral [`Envelope`] of a [`Message`](crate::Message)'s
 //! metadata (and of a message embedded in a body structure).
 
-use crate::imap::types::{Address, Envelope as ImapEnvelope};
-use crate::message::{AddressParts, Envelope, addresses_from_parts};
+use crate::imap::types::{self, EnvelopeAddress};
+use crate::message::{Address, AddressParts, Envelope, addresses_from_parts};
 
 /// An IMAP envelope as a neutral one: the text fields moved as they are, each address list
 /// read as its header would be (group markers dropped, their members kept).
-pub(crate) fn envelope(e: ImapEnvelope) -> Envelope {
+pub(crate) fn envelope(e: types::Envelope) -> Envelope {
     e.map_addresses(|list| addresses(&list))
 }
 
 /// The mailboxes of an envelope address list: the entries with a local part and a domain
 /// (a group's start and end markers lack one of them).
-fn addresses(list: &[Address]) -> Vec<crate::message::Address> {
+fn addresses(list: &[EnvelopeAddress]) -> Vec<Address> {
     let parts: Vec<AddressParts<'_>> = list
         .iter()
         .filter_map(|a| match (&a.mailbox, &a.host) {
@@ -36,7 +36,7 @@ mod tests {
     /// How metadata-only messages were read before the neutral envelope: a header block
     /// written from the IMAP envelope and parsed as a message. The reference the
     /// conversion is held to.
-    fn header_block(envelope: &ImapEnvelope) -> Vec<u8> {
+    fn header_block(envelope: &types::Envelope) -> Vec<u8> {
         let mut out = Vec::new();
         let mut field = |name: &str, value: &[u8]| {
             if value.is_empty() {
@@ -63,7 +63,7 @@ mod tests {
         out
     }
 
-    fn address_list(list: &[Address]) -> Vec<u8> {
+    fn address_list(list: &[EnvelopeAddress]) -> Vec<u8> {
         let mut out = Vec::new();
         for address in list {
             let (Some(mailbox), Some(host)) = (&address.mailbox, &address.host) else {
@@ -99,17 +99,21 @@ mod tests {
         out
     }
 
-    fn imap_address(name: Option<&[u8]>, mailbox: Option<&[u8]>, host: Option<&[u8]>) -> Address {
-        Address {
+    fn imap_address(
+        name: Option<&[u8]>,
+        mailbox: Option<&[u8]>,
+        host: Option<&[u8]>,
+    ) -> EnvelopeAddress {
+        EnvelopeAddress {
             name: name.map(<[u8]>::to_vec),
             mailbox: mailbox.map(<[u8]>::to_vec),
             host: host.map(<[u8]>::to_vec),
-            ..Address::default()
+            ..EnvelopeAddress::default()
         }
     }
 
     /// The accessors of a metadata-only message agree with the old header-block reading.
-    fn assert_reads_as_before(e: &ImapEnvelope) {
+    fn assert_reads_as_before(e: &types::Envelope) {
         let before = Message::from_bytes(header_block(e));
         let meta = MessageMeta {
             envelope: Some(Box::new(envelope(e.clone()))),
@@ -134,7 +138,7 @@ mod tests {
     fn envelopes_read_as_the_header_block_they_replace() {
         let group = |name: &[u8]| imap_address(None, Some(name), None);
         let end = imap_address(None, None, None);
-        let e = ImapEnvelope {
+        let e = types::Envelope {
             date: Some(b"Tue, 14 May 2024 10:00:00 +0000".to_vec()),
             subject: Some(
                 b"=?UTF-8?B?R3LDvMOfZQ==?= from\r\n the =?iso-8859-1?q?caf=E9?=".to_vec(),
@@ -179,13 +183,13 @@ mod tests {
             message_id: Some(b"<m1@example.org>".to_vec()),
         };
         assert_reads_as_before(&e);
-        assert_reads_as_before(&ImapEnvelope::default());
-        let empty = ImapEnvelope {
+        assert_reads_as_before(&types::Envelope::default());
+        let empty = types::Envelope {
             subject: Some(Vec::new()),
             date: Some(b"\r\n".to_vec()),
             message_id: Some(b" m2@example.org ".to_vec()),
             from: vec![group(b"undisclosed-recipients"), end.clone()],
-            ..ImapEnvelope::default()
+            ..types::Envelope::default()
         };
         assert_reads_as_before(&empty);
     }
@@ -216,7 +220,7 @@ mod tests {
                 .iter()
                 .map(|n| imap_address(n.as_deref(), Some(mailbox.as_bytes()), Some(b"example.org")))
                 .collect();
-            let e = ImapEnvelope { subject: Some(subject), from, ..ImapEnvelope::default() };
+            let e = types::Envelope { subject: Some(subject), from, ..types::Envelope::default() };
             assert_reads_as_before(&e);
         }
     }

@@ -491,12 +491,14 @@ pub enum FetchData {
 
 /// The `ENVELOPE` of a message as sent: strings are raw bytes (RFC 2047 encoded words
 /// undecoded), addresses the server's four fields.
-pub type Envelope = crate::message::Envelope<Address>;
+pub type Envelope = crate::message::Envelope<EnvelopeAddress>;
 
-/// One address of an envelope (a group start has no host, a group end no mailbox either).
+/// One address of an envelope as sent: the server's four fields, raw (a group start has no
+/// host, a group end no mailbox either). The parsed address a `Message` gives is
+/// [`mailwire::Address`](crate::Address).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub struct Address {
+pub struct EnvelopeAddress {
     /// The display name.
     pub name: Option<Vec<u8>>,
     /// The source route (obsolete).
@@ -506,3 +508,10 @@ pub struct Address {
     /// The domain.
     pub host: Option<Vec<u8>>,
 }
+
+/// The old name of [`EnvelopeAddress`].
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `EnvelopeAddress` (`mailwire::Address` is the parsed address)"
+)]
+pub type Address = EnvelopeAddress;

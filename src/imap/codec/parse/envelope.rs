@@ -2,7 +2,7 @@
 
 use super::cursor::{P, push_snug};
 use crate::error::Result;
-use crate::imap::types::{Address, Envelope};
+use crate::imap::types::{Envelope, EnvelopeAddress};
 
 impl<'a> P<'a> {
     /// An envelope, built in its box (no 240-byte move afterwards).
@@ -42,13 +42,13 @@ impl<'a> P<'a> {
         Ok(e)
     }
 
-    pub(super) fn addresses(&mut self) -> Result<Vec<Address>> {
+    pub(super) fn addresses(&mut self) -> Result<Vec<EnvelopeAddress>> {
         let mut out = Vec::new();
         self.address_list(&mut out)?;
         Ok(out)
     }
 
-    pub(super) fn address_list(&mut self, out: &mut Vec<Address>) -> Result<()> {
+    pub(super) fn address_list(&mut self, out: &mut Vec<EnvelopeAddress>) -> Result<()> {
         if !self.eat(b'(') {
             return match self.nstring()? {
                 None => Ok(()),
@@ -64,7 +64,7 @@ impl<'a> P<'a> {
                 p.i -= 1;
                 return p.address_list(out);
             }
-            let mut a = Address::default();
+            let mut a = EnvelopeAddress::default();
             for field in [&mut a.name, &mut a.adl, &mut a.mailbox, &mut a.host] {
                 p.sp();
                 *field = p.nstring()?;
