@@ -329,14 +329,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pool_types_are_send_and_sync() {
-        fn assert_send_sync<T: Send + Sync>() {}
-        assert_send_sync::<Pop3Pool>();
-        assert_send_sync::<Pop3PoolGuard>();
-        assert_send_sync::<Pop3Manager>();
-    }
-
-    #[test]
     fn default_is_one_connection_per_account() {
         let pool = Pop3Pool::new().unwrap();
         assert_eq!(pool.options().max_per_account, 1);
