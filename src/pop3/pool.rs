@@ -95,17 +95,9 @@ impl Manage for Pop3Manager {
 /// pool.clear_all();
 /// # Ok::<(), mailwire::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Pop3Pool {
     pool: Pool<Pop3Manager>,
-}
-
-impl fmt::Debug for Pop3Pool {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pop3Pool")
-            .field("pool", &self.pool)
-            .finish()
-    }
 }
 
 impl Pop3Pool {
