@@ -299,27 +299,30 @@ fn starttls_not_offered_is_an_error_never_plaintext() {
     );
 }
 
-#[test]
-fn over_long_line_is_a_limit_error() {
-    let long = format!("* OK {}\r\n", "x".repeat(4 * 1024 * 1024));
+/// A scripted server that sends `greeting` and then waits, and a config for it that takes
+/// lines of at most `max_line` bytes.
+fn greeting_over(greeting: String, max_line: usize) -> (ScriptServer, Config) {
     let server =
-        ScriptServer::start(move |_| Script::new().send(long.as_bytes()).read_until_closed());
+        ScriptServer::start(move |_| Script::new().send(greeting.as_bytes()).read_until_closed());
     let config = script_config(server.port())
-        .max_line_length(64 * 1024)
+        .max_line_length(max_line)
         .build()
         .unwrap();
+    (server, config)
+}
+
+#[test]
+fn over_long_line_is_a_limit_error() {
+    let (_server, config) = greeting_over(
+        format!("* OK {}\r\n", "x".repeat(4 * 1024 * 1024)),
+        64 * 1024,
+    );
     match Session::connect(&config) {
         Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 64 * 1024),
         other => panic!("expected LimitExceeded, got {other:?}"),
     }
     // The transport's own line reader applies the same limit.
-    let long = format!("+OK {}\r\n", "y".repeat(200 * 1024));
-    let server =
-        ScriptServer::start(move |_| Script::new().send(long.as_bytes()).read_until_closed());
-    let config = script_config(server.port())
-        .max_line_length(16 * 1024)
-        .build()
-        .unwrap();
+    let (_server, config) = greeting_over(format!("+OK {}\r\n", "y".repeat(200 * 1024)), 16 * 1024);
     let mut t = crate::net::connect::open(&config, Protocol::Pop3, "pop3#limit").unwrap();
     assert!(matches!(
         t.read_line("greeting"),
