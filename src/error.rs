@@ -442,20 +442,24 @@ pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// The server's refusal of `command`, with a response code.
+    fn refused(status: ServerStatus, command: &str, code: &str, text: &str) -> Error {
+        Error::Server {
+            status,
+            command: command.into(),
+            code: Some(code.into()),
+            text: text.into(),
+        }
+    }
+
     #[test]
     fn transient_classification() {
-        let io = Error::from_io(
-            io::Error::from(io::ErrorKind::TimedOut),
-            "reading",
-            Duration::from_secs(1),
-        );
+        let reading =
+            |kind| Error::from_io(io::Error::from(kind), "reading", Duration::from_secs(1));
+        let io = reading(io::ErrorKind::TimedOut);
         assert!(matches!(io, Error::Timeout { .. }));
         assert!(io.is_transient());
-        let eof = Error::from_io(
-            io::Error::from(io::ErrorKind::UnexpectedEof),
-            "reading",
-            Duration::from_secs(1),
-        );
+        let eof = reading(io::ErrorKind::UnexpectedEof);
         assert!(matches!(eof, Error::Closed { .. }));
         assert!(eof.is_transient());
         let auth = Error::Auth {
@@ -463,26 +467,11 @@ mod tests {
             text: "nope".into(),
         };
         assert!(!auth.is_transient());
-        let unavailable = Error::Server {
-            status: ServerStatus::No,
-            command: "LOGIN".into(),
-            code: Some("UNAVAILABLE".into()),
-            text: "try later".into(),
-        };
+        let unavailable = refused(ServerStatus::No, "LOGIN", "UNAVAILABLE", "try later");
         assert!(unavailable.is_transient());
-        let in_use = Error::Server {
-            status: ServerStatus::Err,
-            command: "PASS".into(),
-            code: Some("in-use".into()),
-            text: "locked".into(),
-        };
+        let in_use = refused(ServerStatus::Err, "PASS", "in-use", "locked");
         assert!(in_use.is_transient());
-        let trycreate = Error::Server {
-            status: ServerStatus::No,
-            command: "APPEND".into(),
-            code: Some("TRYCREATE".into()),
-            text: "no such mailbox".into(),
-        };
+        let trycreate = refused(ServerStatus::No, "APPEND", "TRYCREATE", "no such mailbox");
         assert!(!trycreate.is_transient());
         assert!(!trycreate.breaks_connection());
         assert!(!Error::invalid("port", "0").is_transient());
@@ -490,12 +479,12 @@ mod tests {
 
     #[test]
     fn messages_name_the_problem() {
-        let e = Error::Server {
-            status: ServerStatus::No,
-            command: "SELECT".into(),
-            code: Some("NONEXISTENT".into()),
-            text: "Mailbox doesn't exist: Nope".into(),
-        };
+        let e = refused(
+            ServerStatus::No,
+            "SELECT",
+            "NONEXISTENT",
+            "Mailbox doesn't exist: Nope",
+        );
         assert_eq!(
             e.to_string(),
             "server answered NO to SELECT [NONEXISTENT]: Mailbox doesn't exist: Nope"

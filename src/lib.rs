@@ -99,6 +99,7 @@ pub(crate) mod net;
 pub mod pool;
 pub mod pop3;
 pub mod sasl;
+mod setters;
 
 pub use budget::MemoryBudget;
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};

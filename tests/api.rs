@@ -8,7 +8,7 @@ use mailwire::imap::{
     Mailbox, SearchQuery, SequenceSet,
 };
 use mailwire::pool::{AccountKey, AccountStats, PoolOptions};
-use mailwire::pop3::{Pop3Handler, Pop3Options, Pop3Pool};
+use mailwire::pop3::{MailboxStat, Pop3Handler, Pop3Manager, Pop3Options, Pop3Pool, Pop3PoolGuard};
 use mailwire::{
     Config, ConfigBuilder, Credentials, Error, Message, Protocol, RetryPolicy, Security,
 };
@@ -27,7 +27,10 @@ fn handles_and_values_cross_threads() {
     send_sync::<IdleListener>();
     send_sync::<IdleEvent>();
     send_sync::<Pop3Handler>();
+    send_sync::<MailboxStat>();
     send_sync::<Pop3Pool>();
+    send_sync::<Pop3PoolGuard>();
+    send_sync::<Pop3Manager>();
     send_sync::<Folder>();
     send_sync::<Mailbox>();
     send_sync::<SearchQuery>();

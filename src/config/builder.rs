@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::{Config, Credentials, Limits, RetryPolicy, Security, TlsSettings};
 use crate::error::{Error, Result};
 use crate::sasl::Mechanism;
+use crate::setters::setters;
 
 /// The connect, read and write timeouts a builder starts with.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -75,23 +76,16 @@ impl ConfigBuilder {
         }
     }
 
-    /// The port to connect to (default: 993 / 143 for IMAP, 995 / 110 for POP3, by
-    /// security mode). Used for POP3 too unless [`pop3_port`](Self::pop3_port) is set.
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = Some(port);
-        self
-    }
+    setters! {
+        /// The port to connect to (default: 993 / 143 for IMAP, 995 / 110 for POP3, by
+        /// security mode). Used for POP3 too unless [`pop3_port`](Self::pop3_port) is set.
+        pub fn port(port: u16) { self.port = Some(port) }
 
-    /// The port used when this config connects with POP3.
-    pub fn pop3_port(mut self, port: u16) -> Self {
-        self.pop3_port = Some(port);
-        self
-    }
+        /// The port used when this config connects with POP3.
+        pub fn pop3_port(port: u16) { self.pop3_port = Some(port) }
 
-    /// How the connection is secured (default [`Security::Tls`]).
-    pub fn security(mut self, security: Security) -> Self {
-        self.security = security;
-        self
+        /// How the connection is secured (default [`Security::Tls`]).
+        pub fn security(security: Security) { self.security = security }
     }
 
     /// Log in with a user name and password.
@@ -112,53 +106,39 @@ impl ConfigBuilder {
         self
     }
 
-    /// Forces an authentication mechanism instead of letting mailwire choose.
-    ///
-    /// By default, with a password: IMAP `AUTHENTICATE PLAIN` when offered, else the
-    /// `LOGIN` command (unless `LOGINDISABLED`), else SASL `LOGIN`; POP3 `AUTH PLAIN`, else
-    /// `USER`/`PASS`. With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
-    /// With IMAP, [`Mechanism::Login`] selects the `LOGIN`
-    /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
-    pub fn auth_mechanism(mut self, mechanism: Mechanism) -> Self {
-        self.auth_mechanism = Some(mechanism);
-        self
-    }
+    setters! {
+        /// Forces an authentication mechanism instead of letting mailwire choose.
+        ///
+        /// By default, with a password: IMAP `AUTHENTICATE PLAIN` when offered, else the
+        /// `LOGIN` command (unless `LOGINDISABLED`), else SASL `LOGIN`; POP3 `AUTH PLAIN`, else
+        /// `USER`/`PASS`. With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
+        /// With IMAP, [`Mechanism::Login`] selects the `LOGIN`
+        /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
+        pub fn auth_mechanism(mechanism: Mechanism) { self.auth_mechanism = Some(mechanism) }
 
-    /// Draws the response buffers of every connection made from this config from `budget`,
-    /// shared with every other config given the same budget (see [`crate::MemoryBudget`]).
-    pub fn memory_budget(mut self, budget: &crate::MemoryBudget) -> Self {
-        self.memory_budget = Some(budget.clone());
-        self
-    }
+        /// Draws the response buffers of every connection made from this config from `budget`,
+        /// shared with every other config given the same budget (see [`crate::MemoryBudget`]).
+        pub fn memory_budget(budget: &crate::MemoryBudget) {
+            self.memory_budget = Some(budget.clone())
+        }
 
-    /// Sets the credentials directly.
-    pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
-        self
-    }
+        /// Sets the credentials directly.
+        pub fn credentials(credentials: Credentials) { self.credentials = Some(credentials) }
 
-    /// The deadline for connecting as a whole, per attempt: TCP, TLS handshake, greeting,
-    /// STARTTLS, capabilities and login (default 30 s). With retries, connecting takes at
-    /// most `max_attempts` × this plus the backoff delays.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+        /// The deadline for connecting as a whole, per attempt: TCP, TLS handshake, greeting,
+        /// STARTTLS, capabilities and login (default 30 s). With retries, connecting takes at
+        /// most `max_attempts` × this plus the backoff delays.
+        pub fn connect_timeout(timeout: Duration) { self.connect_timeout = timeout }
 
-    /// The time an answer has to complete (default 30 s); an answer that takes longer, such
-    /// as a large message, must keep arriving at [`Limits::min_transfer_rate`] over each
-    /// window of this length, so a trickling server cannot stretch a call.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.read_timeout = timeout;
-        self
-    }
+        /// The time an answer has to complete (default 30 s); an answer that takes longer, such
+        /// as a large message, must keep arriving at [`Limits::min_transfer_rate`] over each
+        /// window of this length, so a trickling server cannot stretch a call.
+        pub fn read_timeout(timeout: Duration) { self.read_timeout = timeout }
 
-    /// The deadline for sending one command (default 30 s), plus the time
-    /// [`Limits::min_transfer_rate`] allows for its bytes: a large APPEND on a slow link goes
-    /// through, a server that stops reading cannot hold the call.
-    pub fn write_timeout(mut self, timeout: Duration) -> Self {
-        self.write_timeout = timeout;
-        self
+        /// The deadline for sending one command (default 30 s), plus the time
+        /// [`Limits::min_transfer_rate`] allows for its bytes: a large APPEND on a slow link goes
+        /// through, a server that stops reading cannot hold the call.
+        pub fn write_timeout(timeout: Duration) { self.write_timeout = timeout }
     }
 
     /// Sets connect, read and write timeouts at once.
@@ -168,10 +148,9 @@ impl ConfigBuilder {
             .write_timeout(timeout)
     }
 
-    /// How connection attempts are retried (default: 3 attempts, 1 s initial delay).
-    pub fn retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
+    setters! {
+        /// How connection attempts are retried (default: 3 attempts, 1 s initial delay).
+        pub fn retry(retry: RetryPolicy) { self.retry = retry }
     }
 
     /// Validates the settings and builds the [`Config`].

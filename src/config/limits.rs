@@ -2,6 +2,7 @@
 //! defaults, their checks, and the builder's setters for them.
 
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 use super::ConfigBuilder;
 
@@ -100,16 +101,12 @@ impl Limits {
 }
 
 impl ConfigBuilder {
-    /// The longest response line accepted (default 8 MiB, minimum 1 KiB).
-    pub fn max_line_length(mut self, bytes: usize) -> Self {
-        self.limits.max_line_length = bytes;
-        self
-    }
+    setters! {
+        /// The longest response line accepted (default 8 MiB, minimum 1 KiB).
+        pub fn max_line_length(bytes: usize) { self.limits.max_line_length = bytes }
 
-    /// The largest literal held in memory (default 256 MiB).
-    pub fn max_literal_size(mut self, bytes: u64) -> Self {
-        self.limits.max_literal_size = bytes;
-        self
+        /// The largest literal held in memory (default 256 MiB).
+        pub fn max_literal_size(bytes: u64) { self.limits.max_literal_size = bytes }
     }
 
     /// The largest single IMAP response held in memory, literals included (default
@@ -129,23 +126,18 @@ impl ConfigBuilder {
         self
     }
 
-    /// The longest POP3 multi-line listing held in memory (default 256 MiB).
-    pub fn max_listing_size(mut self, bytes: u64) -> Self {
-        self.limits.max_listing_size = bytes;
-        self
-    }
+    setters! {
+        /// The longest POP3 multi-line listing held in memory (default 256 MiB).
+        pub fn max_listing_size(bytes: u64) { self.limits.max_listing_size = bytes }
 
-    /// How many ranges a server-sent set may have (default 4,000,000).
-    pub fn max_set_ranges(mut self, ranges: usize) -> Self {
-        self.limits.max_set_ranges = ranges;
-        self
-    }
+        /// How many ranges a server-sent set may have (default 4,000,000).
+        pub fn max_set_ranges(ranges: usize) { self.limits.max_set_ranges = ranges }
 
-    /// The slowest average rate at which a response that outlasts the read timeout must
-    /// keep arriving (default 1 KiB/s; see [`Limits::min_transfer_rate`]).
-    pub fn min_transfer_rate(mut self, bytes_per_second: u64) -> Self {
-        self.limits.min_transfer_rate = bytes_per_second;
-        self
+        /// The slowest average rate at which a response that outlasts the read timeout must
+        /// keep arriving (default 1 KiB/s; see [`Limits::min_transfer_rate`]).
+        pub fn min_transfer_rate(bytes_per_second: u64) {
+            self.limits.min_transfer_rate = bytes_per_second
+        }
     }
 
     /// All limits at once.

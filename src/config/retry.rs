@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 /// How failed connection attempts are retried: exponential backoff with jitter, transient
 /// errors only (see [`Error::is_transient`]).
@@ -52,18 +53,14 @@ impl RetryPolicy {
         }
     }
 
-    /// Sets the longest delay.
-    #[must_use]
-    pub fn with_max_delay(mut self, max_delay: Duration) -> RetryPolicy {
-        self.max_delay = max_delay;
-        self
-    }
+    setters! {
+        /// Sets the longest delay.
+        #[must_use]
+        pub fn with_max_delay(max_delay: Duration) -> RetryPolicy { self.max_delay = max_delay }
 
-    /// Sets the growth factor.
-    #[must_use]
-    pub fn with_multiplier(mut self, multiplier: f64) -> RetryPolicy {
-        self.multiplier = multiplier;
-        self
+        /// Sets the growth factor.
+        #[must_use]
+        pub fn with_multiplier(multiplier: f64) -> RetryPolicy { self.multiplier = multiplier }
     }
 
     pub(super) fn validate(&self) -> Result<()> {

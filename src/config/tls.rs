@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 use super::ConfigBuilder;
 use super::builder::check_name;
@@ -91,19 +92,17 @@ impl ConfigBuilder {
         self
     }
 
-    /// Checks the server's certificate against `name` instead of the host (for a server
-    /// reached by IP address or through a tunnel).
-    pub fn tls_server_name(mut self, name: impl Into<String>) -> Self {
-        self.server_name = Some(name.into());
-        self
-    }
+    setters! {
+        /// Checks the server's certificate against `name` instead of the host (for a server
+        /// reached by IP address or through a tunnel).
+        pub fn tls_server_name(name: impl Into<String>) { self.server_name = Some(name.into()) }
 
-    /// **Turns certificate verification off**: any certificate, for any host, is
-    /// accepted, so anyone on the network path can read and change the session, passwords
-    /// included. For throw-away test servers only; prefer
-    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
-    pub fn danger_accept_invalid_certs(mut self, accept: bool) -> Self {
-        self.danger_accept_invalid_certs = accept;
-        self
+        /// **Turns certificate verification off**: any certificate, for any host, is
+        /// accepted, so anyone on the network path can read and change the session, passwords
+        /// included. For throw-away test servers only; prefer
+        /// [`add_root_certificate_pem`](Self::add_root_certificate_pem).
+        pub fn danger_accept_invalid_certs(accept: bool) {
+            self.danger_accept_invalid_certs = accept
+        }
     }
 }

@@ -1,6 +1,5 @@
 //! `ImapHandler`: the high-level, pool-backed IMAP API.
 
-use std::fmt;
 use std::ops::RangeInclusive;
 
 use crate::config::Config;
@@ -83,17 +82,9 @@ impl From<RangeInclusive<u32>> for Selection {
 /// handler.mark_as_read(&account, "INBOX", &[42])?;
 /// # Ok::<(), mailwire::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ImapHandler {
     pool: ImapPool,
-}
-
-impl fmt::Debug for ImapHandler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ImapHandler")
-            .field("pool", &self.pool)
-            .finish()
-    }
 }
 
 impl ImapHandler {

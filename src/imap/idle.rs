@@ -21,6 +21,7 @@ use crate::imap::session::Session;
 use crate::imap::types::{FetchData, Flag, Untagged};
 use crate::net::retry::Delays;
 use crate::net::socket::ShutdownHandle;
+use crate::setters::setters;
 
 /// How long [`IdleListener::stop`] waits for the thread to end after cutting its
 /// connection; a thread still busy then (inside a TCP connect that cannot be interrupted)
@@ -57,42 +58,29 @@ impl fmt::Debug for IdleListenerBuilder {
 }
 
 impl IdleListenerBuilder {
-    /// The folder to watch (default `INBOX`).
-    pub fn folder(mut self, folder: impl Into<String>) -> Self {
-        self.folder = folder.into();
-        self
-    }
+    setters! {
+        /// The folder to watch (default `INBOX`).
+        pub fn folder(folder: impl Into<String>) { self.folder = folder.into() }
 
-    /// How often IDLE is ended and restarted (default 25 min, below the 29 min after which
-    /// RFC 2177 lets a server drop an idle client). At least one second.
-    ///
-    /// After a lost connection the listener waits the config's retry policy
-    /// `initial_delay`, reconnects, and backs off exponentially (up to `max_delay`) while
-    /// reconnecting fails with transient errors.
-    pub fn renew_every(mut self, every: Duration) -> Self {
-        self.renew_every = every;
-        self
-    }
+        /// How often IDLE is ended and restarted (default 25 min, below the 29 min after which
+        /// RFC 2177 lets a server drop an idle client). At least one second.
+        ///
+        /// After a lost connection the listener waits the config's retry policy
+        /// `initial_delay`, reconnects, and backs off exponentially (up to `max_delay`) while
+        /// reconnecting fails with transient errors.
+        pub fn renew_every(every: Duration) { self.renew_every = every }
 
-    /// How often to poll with `NOOP` on servers without IDLE (default 30 s).
-    pub fn poll_interval(mut self, every: Duration) -> Self {
-        self.poll_interval = every;
-        self
-    }
+        /// How often to poll with `NOOP` on servers without IDLE (default 30 s).
+        pub fn poll_interval(every: Duration) { self.poll_interval = every }
 
-    /// How many events [`IdleListener::events`] holds for a reader (default 1,024). When
-    /// nobody reads them, the oldest are dropped and the reader gets one
-    /// [`IdleEvent::Lagged`] instead, so a listener used only through callbacks holds at
-    /// most this many. At least 2.
-    pub fn channel_capacity(mut self, events: usize) -> Self {
-        self.channel_capacity = events;
-        self
-    }
+        /// How many events [`IdleListener::events`] holds for a reader (default 1,024). When
+        /// nobody reads them, the oldest are dropped and the reader gets one
+        /// [`IdleEvent::Lagged`] instead, so a listener used only through callbacks holds at
+        /// most this many. At least 2.
+        pub fn channel_capacity(events: usize) { self.channel_capacity = events }
 
-    /// Polls with `NOOP` even if the server offers IDLE.
-    pub fn force_polling(mut self, force: bool) -> Self {
-        self.force_polling = force;
-        self
+        /// Polls with `NOOP` even if the server offers IDLE.
+        pub fn force_polling(force: bool) { self.force_polling = force }
     }
 
     /// Adds a callback, called on the listener's thread for every event, in the order the
@@ -716,16 +704,4 @@ fn is_mailbox_event(u: &Untagged) -> bool {
             | Untagged::Vanished { .. }
             | Untagged::Fetch { .. }
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn listener_is_send_sync() {
-        fn check<T: Send + Sync>() {}
-        check::<IdleListener>();
-        check::<IdleEvent>();
-    }
 }

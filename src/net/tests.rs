@@ -48,6 +48,36 @@ fn script_config(port: u16) -> ConfigBuilder {
         .retry(RetryPolicy::none())
 }
 
+/// Connects an IMAP session to `server` in at most `attempts` attempts, 10 ms apart at
+/// first: the outcome and how many connections the server saw.
+fn connect_in_attempts(server: &ScriptServer, attempts: u32) -> (crate::Result<Session>, usize) {
+    let config = script_config(server.port())
+        .retry(RetryPolicy::new(attempts, Duration::from_millis(10)))
+        .build()
+        .unwrap();
+    let outcome = Session::connect(&config);
+    (outcome, server.connections())
+}
+
+/// Connects an IMAP session with `config`, which must fail: the error and how long it took.
+fn failed_connect(config: &Config) -> (Error, Duration) {
+    let started = Instant::now();
+    let err = Session::connect(config).unwrap_err();
+    (err, started.elapsed())
+}
+
+/// Connects an IMAP session to `server` with a 1 s read timeout, which must time out: how
+/// long that took.
+fn times_out(server: &ScriptServer) -> Duration {
+    let config = script_config(server.port())
+        .read_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let (err, took) = failed_connect(&config);
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    took
+}
+
 /// POP3 greeting and STLS driven by hand: the transport is what is under test here.
 fn pop3_greet(config: &Config) -> crate::Result<(Transport, String)> {
     let mut t = crate::net::connect::open(config, Protocol::Pop3, "pop3#test")?;
@@ -143,32 +173,19 @@ fn closed_port_fails_fast_with_connect_error() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let config = script_config(port).build().unwrap();
-    let started = Instant::now();
-    let err = Session::connect(&config).unwrap_err();
+    let (err, took) = failed_connect(&script_config(port).build().unwrap());
     assert!(
         matches!(err, Error::Connect { port: p, .. } if p == port),
         "{err:?}"
     );
     assert!(err.is_transient());
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
 }
 
 #[test]
 fn silent_server_times_out_after_the_read_timeout() {
     let server = ScriptServer::start(|_| Script::new().hang());
-    let config = script_config(server.port())
-        .read_timeout(Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let err = Session::connect(&config).unwrap_err();
-    let took = started.elapsed();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    let took = times_out(&server);
     assert!(
         took >= Duration::from_secs(1) && took < Duration::from_secs(2),
         "{took:?}"
@@ -181,18 +198,8 @@ fn trickling_server_cannot_stretch_a_line_past_the_deadline() {
     let server = ScriptServer::start(|_| {
         Script::new().trickle("* OK slowly greeting you\r\n", Duration::from_millis(200))
     });
-    let config = script_config(server.port())
-        .read_timeout(Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let err = Session::connect(&config).unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    let took = times_out(&server);
+    assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
 #[test]
@@ -206,27 +213,17 @@ fn transient_failures_are_retried_until_the_server_greets() {
                 .read_until_closed()
         }
     });
-    let config = script_config(server.port())
-        .retry(RetryPolicy::new(3, Duration::from_millis(20)))
-        .build()
-        .unwrap();
-    let session = Session::connect(&config).unwrap();
-    assert_eq!(session.state(), ConnectionState::NotAuthenticated);
-    assert_eq!(server.connections(), 3);
+    let (outcome, connections) = connect_in_attempts(&server, 3);
+    assert_eq!(outcome.unwrap().state(), ConnectionState::NotAuthenticated);
+    assert_eq!(connections, 3);
 }
 
 #[test]
 fn retry_gives_up_after_max_attempts() {
     let server = ScriptServer::start(|_| Script::new().close());
-    let config = script_config(server.port())
-        .retry(RetryPolicy::new(3, Duration::from_millis(10)))
-        .build()
-        .unwrap();
-    assert!(matches!(
-        Session::connect(&config),
-        Err(Error::Closed { .. })
-    ));
-    assert_eq!(server.connections(), 3);
+    let (outcome, connections) = connect_in_attempts(&server, 3);
+    assert!(matches!(outcome, Err(Error::Closed { .. })));
+    assert_eq!(connections, 3);
 }
 
 #[test]
@@ -247,15 +244,9 @@ fn permanent_errors_are_never_retried() {
             .send_line("SSH-2.0-OpenSSH_9.2")
             .read_until_closed()
     });
-    let config = script_config(garbage.port())
-        .retry(RetryPolicy::new(5, Duration::from_millis(10)))
-        .build()
-        .unwrap();
-    assert!(matches!(
-        Session::connect(&config),
-        Err(Error::Protocol { .. })
-    ));
-    assert_eq!(garbage.connections(), 1);
+    let (outcome, connections) = connect_in_attempts(&garbage, 5);
+    assert!(matches!(outcome, Err(Error::Protocol { .. })));
+    assert_eq!(connections, 1);
 }
 
 #[test]
@@ -308,27 +299,30 @@ fn starttls_not_offered_is_an_error_never_plaintext() {
     );
 }
 
-#[test]
-fn over_long_line_is_a_limit_error() {
-    let long = format!("* OK {}\r\n", "x".repeat(4 * 1024 * 1024));
+/// A scripted server that sends `greeting` and then waits, and a config for it that takes
+/// lines of at most `max_line` bytes.
+fn greeting_over(greeting: String, max_line: usize) -> (ScriptServer, Config) {
     let server =
-        ScriptServer::start(move |_| Script::new().send(long.as_bytes()).read_until_closed());
+        ScriptServer::start(move |_| Script::new().send(greeting.as_bytes()).read_until_closed());
     let config = script_config(server.port())
-        .max_line_length(64 * 1024)
+        .max_line_length(max_line)
         .build()
         .unwrap();
+    (server, config)
+}
+
+#[test]
+fn over_long_line_is_a_limit_error() {
+    let (_server, config) = greeting_over(
+        format!("* OK {}\r\n", "x".repeat(4 * 1024 * 1024)),
+        64 * 1024,
+    );
     match Session::connect(&config) {
         Err(Error::LimitExceeded { limit, .. }) => assert_eq!(limit, 64 * 1024),
         other => panic!("expected LimitExceeded, got {other:?}"),
     }
     // The transport's own line reader applies the same limit.
-    let long = format!("+OK {}\r\n", "y".repeat(200 * 1024));
-    let server =
-        ScriptServer::start(move |_| Script::new().send(long.as_bytes()).read_until_closed());
-    let config = script_config(server.port())
-        .max_line_length(16 * 1024)
-        .build()
-        .unwrap();
+    let (_server, config) = greeting_over(format!("+OK {}\r\n", "y".repeat(200 * 1024)), 16 * 1024);
     let mut t = crate::net::connect::open(&config, Protocol::Pop3, "pop3#limit").unwrap();
     assert!(matches!(
         t.read_line("greeting"),

@@ -2,6 +2,7 @@
 //! explicit one, writes with a deadline, the STARTTLS upgrade, and the deadlines that bound
 //! a whole connect and a closing LOGOUT / QUIT.
 
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
@@ -405,6 +406,23 @@ impl Transport {
     /// The host this transport is connected to.
     pub(crate) fn host(&self) -> &str {
         &self.host
+    }
+
+    /// Starts the `Debug` output of a session over this transport with what the IMAP and
+    /// POP3 sessions both show: `Session { id, host, state, tls`; the caller adds its own
+    /// fields and finishes it.
+    pub(crate) fn debug_session<'a, 'b>(
+        &self,
+        f: &'a mut fmt::Formatter<'b>,
+        state: &dyn fmt::Debug,
+    ) -> fmt::DebugStruct<'a, 'b> {
+        let mut session = f.debug_struct("Session");
+        session
+            .field("id", &self.id())
+            .field("host", &self.host())
+            .field("state", state)
+            .field("tls", &self.is_tls());
+        session
     }
 }
 

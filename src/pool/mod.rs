@@ -163,14 +163,7 @@ impl<M: Manage> Shared<M> {
             };
             let idle = account.idle.remove(i);
             match self.expiry(&idle, generation, now) {
-                Some(reason) => {
-                    account.closing += 1;
-                    doomed.push(Doomed {
-                        key: Arc::clone(&account.key),
-                        conn: idle.conn,
-                        reason,
-                    });
-                }
+                Some(reason) => account.doom(idle, reason, &mut doomed),
                 None => {
                     account.in_use += 1;
                     return Some(Turn {
@@ -192,15 +185,7 @@ impl<M: Manage> Shared<M> {
         if semaphore::account_full(slots, options.max_per_account) {
             // The account's permits are taken; idle ones belong to other configs of the
             // account (none matched above): close the longest-idle to make room.
-            if !account.idle.is_empty() {
-                let idle = account.idle.remove(0);
-                account.closing += 1;
-                doomed.push(Doomed {
-                    key: Arc::clone(&account.key),
-                    conn: idle.conn,
-                    reason: "making room for another config of the account",
-                });
-            }
+            account.doom_longest_idle("making room for another config of the account", &mut doomed);
         } else if semaphore::blocked_by_total(
             slots,
             options.max_per_account,
@@ -219,15 +204,7 @@ impl<M: Manage> Shared<M> {
                 .min_by_key(|(since, _)| *since)
                 .map(|(_, a)| a);
             if let Some(victim) = victim {
-                if !victim.idle.is_empty() {
-                    let idle = victim.idle.remove(0);
-                    victim.closing += 1;
-                    doomed.push(Doomed {
-                        key: Arc::clone(&victim.key),
-                        conn: idle.conn,
-                        reason: "making room under max_total",
-                    });
-                }
+                victim.doom_longest_idle("making room under max_total", &mut doomed);
             }
         }
         if doomed.is_empty() {
@@ -453,16 +430,9 @@ impl<M: Manage> Shared<M> {
         let mut state = self.state.lock();
         for account in state.accounts.values_mut() {
             let mut kept = Vec::with_capacity(account.idle.len());
-            for idle in account.idle.drain(..) {
+            for idle in std::mem::take(&mut account.idle) {
                 match self.expiry(&idle, account.generation, now) {
-                    Some(reason) => {
-                        account.closing += 1;
-                        doomed.push(Doomed {
-                            key: Arc::clone(&account.key),
-                            conn: idle.conn,
-                            reason,
-                        });
-                    }
+                    Some(reason) => account.doom(idle, reason, &mut doomed),
                     None => kept.push(idle),
                 }
             }

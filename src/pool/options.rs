@@ -5,6 +5,7 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::{Manage, Pool};
 use crate::error::{Error, Result};
+use crate::setters::setters;
 
 /// How a [`Pool`] behaves. Start from [`PoolOptions::new`] (the defaults) and chain the
 /// setters.
@@ -52,46 +53,27 @@ impl PoolOptions {
         PoolOptions::default()
     }
 
-    /// Sets [`max_per_account`](Self::max_per_account).
-    pub fn max_per_account(mut self, max: usize) -> Self {
-        self.max_per_account = max;
-        self
-    }
+    setters! {
+        /// Sets [`max_per_account`](Self::max_per_account).
+        pub fn max_per_account(max: usize) { self.max_per_account = max }
 
-    /// Sets [`max_total`](Self::max_total).
-    pub fn max_total(mut self, max: Option<usize>) -> Self {
-        self.max_total = max;
-        self
-    }
+        /// Sets [`max_total`](Self::max_total).
+        pub fn max_total(max: Option<usize>) { self.max_total = max }
 
-    /// Sets [`get_timeout`](Self::get_timeout).
-    pub fn get_timeout(mut self, timeout: Duration) -> Self {
-        self.get_timeout = timeout;
-        self
-    }
+        /// Sets [`get_timeout`](Self::get_timeout).
+        pub fn get_timeout(timeout: Duration) { self.get_timeout = timeout }
 
-    /// Sets [`test_after`](Self::test_after).
-    pub fn test_after(mut self, after: Duration) -> Self {
-        self.test_after = after;
-        self
-    }
+        /// Sets [`test_after`](Self::test_after).
+        pub fn test_after(after: Duration) { self.test_after = after }
 
-    /// Sets [`idle_timeout`](Self::idle_timeout).
-    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
+        /// Sets [`idle_timeout`](Self::idle_timeout).
+        pub fn idle_timeout(timeout: Duration) { self.idle_timeout = timeout }
 
-    /// Sets [`max_lifetime`](Self::max_lifetime).
-    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
-        self.max_lifetime = lifetime;
-        self
-    }
+        /// Sets [`max_lifetime`](Self::max_lifetime).
+        pub fn max_lifetime(lifetime: Duration) { self.max_lifetime = lifetime }
 
-    /// Sets [`reap_every`](Self::reap_every) (at least 10 ms is used).
-    pub fn reap_every(mut self, every: Duration) -> Self {
-        self.reap_every = Some(every);
-        self
+        /// Sets [`reap_every`](Self::reap_every) (at least 10 ms is used).
+        pub fn reap_every(every: Duration) { self.reap_every = Some(every) }
     }
 
     /// The interval the background thread actually uses.

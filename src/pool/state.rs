@@ -80,12 +80,33 @@ impl<C> Account<C> {
 
     /// Moves every idle connection to the closing state.
     pub(super) fn drain_idle(&mut self, reason: &'static str, out: &mut Vec<Doomed<C>>) {
-        self.closing += self.idle.len();
-        out.extend(self.idle.drain(..).map(|idle| Doomed {
+        for idle in std::mem::take(&mut self.idle) {
+            self.doom(idle, reason, out);
+        }
+    }
+
+    /// Moves `idle`, already taken out of this account's idle list, to the closing state:
+    /// it keeps its slot until the caller has closed it.
+    pub(super) fn doom(
+        &mut self,
+        idle: IdleConn<C>,
+        reason: &'static str,
+        out: &mut Vec<Doomed<C>>,
+    ) {
+        self.closing += 1;
+        out.push(Doomed {
             key: Arc::clone(&self.key),
             conn: idle.conn,
             reason,
-        }));
+        });
+    }
+
+    /// Moves the longest-idle connection, if there is one, to the closing state.
+    pub(super) fn doom_longest_idle(&mut self, reason: &'static str, out: &mut Vec<Doomed<C>>) {
+        if !self.idle.is_empty() {
+            let idle = self.idle.remove(0);
+            self.doom(idle, reason, out);
+        }
     }
 }
 

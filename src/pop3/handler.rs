@@ -378,15 +378,3 @@ impl Drop for Pop3Handler {
         self.session.get_mut().disconnect();
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn handler_is_send_and_sync() {
-        fn assert_send_sync<T: Send + Sync>() {}
-        assert_send_sync::<Pop3Handler>();
-        assert_send_sync::<MailboxStat>();
-    }
-}

@@ -27,6 +27,7 @@ use std::io::Read;
 use crate::MemoryBudget;
 use crate::config::Limits;
 use crate::error::{Error, Result, excerpt};
+use crate::setters::setters;
 
 /// One complete response, borrowed from the framer's buffer until the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,11 +228,10 @@ impl Framer {
         self.charged = capacity;
     }
 
-    /// Reports literals larger than `bytes` as [`FrameEvent::StreamLiteral`] instead of
-    /// collecting them (such literals are then not bound by `max_literal_size`).
-    pub fn with_stream_threshold(mut self, bytes: u64) -> Framer {
-        self.stream_threshold = Some(bytes);
-        self
+    setters! {
+        /// Reports literals larger than `bytes` as [`FrameEvent::StreamLiteral`] instead of
+        /// collecting them (such literals are then not bound by `max_literal_size`).
+        pub fn with_stream_threshold(bytes: u64) -> Framer { self.stream_threshold = Some(bytes) }
     }
 
     /// Sets or clears the stream threshold (e.g. only while a streaming fetch is running).

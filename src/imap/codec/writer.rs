@@ -10,6 +10,7 @@ use std::fmt;
 pub(crate) use crate::atom::{check_atom, is_atom_char};
 use crate::error::{Error, Result, escape_bytes};
 use crate::imap::seqset::SequenceSet;
+use crate::setters::setters;
 
 /// The largest literal sent non-synchronizing under `LITERAL-` (RFC 7888).
 pub const LITERAL_MINUS_MAX: usize = 4096;
@@ -49,18 +50,16 @@ impl EncodeOptions {
         EncodeOptions::default()
     }
 
-    /// Sets the literal form.
-    #[must_use]
-    pub fn with_literal(mut self, literal: LiteralMode) -> EncodeOptions {
-        self.literal = literal;
-        self
-    }
+    setters! {
+        /// Sets the literal form.
+        #[must_use]
+        pub fn with_literal(literal: LiteralMode) -> EncodeOptions { self.literal = literal }
 
-    /// Sets whether `UTF8=ACCEPT` is enabled.
-    #[must_use]
-    pub fn with_utf8_accept(mut self, utf8_accept: bool) -> EncodeOptions {
-        self.utf8_accept = utf8_accept;
-        self
+        /// Sets whether `UTF8=ACCEPT` is enabled.
+        #[must_use]
+        pub fn with_utf8_accept(utf8_accept: bool) -> EncodeOptions {
+            self.utf8_accept = utf8_accept
+        }
     }
 }
 

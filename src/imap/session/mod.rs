@@ -260,11 +260,8 @@ enum News {
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("id", &self.transport.id())
-            .field("host", &self.transport.host())
-            .field("state", &self.state)
-            .field("tls", &self.transport.is_tls())
+        self.transport
+            .debug_session(f, &self.state)
             .field("selected", &self.selected)
             .finish_non_exhaustive()
     }

@@ -249,6 +249,14 @@ mod tests {
         decode_in_chunks(input, &[input.len().max(1)])
     }
 
+    /// Decodes `input` in one piece, which must reach the terminator: the content and how
+    /// many bytes were consumed.
+    fn decode_complete(input: &[u8]) -> (Vec<u8>, usize) {
+        let (content, consumed, done) = decode_whole(input);
+        assert!(done, "{:?} not terminated", String::from_utf8_lossy(input));
+        (content, consumed)
+    }
+
     const RESPONSE: &[u8] = b"Return-Path: <a@example.org>\r\n\
 Subject: test\r\n\
 \r\n\
@@ -267,8 +275,7 @@ Hello.\r\n\
 
     #[test]
     fn decodes_a_response_and_stops_at_the_terminator() {
-        let (content, consumed, done) = decode_whole(RESPONSE);
-        assert!(done);
+        let (content, consumed) = decode_complete(RESPONSE);
         assert_eq!(content, CONTENT);
         assert_eq!(&RESPONSE[consumed..], b"+OK next");
     }
@@ -303,11 +310,11 @@ Hello.\r\n\
 
     #[test]
     fn empty_content() {
-        let (content, consumed, done) = decode_whole(b".\r\n+OK");
-        assert!(done && content.is_empty());
+        let (content, consumed) = decode_complete(b".\r\n+OK");
+        assert!(content.is_empty());
         assert_eq!(consumed, 3);
-        let (content, consumed, done) = decode_whole(b".\n");
-        assert!(done && content.is_empty() && consumed == 2);
+        let (content, consumed) = decode_complete(b".\n");
+        assert!(content.is_empty() && consumed == 2);
         let mut d = MultiLineDecoder::new();
         let r = d.decode(b"", &mut Vec::new()).unwrap();
         assert_eq!(
@@ -321,26 +328,22 @@ Hello.\r\n\
 
     #[test]
     fn bare_lf_is_kept_and_dot_lf_terminates() {
-        let (content, consumed, done) = decode_whole(b"a\nb\r\n..c\n.\nrest");
-        assert!(done);
+        let (content, consumed) = decode_complete(b"a\nb\r\n..c\n.\nrest");
         assert_eq!(content, b"a\nb\r\n.c\n");
         assert_eq!(consumed, 11);
         // CRLF content ended by a bare-LF terminator.
-        let (content, _, done) = decode_whole(b"x\r\n.\n");
-        assert!(done);
-        assert_eq!(content, b"x\r\n");
+        assert_eq!(decode_complete(b"x\r\n.\n").0, b"x\r\n");
     }
 
     #[test]
     fn dot_lines_that_are_not_terminators() {
         // `.x` from a lax server: the dot is removed as RFC 1939 says.
-        let (content, _, done) = decode_whole(b".x\r\n.. \r\n.\rz\r\n.\r\n");
-        assert!(done);
-        assert_eq!(content, b"x\r\n. \r\n\rz\r\n");
+        assert_eq!(
+            decode_complete(b".x\r\n.. \r\n.\rz\r\n.\r\n").0,
+            b"x\r\n. \r\n\rz\r\n"
+        );
         // A dot in the middle of a line is content; so is "\r." without LF.
-        let (content, _, done) = decode_whole(b"a.b\r.\r\n.\r\n");
-        assert!(done);
-        assert_eq!(content, b"a.b\r.\r\n");
+        assert_eq!(decode_complete(b"a.b\r.\r\n.\r\n").0, b"a.b\r.\r\n");
     }
 
     #[test]

@@ -263,53 +263,47 @@ mod tests {
 
     #[test]
     fn status_lines() {
-        assert_eq!(
-            parse_status(b"+OK POP3 ready\r\n").unwrap(),
-            ok("POP3 ready")
-        );
-        assert_eq!(parse_status(b"+ok\r\n").unwrap(), ok(""));
-        assert_eq!(parse_status(b"+OK").unwrap(), ok(""));
-        assert_eq!(parse_status(b"+Ok  2 320   \n").unwrap(), ok("2 320"));
-        assert_eq!(parse_status(b"-ERR\r\n").unwrap(), err(None, ""));
-        assert_eq!(
-            parse_status(b"-err no such message\r\n").unwrap(),
-            err(None, "no such message")
-        );
-        assert_eq!(
-            parse_status(b"-ERR [IN-USE] Mailbox locked\r\n").unwrap(),
-            err(Some(ResponseCode::InUse), "Mailbox locked")
-        );
-        assert_eq!(
-            parse_status(b"-ERR [sys/temp] try later").unwrap(),
-            err(Some(ResponseCode::SysTemp), "try later")
-        );
-        assert_eq!(
-            parse_status(b"-ERR [SYS/PERM/DISK]\r\n").unwrap(),
-            err(Some(ResponseCode::SysPerm), "")
-        );
-        assert_eq!(
-            parse_status(b"-ERR [LOGIN-DELAY] wait 900s\r\n").unwrap(),
-            err(Some(ResponseCode::LoginDelay), "wait 900s")
-        );
-        assert_eq!(
-            parse_status(b"-ERR [AUTH] Authentication failed.\r\n").unwrap(),
-            err(Some(ResponseCode::Auth), "Authentication failed.")
-        );
-        assert_eq!(
-            parse_status(b"-ERR [X-FOO] odd\r\n").unwrap(),
-            err(Some(ResponseCode::Other("X-FOO".into())), "odd")
-        );
-        // Not a code: no closing bracket, or empty brackets.
-        assert_eq!(
-            parse_status(b"-ERR [unclosed\r\n").unwrap(),
-            err(None, "[unclosed")
-        );
-        assert_eq!(parse_status(b"-ERR [] x\r\n").unwrap(), err(None, "[] x"));
-        // 8-bit text is kept (lossily).
-        assert_eq!(
-            parse_status(b"+OK caf\xc3\xa9 \xff\r\n").unwrap(),
-            ok("café \u{fffd}")
-        );
+        let cases: [(&[u8], Status); 15] = [
+            (b"+OK POP3 ready\r\n", ok("POP3 ready")),
+            (b"+ok\r\n", ok("")),
+            (b"+OK", ok("")),
+            (b"+Ok  2 320   \n", ok("2 320")),
+            (b"-ERR\r\n", err(None, "")),
+            (b"-err no such message\r\n", err(None, "no such message")),
+            (
+                b"-ERR [IN-USE] Mailbox locked\r\n",
+                err(Some(ResponseCode::InUse), "Mailbox locked"),
+            ),
+            (
+                b"-ERR [sys/temp] try later",
+                err(Some(ResponseCode::SysTemp), "try later"),
+            ),
+            (
+                b"-ERR [SYS/PERM/DISK]\r\n",
+                err(Some(ResponseCode::SysPerm), ""),
+            ),
+            (
+                b"-ERR [LOGIN-DELAY] wait 900s\r\n",
+                err(Some(ResponseCode::LoginDelay), "wait 900s"),
+            ),
+            (
+                b"-ERR [AUTH] Authentication failed.\r\n",
+                err(Some(ResponseCode::Auth), "Authentication failed."),
+            ),
+            (
+                b"-ERR [X-FOO] odd\r\n",
+                err(Some(ResponseCode::Other("X-FOO".into())), "odd"),
+            ),
+            // Not a code: no closing bracket, or empty brackets.
+            (b"-ERR [unclosed\r\n", err(None, "[unclosed")),
+            (b"-ERR [] x\r\n", err(None, "[] x")),
+            // 8-bit text is kept (lossily).
+            (b"+OK caf\xc3\xa9 \xff\r\n", ok("café \u{fffd}")),
+        ];
+        for (line, expected) in cases {
+            let shown = String::from_utf8_lossy(line).into_owned();
+            assert_eq!(parse_status(line).unwrap(), expected, "{shown:?}");
+        }
     }
 
     #[test]

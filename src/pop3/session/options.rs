@@ -1,5 +1,6 @@
 //! The per-connection POP3 options: [`Pop3Options`] and the [`LoginMethod`] it chooses.
 
+use crate::setters::setters;
 #[cfg(doc)]
 use crate::{config::Config, error::Error};
 
@@ -62,22 +63,15 @@ impl Pop3Options {
         Pop3Options::default()
     }
 
-    /// Sets how to log in with a password.
-    pub fn login_method(mut self, method: LoginMethod) -> Self {
-        self.login_method = method;
-        self
-    }
+    setters! {
+        /// Sets how to log in with a password.
+        pub fn login_method(method: LoginMethod) { self.login_method = method }
 
-    /// Turns pipelining on (the default, used only when the server advertises it) or off.
-    pub fn pipelining(mut self, enabled: bool) -> Self {
-        self.pipelining = enabled;
-        self
-    }
+        /// Turns pipelining on (the default, used only when the server advertises it) or off.
+        pub fn pipelining(enabled: bool) { self.pipelining = enabled }
 
-    /// Sets how many commands may be in flight when pipelining (values under 1 count as 1).
-    pub fn pipeline_window(mut self, commands: usize) -> Self {
-        self.pipeline_window = commands;
-        self
+        /// Sets how many commands may be in flight when pipelining (values under 1 count as 1).
+        pub fn pipeline_window(commands: usize) { self.pipeline_window = commands }
     }
 
     /// Whether pipelining is allowed by these options.
