@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mailwire::imap::codec::{InternalDate, RawArg};
 use mailwire::imap::search::ImapDate;
@@ -1090,12 +1090,30 @@ fn selected_folder_replaced_by_another_client_breaks_the_connection_over(securit
     // Dovecot closes a session whose selected folder was deleted ("* BYE Mailbox was
     // deleted"): the next call fails with a transient error and the connection reports
     // itself broken, so a caller reconnects rather than mixing old UIDs with new messages.
-    match conn.search("Shared", &SearchQuery::all()) {
-        Err(e) => {
-            assert!(e.is_transient() && e.breaks_connection(), "{e}");
-            assert!(conn.is_broken());
+    // Dovecot notices the replacement when it next syncs the selected folder; on a loaded
+    // machine a command may still be answered from the folder as it had it selected (the
+    // one old message, under the old UIDVALIDITY) before it does. Never may an answer show
+    // the new folder's messages under the old UIDVALIDITY.
+    let waited = Instant::now();
+    loop {
+        match conn.search("Shared", &SearchQuery::all()) {
+            Err(e) => {
+                assert!(e.is_transient() && e.breaks_connection(), "{e}");
+                assert!(conn.is_broken());
+                break;
+            }
+            Ok(uids) => {
+                assert!(
+                    uids.validity() == Some(before) && uids == vec![1],
+                    "old UIDs silently mixed with the new folder: {uids:?}"
+                );
+                assert!(
+                    waited.elapsed() < Duration::from_secs(10),
+                    "the server never reported the replaced folder"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
         }
-        Ok(uids) => panic!("old UIDs silently mixed with the new folder: {uids:?}"),
     }
     // A fresh connection sees the new folder.
     let fresh = connect_over(dc, security, &u);
