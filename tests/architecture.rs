@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Non-test lines a source file may hold (CONTRIBUTING.md: "about 800").
-const MAX_LINES: usize = 850;
+/// Non-test lines a source file may hold (CONTRIBUTING.md: "below about 800").
+const MAX_LINES: usize = 800;
 
 struct Source {
     /// `imap::codec::parse::fetch` for src/imap/codec/parse/fetch.rs; `""` for lib.rs.
