@@ -1,4 +1,5 @@
-//! Unit tests of building and validating a [`Config`](super::Config).
+//! Unit tests of building and validating a [`Config`](super::Config); compiled only under
+//! #[cfg(test)] (declared so in src/config/mod.rs).
 
 use super::*;
 use crate::error::Error;
