@@ -389,32 +389,27 @@ impl Session {
                 .first()
                 .map(String::as_str)
                 .unwrap_or("pipelined commands");
-            match self.read_response_to(name, None, Some(&mut *take))? {
-                Response::Tagged {
-                    tag,
-                    status,
-                    code,
-                    text,
-                } => {
-                    let Some(i) = tags.iter().position(|t| *t == tag) else {
-                        return Err(Error::protocol(
-                            format!("completion for unknown tag {tag:?}"),
-                            &[],
-                            0,
-                        ));
-                    };
-                    if let Some(slot) = done.get_mut(i) {
-                        if slot.is_none() {
-                            remaining -= 1;
+            let response =
+                match Completion::tagged(self.read_response_to(name, None, Some(&mut *take))?) {
+                    Ok((tag, completion)) => {
+                        let Some(i) = tags.iter().position(|t| *t == tag) else {
+                            return Err(Error::protocol(
+                                format!("completion for unknown tag {tag:?}"),
+                                &[],
+                                0,
+                            ));
+                        };
+                        if let Some(slot) = done.get_mut(i) {
+                            if slot.is_none() {
+                                remaining -= 1;
+                            }
+                            *slot = Some(completion);
                         }
-                        *slot = Some(Completion {
-                            untagged: Vec::new(),
-                            status,
-                            code,
-                            text,
-                        });
+                        continue;
                     }
-                }
+                    Err(other) => other,
+                };
+            match response {
                 Response::Continuation(c) => {
                     return Err(Error::protocol(
                         format!("unexpected continuation request in a pipeline: {}", c.text),

@@ -139,18 +139,30 @@ impl Completion {
     /// The completion of the command tagged `tag` when `response` is it (no untagged
     /// responses yet); any other response is given back.
     fn of(response: Response, tag: &str) -> std::result::Result<Completion, Response> {
+        if !matches!(&response, Response::Tagged { tag: t, .. } if t == tag) {
+            return Err(response);
+        }
+        Completion::tagged(response).map(|(_, completion)| completion)
+    }
+
+    /// A tagged response as its tag and a completion (no untagged responses yet); any
+    /// other response is given back.
+    fn tagged(response: Response) -> std::result::Result<(String, Completion), Response> {
         match response {
             Response::Tagged {
-                tag: t,
+                tag,
                 status,
                 code,
                 text,
-            } if t == tag => Ok(Completion {
-                untagged: Vec::new(),
-                status,
-                code,
-                text,
-            }),
+            } => Ok((
+                tag,
+                Completion {
+                    untagged: Vec::new(),
+                    status,
+                    code,
+                    text,
+                },
+            )),
             other => Err(other),
         }
     }
