@@ -8,6 +8,8 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+use crate::throttle::{self, Throttle};
+
 /// Shorthand for `std::result::Result<T, mailwire::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -108,7 +110,9 @@ pub enum Error {
         after: Duration,
     },
 
-    /// The server rejected the credentials. Never retried.
+    /// The server rejected the credentials. Never retried, never transient: a login refused
+    /// because of throttling ("too many connections", `UNAVAILABLE`, …) is an
+    /// [`Error::Server`] instead (see [`Error::is_transient`]).
     Auth {
         /// The mechanism that was used (`LOGIN`, `PLAIN`, `XOAUTH2`, `USER/PASS`, …).
         mechanism: String,
@@ -267,10 +271,18 @@ impl Error {
 
     /// Whether trying the same thing again later may succeed.
     ///
-    /// True for network failures, timeouts, closed connections, `BYE`, and server answers
-    /// whose response code says "temporary" (`UNAVAILABLE`, `INUSE`, `SERVERBUG`, POP3
-    /// `SYS/TEMP`, `IN-USE`, `LOGIN-DELAY`). Never true for an authentication failure, bad
-    /// input, a TLS verification failure or a protocol violation.
+    /// True for network failures, timeouts, closed connections, `BYE`, `SERVERBUG`, and
+    /// every answer that means "too many / too fast, later" (throttling, see
+    /// [`retry_after`](Self::retry_after)): the response codes `LIMIT`, `UNAVAILABLE`,
+    /// `INUSE` (RFC 5530), POP3 `SYS/TEMP`, `IN-USE`, `LOGIN-DELAY` (RFC 2449 / 3206), and
+    /// the texts real providers send instead (Gmail's "Too many simultaneous connections"
+    /// and "[THROTTLED]", Microsoft 365's "User is authenticated but not connected", …;
+    /// docs/errors.md has the table). A login the server refused with such an answer is an
+    /// [`Error::Server`], never an [`Error::Auth`].
+    ///
+    /// Never true for an authentication failure ([`Error::Auth`] always means "the
+    /// credentials were rejected"), bad input, a TLS verification failure or a protocol
+    /// violation.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Dns { .. }
@@ -279,20 +291,11 @@ impl Error {
             | Error::Timeout { .. }
             | Error::Closed { .. } => true,
             Error::Server { status, code, .. } => {
-                let transient_code = code.as_deref().is_some_and(|c| {
+                let server_bug = code.as_deref().is_some_and(|c| {
                     let name = c.split_whitespace().next().unwrap_or("");
-                    [
-                        "UNAVAILABLE",
-                        "INUSE",
-                        "SERVERBUG",
-                        "SYS/TEMP",
-                        "IN-USE",
-                        "LOGIN-DELAY",
-                    ]
-                    .iter()
-                    .any(|t| name.eq_ignore_ascii_case(t))
+                    name.eq_ignore_ascii_case("SERVERBUG")
                 });
-                transient_code || *status == ServerStatus::Bye
+                self.throttle().is_some() || server_bug || *status == ServerStatus::Bye
             }
             Error::Auth { .. }
             | Error::Tls { .. }
@@ -305,13 +308,73 @@ impl Error {
         }
     }
 
+    /// How long to wait before trying again, when the server said "too many / too fast,
+    /// later" (throttling); `None` for every other error (use the retry policy's delays).
+    ///
+    /// Servers send no number with these answers, so the hint is a default per kind
+    /// (docs/errors.md): 10 s for `UNAVAILABLE` / `SYS/TEMP` / "Server Unavailable", 30 s
+    /// for too many simultaneous connections (Gmail's limit frees when one of the
+    /// account's connections closes), `INUSE` / `IN-USE` and Microsoft 365's "not
+    /// connected", 60 s for `LIMIT` and Gmail's bandwidth limit (`THROTTLED`), 5 min for
+    /// POP3 `LOGIN-DELAY` (RFC 2449 counts it in minutes). Every `Some` is also
+    /// [transient](Self::is_transient). mailwire's own waits on it are bounded: a connect
+    /// retry waits at most [`RetryPolicy::max_delay`](crate::RetryPolicy::max_delay), a
+    /// pool at most [`PoolOptions::max_backoff`](crate::pool::PoolOptions::max_backoff) and
+    /// never beyond the caller's timeout.
+    ///
+    /// ```
+    /// use mailwire::{Error, ServerStatus};
+    /// let gmail = Error::Server {
+    ///     status: ServerStatus::No,
+    ///     command: "LOGIN".into(),
+    ///     code: Some("ALERT".into()),
+    ///     text: "Too many simultaneous connections. (Failure)".into(),
+    /// };
+    /// assert!(gmail.is_transient());
+    /// assert_eq!(gmail.retry_after(), Some(std::time::Duration::from_secs(30)));
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.throttle().map(Throttle::retry_after)
+    }
+
+    /// The throttling a server answer means, if it is one.
+    fn throttle(&self) -> Option<Throttle> {
+        match self {
+            Error::Server { code, text, .. } => throttle::classify(code.as_deref(), text),
+            _ => None,
+        }
+    }
+
+    /// A copy of a throttling answer (the pool keeps one per backed-off account to hand to
+    /// callers that cannot wait for the backoff to pass); `None` for any other error.
+    pub(crate) fn throttle_copy(&self) -> Option<Error> {
+        match self {
+            Error::Server {
+                status,
+                command,
+                code,
+                text,
+            } if self.throttle().is_some() => Some(Error::Server {
+                status: *status,
+                command: command.clone(),
+                code: code.clone(),
+                text: text.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// Whether the connection that produced this error must be discarded rather than reused.
     ///
     /// A server `NO` or `BAD`, bad input or a pool timeout leave the connection usable; any
-    /// transport, protocol or limit failure does not.
+    /// transport, protocol or limit failure, a `BYE`, and Microsoft 365's "User is
+    /// authenticated but not connected" (every later command fails too) do not.
     pub fn breaks_connection(&self) -> bool {
         match self {
-            Error::Server { status, .. } => *status == ServerStatus::Bye,
+            Error::Server { status, .. } => {
+                *status == ServerStatus::Bye
+                    || self.throttle().is_some_and(Throttle::breaks_connection)
+            }
             Error::InvalidInput { .. }
             | Error::PoolTimeout { .. }
             | Error::Auth { .. }

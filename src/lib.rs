@@ -100,6 +100,7 @@ pub mod pool;
 pub mod pop3;
 pub mod sasl;
 mod setters;
+mod throttle;
 
 pub use budget::MemoryBudget;
 pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};

@@ -1,4 +1,6 @@
-//! Retrying transient failures with exponential backoff.
+//! Retrying transient failures with exponential backoff (longer when the server said
+//! "too many / too fast": its [`retry_after`](Error::retry_after) hint, capped by the
+//! policy's `max_delay`).
 //!
 //! The only user of the `backoff` crate in mailwire (it is unmaintained, RUSTSEC-2025-0012:
 //! keeping it behind this one function keeps a replacement cheap).
@@ -8,7 +10,7 @@ use std::time::Duration;
 use backoff::backoff::Backoff;
 
 use crate::config::RetryPolicy;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Jitter applied to each delay: ±25 %.
 const RANDOMIZATION: f64 = 0.25;
@@ -44,6 +46,17 @@ impl Delays {
         self.inner.next_backoff().unwrap_or(self.max)
     }
 
+    /// The delay before the attempt after one that failed with `error`: the next delay, or
+    /// the server's [`retry_after`](Error::retry_after) hint when that is longer, never
+    /// longer than the policy's `max_delay`.
+    pub(crate) fn after(&mut self, error: &Error) -> Duration {
+        let delay = self.next_delay();
+        match error.retry_after() {
+            Some(hint) if hint > delay => hint.min(self.max).max(delay),
+            _ => delay,
+        }
+    }
+
     /// Starts over from the initial delay (after a success).
     pub(crate) fn reset(&mut self) {
         self.inner.reset();
@@ -70,7 +83,7 @@ pub(crate) fn retry<T>(
                 return Ok(value);
             }
             Err(e) if e.is_transient() && attempt < policy.max_attempts => {
-                let delay = delays.next_delay();
+                let delay = delays.after(&e);
                 log::debug!(
                     target: "mailwire::net",
                     "[{id}] {what}: attempt {attempt} of {} failed: {e}; retrying in {:?}",
@@ -100,7 +113,7 @@ fn round_ms(d: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
+    use crate::error::ServerStatus;
     use std::time::Instant;
 
     fn policy(attempts: u32) -> RetryPolicy {
@@ -170,6 +183,35 @@ mod tests {
             assert!((74.0..=126.0).contains(&first), "after reset: {first} ms");
         }
         assert!(seen.len() > 20, "the delays are randomised: {seen:?}");
+    }
+
+    #[test]
+    fn a_throttled_attempt_waits_the_hint_capped_by_max_delay() {
+        let throttled = || Error::Server {
+            status: ServerStatus::No,
+            command: "LOGIN".into(),
+            code: Some("ALERT".into()),
+            text: "Too many simultaneous connections. (Failure)".into(),
+        };
+        // The hint (30 s) is capped at max_delay (200 ms); without it the delay is ~10 ms.
+        let policy = RetryPolicy::new(3, Duration::from_millis(10))
+            .with_max_delay(Duration::from_millis(200));
+        let mut delays = Delays::new(&policy);
+        assert_eq!(delays.after(&throttled()), Duration::from_millis(200));
+        assert!(delays.after(&closed()) <= Duration::from_millis(250));
+        let started = Instant::now();
+        let mut calls = 0;
+        let r = retry(&policy, "t#4", "logging in", |n| {
+            calls += 1;
+            if n < 3 { Err(throttled()) } else { Ok(()) }
+        });
+        assert!(r.is_ok());
+        assert_eq!(calls, 3);
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -49,11 +49,17 @@ impl<M: Manage> Pooled<M> {
 
     /// Runs `f` on the connection and marks it broken when `f` fails with an error that
     /// [breaks the connection](Error::breaks_connection) (I/O, timeout, protocol, limit).
+    /// When that error is also a throttling answer ([`Error::retry_after`], e.g. Microsoft
+    /// 365's "User is authenticated but not connected"), the account backs off as after a
+    /// throttled connect (see [`PoolOptions::max_backoff`](super::PoolOptions::max_backoff)).
     pub fn run<T>(&mut self, f: impl FnOnce(&mut M::Connection) -> Result<T>) -> Result<T> {
         let result = f(self);
         if let Err(e) = &result {
             if e.breaks_connection() {
                 self.broken = true;
+                if e.retry_after().is_some() {
+                    self.shared.throttled_in_use(self.key.account_arc(), e);
+                }
             }
         }
         result

@@ -15,6 +15,13 @@
 //!   [`PoolOptions::max_total`] in all; callers beyond that wait in arrival order until
 //!   [`PoolOptions::get_timeout`], then get [`Error::PoolTimeout`]. A failure to connect is
 //!   returned at once with its own error, never hidden behind a timeout;
+//! - a connect refused with a throttling answer ([`Error::retry_after`]), or a throttling
+//!   answer that broke a connection, backs the account off (`backoff.rs`): no new
+//!   connection for the hint, doubling on repeats up to [`PoolOptions::max_backoff`], then
+//!   one probe at a time, until a connect succeeds. Callers meanwhile get connections that
+//!   come back, wait for the backoff to pass, or get the throttling error (transient, with
+//!   its hint) once their timeout ends — at once when the backoff outlasts it and the
+//!   account has no connection that could come back;
 //! - idle connections are reused last-in first-out and checked with
 //!   [`Manage::is_valid`] when they sat idle longer than [`PoolOptions::test_after`]. When
 //!   an account is at its limit and the caller first in line finds only idle connections of
@@ -34,6 +41,7 @@
 //! Log lines use the target `mailwire::pool` and name the account by its [`AccountKey`]
 //! (`user@host:port`, percent-encoded where needed).
 
+mod backoff;
 mod front;
 mod guard;
 mod key;
@@ -53,6 +61,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{Error, Result};
+use backoff::{Backoff, Gate};
 pub(crate) use front::config_pool_methods;
 pub use guard::Pooled;
 pub use key::{AccountKey, ReuseKey};
@@ -175,14 +184,22 @@ impl<M: Manage> Shared<M> {
         }
         let slots = account.slots();
         if semaphore::may_open(slots, options.max_per_account, total, options.max_total) {
+            let probe = match Backoff::gate(&mut account.throttle, now) {
+                Gate::Open => false,
+                Gate::Probe => true,
+                // Throttled: wait for a connection to come back or for the backoff to pass.
+                Gate::Closed(_) => return Self::retry_if_doomed(doomed),
+            };
             account.in_use += 1;
             state.total += 1;
             return Some(Turn {
-                got: Got::Connect,
+                got: Got::Connect { probe },
                 doomed,
             });
         }
-        if semaphore::account_full(slots, options.max_per_account) {
+        if account.throttle.is_some() {
+            // No room is made for a connection the backoff would not let it open.
+        } else if semaphore::account_full(slots, options.max_per_account) {
             // The account's permits are taken; idle ones belong to other configs of the
             // account (none matched above): close the longest-idle to make room.
             account.doom_longest_idle("making room for another config of the account", &mut doomed);
@@ -207,6 +224,11 @@ impl<M: Manage> Shared<M> {
                 victim.doom_longest_idle("making room under max_total", &mut doomed);
             }
         }
+        Self::retry_if_doomed(doomed)
+    }
+
+    /// Nothing to take: a retry when expired connections must be closed first.
+    fn retry_if_doomed(doomed: Vec<Doomed<M::Connection>>) -> Option<Turn<M::Connection>> {
         if doomed.is_empty() {
             None
         } else {
@@ -214,6 +236,27 @@ impl<M: Manage> Shared<M> {
                 got: Got::Retry,
                 doomed,
             })
+        }
+    }
+
+    /// Under the lock, for a caller that found nothing to take: the throttling answer of a
+    /// backed-off account when waiting cannot help, i.e. at the deadline, or when the
+    /// backoff outlasts the deadline and the account has no connection that could come
+    /// back. `None` when the caller should go on waiting (or time out as usual).
+    fn throttled_now(
+        state: &mut State<M::Connection>,
+        key: &Arc<AccountKey>,
+        deadline: Option<Instant>,
+        now: Instant,
+    ) -> Option<Error> {
+        let account = state.account(key);
+        let backoff = account.throttle.as_ref()?;
+        let at_deadline = deadline.is_some_and(|d| now >= d);
+        let hopeless = deadline.is_some_and(|d| backoff.until >= d) && account.slots() == 0;
+        if at_deadline || hopeless {
+            Backoff::error(&account.throttle)
+        } else {
+            None
         }
     }
 
@@ -248,6 +291,16 @@ impl<M: Manage> Shared<M> {
             if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
                 break Ok(turn);
             }
+            if let Some(error) = Self::throttled_now(&mut state, key.account_arc(), deadline, now) {
+                break Err(error);
+            }
+            // A backed-off account's waiters wake when the backoff passes, to probe.
+            let backoff_ends = state
+                .account(key.account_arc())
+                .throttle
+                .as_ref()
+                .map(|b| b.until)
+                .filter(|&until| until > now);
             match deadline {
                 Some(deadline) if now >= deadline => {
                     let waited = now.saturating_duration_since(start);
@@ -257,9 +310,15 @@ impl<M: Manage> Shared<M> {
                     });
                 }
                 Some(deadline) => {
-                    self.cond.wait_until(&mut state, deadline);
+                    let wake = backoff_ends.map_or(deadline, |b| b.min(deadline));
+                    self.cond.wait_until(&mut state, wake);
                 }
-                None => self.cond.wait(&mut state),
+                None => match backoff_ends {
+                    Some(b) => {
+                        self.cond.wait_until(&mut state, b);
+                    }
+                    None => self.cond.wait(&mut state),
+                },
             }
         };
         if let Ok(Turn {
@@ -269,7 +328,7 @@ impl<M: Manage> Shared<M> {
             return outcome;
         }
         place.ticket = None;
-        if outcome.is_err() {
+        if let Err(Error::PoolTimeout { .. }) = &outcome {
             state.account(key.account_arc()).timeouts += 1;
         }
         self.leave_line(&mut state, key.account_arc(), ticket);
@@ -339,12 +398,18 @@ impl<M: Manage> Shared<M> {
                         broken: false,
                     });
                 }
-                Got::Connect => return self.connect(target, key),
+                Got::Connect { probe } => return self.connect(target, key, probe),
             }
         }
     }
 
-    fn connect(self: &Arc<Self>, target: &M::Target, key: Arc<ReuseKey>) -> Result<Pooled<M>> {
+    /// Opens a connection on a permit; `probe` when it is a throttled account's one attempt.
+    fn connect(
+        self: &Arc<Self>,
+        target: &M::Target,
+        key: Arc<ReuseKey>,
+        probe: bool,
+    ) -> Result<Pooled<M>> {
         match self.manager.connect(target) {
             Ok(conn) => {
                 let mut state = self.state.lock();
@@ -352,6 +417,10 @@ impl<M: Manage> Shared<M> {
                 account.created += 1;
                 let generation = account.generation;
                 let open = account.slots();
+                if account.throttle.take().is_some() {
+                    log::info!(target: LOG, "{key}: connected again, the throttling backoff is over");
+                    self.notify_if_waiting(&state);
+                }
                 drop(state);
                 log::debug!(
                     target: LOG,
@@ -372,10 +441,30 @@ impl<M: Manage> Shared<M> {
                 let account = state.account(key.account_arc());
                 account.in_use = account.in_use.saturating_sub(1);
                 account.connect_errors += 1;
+                if e.retry_after().is_some() {
+                    account.throttled += 1;
+                }
+                let cap = self.options.max_backoff;
+                let now = Instant::now();
+                if let Some(wait) = Backoff::failed(&mut account.throttle, &e, probe, now, cap) {
+                    log::warn!(target: LOG, "{key}: the server throttles the account; no new connection for {wait:?}");
+                }
                 state.total = state.total.saturating_sub(1);
                 self.notify_if_waiting(&state);
                 Err(e)
             }
+        }
+    }
+
+    /// Backs the account off after a throttling answer broke one of its open connections.
+    fn throttled_in_use(&self, key: &Arc<AccountKey>, error: &Error) {
+        let mut state = self.state.lock();
+        let account = state.account(key);
+        let cap = self.options.max_backoff;
+        if let Some(wait) =
+            Backoff::failed(&mut account.throttle, error, false, Instant::now(), cap)
+        {
+            log::warn!(target: LOG, "{key}: the server throttles the account ({error}); no new connection for {wait:?}");
         }
     }
 
@@ -583,7 +672,11 @@ impl<M: Manage> Pool<M> {
     /// check if it sat idle longer than [`PoolOptions::test_after`]), or opens a new one when
     /// the limits allow. Fails with [`Error::PoolTimeout`] when every permitted connection
     /// stayed busy for `timeout`, and at once with the manager's own error when connecting
-    /// fails (an authentication failure is never retried here).
+    /// fails (an authentication failure is never retried here). After the server throttled
+    /// the account ([`Error::retry_after`]) no new connection is opened until its backoff
+    /// has passed ([`PoolOptions::max_backoff`]): the call waits for a connection to come
+    /// back or for the backoff to end, and fails with the throttling error instead of
+    /// [`Error::PoolTimeout`] when `timeout` ends first.
     pub fn get_timeout(&self, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
         self.inner.shared.checkout(target, timeout)
     }

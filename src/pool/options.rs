@@ -31,6 +31,15 @@ pub struct PoolOptions {
     /// How often the background thread looks for idle connections to close (default: half
     /// the shorter of `idle_timeout` and `max_lifetime`, between 50 ms and 30 s).
     pub reap_every: Option<Duration>,
+    /// The longest an account backs off after the server throttled it (default 5 min).
+    ///
+    /// When a connect is refused with a throttling answer (see
+    /// [`Error::retry_after`](crate::Error::retry_after): "too many simultaneous
+    /// connections", `UNAVAILABLE`, `IN-USE`, …), the pool opens no new connection for that
+    /// account for the answer's hint, doubled on each further refusal, at most this long;
+    /// then one connect at a time tries again, and the first that succeeds ends the
+    /// backoff. Connections already open keep being handed out meanwhile.
+    pub max_backoff: Duration,
 }
 
 impl Default for PoolOptions {
@@ -43,6 +52,7 @@ impl Default for PoolOptions {
             idle_timeout: Duration::from_secs(5 * 60),
             max_lifetime: Duration::from_secs(30 * 60),
             reap_every: None,
+            max_backoff: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -71,6 +81,9 @@ impl PoolOptions {
 
         /// Sets [`max_lifetime`](Self::max_lifetime).
         pub fn max_lifetime(lifetime: Duration) { self.max_lifetime = lifetime }
+
+        /// Sets [`max_backoff`](Self::max_backoff).
+        pub fn max_backoff(max: Duration) { self.max_backoff = max }
 
         /// Sets [`reap_every`](Self::reap_every) (at least 10 ms is used).
         pub fn reap_every(every: Duration) { self.reap_every = Some(every) }

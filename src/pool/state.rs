@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::backoff::Backoff;
 use super::semaphore::WaitQueue;
 use super::{AccountKey, AccountStats, ReuseKey};
 
@@ -42,6 +43,10 @@ pub(super) struct Account<C> {
     pub(super) closed: u64,
     pub(super) timeouts: u64,
     pub(super) connect_errors: u64,
+    /// Connects refused with a throttling answer.
+    pub(super) throttled: u64,
+    /// Set while the server throttles the account: no new connection before it allows.
+    pub(super) throttle: Option<Backoff>,
 }
 
 impl<C> Account<C> {
@@ -58,6 +63,8 @@ impl<C> Account<C> {
             closed: 0,
             timeouts: 0,
             connect_errors: 0,
+            throttled: 0,
+            throttle: None,
         }
     }
 
@@ -75,6 +82,8 @@ impl<C> Account<C> {
             closed: self.closed,
             timeouts: self.timeouts,
             connect_errors: self.connect_errors,
+            throttled: self.throttled,
+            backing_off: self.throttle.is_some(),
         }
     }
 
@@ -133,8 +142,12 @@ impl<C> State<C> {
 pub(super) enum Got<C> {
     /// An idle connection (now counted as in use).
     Idle(IdleConn<C>),
-    /// A permit to open a connection (counted as in use).
-    Connect,
+    /// A permit to open a connection (counted as in use); `probe` when it is the one
+    /// attempt of a throttled account whose wait has passed.
+    Connect {
+        /// Whether this connect is the throttled account's probe.
+        probe: bool,
+    },
     /// Nothing yet: stale connections were taken out and must be closed first.
     Retry,
 }

@@ -25,4 +25,11 @@ pub struct AccountStats {
     pub timeouts: u64,
     /// Attempts to connect that failed.
     pub connect_errors: u64,
+    /// Attempts to connect the server refused with a throttling answer ("too many
+    /// connections", `UNAVAILABLE`, …; see [`Error::retry_after`]), counted in
+    /// `connect_errors` too.
+    pub throttled: u64,
+    /// Whether the account is backing off now: no new connection is opened for it until the
+    /// server's hint has passed (see [`PoolOptions::max_backoff`](super::PoolOptions::max_backoff)).
+    pub backing_off: bool,
 }

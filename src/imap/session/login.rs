@@ -1,6 +1,7 @@
 //! From greeting to login: the greeting, STARTTLS, capabilities, the literal mode and the SASL / LOGIN exchange.
 
 use super::*;
+use crate::throttle;
 
 impl Session {
     pub(super) fn greet(&mut self) -> Result<()> {
@@ -166,19 +167,32 @@ impl Session {
         let completion = match result {
             // A BYE in answer to the credentials is the server refusing them: never retried
             // (each retry would send the password again and bring an account lockout
-            // closer).
+            // closer) — unless it says "too many / too fast, later" (throttling).
             Err(Error::Server {
                 status: ServerStatus::Bye,
                 code,
                 text,
                 ..
-            }) => {
+            }) if throttle::classify(code.as_deref(), &text).is_none() => {
                 return Err(Error::Auth {
                     mechanism: name,
                     text: match code {
                         Some(code) => format!("BYE [{code}] {text}"),
                         None => format!("BYE {text}"),
                     },
+                });
+            }
+            Err(Error::Server {
+                status: ServerStatus::Bye,
+                code,
+                text,
+                ..
+            }) => {
+                return Err(Error::Server {
+                    status: ServerStatus::Bye,
+                    command: name,
+                    code,
+                    text,
                 });
             }
             other => other?,
@@ -198,13 +212,18 @@ impl Session {
             }
             _ => {
                 let code = completion.code.as_ref().map(code_text);
-                let transient = completion
-                    .code
-                    .as_ref()
-                    .is_some_and(|c| matches!(c, ResponseCode::Other { name, .. } if name == "UNAVAILABLE" || name == "SERVERBUG" || name == "INUSE"));
-                if transient && completion.status != Status::Bye {
+                // Throttling ("too many simultaneous connections", UNAVAILABLE, …) and
+                // SERVERBUG are the server's state, not a verdict on the credentials: a
+                // transient `Server` error, so a retry or a pool backs off and tries again.
+                let server_bug = matches!(&completion.code, Some(ResponseCode::Other { name, .. }) if name == "SERVERBUG");
+                let throttled = throttle::classify(code.as_deref(), &completion.text).is_some();
+                if (throttled || server_bug) && completion.status != Status::Bye {
                     Err(Error::Server {
-                        status: ServerStatus::No,
+                        status: if completion.status == Status::Bad {
+                            ServerStatus::Bad
+                        } else {
+                            ServerStatus::No
+                        },
                         command: name,
                         code,
                         text: completion.text,

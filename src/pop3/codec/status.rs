@@ -4,6 +4,7 @@ use std::fmt;
 
 use super::trim_ascii_blanks;
 use crate::error::{Error, Result, ServerStatus};
+use crate::throttle;
 
 /// A response code in brackets at the start of a `-ERR` text (RFC 2449 §8, RFC 3206).
 ///
@@ -118,13 +119,19 @@ impl Status {
 
     /// Like [`into_result`](Self::into_result) for an authentication step (`USER`, `PASS`,
     /// `APOP`, `AUTH`): a `-ERR` with a transient code (`IN-USE`, `LOGIN-DELAY`,
-    /// `SYS/TEMP`) or `SYS/PERM` stays [`Error::Server`]; any other `-ERR` (`[AUTH]`, no
-    /// code, an unknown code) is [`Error::Auth`] for `mechanism` and is never retried.
+    /// `SYS/TEMP`), `SYS/PERM`, or a throttling text (Microsoft 365's "Server Unavailable",
+    /// "too many connections", see [`Error::retry_after`]) stays [`Error::Server`]; any
+    /// other `-ERR` (`[AUTH]`, no code, an unknown code) is [`Error::Auth`] for `mechanism`
+    /// and is never retried.
     pub fn into_auth_result(self, mechanism: &str) -> Result<String> {
         let keeps_server_error = matches!(
             &self,
             Status::Err { code: Some(code), .. }
                 if code.is_transient() || *code == ResponseCode::SysPerm
+        ) || matches!(
+            &self,
+            Status::Err { code, text }
+                if throttle::classify(code.as_ref().map(ResponseCode::as_str), text).is_some()
         );
         if keeps_server_error {
             return self.into_result(mechanism);
