@@ -276,8 +276,8 @@ impl Error {
     /// [`retry_after`](Self::retry_after)): the response codes `LIMIT`, `UNAVAILABLE`,
     /// `INUSE` (RFC 5530), POP3 `SYS/TEMP`, `IN-USE`, `LOGIN-DELAY` (RFC 2449 / 3206), and
     /// the texts real providers send instead (Gmail's "Too many simultaneous connections"
-    /// and "[THROTTLED]", Microsoft 365's "User is authenticated but not connected", …;
-    /// docs/errors.md has the table). A login the server refused with such an answer is an
+    /// and "\[THROTTLED\]", Microsoft 365's "User is authenticated but not connected", …).
+    /// A login the server refused with such an answer is an
     /// [`Error::Server`], never an [`Error::Auth`].
     ///
     /// Never true for an authentication failure ([`Error::Auth`] always means "the
