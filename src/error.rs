@@ -312,7 +312,7 @@ impl Error {
     /// later" (throttling); `None` for every other error (use the retry policy's delays).
     ///
     /// Servers send no number with these answers, so the hint is a default per kind
-    /// (docs/errors.md): 10 s for `UNAVAILABLE` / `SYS/TEMP` / "Server Unavailable", 30 s
+    ///: 10 s for `UNAVAILABLE` / `SYS/TEMP` / "Server Unavailable", 30 s
     /// for too many simultaneous connections (Gmail's limit frees when one of the
     /// account's connections closes), `INUSE` / `IN-USE` and Microsoft 365's "not
     /// connected", 60 s for `LIMIT` and Gmail's bandwidth limit (`THROTTLED`), 5 min for

@@ -45,7 +45,7 @@ pub(crate) enum Throttle {
 
 impl Throttle {
     /// How long to wait before trying again when the server gave no number: a documented
-    /// default per kind (docs/errors.md).
+    /// default per kind.
     pub(crate) fn retry_after(self) -> Duration {
         Duration::from_secs(match self {
             Throttle::Unavailable => 10,
