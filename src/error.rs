@@ -311,8 +311,8 @@ impl Error {
     /// How long to wait before trying again, when the server said "too many / too fast,
     /// later" (throttling); `None` for every other error (use the retry policy's delays).
     ///
-    /// Servers send no number with these answers, so the hint is a default per kind
-    ///: 10 s for `UNAVAILABLE` / `SYS/TEMP` / "Server Unavailable", 30 s
+    /// Servers send no number with these answers, so the hint is a default per kind: it
+    /// is 10 s for `UNAVAILABLE` / `SYS/TEMP` / "Server Unavailable", 30 s
     /// for too many simultaneous connections (Gmail's limit frees when one of the
     /// account's connections closes), `INUSE` / `IN-USE` and Microsoft 365's "not
     /// connected", 60 s for `LIMIT` and Gmail's bandwidth limit (`THROTTLED`), 5 min for
