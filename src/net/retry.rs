@@ -51,10 +51,9 @@ impl Delays {
     /// longer than the policy's `max_delay`.
     pub(crate) fn after(&mut self, error: &Error) -> Duration {
         let delay = self.next_delay();
-        match error.retry_after() {
-            Some(hint) if hint > delay => hint.min(self.max).max(delay),
-            _ => delay,
-        }
+        error
+            .retry_after()
+            .map_or(delay, |hint| delay.max(hint.min(self.max)))
     }
 
     /// Starts over from the initial delay (after a success).

@@ -64,7 +64,7 @@ impl Backoff {
         now: Instant,
         cap: Duration,
     ) -> Option<Duration> {
-        let (Some(hint), Some(copy)) = (error.retry_after(), error.throttle_copy()) else {
+        let Some((hint, copy)) = error.retry_after().zip(error.throttle_copy()) else {
             if let Some(b) = slot.as_mut().filter(|_| probe) {
                 // Another kind of failure: let the next caller probe.
                 b.probing = false;

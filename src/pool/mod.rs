@@ -309,13 +309,9 @@ impl<M: Manage> Shared<M> {
                         waited,
                     });
                 }
-                Some(deadline) => {
-                    let wake = backoff_ends.map_or(deadline, |b| b.min(deadline));
-                    self.cond.wait_until(&mut state, wake);
-                }
-                None => match backoff_ends {
-                    Some(b) => {
-                        self.cond.wait_until(&mut state, b);
+                deadline => match backoff_ends.into_iter().chain(deadline).min() {
+                    Some(wake) => {
+                        self.cond.wait_until(&mut state, wake);
                     }
                     None => self.cond.wait(&mut state),
                 },

@@ -173,26 +173,22 @@ impl Session {
                 code,
                 text,
                 ..
-            }) if throttle::classify(code.as_deref(), &text).is_none() => {
-                return Err(Error::Auth {
-                    mechanism: name,
-                    text: match code {
-                        Some(code) => format!("BYE [{code}] {text}"),
-                        None => format!("BYE {text}"),
-                    },
-                });
-            }
-            Err(Error::Server {
-                status: ServerStatus::Bye,
-                code,
-                text,
-                ..
             }) => {
-                return Err(Error::Server {
-                    status: ServerStatus::Bye,
-                    command: name,
-                    code,
-                    text,
+                return Err(if throttle::classify(code.as_deref(), &text).is_some() {
+                    Error::Server {
+                        status: ServerStatus::Bye,
+                        command: name,
+                        code,
+                        text,
+                    }
+                } else {
+                    Error::Auth {
+                        mechanism: name,
+                        text: match code {
+                            Some(code) => format!("BYE [{code}] {text}"),
+                            None => format!("BYE {text}"),
+                        },
+                    }
                 });
             }
             other => other?,

@@ -126,12 +126,9 @@ impl Status {
     pub fn into_auth_result(self, mechanism: &str) -> Result<String> {
         let keeps_server_error = matches!(
             &self,
-            Status::Err { code: Some(code), .. }
-                if code.is_transient() || *code == ResponseCode::SysPerm
-        ) || matches!(
-            &self,
             Status::Err { code, text }
-                if throttle::classify(code.as_ref().map(ResponseCode::as_str), text).is_some()
+                if *code == Some(ResponseCode::SysPerm)
+                    || throttle::classify(code.as_ref().map(ResponseCode::as_str), text).is_some()
         );
         if keeps_server_error {
             return self.into_result(mechanism);
