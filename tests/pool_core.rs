@@ -36,6 +36,8 @@ struct Counters {
     fail_next_connects: AtomicUsize,
     /// Every connect fails with an authentication error.
     reject_auth: AtomicBool,
+    /// Every connect is refused with Gmail's "too many simultaneous connections".
+    throttle: AtomicBool,
     connect_delay_ms: AtomicU64,
     close_delay_ms: AtomicU64,
     manager_dropped: AtomicBool,
@@ -109,6 +111,21 @@ fn io_error() -> Error {
     }
 }
 
+/// Gmail's answer to a LOGIN beyond its connection limit.
+fn too_many() -> Error {
+    Error::Server {
+        status: mailwire::ServerStatus::No,
+        command: "LOGIN".into(),
+        code: Some("ALERT".into()),
+        text: "Too many simultaneous connections. (Failure)".into(),
+    }
+}
+
+/// A throttling answer: transient, with a hint, and not a pool timeout.
+fn is_throttling(e: &Error) -> bool {
+    matches!(e, Error::Server { .. }) && e.is_transient() && e.retry_after().is_some()
+}
+
 impl Manage for Fake {
     type Target = Target;
     type Connection = Conn;
@@ -125,6 +142,9 @@ impl Manage for Fake {
         let delay = self.c.connect_delay_ms.load(Ordering::Relaxed);
         if delay > 0 {
             thread::sleep(Duration::from_millis(delay));
+        }
+        if self.c.throttle.load(Ordering::SeqCst) {
+            return Err(too_many());
         }
         if self.c.reject_auth.load(Ordering::SeqCst) {
             return Err(Error::Auth {
@@ -967,4 +987,109 @@ fn a_slow_connect_or_close_of_one_account_never_blocks_checkouts_of_another() {
     drop(fast);
     slow.join().unwrap().unwrap();
     closing.join().unwrap();
+}
+
+#[test]
+fn a_throttled_account_opens_no_connection_until_its_backoff_passes() {
+    let backoff = Duration::from_millis(400);
+    let (pool, c) = pool(PoolOptions::new().max_per_account(2).max_backoff(backoff));
+    let t = target("alice", "pw");
+    c.throttle.store(true, Ordering::SeqCst);
+    let err = pool.get_timeout(&t, Duration::from_secs(5)).unwrap_err();
+    assert!(is_throttling(&err), "{err:?}");
+    assert!(pool.stats_for(&account("alice")).backing_off);
+    // The backoff outlasts the caller's timeout and no connection could come back: the
+    // throttling answer at once, without a connect.
+    let start = Instant::now();
+    let err = pool
+        .get_timeout(&t, Duration::from_millis(100))
+        .unwrap_err();
+    assert!(is_throttling(&err), "{err:?}");
+    assert!(
+        start.elapsed() < Duration::from_millis(90),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(c.connect_attempts.load(Ordering::SeqCst), 1);
+    // Four workers asking for 1.5 s: one probe per backoff step (400 ms, the hint capped),
+    // never a connect per call; every failure is the throttling answer.
+    let until = Instant::now() + Duration::from_millis(1500);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (pool, t) = (pool.clone(), target("alice", "pw"));
+            thread::spawn(move || {
+                let mut calls = 0;
+                while Instant::now() < until {
+                    let err = pool.get_timeout(&t, Duration::from_millis(50)).unwrap_err();
+                    assert!(is_throttling(&err), "{err:?}");
+                    calls += 1;
+                    thread::sleep(Duration::from_millis(5));
+                }
+                calls
+            })
+        })
+        .collect();
+    let calls: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    let attempts = c.connect_attempts.load(Ordering::SeqCst);
+    assert!(calls > 100, "{calls} calls");
+    assert!(attempts <= 1 + 5, "{attempts} connects for {calls} calls");
+    // The server lets it in again: the next probe connects and ends the backoff.
+    c.throttle.store(false, Ordering::SeqCst);
+    let conn = pool.get_timeout(&t, Duration::from_secs(5));
+    assert!(conn.is_ok(), "{:?}", conn.err());
+    drop(conn);
+    let s = pool.stats_for(&account("alice"));
+    assert!(!s.backing_off, "{s:?}");
+    assert_eq!(s.throttled, attempts as u64, "{s:?}");
+}
+
+#[test]
+fn a_throttled_account_keeps_using_its_open_connections() {
+    let (pool, c) = pool(PoolOptions::new().max_per_account(2));
+    let t = target("alice", "pw");
+    let first = pool.get(&t).unwrap();
+    let first_id = first.id;
+    c.throttle.store(true, Ordering::SeqCst);
+    let err = pool.get(&t).unwrap_err();
+    assert!(is_throttling(&err), "{err:?}");
+    drop(first);
+    // The default backoff (30 s) is far longer than this call's timeout, yet the idle
+    // connection is handed out.
+    let again = pool.get_timeout(&t, Duration::from_millis(200)).unwrap();
+    assert_eq!(again.id, first_id);
+    assert_eq!(c.connect_attempts.load(Ordering::SeqCst), 2);
+    // A caller that finds it busy waits for it to come back rather than connecting.
+    let waiter = {
+        let (pool, t) = (pool.clone(), target("alice", "pw"));
+        thread::spawn(move || pool.get_timeout(&t, Duration::from_secs(5)).map(|g| g.id))
+    };
+    thread::sleep(Duration::from_millis(100));
+    drop(again);
+    assert_eq!(waiter.join().unwrap().ok(), Some(first_id));
+    assert_eq!(c.connect_attempts.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_throttling_answer_that_breaks_a_connection_backs_the_account_off() {
+    let (pool, c) = pool(PoolOptions::new().max_per_account(2));
+    let t = target("alice", "pw");
+    let mut conn = pool.get(&t).unwrap();
+    let not_connected = || Error::Server {
+        status: mailwire::ServerStatus::Bad,
+        command: "SELECT".into(),
+        code: None,
+        text: "User is authenticated but not connected.".into(),
+    };
+    let err = conn
+        .run(|_| -> mailwire::Result<()> { Err(not_connected()) })
+        .unwrap_err();
+    assert!(err.breaks_connection() && is_throttling(&err), "{err:?}");
+    drop(conn);
+    assert!(pool.stats_for(&account("alice")).backing_off);
+    // No new connection while it backs off: the throttling answer, without a connect.
+    let err = pool
+        .get_timeout(&t, Duration::from_millis(100))
+        .unwrap_err();
+    assert!(is_throttling(&err), "{err:?}");
+    assert_eq!(c.connect_attempts.load(Ordering::SeqCst), 1);
 }
