@@ -146,6 +146,34 @@ fn transient_failure_is_retried() {
 }
 
 #[test]
+fn a_throttled_login_is_retried_after_the_hint_capped_by_max_delay() {
+    // Gmail's answer beyond its connection limit, then a login that works.
+    let server = ScriptServer::start_seq(vec![
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1] scripted")
+            .expect_contains("LOGIN user")
+            .reply_tagged("NO [ALERT] Too many simultaneous connections. (Failure)")
+            .read_until_closed(),
+        logged_in("UIDPLUS")
+            .expect_contains("NOOP")
+            .reply_tagged("OK noop")
+            .read_until_closed(),
+    ]);
+    // The hint (30 s) is capped at max_delay (300 ms); the policy alone would wait ~10 ms.
+    let retry =
+        RetryPolicy::new(3, Duration::from_millis(10)).with_max_delay(Duration::from_millis(300));
+    let start = std::time::Instant::now();
+    let conn = ImapConnection::connect(&config(server.port(), retry)).unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(250),
+        "retried after {:?}",
+        start.elapsed()
+    );
+    conn.noop().unwrap();
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
 fn large_uid_lists_are_chunked_and_pipelined() {
     // 3000 scattered UIDs: several commands' worth of set (the connection splits sets at
     // 4000 bytes); all chunks are sent back to back before the first answer is read.

@@ -408,6 +408,14 @@ mod tests {
                 "{e:?}"
             );
         }
+        // A throttling text without a code (Microsoft 365 POP3) is the server's state too.
+        let busy = err(None, "Server Unavailable. 21")
+            .into_auth_result("PASS")
+            .unwrap_err();
+        assert!(
+            matches!(busy, Error::Server { .. }) && busy.retry_after().is_some(),
+            "{busy:?}"
+        );
         let perm = err(Some(ResponseCode::SysPerm), "gone").into_auth_result("PASS");
         let perm = perm.unwrap_err();
         assert!(matches!(perm, Error::Server { .. }) && !perm.is_transient());
