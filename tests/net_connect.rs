@@ -25,6 +25,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 const MADE_UP_HOST: &str = "imap.mailwire-connect.invalid";
 
 /// A listener whose SYNs are dropped, and the connections that fill its queue.
+#[derive(Debug)]
 struct Blackhole {
     addr: SocketAddr,
     _listener: Socket,
@@ -156,7 +157,10 @@ fn when_every_address_fails_the_error_names_each() {
     assert!(matches!(err, Error::Connect { .. }), "{err:?}");
     assert!(err.is_transient());
     let text = err.to_string();
-    assert!(text.contains(&a.to_string()) && text.contains(&b.to_string()), "{text}");
+    assert!(
+        text.contains(&a.to_string()) && text.contains(&b.to_string()),
+        "{text}"
+    );
     // Refused at once: no address waited for the whole timeout.
     assert!(started.elapsed() < CONNECT_TIMEOUT / 2);
 }
