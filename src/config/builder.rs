@@ -5,8 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::resolve::ResolveOverrides;
-use super::{Config, Credentials, Limits, RetryPolicy, Security, TlsSettings};
+use super::{Config, Credentials, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings};
 use crate::error::{Error, Result};
 use crate::sasl::Mechanism;
 use crate::setters::setters;
