@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Config, Credentials, Limits, RetryPolicy, Security, TlsSettings};
+use super::{Config, Credentials, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings};
 use crate::error::{Error, Result};
 use crate::sasl::Mechanism;
 use crate::setters::setters;
@@ -32,6 +32,7 @@ pub struct ConfigBuilder {
     pub(super) server_name: Option<String>,
     pub(super) auth_mechanism: Option<Mechanism>,
     pub(super) memory_budget: Option<crate::MemoryBudget>,
+    pub(super) resolve: ResolveOverrides,
     /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
     pub(super) response_size_set: bool,
 }
@@ -49,6 +50,7 @@ impl fmt::Debug for ConfigBuilder {
                 "danger_accept_invalid_certs",
                 &self.danger_accept_invalid_certs,
             )
+            .field("resolve", &self.resolve)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +74,7 @@ impl ConfigBuilder {
             server_name: None,
             auth_mechanism: None,
             memory_budget: None,
+            resolve: ResolveOverrides::default(),
             response_size_set: false,
         }
     }
@@ -158,8 +161,9 @@ impl ConfigBuilder {
     /// Fails with [`Error::InvalidInput`] on an empty or malformed host or TLS server name,
     /// port 0, a zero timeout, an invalid retry policy, a line limit under 1 KiB, credentials
     /// with an empty user or containing NUL, CR or LF, OAuth2 credentials whose user or token
-    /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), or a
-    /// root certificate that is not valid PEM.
+    /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), a
+    /// root certificate that is not valid PEM, or a [`resolve`](Self::resolve) override out of
+    /// its bounds.
     pub fn build(self) -> Result<Config> {
         let host = self.host.trim().to_string();
         if host.is_empty() {
@@ -232,6 +236,7 @@ impl ConfigBuilder {
             tls: Arc::new(tls),
             auth_mechanism: self.auth_mechanism,
             memory_budget: self.memory_budget,
+            resolve: self.resolve.validated()?,
         })
     }
 }

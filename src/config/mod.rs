@@ -23,12 +23,14 @@
 
 mod builder;
 mod limits;
+mod resolve;
 mod retry;
 mod security;
 mod tls;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +38,7 @@ pub use crate::credentials::Credentials;
 use crate::sasl::Mechanism;
 pub use builder::ConfigBuilder;
 pub use limits::Limits;
+use resolve::ResolveOverrides;
 pub use retry::RetryPolicy;
 pub use security::{Protocol, Security};
 pub(crate) use tls::TlsSettings;
@@ -59,6 +62,7 @@ pub struct Config {
     pub(crate) tls: Arc<TlsSettings>,
     pub(crate) auth_mechanism: Option<Mechanism>,
     pub(crate) memory_budget: Option<crate::MemoryBudget>,
+    pub(crate) resolve: ResolveOverrides,
 }
 
 impl Config {
@@ -137,6 +141,12 @@ impl Config {
         self.limits
     }
 
+    /// The addresses set with [`ConfigBuilder::resolve`] for `host` (a port of 0 replaced by
+    /// the port of `protocol`), or `None` when `host` is resolved by the system resolver.
+    pub fn resolve_override(&self, host: &str, protocol: Protocol) -> Option<Vec<SocketAddr>> {
+        self.resolve.lookup(host, self.port(protocol))
+    }
+
     /// The name the TLS certificate is checked against (the host unless overridden).
     pub fn tls_server_name(&self) -> &str {
         self.tls.server_name.as_deref().unwrap_or(&self.host)
@@ -178,6 +188,7 @@ impl Config {
             tls,
             auth_mechanism,
             memory_budget,
+            resolve,
         } = self;
         protocol.hash(state);
         // Which budget a connection draws from: a connection of budget A is never handed
@@ -189,6 +200,9 @@ impl Config {
             .hash(state);
         host.to_ascii_lowercase().hash(state);
         self.port(protocol).hash(state);
+        // Which addresses the host name stands for: two configs naming one host but
+        // different servers never share a connection.
+        resolve.hash(state);
         security.hash(state);
         match credentials {
             None => 0u8.hash(state),
@@ -238,6 +252,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("auth_mechanism", &self.auth_mechanism)
             .field("memory_budget", &self.memory_budget)
+            .field("resolve", &self.resolve)
             .finish()
     }
 }

@@ -6,8 +6,8 @@
 //!
 //! | step | file | takes → gives | where a change goes |
 //! |---|---|---|---|
-//! | resolve | `resolve.rs` | host, port → addresses (`Error::Dns`) | a custom resolver |
-//! | TCP | `tcp.rs` | addresses → a connected [`Socket`], each address tried in turn with what is left of the deadline; socket options | happy eyeballs, keepalive |
+//! | resolve | `resolve.rs` | host, port → addresses: the config's override (`ConfigBuilder::resolve`) or the system resolver's (`Error::Dns`) | a custom resolver |
+//! | TCP | `tcp.rs`, racing in `eyeballs.rs` | addresses → a connected [`Socket`]: happy eyeballs (RFC 8305: families interleaved, a new attempt every 250 ms or when one fails, first to connect wins) within the deadline; socket options | keepalive |
 //! | (proxy) | `proxy.rs`, not written yet | the socket to the proxy → the same socket tunnelled to the server (SOCKS5, HTTP `CONNECT`); resolve then names the proxy | the transport issue |
 //! | TLS | `tls.rs` | a socket → a TLS [`Stream`] (implicit TLS, and the STARTTLS upgrade), within the deadline | another TLS backend: a second file whose stream implements [`Layer`](super::stream::Layer) |
 //! | transport | [`open`] | the stream → a [`Transport`] bounded by the connect deadline until `end_connect` | |
@@ -17,6 +17,7 @@
 //! [`Layer`](super::stream::Layer) over the stream, installed by the transport the way
 //! `start_tls` installs TLS.
 
+mod eyeballs;
 mod resolve;
 pub(crate) mod starttls;
 mod tcp;
@@ -41,7 +42,7 @@ pub(crate) fn open(config: &Config, protocol: Protocol, id: &str) -> Result<Tran
     let deadline = later(Instant::now(), timeout);
     let host = config.host();
     let port = config.port(protocol);
-    let addrs = resolve::resolve(host, port)?;
+    let addrs = resolve::resolve(config, protocol, id)?;
     let socket = tcp::connect(config, host, port, &addrs, id, deadline)?;
     let stream = if config.security() == Security::Tls {
         tls::handshake(config, socket, deadline, timeout, id)?

@@ -1,18 +1,23 @@
-//! The TCP connect step: each resolved address in turn until one answers, all before the
-//! connect deadline, then the socket options (no Nagle, the configured read and write
-//! timeouts). Happy eyeballs or TCP keepalive would change this file only.
+//! The TCP connect step: the resolved addresses raced as happy eyeballs (`eyeballs.rs`),
+//! all before the connect deadline, then the socket options of a connected stream (no
+//! Nagle, the configured read and write timeouts), set in one place: [`finish`].
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Instant;
 
+use super::eyeballs;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::net::socket::Socket;
 
-/// Opens a TCP connection to one of `addrs` (those of `host:port`), trying each until one
-/// answers, all before `deadline` (the connect deadline); then sets the socket timeouts.
-/// Does not start TLS.
+/// Opens a TCP connection to one of `addrs` (those of `host:port`), raced as RFC 8305
+/// describes (families interleaved, a new attempt every 250 ms or as soon as one fails, at
+/// most 16 addresses), all before `deadline` (the connect deadline); then sets the socket
+/// options. Does not start TLS.
+///
+/// When no address connects: `Error::Timeout` if the deadline passed, else
+/// `Error::Connect`; either names every address tried and why it failed.
 pub(super) fn connect(
     config: &Config,
     host: &str,
@@ -21,39 +26,41 @@ pub(super) fn connect(
     id: &str,
     deadline: Instant,
 ) -> Result<Socket> {
-    let mut last_error = io::Error::new(io::ErrorKind::TimedOut, "connect deadline passed");
-    for addr in addrs {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            break;
-        }
-        log::debug!(target: "mailwire::net", "[{id}] connecting to {addr} ({host}:{port})");
-        match TcpStream::connect_timeout(addr, remaining) {
-            Ok(tcp) => {
-                let _ = tcp.set_nodelay(true);
-                set_io_timeouts(&tcp, config)?;
-                log::debug!(target: "mailwire::net", "[{id}] connected to {addr}");
-                return Ok(Socket::tcp(tcp));
-            }
-            Err(e) => {
-                log::debug!(target: "mailwire::net", "[{id}] connect to {addr} failed: {e}");
-                last_error = e;
-            }
-        }
-    }
-    if last_error.kind() == io::ErrorKind::TimedOut
-        || last_error.kind() == io::ErrorKind::WouldBlock
-    {
-        return Err(Error::Timeout {
-            operation: format!("connecting to {host}:{port}"),
+    let order = eyeballs::interleave(addrs, eyeballs::MAX_ADDRESSES);
+    log::debug!(
+        target: "mailwire::net",
+        "[{id}] connecting to {host}:{port}: {} of {} addresses",
+        order.len(),
+        addrs.len()
+    );
+    match eyeballs::race(&order, deadline, id) {
+        Ok((tcp, _addr)) => finish(tcp, config),
+        Err(failure) if failure.timed_out => Err(Error::Timeout {
+            operation: format!("connecting to {host}:{port} ({})", failure.summary()),
             after: config.connect_timeout(),
-        });
+        }),
+        Err(failure) => {
+            let kind = failure
+                .tried
+                .last()
+                .map_or(io::ErrorKind::NotFound, |(_, e)| e.kind());
+            Err(Error::Connect {
+                host: host.to_string(),
+                port,
+                source: io::Error::new(
+                    kind,
+                    format!("every address failed: {}", failure.summary()),
+                ),
+            })
+        }
     }
-    Err(Error::Connect {
-        host: host.to_string(),
-        port,
-        source: last_error,
-    })
+}
+
+/// The one place a connected stream is made ready: socket options, then the socket.
+fn finish(tcp: TcpStream, config: &Config) -> Result<Socket> {
+    let _ = tcp.set_nodelay(true);
+    set_io_timeouts(&tcp, config)?;
+    Ok(Socket::tcp(tcp))
 }
 
 /// Sets the configured read and write timeouts on the socket after connecting.
