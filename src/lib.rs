@@ -102,7 +102,9 @@ pub mod sasl;
 mod setters;
 
 pub use budget::MemoryBudget;
-pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
+pub use config::{
+    Config, ConfigBuilder, Credentials, Keepalive, Limits, Protocol, RetryPolicy, Security,
+};
 pub use error::{Error, Result, ServerStatus};
 pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};

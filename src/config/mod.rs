@@ -22,6 +22,7 @@
 //! ```
 
 mod builder;
+mod keepalive;
 mod limits;
 mod retry;
 mod security;
@@ -35,6 +36,7 @@ use std::time::Duration;
 pub use crate::credentials::Credentials;
 use crate::sasl::Mechanism;
 pub use builder::ConfigBuilder;
+pub use keepalive::Keepalive;
 pub use limits::Limits;
 pub use retry::RetryPolicy;
 pub use security::{Protocol, Security};
@@ -59,6 +61,7 @@ pub struct Config {
     pub(crate) tls: Arc<TlsSettings>,
     pub(crate) auth_mechanism: Option<Mechanism>,
     pub(crate) memory_budget: Option<crate::MemoryBudget>,
+    pub(crate) keepalive: Keepalive,
 }
 
 impl Config {
@@ -132,6 +135,12 @@ impl Config {
         self.retry
     }
 
+    /// The TCP keepalive every connection's socket gets (on by default: a dead peer is
+    /// noticed within [`Keepalive::detection_time`], 2 minutes).
+    pub fn keepalive(&self) -> Keepalive {
+        self.keepalive
+    }
+
     /// The memory limits.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -178,6 +187,7 @@ impl Config {
             tls,
             auth_mechanism,
             memory_budget,
+            keepalive,
         } = self;
         protocol.hash(state);
         // Which budget a connection draws from: a connection of budget A is never handed
@@ -197,6 +207,9 @@ impl Config {
         }
         auth_mechanism.hash(state);
         (connect_timeout, read_timeout, write_timeout).hash(state);
+        // How soon a dead peer is noticed: a connection probed less often is not handed to
+        // a config that asked for quicker detection.
+        keepalive.hash(state);
         let RetryPolicy {
             max_attempts,
             initial_delay,
@@ -238,6 +251,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("auth_mechanism", &self.auth_mechanism)
             .field("memory_budget", &self.memory_budget)
+            .field("keepalive", &self.keepalive)
             .finish()
     }
 }

@@ -30,7 +30,7 @@ pub(super) fn connect(
         log::debug!(target: "mailwire::net", "[{id}] connecting to {addr} ({host}:{port})");
         match TcpStream::connect_timeout(addr, remaining) {
             Ok(tcp) => {
-                let _ = tcp.set_nodelay(true);
+                crate::net::sockopt::apply(&tcp, config, id);
                 set_io_timeouts(&tcp, config)?;
                 log::debug!(target: "mailwire::net", "[{id}] connected to {addr}");
                 return Ok(Socket::tcp(tcp));
