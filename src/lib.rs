@@ -103,7 +103,9 @@ mod setters;
 mod throttle;
 
 pub use budget::MemoryBudget;
-pub use config::{Config, ConfigBuilder, Credentials, Limits, Protocol, RetryPolicy, Security};
+pub use config::{
+    Config, ConfigBuilder, Credentials, Keepalive, Limits, Protocol, RetryPolicy, Security,
+};
 pub use error::{Error, Result, ServerStatus};
 pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};

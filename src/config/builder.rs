@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Config, Credentials, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings};
+use super::{
+    Config, Credentials, Keepalive, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings,
+};
 use crate::error::{Error, Result};
 use crate::sasl::Mechanism;
 use crate::setters::setters;
@@ -33,6 +35,7 @@ pub struct ConfigBuilder {
     pub(super) auth_mechanism: Option<Mechanism>,
     pub(super) memory_budget: Option<crate::MemoryBudget>,
     pub(super) resolve: ResolveOverrides,
+    pub(super) keepalive: Keepalive,
     /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
     pub(super) response_size_set: bool,
 }
@@ -75,6 +78,7 @@ impl ConfigBuilder {
             auth_mechanism: None,
             memory_budget: None,
             resolve: ResolveOverrides::default(),
+            keepalive: Keepalive::default(),
             response_size_set: false,
         }
     }
@@ -154,12 +158,19 @@ impl ConfigBuilder {
     setters! {
         /// How connection attempts are retried (default: 3 attempts, 1 s initial delay).
         pub fn retry(retry: RetryPolicy) { self.retry = retry }
+
+        /// The TCP keepalive of every connection (IMAP and POP3) made from this config:
+        /// default on, 60 s idle, then a probe every 15 s, 4 probes, so a connection that
+        /// silently died (a NAT dropped it) is noticed within
+        /// [`Keepalive::detection_time`], 2 minutes; [`Keepalive::off`] turns it off.
+        pub fn keepalive(keepalive: Keepalive) { self.keepalive = keepalive }
     }
 
     /// Validates the settings and builds the [`Config`].
     ///
     /// Fails with [`Error::InvalidInput`] on an empty or malformed host or TLS server name,
-    /// port 0, a zero timeout, an invalid retry policy, a line limit under 1 KiB, credentials
+    /// port 0, a zero timeout, an invalid retry policy, a keepalive idle time or interval
+    /// outside 1 s – 32,767 s or a probe count outside 1 – 127, a line limit under 1 KiB, credentials
     /// with an empty user or containing NUL, CR or LF, OAuth2 credentials whose user or token
     /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), a
     /// root certificate that is not valid PEM, or a [`resolve`](Self::resolve) override out of
@@ -183,6 +194,7 @@ impl ConfigBuilder {
             }
         }
         self.retry.validate()?;
+        self.keepalive.validate()?;
         let limits = self.limits.validated(self.response_size_set)?;
         if let Some(credentials) = &self.credentials {
             if credentials.user().is_empty() {
@@ -237,6 +249,7 @@ impl ConfigBuilder {
             auth_mechanism: self.auth_mechanism,
             memory_budget: self.memory_budget,
             resolve: self.resolve.validated()?,
+            keepalive: self.keepalive,
         })
     }
 }

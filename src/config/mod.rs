@@ -22,6 +22,7 @@
 //! ```
 
 mod builder;
+mod keepalive;
 mod limits;
 mod resolve;
 mod retry;
@@ -37,6 +38,7 @@ use std::time::Duration;
 pub use crate::credentials::Credentials;
 use crate::sasl::Mechanism;
 pub use builder::ConfigBuilder;
+pub use keepalive::Keepalive;
 pub use limits::Limits;
 use resolve::ResolveOverrides;
 pub use retry::RetryPolicy;
@@ -63,6 +65,7 @@ pub struct Config {
     pub(crate) auth_mechanism: Option<Mechanism>,
     pub(crate) memory_budget: Option<crate::MemoryBudget>,
     pub(crate) resolve: ResolveOverrides,
+    pub(crate) keepalive: Keepalive,
 }
 
 impl Config {
@@ -136,6 +139,12 @@ impl Config {
         self.retry
     }
 
+    /// The TCP keepalive every connection's socket gets (on by default: a dead peer is
+    /// noticed within [`Keepalive::detection_time`], 2 minutes).
+    pub fn keepalive(&self) -> Keepalive {
+        self.keepalive
+    }
+
     /// The memory limits.
     pub fn limits(&self) -> Limits {
         self.limits
@@ -189,6 +198,7 @@ impl Config {
             auth_mechanism,
             memory_budget,
             resolve,
+            keepalive,
         } = self;
         protocol.hash(state);
         // Which budget a connection draws from: a connection of budget A is never handed
@@ -211,6 +221,9 @@ impl Config {
         }
         auth_mechanism.hash(state);
         (connect_timeout, read_timeout, write_timeout).hash(state);
+        // How soon a dead peer is noticed: a connection probed less often is not handed to
+        // a config that asked for quicker detection.
+        keepalive.hash(state);
         let RetryPolicy {
             max_attempts,
             initial_delay,
@@ -253,6 +266,7 @@ impl fmt::Debug for Config {
             .field("auth_mechanism", &self.auth_mechanism)
             .field("memory_budget", &self.memory_budget)
             .field("resolve", &self.resolve)
+            .field("keepalive", &self.keepalive)
             .finish()
     }
 }

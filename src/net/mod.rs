@@ -8,6 +8,7 @@ pub(crate) mod memory;
 pub(crate) mod peek;
 pub(crate) mod retry;
 pub(crate) mod socket;
+pub(crate) mod sockopt;
 pub(crate) mod stream;
 pub(crate) mod transport;
 

@@ -149,10 +149,13 @@ impl Socket {
         }
     }
 
-    /// Turns Nagle's algorithm off (commands are small and answered one by one).
-    pub(crate) fn set_nodelay(&self) {
-        if let Kind::Tcp(tcp) = &self.kind {
-            let _ = tcp.set_nodelay(true);
+    /// The TCP stream under this socket (`None` for the in-memory pipe), for tests that
+    /// read its options back.
+    #[cfg(test)]
+    pub(crate) fn tcp_stream(&self) -> Option<&TcpStream> {
+        match &self.kind {
+            Kind::Tcp(tcp) => Some(tcp),
+            Kind::Memory(_) => None,
         }
     }
 
@@ -170,6 +173,24 @@ impl Socket {
             }
         }
     }
+}
+
+/// Tells a connection the kernel ended apart from a read that timed out. On Unix a socket
+/// read timeout is `EAGAIN` (`WouldBlock`), so `ETIMEDOUT` (`TimedOut`) from a read means the
+/// connection itself timed out: keepalive probes or retransmissions went unanswered (the
+/// peer or a NAT on the way is gone). It is passed on as `ConnectionAborted`, which ends
+/// the wait at once, instead of as a timeout that the read loop would wait out. (Windows
+/// reports both as `TimedOut`; there the read deadline ends the wait.)
+fn dead_peer(e: io::Error) -> io::Error {
+    if cfg!(unix) && e.kind() == io::ErrorKind::TimedOut {
+        return io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            format!(
+                "the connection timed out: no answer to TCP keepalive probes or retransmissions, the server or the network path to it is gone ({e})"
+            ),
+        );
+    }
+    e
 }
 
 /// Sets a socket timeout when it differs from what is set by more than the slack (a zero
@@ -197,7 +218,7 @@ impl Read for Socket {
                     let t = &*tcp;
                     adjust(&mut self.read_timeout_set, left, |d| t.set_read_timeout(d))?;
                 }
-                tcp.read(buf)
+                tcp.read(buf).map_err(dead_peer)
             }
             Kind::Memory(end) => end.read_until(buf, self.read_deadline),
         }

@@ -79,7 +79,6 @@ impl Transport {
 
     fn new(stream: Stream, config: &Config, id: &str) -> Transport {
         let limits = config.limits();
-        stream.socket().set_nodelay();
         let shutdown = stream.socket().shutdown_handle();
         Transport {
             stream,
@@ -116,6 +115,12 @@ impl Transport {
     /// the lock that guards the session; it survives the STARTTLS upgrade).
     pub(crate) fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
+    }
+
+    /// The socket under the stream, for tests that read its options back.
+    #[cfg(test)]
+    pub(crate) fn socket(&self) -> &Socket {
+        self.stream.socket()
     }
 
     /// The connection id used in log lines (e.g. `imap#3`).

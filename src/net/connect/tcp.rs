@@ -34,7 +34,7 @@ pub(super) fn connect(
         addrs.len()
     );
     match eyeballs::race(&order, deadline, id) {
-        Ok((tcp, _addr)) => finish(tcp, config),
+        Ok((tcp, _addr)) => finish(tcp, config, id),
         Err(failure) if failure.timed_out => Err(Error::Timeout {
             operation: format!("connecting to {host}:{port} ({})", failure.summary()),
             after: config.connect_timeout(),
@@ -57,8 +57,8 @@ pub(super) fn connect(
 }
 
 /// The one place a connected stream is made ready: socket options, then the socket.
-fn finish(tcp: TcpStream, config: &Config) -> Result<Socket> {
-    let _ = tcp.set_nodelay(true);
+fn finish(tcp: TcpStream, config: &Config, id: &str) -> Result<Socket> {
+    crate::net::sockopt::apply(&tcp, config, id);
     set_io_timeouts(&tcp, config)?;
     Ok(Socket::tcp(tcp))
 }
