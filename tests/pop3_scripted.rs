@@ -1,16 +1,20 @@
 //! Pop3Handler against scripted servers, for what Dovecot does not do on demand: APOP,
 //! `-ERR [IN-USE]` (retried) and `-ERR [AUTH]` (never retried), a server that advertises
 //! PIPELINING and breaks on it, `-ERR` in the middle of a pipeline, a connection dropped
-//! mid-message, STLS not offered, and the RFC 5034 initial-response rule.
+//! mid-message, STLS not offered, the RFC 5034 initial-response rule, and a `Pop3Pool`
+//! that backs a throttled account off instead of reconnecting on every call.
 
 mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mailwire::pop3::{LoginMethod, Pop3Handler, Pop3Options};
+use mailwire::pool::PoolOptions;
+use mailwire::pop3::{LoginMethod, Pop3Handler, Pop3Options, Pop3Pool};
 use mailwire::{Config, Error, RetryPolicy, Security};
 use support::script_server::{Script, ScriptServer};
 
@@ -510,4 +514,78 @@ fn xoauth2_error_challenge_is_acknowledged_and_reported_as_auth() {
     }
     server.assert_ok();
     assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_throttled_pop3_account_is_backed_off_by_the_pool() {
+    // `[IN-USE]` to every PASS until the server lets the account in again.
+    let locked = Arc::new(AtomicBool::new(true));
+    let server = ScriptServer::start({
+        let locked = locked.clone();
+        move |_| {
+            if locked.load(Ordering::SeqCst) {
+                login_script("-ERR [IN-USE] maildrop already locked")
+            } else {
+                login_script("+OK logged in")
+                    .expect_line("CAPA")
+                    .send(CAPA_USER)
+                    .read_until_closed()
+            }
+        }
+    });
+    let cfg = config(
+        server.port(),
+        "alice",
+        "secret pw",
+        RetryPolicy::new(1, Duration::from_millis(10)),
+    );
+    let backoff = Duration::from_millis(400);
+    let pool = Pop3Pool::with_options(
+        PoolOptions::new().max_per_account(1).max_backoff(backoff),
+        Pop3Options::default(),
+    )
+    .unwrap();
+    let in_use = |e: &Error| matches!(e, Error::Server { .. }) && e.to_string().contains("IN-USE");
+    let err = pool.get(&cfg).unwrap_err();
+    assert!(in_use(&err) && err.is_transient(), "{err:?}");
+    assert!(pool.stats_for(&cfg).backing_off);
+    assert_eq!(server.connections(), 1);
+
+    // Three workers asking for 1.2 s: one probe per backoff step (400 ms: the hint capped),
+    // never a connection per call, and every failure is the server's answer, not a timeout.
+    let until = Instant::now() + Duration::from_millis(1200);
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            let (pool, cfg) = (pool.clone(), cfg.clone());
+            std::thread::spawn(move || {
+                let mut calls = 0;
+                while Instant::now() < until {
+                    let err = pool
+                        .get_timeout(&cfg, Duration::from_millis(50))
+                        .unwrap_err();
+                    assert!(in_use(&err), "{err:?}");
+                    calls += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                calls
+            })
+        })
+        .collect();
+    let calls: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    let connections = server.connections();
+    assert!(calls > 50, "{calls} calls");
+    assert!(
+        connections <= 1 + 4,
+        "{connections} connections for {calls} calls"
+    );
+
+    // Let in: the next probe (within one backoff step) logs in and ends the backoff.
+    locked.store(false, Ordering::SeqCst);
+    let guard = pool.get_timeout(&cfg, Duration::from_secs(5));
+    assert!(guard.is_ok(), "{:?}", guard.err());
+    drop(guard);
+    let stats = pool.stats_for(&cfg);
+    assert!(!stats.backing_off, "{stats:?}");
+    assert_eq!(stats.throttled, connections as u64, "{stats:?}");
+    pool.clear_all();
 }
