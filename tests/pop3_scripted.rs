@@ -89,7 +89,8 @@ fn in_use_is_retried_and_auth_is_not() {
         server.port(),
         "alice",
         "secret pw",
-        RetryPolicy::new(3, Duration::from_millis(20)),
+        // IN-USE asks for 30 s; the cap keeps the test short.
+        RetryPolicy::new(3, Duration::from_millis(20)).with_max_delay(Duration::from_millis(50)),
     );
     let pop = Pop3Handler::connect(&cfg).unwrap();
     assert_eq!(pop.logged_in_with(), Some("USER/PASS"));
@@ -104,7 +105,7 @@ fn in_use_is_retried_and_auth_is_not() {
         server.port(),
         "alice",
         "secret pw",
-        RetryPolicy::new(3, Duration::from_millis(10)),
+        RetryPolicy::new(3, Duration::from_millis(10)).with_max_delay(Duration::from_millis(50)),
     );
     match Pop3Handler::connect(&cfg) {
         Err(e @ Error::Server { .. }) => {
