@@ -87,7 +87,7 @@ mod atom;
 pub(crate) mod base64;
 pub mod budget;
 pub mod config;
-mod credentials;
+pub mod credentials;
 pub mod error;
 mod flag;
 #[cfg(any(test, feature = "fuzzing"))]
