@@ -269,10 +269,15 @@ pub(crate) fn is_rejection(error: &Error) -> bool {
 }
 
 /// How one connect asks a provider: [`Ask::First`] until the server rejected a secret, then
-/// [`Ask::Rejected`] once.
+/// [`Ask::Rejected`] once; attempts after that refresh (a retry after a transient failure)
+/// ask [`Ask::First`] again and never refresh a second time.
 #[derive(Debug)]
 pub(crate) struct Asking {
-    next: Ask,
+    /// The server rejected a secret and the provider has not yet been asked for a fresh one
+    /// (it closed the connection: the fresh secret goes to the next connect).
+    refresh_due: bool,
+    /// The provider was asked with [`Ask::Rejected`] in this connect.
+    refreshed: bool,
     /// The server rejected the first secret and closed the connection: the refreshed
     /// secret is to be tried on a new one.
     reconnect: bool,
@@ -281,7 +286,8 @@ pub(crate) struct Asking {
 impl Asking {
     pub(crate) fn new() -> Asking {
         Asking {
-            next: Ask::First,
+            refresh_due: false,
+            refreshed: false,
             reconnect: false,
         }
     }
@@ -289,6 +295,16 @@ impl Asking {
     /// Whether a rejection on a closed connection asks for one more connect (once).
     pub(crate) fn take_reconnect(&mut self) -> bool {
         std::mem::take(&mut self.reconnect)
+    }
+
+    /// The next question for the provider (a due refresh is asked once).
+    fn ask(&mut self) -> Ask {
+        if std::mem::take(&mut self.refresh_due) {
+            self.refreshed = true;
+            Ask::Rejected
+        } else {
+            Ask::First
+        }
     }
 
     /// Logs in on `session` with `credentials`: `attempt` sends one secret. A provider's
@@ -301,16 +317,17 @@ impl Asking {
         usable: impl Fn(&S) -> bool,
         mut attempt: impl FnMut(&mut S, &Credentials) -> Result<()>,
     ) -> Result<()> {
-        let secret = credentials.resolve(self.next)?;
+        let ask = self.ask();
+        let secret = credentials.resolve(ask)?;
         match attempt(session, &secret) {
-            Err(e) if credentials.is_provider() && self.next == Ask::First && is_rejection(&e) => {
-                self.next = Ask::Rejected;
+            Err(e) if credentials.is_provider() && !self.refreshed && is_rejection(&e) => {
+                self.refresh_due = true;
                 log::debug!(target: "mailwire::credentials", "the server rejected the provided secret for {}: {e}; asking for a fresh one", credentials.user());
                 if !usable(session) {
                     self.reconnect = true;
                     return Err(e);
                 }
-                let secret = credentials.resolve(Ask::Rejected)?;
+                let secret = credentials.resolve(self.ask())?;
                 attempt(session, &secret)
             }
             other => other,
