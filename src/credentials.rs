@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -138,8 +139,9 @@ impl Credentials {
     /// the login is tried once more (on the same connection when the server kept it open,
     /// else on a new one) before the connect fails with [`Error::Auth`]. An error `provide`
     /// returns fails the connect with that error (a transient one is retried per the
-    /// config's retry policy). It runs on the connecting thread, inside the connect
-    /// deadline: keep it quick or cache.
+    /// config's retry policy); a panic in `provide` is caught and fails the connect with an
+    /// [`Error::InvalidInput`] naming the provider. It runs on the connecting thread, and
+    /// its time counts against the connect deadline: keep it quick or cache.
     ///
     /// `name` names the account in the pool's reuse key (see [`CredentialProvider`]) and in
     /// logs; secrets are never logged.
@@ -205,7 +207,15 @@ impl Credentials {
             return Ok(self.clone());
         };
         log::debug!(target: "mailwire::credentials", "asking the credential provider {:?} for {} ({ask:?})", p.name, p.user);
-        let resolved = match (p.provide)(ask)? {
+        // A panic in the caller's function must not end the connecting thread (a pool's
+        // caller, an idle listener's worker): it fails this connect instead.
+        let provided = catch_unwind(AssertUnwindSafe(|| (p.provide)(ask))).map_err(|_| {
+            Error::invalid(
+                "credential provider",
+                format!("the provider {:?} panicked when asked {ask:?}", p.name),
+            )
+        })?;
+        let resolved = match provided? {
             Secret::Password(password) => Credentials::Password {
                 user: p.user.clone(),
                 password,
@@ -292,9 +302,10 @@ impl Asking {
         }
     }
 
-    /// Whether a rejection on a closed connection asks for one more connect (once).
+    /// Whether a rejection on a closed connection asks for one more connect (once, and
+    /// not when a retry of the connect already tried the refreshed secret).
     pub(crate) fn take_reconnect(&mut self) -> bool {
-        std::mem::take(&mut self.reconnect)
+        std::mem::take(&mut self.reconnect) && !self.refreshed
     }
 
     /// The next question for the provider (a due refresh is asked once).

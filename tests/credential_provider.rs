@@ -2,7 +2,7 @@
 //! pooled, idle-listener reconnects, POP3) against the real Dovecot across a password
 //! rotation (passwd-file change + `doveadm kick`), one refresh and then `Error::Auth` for a
 //! secret that stays wrong; scripted servers for OAuth2, a rejection that closes the
-//! connection, a throttling answer (no refresh) and a provider's own error.
+//! connection, a throttling answer (no refresh) and a provider's own error or panic.
 
 mod support;
 
@@ -238,6 +238,24 @@ fn xoauth2(user: &str, token: &str) -> String {
     support::base64(format!("user={user}\x01auth=Bearer {token}\x01\x01").as_bytes())
 }
 
+/// Logs in to `server` with a provider whose cached secret is "old" and whose store holds
+/// "new": one refresh, `connections` connections, the scripts all done.
+fn refreshed_once(server: &ScriptServer, oauth2: bool, connections: usize) {
+    let store = Store::new("old");
+    *store.current.lock().unwrap() = "new".into();
+    let config = scripted(
+        server.port(),
+        store.credentials("alice", oauth2),
+        RetryPolicy::none(),
+    );
+    let conn = ImapConnection::connect(&config).unwrap();
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(5)));
+    server.assert_ok();
+    assert_eq!(server.connections(), connections);
+    assert_eq!(store.asks(), [FIRST, REJECTED]);
+}
+
 #[test]
 fn an_expired_oauth2_token_is_refreshed_once_on_the_same_connection() {
     let server = ScriptServer::start_seq(vec![
@@ -251,19 +269,7 @@ fn an_expired_oauth2_token_is_refreshed_once_on_the_same_connection() {
             .reply_tagged("OK bye")
             .close(),
     ]);
-    let store = Store::new("old");
-    *store.current.lock().unwrap() = "new".into();
-    let config = scripted(
-        server.port(),
-        store.credentials("alice", true),
-        RetryPolicy::none(),
-    );
-    let conn = ImapConnection::connect(&config).unwrap();
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(5)));
-    server.assert_ok();
-    assert_eq!(server.connections(), 1);
-    assert_eq!(store.asks(), [FIRST, REJECTED]);
+    refreshed_once(&server, true, 1);
 }
 
 #[test]
@@ -282,19 +288,7 @@ fn a_rejection_that_closes_the_connection_is_retried_on_a_new_one() {
             .reply_tagged("OK bye")
             .close(),
     ]);
-    let store = Store::new("old");
-    *store.current.lock().unwrap() = "new".into();
-    let config = scripted(
-        server.port(),
-        store.credentials("alice", false),
-        RetryPolicy::none(),
-    );
-    let conn = ImapConnection::connect(&config).unwrap();
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(5)));
-    server.assert_ok();
-    assert_eq!(server.connections(), 2);
-    assert_eq!(store.asks(), [FIRST, REJECTED]);
+    refreshed_once(&server, false, 2);
 }
 
 #[test]
@@ -347,6 +341,16 @@ fn a_providers_error_fails_the_connect_with_that_error() {
             )
         }
         other => panic!("expected the provider's error, got {other:?}"),
+    }
+    // A panicking provider fails the connect with an error naming it.
+    let credentials = Credentials::provider("alice", "panicking", |_| panic!("the caller's bug"));
+    let config = scripted(server.port(), credentials, RetryPolicy::none());
+    match ImapConnection::connect(&config) {
+        Err(Error::InvalidInput { what, reason }) => {
+            assert_eq!(what, "credential provider");
+            assert!(reason.contains("\"panicking\""), "{reason}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
     }
     // A provider's secret is checked as a configured one is.
     let credentials =
