@@ -307,3 +307,28 @@ fn build_refuses_a_client_id_that_could_break_the_command() {
         .unwrap();
     assert_eq!(config.client_id(), Some((most.as_str(), "1")));
 }
+
+#[test]
+fn the_pools_reuse_key_tells_hooks_and_ids_apart() {
+    let pool = ImapPool::new().unwrap();
+    let base = || Config::builder("imap.example.com").login("alice", "pw");
+    let plain = base().build().unwrap();
+    let with_hook = base().on_connect(|_| Ok(()));
+    let hooked = with_hook.clone().build().unwrap();
+    let key = |c: &Config| pool.reuse_key_for(c);
+    // One hook (a clone of the config or of its builder): one identity.
+    assert_eq!(key(&hooked), key(&hooked.clone()));
+    assert_eq!(key(&hooked), key(&with_hook.build().unwrap()));
+    // A connection set up by another hook, or none, or with another ID, is never handed out.
+    assert_ne!(key(&plain), key(&hooked));
+    assert_ne!(
+        key(&hooked),
+        key(&base().on_connect(|_| Ok(())).build().unwrap())
+    );
+    let id = |name: &str| base().client_id(name, "1").build().unwrap();
+    assert_ne!(key(&plain), key(&id("svc")));
+    assert_ne!(key(&id("svc")), key(&id("other")));
+    assert_eq!(key(&id("svc")), key(&id("svc")));
+    // Still one account: they share its connection limit.
+    assert_eq!(pool.key_for(&plain), pool.key_for(&hooked));
+}

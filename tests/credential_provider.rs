@@ -363,6 +363,42 @@ fn a_providers_error_fails_the_connect_with_that_error() {
 }
 
 #[test]
+fn the_pools_reuse_key_names_a_provider_by_its_name_not_its_secrets() {
+    let pool = ImapPool::new().unwrap();
+    let config = |user: &str, name: &str, secret: &'static str| {
+        let credentials =
+            Credentials::provider(user, name, move |_| Ok(Secret::Password(secret.into())));
+        Config::builder("imap.example.com")
+            .credentials(credentials)
+            .build()
+            .unwrap()
+    };
+    let key = |c: &Config| pool.reuse_key_for(c);
+    // Whatever secret it hands out (before or after a refresh), one name is one identity.
+    assert_eq!(
+        key(&config("alice", "store", "a")),
+        key(&config("alice", "store", "b"))
+    );
+    assert_ne!(
+        key(&config("alice", "store", "a")),
+        key(&config("alice", "other", "a"))
+    );
+    assert_ne!(
+        key(&config("alice", "store", "a")),
+        key(&config("bob", "store", "a"))
+    );
+    let fixed = Config::builder("imap.example.com")
+        .login("alice", "a")
+        .build()
+        .unwrap();
+    assert_ne!(key(&config("alice", "store", "a")), key(&fixed));
+    assert_eq!(
+        pool.key_for(&config("alice", "store", "a")),
+        pool.key_for(&fixed)
+    );
+}
+
+#[test]
 fn debug_never_shows_a_provided_secret() {
     let Some(dc) = support::dovecot::shared() else {
         return;
