@@ -1,6 +1,7 @@
-//! Who to log in as: the [`Credentials`] that configuration holds and SASL turns into
-//! responses (a fixed secret, or a provider asked at every login), in a module of their own
-//! so that neither depends on the other.
+//! Who to log in as: [`Credentials`], a fixed password or OAuth2 token or a
+//! [`CredentialProvider`] asked at every login ([`Ask`] says why, [`Secret`] is its answer);
+//! in a module of their own so that configuration and SASL use them without depending on
+//! each other.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};

@@ -111,3 +111,9 @@ pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeEr
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/troubleshooting.md's code examples (the OAuth2 token provider, the NetEase client
+/// ID), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/troubleshooting.md")]
+pub struct TroubleshootingDoctests;

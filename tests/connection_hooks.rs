@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use mailwire::imap::{IdleEvent, IdleListener, ImapConnection, ImapPool};
+use mailwire::imap::{ConnectionState, IdleEvent, IdleListener, ImapConnection, ImapPool};
 use mailwire::{Config, ConfigBuilder, Credentials, Error, RetryPolicy, Security};
 use support::dovecot::{Dovecot, User};
 use support::script_server::{Script, ScriptServer};
@@ -54,9 +54,18 @@ fn hooked(
     (config, calls)
 }
 
-/// [`hooked`] with a hook that checks that it runs on a logged-in connection.
+/// [`hooked`] with a hook that checks that it runs on a logged-in connection with no folder
+/// selected yet (before an IdleListener opens its folder).
 fn counted(dc: &Dovecot, user: &User) -> (Config, Arc<AtomicUsize>) {
-    hooked(dc, user, |_, conn| conn.noop())
+    hooked(dc, user, |_, conn| {
+        if conn.state() != ConnectionState::Authenticated {
+            return Err(Error::InvalidInput {
+                what: "the test's hook".into(),
+                reason: format!("ran in state {}", conn.state()),
+            });
+        }
+        conn.noop()
+    })
 }
 
 /// How many times Dovecot logged the ID `name` (one line per connection that sent it).
@@ -143,6 +152,35 @@ fn the_hook_and_the_id_run_on_an_idle_listeners_reconnect() {
     listener.stop();
     wait_until("two IDs in Dovecot's log", || ids_logged(dc, &name) >= 2);
     assert_eq!(ids_logged(dc, &name), 2, "{}", dc.log_tail(40));
+}
+
+#[test]
+fn a_hook_failing_on_a_listeners_reconnect_stops_the_listener_with_its_error() {
+    let Some(dc) = dovecot() else {
+        return;
+    };
+    let user = dc.add_user();
+    let (config, calls) = hooked(dc, &user, |call, _| match call {
+        0 => Ok(()),
+        _ => Err(hook_error()),
+    });
+    let listener = IdleListener::builder(config).spawn().unwrap();
+    let events = listener.events();
+    dc.kick(&user.name);
+    let until = Instant::now() + Duration::from_secs(20);
+    let (mut hook_errors, mut stopped) = (0, false);
+    while !stopped && Instant::now() < until {
+        match events.recv_timeout(Duration::from_millis(200)) {
+            Ok(IdleEvent::Error(e)) if is_hook_error(&e) => hook_errors += 1,
+            Ok(IdleEvent::Reconnected { .. }) => panic!("reconnected although the hook failed"),
+            Ok(IdleEvent::Stopped) => stopped = true,
+            _ => {}
+        }
+    }
+    assert!(stopped, "the listener did not stop within 20 s");
+    assert_eq!(hook_errors, 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(!listener.is_running());
 }
 
 /// The error the failing hook returns (not transient: no retry).
@@ -271,6 +309,31 @@ fn client_id_escapes_quotes_and_backslashes() {
         .build()
         .unwrap();
     let conn = ImapConnection::connect(&config).unwrap();
+    conn.logout();
+    server.assert_ok();
+}
+
+#[test]
+fn a_refused_id_is_not_an_error() {
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 ID] scripted")
+            .expect_contains("LOGIN alice pw")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 ID] logged in")
+            .expect_contains(r#" ID ("name" "my-service" "version" "1.0")"#)
+            .reply_tagged("NO not today")
+            .expect_contains("NOOP")
+            .reply_tagged("OK done")
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close()
+    });
+    let config = scripted(server.port())
+        .client_id("my-service", "1.0")
+        .build()
+        .unwrap();
+    let conn = ImapConnection::connect(&config).unwrap();
+    conn.noop().unwrap();
     conn.logout();
     server.assert_ok();
 }

@@ -2,8 +2,11 @@
 //! pooled, idle-listener reconnects, POP3) against the real Dovecot across a password
 //! rotation (passwd-file change + `doveadm kick`), one refresh and then `Error::Auth` for a
 //! secret that stays wrong; scripted servers for OAuth2, a rejection that closes the
-//! connection, a throttling answer (no refresh) and a provider's own error or panic.
+//! connection, a throttling answer (no refresh), a provider's own error or panic, and no
+//! provided secret in the logs.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -396,6 +399,42 @@ fn the_pools_reuse_key_names_a_provider_by_its_name_not_its_secrets() {
         pool.key_for(&config("alice", "store", "a")),
         pool.key_for(&fixed)
     );
+}
+
+#[test]
+fn provided_secrets_are_never_logged() {
+    capture::install();
+    let (old, new) = (support::random_token(24), support::random_token(24));
+    let server = ScriptServer::start_seq(vec![
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 SASL-IR] scripted")
+            .expect_contains(&format!("AUTHENTICATE XOAUTH2 {}", xoauth2("alice", &old)))
+            .reply_tagged("NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)")
+            .expect_contains(&format!("AUTHENTICATE XOAUTH2 {}", xoauth2("alice", &new)))
+            .reply_tagged("OK [CAPABILITY IMAP4rev1] alice authenticated (Success)")
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close(),
+    ]);
+    let store = Store::new(&old);
+    *store.current.lock().unwrap() = new.clone();
+    let config = scripted(
+        server.port(),
+        store.credentials("alice", true),
+        RetryPolicy::none(),
+    );
+    ImapConnection::connect(&config).unwrap().logout();
+    server.assert_ok();
+    assert_eq!(store.asks(), [FIRST, REJECTED]);
+    let lines = capture::lines();
+    assert!(lines.iter().any(|l| l.contains("AUTHENTICATE XOAUTH2")));
+    for secret in [&old, &new] {
+        let payload = xoauth2("alice", secret);
+        for line in &lines {
+            assert!(!line.contains(secret.as_str()), "{line}");
+            assert!(!line.contains(&payload), "{line}");
+        }
+    }
 }
 
 #[test]

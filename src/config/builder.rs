@@ -155,11 +155,33 @@ impl ConfigBuilder {
     }
 
     /// Sends `ID ("name" name "version" version)` (RFC 2971) right after every IMAP login
-    /// when the server offers `ID`, before anything else the connection does (some
-    /// providers, e.g. NetEase / 163.com, refuse `SELECT` with "Unsafe Login" without it).
-    /// The server's answer is logged (escaped) at debug level. `build` refuses an empty
-    /// value, one over 1024 bytes or one holding a control character. Not sent over POP3,
-    /// which has no `ID`.
+    /// when the server offers `ID`, before the [`on_connect`](Self::on_connect) hook and
+    /// anything else the connection does (some providers, e.g. NetEase / 163.com, refuse
+    /// `SELECT` with "Unsafe Login" without it): on [`ImapConnection::connect`], each new
+    /// pooled connection and every (re)connect of an
+    /// [`IdleListener`](crate::imap::IdleListener). Not sent when the server does not offer
+    /// `ID`, nor over POP3, which has no `ID`. A `NO` / `BAD` answer is logged, not an
+    /// error; the server's own `ID` answer is logged (escaped, at most 512 characters) at
+    /// debug level.
+    ///
+    /// The values go out as IMAP strings, `"` and `\` escaped, so they cannot end the
+    /// command; [`build`](Self::build) refuses an empty value, one over 1024 bytes (RFC
+    /// 2971's limit) or one holding a control character (CR, LF, NUL, tab, …) with
+    /// [`Error::InvalidInput`]. The ID is part of the pool's reuse key.
+    ///
+    /// ```
+    /// use mailwire::{Config, Error};
+    ///
+    /// let config = Config::builder("imap.163.com")
+    ///     .login("you@163.com", "client-authorization-code")
+    ///     .client_id("my \"quoted\" service", "1.0")
+    ///     .build()?;
+    /// assert_eq!(config.client_id(), Some(("my \"quoted\" service", "1.0")));
+    ///
+    /// let refused = Config::builder("imap.163.com").client_id("evil\r\nA1 LOGOUT", "1.0").build();
+    /// assert!(matches!(refused, Err(Error::InvalidInput { .. })));
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
     pub fn client_id(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
         self.client_id = Some((name.into(), version.into()));
         self
