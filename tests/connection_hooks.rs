@@ -260,14 +260,16 @@ fn scripted(port: u16) -> ConfigBuilder {
         .retry(RetryPolicy::none())
 }
 
-#[test]
-fn client_id_is_not_sent_when_the_server_does_not_offer_id() {
-    let server = ScriptServer::start(|_| {
+/// Connects with `client_id(name, version)` to a server offering `caps` that runs `id` (the
+/// steps for what follows the login) before the caller's `NOOP` and `LOGOUT`; the scripts
+/// all passed.
+fn connect_scripted(caps: &'static str, id: Script, name: &str, version: &str) -> ScriptServer {
+    let server = ScriptServer::start(move |_| {
         Script::new()
-            .send_line("* OK [CAPABILITY IMAP4rev1] scripted, no ID")
+            .send_line(&format!("* OK [CAPABILITY {caps}] scripted"))
             .expect_contains("LOGIN alice pw")
-            .reply_tagged("OK [CAPABILITY IMAP4rev1] logged in")
-            // The next command must be the caller's, not an ID.
+            .reply_tagged(&format!("OK [CAPABILITY {caps}] logged in"))
+            .then(id.clone())
             .expect_contains("NOOP")
             .reply_tagged("OK done")
             .expect_contains("LOGOUT")
@@ -275,13 +277,20 @@ fn client_id_is_not_sent_when_the_server_does_not_offer_id() {
             .close()
     });
     let config = scripted(server.port())
-        .client_id("my-service", "1.0")
+        .client_id(name, version)
         .build()
         .unwrap();
     let conn = ImapConnection::connect(&config).unwrap();
     conn.noop().unwrap();
     conn.logout();
     server.assert_ok();
+    server
+}
+
+#[test]
+fn client_id_is_not_sent_when_the_server_does_not_offer_id() {
+    // Nothing between the login and the caller's NOOP.
+    let server = connect_scripted("IMAP4rev1", Script::new(), "my-service", "1.0");
     assert!(
         !server.received(0).iter().any(|l| l.contains(" ID ")),
         "{:?}",
@@ -291,52 +300,26 @@ fn client_id_is_not_sent_when_the_server_does_not_offer_id() {
 
 #[test]
 fn client_id_escapes_quotes_and_backslashes() {
-    let server = ScriptServer::start(|_| {
-        Script::new()
-            .send_line("* OK [CAPABILITY IMAP4rev1 ID] scripted")
-            .expect_contains("LOGIN alice pw")
-            .reply_tagged("OK [CAPABILITY IMAP4rev1 ID] logged in")
-            .expect(|l| {
-                l.ends_with(r#" ID ("name" "my \"quoted\" \\ service" "version" "1.0 \"beta\"")"#)
-            })
-            .send_line(r#"* ID ("name" "scripted" "version" "9")"#)
-            .reply_tagged("OK ID completed")
-            .expect_contains("LOGOUT")
-            .reply_tagged("OK bye")
-            .close()
-    });
-    let config = scripted(server.port())
-        .client_id(r#"my "quoted" \ service"#, r#"1.0 "beta""#)
-        .build()
-        .unwrap();
-    let conn = ImapConnection::connect(&config).unwrap();
-    conn.logout();
-    server.assert_ok();
+    let id = Script::new()
+        .expect(|l| {
+            l.ends_with(r#" ID ("name" "my \"quoted\" \\ service" "version" "1.0 \"beta\"")"#)
+        })
+        .send_line(r#"* ID ("name" "scripted" "version" "9")"#)
+        .reply_tagged("OK ID completed");
+    connect_scripted(
+        "IMAP4rev1 ID",
+        id,
+        r#"my "quoted" \ service"#,
+        r#"1.0 "beta""#,
+    );
 }
 
 #[test]
 fn a_refused_id_is_not_an_error() {
-    let server = ScriptServer::start(|_| {
-        Script::new()
-            .send_line("* OK [CAPABILITY IMAP4rev1 ID] scripted")
-            .expect_contains("LOGIN alice pw")
-            .reply_tagged("OK [CAPABILITY IMAP4rev1 ID] logged in")
-            .expect_contains(r#" ID ("name" "my-service" "version" "1.0")"#)
-            .reply_tagged("NO not today")
-            .expect_contains("NOOP")
-            .reply_tagged("OK done")
-            .expect_contains("LOGOUT")
-            .reply_tagged("OK bye")
-            .close()
-    });
-    let config = scripted(server.port())
-        .client_id("my-service", "1.0")
-        .build()
-        .unwrap();
-    let conn = ImapConnection::connect(&config).unwrap();
-    conn.noop().unwrap();
-    conn.logout();
-    server.assert_ok();
+    let id = Script::new()
+        .expect_contains(r#" ID ("name" "my-service" "version" "1.0")"#)
+        .reply_tagged("NO not today");
+    connect_scripted("IMAP4rev1 ID", id, "my-service", "1.0");
 }
 
 #[test]
