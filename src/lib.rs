@@ -87,7 +87,7 @@ mod atom;
 pub(crate) mod base64;
 pub mod budget;
 pub mod config;
-mod credentials;
+pub mod credentials;
 pub mod error;
 mod flag;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -114,3 +114,9 @@ pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeEr
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// docs/troubleshooting.md's code examples (the OAuth2 token provider, the NetEase client
+/// ID), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/troubleshooting.md")]
+pub struct TroubleshootingDoctests;

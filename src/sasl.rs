@@ -84,6 +84,8 @@ pub(crate) fn choose<S: AsRef<str>>(
     let preference: &[Mechanism] = match credentials {
         Credentials::OAuth2 { .. } => &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
         Credentials::Password { .. } => &[Mechanism::Plain, Mechanism::Login],
+        // A provider's secret is asked for before a mechanism is chosen.
+        Credentials::Provider(_) => &[],
     };
     let offered = |m: Mechanism| {
         server_mechanisms
@@ -96,6 +98,7 @@ pub(crate) fn choose<S: AsRef<str>>(
     let kind = match credentials {
         Credentials::OAuth2 { .. } => "OAuth2 credentials need OAUTHBEARER or XOAUTH2",
         Credentials::Password { .. } => "password credentials need PLAIN or LOGIN",
+        Credentials::Provider(_) => "a credential provider's secret is needed first",
     };
     let list: Vec<&str> = server_mechanisms.iter().map(|s| s.as_ref()).collect();
     let offered_text = if list.is_empty() {

@@ -9,6 +9,8 @@ use super::{
     Config, Credentials, Keepalive, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings,
 };
 use crate::error::{Error, Result};
+use crate::imap::ImapConnection;
+use crate::imap::hook::{ClientId, OnConnect};
 use crate::sasl::Mechanism;
 use crate::setters::setters;
 
@@ -36,6 +38,8 @@ pub struct ConfigBuilder {
     pub(super) memory_budget: Option<crate::MemoryBudget>,
     pub(super) resolve: ResolveOverrides,
     pub(super) keepalive: Keepalive,
+    pub(super) client_id: Option<(String, String)>,
+    pub(super) on_connect: Option<OnConnect>,
     /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
     pub(super) response_size_set: bool,
 }
@@ -79,6 +83,8 @@ impl ConfigBuilder {
             memory_budget: None,
             resolve: ResolveOverrides::default(),
             keepalive: Keepalive::default(),
+            client_id: None,
+            on_connect: None,
             response_size_set: false,
         }
     }
@@ -155,6 +161,78 @@ impl ConfigBuilder {
             .write_timeout(timeout)
     }
 
+    /// Sends `ID ("name" name "version" version)` (RFC 2971) right after every IMAP login
+    /// when the server offers `ID`, before the [`on_connect`](Self::on_connect) hook and
+    /// anything else the connection does (some providers, e.g. NetEase / 163.com, refuse
+    /// `SELECT` with "Unsafe Login" without it): on [`ImapConnection::connect`], each new
+    /// pooled connection and every (re)connect of an
+    /// [`IdleListener`](crate::imap::IdleListener). Not sent when the server does not offer
+    /// `ID`, nor over POP3, which has no `ID`. A `NO` / `BAD` answer is logged, not an
+    /// error; the server's own `ID` answer is logged (escaped, at most 512 characters) at
+    /// debug level.
+    ///
+    /// The values go out as IMAP strings, `"` and `\` escaped, so they cannot end the
+    /// command; [`build`](Self::build) refuses an empty value, one over 1024 bytes (RFC
+    /// 2971's limit) or one holding a control character (CR, LF, NUL, tab, …) with
+    /// [`Error::InvalidInput`]. The ID is part of the pool's reuse key.
+    ///
+    /// ```
+    /// use mailwire::{Config, Error};
+    ///
+    /// let config = Config::builder("imap.163.com")
+    ///     .login("you@163.com", "client-authorization-code")
+    ///     .client_id("my \"quoted\" service", "1.0")
+    ///     .build()?;
+    /// assert_eq!(config.client_id(), Some(("my \"quoted\" service", "1.0")));
+    ///
+    /// let refused = Config::builder("imap.163.com").client_id("evil\r\nA1 LOGOUT", "1.0").build();
+    /// assert!(matches!(refused, Err(Error::InvalidInput { .. })));
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn client_id(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.client_id = Some((name.into(), version.into()));
+        self
+    }
+
+    /// Runs `setup` on every IMAP connection the library opens for this config, after login
+    /// (and after [`client_id`](Self::client_id)'s `ID`), before the connection is used:
+    /// [`ImapConnection::connect`], each new pooled connection
+    /// ([`ImapPool`](crate::imap::ImapPool), [`ImapHandler`](crate::imap::ImapHandler)) and
+    /// every (re)connect of an [`IdleListener`](crate::imap::IdleListener). `setup` gets
+    /// the connection and may run any command on it (`enable`, `namespace`,
+    /// `raw_command`, …).
+    ///
+    /// An error from `setup` fails that connect with the same error (the connection is
+    /// closed); it is retried per the retry policy only if it is
+    /// [transient](Error::is_transient). A panic in `setup` is caught and becomes an
+    /// [`Error::InvalidInput`]. Connections made with another hook (or none) are never
+    /// handed to this config by a pool. POP3 connections do not run it: POP3 has no
+    /// per-connection state to set up (no `ENABLE`, `ID` or namespaces).
+    ///
+    /// ```
+    /// use mailwire::Config;
+    ///
+    /// let config = Config::builder("imap.example.com")
+    ///     .login("alice", "app-password")
+    ///     .client_id("my-service", "1.0")
+    ///     .on_connect(|conn| {
+    ///         if conn.has_capability("UTF8=ACCEPT") {
+    ///             conn.enable(&["UTF8=ACCEPT"])?;
+    ///         }
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// assert!(config.has_on_connect());
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn on_connect(
+        mut self,
+        setup: impl Fn(&ImapConnection) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_connect = Some(OnConnect::new(setup));
+        self
+    }
+
     setters! {
         /// How connection attempts are retried (default: 3 attempts, 1 s initial delay).
         pub fn retry(retry: RetryPolicy) { self.retry = retry }
@@ -197,37 +275,12 @@ impl ConfigBuilder {
         self.keepalive.validate()?;
         let limits = self.limits.validated(self.response_size_set)?;
         if let Some(credentials) = &self.credentials {
-            if credentials.user().is_empty() {
-                return Err(Error::invalid("user name", "the user name is empty"));
-            }
-            let bad = |s: &str| s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n'));
-            if bad(credentials.user()) {
-                return Err(Error::invalid("user name", "contains NUL, CR or LF"));
-            }
-            if bad(credentials.secret()) {
-                return Err(Error::invalid(
-                    "password or token",
-                    "contains NUL, CR or LF",
-                ));
-            }
-            if let Credentials::OAuth2 { user, token } = credentials {
-                // `\x01` separates the fields of XOAUTH2 / OAUTHBEARER: any control
-                // character in them could add or change fields.
-                let control = |s: &str| s.bytes().any(|b| b.is_ascii_control());
-                if control(user) {
-                    return Err(Error::invalid(
-                        "user name",
-                        "contains a control character (not allowed with OAuth2: \\x01 separates XOAUTH2 / OAUTHBEARER fields)",
-                    ));
-                }
-                if control(token) {
-                    return Err(Error::invalid(
-                        "password or token",
-                        "the OAuth2 token contains a control character (\\x01 separates XOAUTH2 / OAUTHBEARER fields)",
-                    ));
-                }
-            }
+            credentials.check()?;
         }
+        let client_id = match self.client_id {
+            Some((name, version)) => Some(ClientId::new(name, version)?),
+            None => None,
+        };
         let tls = TlsSettings::build(
             &host,
             &self.extra_roots_pem,
@@ -250,6 +303,8 @@ impl ConfigBuilder {
             memory_budget: self.memory_budget,
             resolve: self.resolve.validated()?,
             keepalive: self.keepalive,
+            client_id,
+            on_connect: self.on_connect,
         })
     }
 }

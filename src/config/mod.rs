@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::credentials::Credentials;
+use crate::imap::hook::{ClientId, OnConnect};
 use crate::sasl::Mechanism;
 pub use builder::ConfigBuilder;
 pub use keepalive::Keepalive;
@@ -66,6 +67,8 @@ pub struct Config {
     pub(crate) memory_budget: Option<crate::MemoryBudget>,
     pub(crate) resolve: ResolveOverrides,
     pub(crate) keepalive: Keepalive,
+    pub(crate) client_id: Option<ClientId>,
+    pub(crate) on_connect: Option<OnConnect>,
 }
 
 impl Config {
@@ -84,6 +87,19 @@ impl Config {
     /// The process-wide memory budget this config's connections draw from, if any.
     pub fn memory_budget(&self) -> Option<&crate::MemoryBudget> {
         self.memory_budget.as_ref()
+    }
+
+    /// The `ID` fields (name, version) sent after login, if set with
+    /// [`ConfigBuilder::client_id`].
+    pub fn client_id(&self) -> Option<(&str, &str)> {
+        self.client_id
+            .as_ref()
+            .map(|c| (c.name.as_str(), c.version.as_str()))
+    }
+
+    /// Whether a setup hook was set with [`ConfigBuilder::on_connect`].
+    pub fn has_on_connect(&self) -> bool {
+        self.on_connect.is_some()
     }
 
     /// The server's host name or address.
@@ -199,6 +215,8 @@ impl Config {
             memory_budget,
             resolve,
             keepalive,
+            client_id,
+            on_connect,
         } = self;
         protocol.hash(state);
         // Which budget a connection draws from: a connection of budget A is never handed
@@ -218,7 +236,16 @@ impl Config {
             None => 0u8.hash(state),
             Some(Credentials::Password { user, password }) => (1u8, user, password).hash(state),
             Some(Credentials::OAuth2 { user, token }) => (2u8, user, token).hash(state),
+            // The caller-given name stands for the secrets: a digest of each secret would
+            // make every refresh a new account. Not the function's address either: two
+            // configs built with one name share connections, as the docs promise.
+            Some(Credentials::Provider(p)) => (3u8, p.user(), p.name()).hash(state),
         }
+        // What ran on the connection after login: the ID sent, and which setup hook (by
+        // address; a connection holds its config and so the hook, so the address cannot
+        // be reused while the connection lives).
+        client_id.hash(state);
+        on_connect.as_ref().map(OnConnect::address).hash(state);
         auth_mechanism.hash(state);
         (connect_timeout, read_timeout, write_timeout).hash(state);
         // How soon a dead peer is noticed: a connection probed less often is not handed to
@@ -267,6 +294,8 @@ impl fmt::Debug for Config {
             .field("memory_budget", &self.memory_budget)
             .field("resolve", &self.resolve)
             .field("keepalive", &self.keepalive)
+            .field("client_id", &self.client_id)
+            .field("on_connect", &self.on_connect)
             .finish()
     }
 }

@@ -341,7 +341,7 @@ impl Worker {
     /// changes and messages that arrived since the last known UIDNEXT.
     fn open(&mut self) -> Result<Session> {
         let stop = Arc::clone(&self.stop);
-        let mut session = Session::connect_watched(&self.config, &mut |handle| {
+        let mut session = crate::imap::ImapConnection::open_session(&self.config, &mut |handle| {
             stop.watch_socket(handle);
             if stop.requested() {
                 // Not transient: no further attempt.

@@ -6,6 +6,7 @@ pub mod codec;
 mod connection;
 pub mod folder;
 mod handler;
+pub(crate) mod hook;
 mod idle;
 mod idle_queue;
 mod mailbox;

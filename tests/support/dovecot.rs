@@ -815,6 +815,56 @@ while [ $i -lt 40 ] && alive; do sleep 0.05; i=$((i+1)); done
         f.write_all(text.as_bytes()).expect("append passwd");
     }
 
+    /// Rotates `user`'s password in the passwd-file to `password` and makes the server use
+    /// it: waits until the auth process re-reads the file (it stats it at most once per
+    /// second) and flushes the auth cache entry (`doveadm auth cache flush`), so the old
+    /// password is refused from now on. Connections already logged in stay (see
+    /// [`kick`](Self::kick)).
+    pub fn set_password(&self, user: &str, password: &str) {
+        let _guard = self.passwd_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.dir.join("passwd");
+        let text = std::fs::read_to_string(&path).expect("read passwd");
+        let prefix = format!("{user}:{{PLAIN}}");
+        let mut found = false;
+        let mut out = String::with_capacity(text.len() + password.len());
+        for line in text.lines() {
+            match line.strip_prefix(&prefix) {
+                Some(rest) if !found => {
+                    found = true;
+                    let (_, tail) = rest.split_once(':').expect("passwd line has fields");
+                    let _ = writeln!(out, "{prefix}{password}:{tail}");
+                }
+                _ => {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+        }
+        assert!(found, "no passwd-file line for {user:?}");
+        let tmp = self.dir.join("passwd.new");
+        std::fs::write(&tmp, out).expect("write passwd");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644));
+        }
+        std::fs::rename(&tmp, &path).expect("replace passwd");
+        drop(_guard);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        std::thread::sleep(Duration::from_millis(1050 - u64::from(now.subsec_millis())));
+        let out = Command::new(&self.bins.doveadm)
+            .arg("-c")
+            .arg(&self.conf)
+            .args(["auth", "cache", "flush", user])
+            .output()
+            .expect("run doveadm auth cache flush");
+        assert!(
+            out.status.success(),
+            "doveadm auth cache flush failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The maildir directory of `folder` of `user` ("INBOX" is the Maildir root; other
     /// folders use the Maildir++ layout: "Archive/2024" is `.Archive.2024`), created with
     /// cur/new/tmp if missing.

@@ -28,6 +28,7 @@ use crate::imap::types::{
 use crate::imap::uids::{Uid, Uids};
 use crate::imap::validity::ValidityMemory;
 use crate::message::{Message, MessageMeta};
+use crate::net::socket::ShutdownHandle;
 
 mod fetch;
 mod flags;
@@ -116,7 +117,37 @@ impl ImapConnection {
     /// # Ok::<(), mailwire::Error>(())
     /// ```
     pub fn connect(config: &Config) -> Result<ImapConnection> {
-        Session::connect(config).map(ImapConnection::from_session)
+        ImapConnection::connect_watched(config, &mut |_| Ok(()))
+    }
+
+    /// Every connection the library opens for a config comes from here: the session's
+    /// connect (see `Session::connect_then`), then the config's
+    /// [`on_connect`](crate::ConfigBuilder::on_connect) hook on the new connection, inside
+    /// the same attempt (a transient hook error is retried like a failed login).
+    pub(crate) fn connect_watched(
+        config: &Config,
+        watch: &mut dyn FnMut(ShutdownHandle) -> Result<()>,
+    ) -> Result<ImapConnection> {
+        Session::connect_then(config, watch, &mut |session| {
+            let conn = ImapConnection::from_session(session);
+            if let Some(hook) = &config.on_connect {
+                if let Err(e) = hook.run(&conn) {
+                    log::debug!(target: "mailwire::imap", "[{}] the on_connect hook failed: {e}", conn.id());
+                    conn.session.lock().shutdown();
+                    return Err(e);
+                }
+            }
+            Ok(conn)
+        })
+    }
+
+    /// [`connect_watched`](Self::connect_watched) for an owner that drives the session
+    /// itself (the `IdleListener`).
+    pub(crate) fn open_session(
+        config: &Config,
+        watch: &mut dyn FnMut(ShutdownHandle) -> Result<()>,
+    ) -> Result<Session> {
+        ImapConnection::connect_watched(config, watch).map(|conn| conn.session.into_inner())
     }
 
     /// Wraps a session that is already logged in (or not: the fuzzing entry points).

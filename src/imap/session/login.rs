@@ -3,6 +3,9 @@
 use super::*;
 use crate::throttle;
 
+/// How many characters of the server's `ID` answer are logged.
+const MAX_ID_LOGGED: usize = 512;
+
 impl Session {
     pub(super) fn greet(&mut self) -> Result<()> {
         let response = self.read_response("waiting for the greeting")?;
@@ -235,6 +238,39 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Sends the configured `ID` fields when the server offers `ID` (RFC 2971) and logs
+    /// the server's answer. A `NO` / `BAD` answer is logged, not an error: `ID` is
+    /// informational, and a server that refuses it will say so at the next command.
+    pub(super) fn send_client_id(&mut self) -> Result<()> {
+        let Some((name, version)) = self.config.client_id() else {
+            return Ok(());
+        };
+        if !self.caps.has("ID") {
+            log::debug!(target: "mailwire::imap", "[{}] the server does not offer ID; client_id not sent", self.id());
+            return Ok(());
+        }
+        let fields = vec![
+            ("name".to_string(), Some(name.to_string())),
+            ("version".to_string(), Some(version.to_string())),
+        ];
+        let completion = self.run(&Command::Id(fields))?;
+        if completion.status != Status::Ok {
+            log::debug!(target: "mailwire::imap", "[{}] the server refused ID: {}", self.id(), escaped(&completion.text));
+            return Ok(());
+        }
+        for untagged in &completion.untagged {
+            if let Untagged::Id(server) = untagged {
+                let text: Vec<String> = server
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL")))
+                    .collect();
+                let text: String = text.join(" ").chars().take(MAX_ID_LOGGED).collect();
+                log::debug!(target: "mailwire::imap", "[{}] server ID: {}", self.id(), escaped(&text));
+            }
+        }
+        Ok(())
     }
 
     fn run_authenticate(

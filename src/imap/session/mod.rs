@@ -8,6 +8,7 @@ use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, Credentials, Protocol, Security};
+use crate::credentials::Asking;
 use crate::error::{Error, Result, ServerStatus, escaped};
 use crate::imap::codec;
 use crate::imap::codec::frame::{FrameEvent, Framer};
@@ -301,26 +302,45 @@ impl Read for DeadlineReader<'_> {
 
 impl Session {
     /// Connects, reads the greeting, upgrades with STARTTLS when configured, learns the
-    /// capabilities and logs in with the configured credentials (if any). Transient
-    /// failures of the whole sequence are retried per the config's retry policy; an
-    /// authentication failure never is.
+    /// capabilities and logs in with the configured credentials (if any), without the
+    /// `on_connect` hook (the connect chain's unit tests; the library connects through
+    /// `ImapConnection::connect_watched`).
+    #[cfg(test)]
     pub(crate) fn connect(config: &Config) -> Result<Session> {
-        Session::connect_watched(config, &mut |_| Ok(()))
+        Session::connect_then(config, &mut |_| Ok(()), &mut Ok)
     }
 
-    /// [`connect`](Self::connect), handing `watch` the shutdown handle of each attempt's
-    /// socket as soon as it is connected (before TLS, the greeting and the login), so that
-    /// another thread can cut a connect in progress. An error from `watch` ends the connect
-    /// with that error (a non-transient one ends the retries too).
-    pub(crate) fn connect_watched(
+    /// Connects, reads the greeting, upgrades with STARTTLS when configured, learns the
+    /// capabilities, logs in with the configured credentials (if any) and sends the
+    /// configured `ID`, then runs `then` on the logged-in session, inside the same attempt
+    /// (its error is retried when transient, like a failed login). Transient failures of
+    /// the whole sequence are retried per the config's retry policy; an authentication
+    /// failure never is. `watch` is handed the shutdown handle of each attempt's socket as
+    /// soon as it is connected (before TLS, the greeting and the login), so that another
+    /// thread can cut a connect in progress; an error from `watch` ends the connect with
+    /// that error (a non-transient one ends the retries too).
+    ///
+    /// A provider's secret that the server rejected and answered with closing the
+    /// connection is refreshed and tried on one more connect (see [`Asking`]).
+    pub(crate) fn connect_then<T>(
         config: &Config,
         watch: &mut dyn FnMut(ShutdownHandle) -> Result<()>,
-    ) -> Result<Session> {
+        then: &mut dyn FnMut(Session) -> Result<T>,
+    ) -> Result<T> {
         let id = net::next_connection_id(Protocol::Imap);
-        net::connect_with_retry(config, Protocol::Imap, &id, |transport| {
-            watch(transport.shutdown_handle())?;
-            Session::establish(transport, config)
-        })
+        let mut asking = Asking::new();
+        loop {
+            let result = net::connect_with_retry(config, Protocol::Imap, &id, |transport| {
+                watch(transport.shutdown_handle())?;
+                then(Session::establish(transport, config, &mut asking)?)
+            });
+            match result {
+                Err(e) if asking.take_reconnect() => {
+                    log::debug!(target: "mailwire::imap", "[{id}] the server closed the connection after rejecting the provided secret ({e}); trying the fresh one on a new connection");
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A session over one end of an in-memory pipe whose other end plays the server
@@ -329,12 +349,16 @@ impl Session {
     #[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
     pub(crate) fn over_memory(end: net::memory::MemoryEnd, config: &Config) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Imap);
-        Session::establish(Transport::over_memory(end, config, &id), config)
+        Session::establish(
+            Transport::over_memory(end, config, &id),
+            config,
+            &mut Asking::new(),
+        )
     }
 
-    /// Greeting, STARTTLS, capabilities and login on a new transport; all of it within the
-    /// connect deadline the transport started with.
-    fn establish(transport: Transport, config: &Config) -> Result<Session> {
+    /// Greeting, STARTTLS, capabilities, login and `ID` on a new transport; all of it
+    /// within the connect deadline the transport started with.
+    fn establish(transport: Transport, config: &Config, asking: &mut Asking) -> Result<Session> {
         let mut session = Session::new(transport, config);
         session.greet()?;
         if config.security() == Security::StartTls {
@@ -345,9 +369,15 @@ impl Session {
         }
         if let Some(credentials) = config.credentials() {
             if session.state == ConnectionState::NotAuthenticated {
-                session.authenticate(credentials)?;
+                asking.log_in(
+                    credentials,
+                    &mut session,
+                    |s| !s.is_broken(),
+                    |s, secret| s.authenticate(secret),
+                )?;
             }
         }
+        session.send_client_id()?;
         session.transport.end_connect();
         Ok(session)
     }

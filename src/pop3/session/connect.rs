@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::{Config, Credentials, Protocol, Security};
+use crate::credentials::Asking;
 use crate::error::{Error, Result, escaped};
 use crate::net::{self, Transport};
 use crate::pop3::apop::apop_digest;
@@ -22,11 +23,24 @@ impl Session {
     /// again) and logs in with the configured credentials, if any. Transient failures of the
     /// whole sequence (`[IN-USE]`, `[SYS/TEMP]`, I/O, timeouts) are retried per the config's
     /// retry policy; an authentication failure never is.
+    ///
+    /// A provider's secret that the server rejected is refreshed once (see
+    /// [`Credentials::provider`]): tried again on the same connection, or on one more
+    /// connect when the server closed it.
     pub(crate) fn connect(config: &Config, options: Pop3Options) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Pop3);
-        net::connect_with_retry(config, Protocol::Pop3, &id, |transport| {
-            Session::establish(transport, config, options)
-        })
+        let mut asking = Asking::new();
+        loop {
+            let result = net::connect_with_retry(config, Protocol::Pop3, &id, |transport| {
+                Session::establish(transport, config, options, &mut asking)
+            });
+            match result {
+                Err(e) if asking.take_reconnect() => {
+                    log::debug!(target: LOG, "[{id}] the server closed the connection after rejecting the provided secret ({e}); trying the fresh one on a new connection");
+                }
+                other => return other,
+            }
+        }
     }
 
     /// A session over one end of an in-memory pipe whose other end plays the server (the
@@ -39,12 +53,22 @@ impl Session {
         options: Pop3Options,
     ) -> Result<Session> {
         let id = net::next_connection_id(Protocol::Pop3);
-        Session::establish(Transport::over_memory(end, config, &id), config, options)
+        Session::establish(
+            Transport::over_memory(end, config, &id),
+            config,
+            options,
+            &mut Asking::new(),
+        )
     }
 
     /// Greeting, CAPA, STLS and login on a new transport, all within the connect deadline
     /// the transport started with.
-    fn establish(transport: Transport, config: &Config, options: Pop3Options) -> Result<Session> {
+    fn establish(
+        transport: Transport,
+        config: &Config,
+        options: Pop3Options,
+        asking: &mut Asking,
+    ) -> Result<Session> {
         let mut session = Session {
             transport,
             config: config.clone(),
@@ -63,7 +87,12 @@ impl Session {
             session = session.start_tls()?;
         }
         if let Some(credentials) = config.credentials() {
-            session.authenticate(credentials)?;
+            asking.log_in(
+                credentials,
+                &mut session,
+                |s| !s.is_unusable(),
+                |s, secret| s.authenticate(secret),
+            )?;
             // Capabilities may change after login (RFC 2449 §5): PIPELINING, UIDL, …
             session.refresh_capabilities()?;
         }
