@@ -231,6 +231,10 @@ fn an_idle_listener_notices_a_peer_that_vanished_within_the_keepalive_window() {
         });
         assert!(new.is_some(), "the listener did not see the new message");
     }
+    // The event comes before the listener is back in IDLE: let its IDLE command be sent
+    // and answered, so that nothing is in flight when the packets stop (data in flight is
+    // the retransmission timer's and the read deadline's, not keepalive's).
+    std::thread::sleep(Duration::from_secs(1));
 
     let blackout = match Blackout::start(tool, dc.imaps_port()) {
         Ok(b) => b,
