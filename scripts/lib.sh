@@ -1,9 +1,10 @@
 # Shared by scripts/*: install what the project needs on Debian / Ubuntu.
 # shellcheck shell=bash
 
-# ensure_system_packages: Dovecot (IMAP + POP3), openssl (test certificates), and the
-# OpenSSL headers + pkg-config that native-tls builds against. Installs what is missing when
-# run as root; otherwise says what to install.
+# ensure_system_packages: Dovecot (IMAP + POP3), openssl (test certificates), the
+# OpenSSL headers + pkg-config that native-tls builds against, and as root nftables (for
+# tests/keepalive.rs). Installs what is missing when run as root; otherwise says what to
+# install.
 ensure_system_packages() {
   local need=()
   command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd dovecot-pop3d)
@@ -13,6 +14,8 @@ ensure_system_packages() {
   command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
   dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
   command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+  # tests/keepalive.rs drops packets on loopback with nft, which needs root anyway.
+  if [ "$(id -u)" = 0 ]; then command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables); fi
   [ ${#need[@]} -eq 0 ] && return 0
   # unique
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)

@@ -74,13 +74,20 @@ pub enum Error {
         source: io::Error,
     },
 
-    /// No TCP connection could be opened to any address of the host.
+    /// No TCP connection could be opened to any address of the host: every address (the
+    /// resolver's, or those set with
+    /// [`ConfigBuilder::resolve`](crate::ConfigBuilder::resolve); at most 16, raced as
+    /// RFC 8305 describes) failed before the connect deadline. Its message names each
+    /// address tried and why it failed, e.g. `every address failed: [2001:db8::1]:993:
+    /// Network is unreachable (os error 101); 192.0.2.1:993: Connection refused (os error
+    /// 111)`. When the deadline passed first it is an [`Error::Timeout`] naming them the
+    /// same way. Transient.
     Connect {
         /// The host connected to.
         host: String,
         /// The port connected to.
         port: u16,
-        /// The error of the last address tried.
+        /// The kind of the last address's error, with the summary of every address tried.
         #[source]
         source: io::Error,
     },

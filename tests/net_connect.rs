@@ -3,19 +3,21 @@
 //! real login, the certificate still checked against the name), every address failing
 //! named in the error, and an all-blackholed race held to the connect deadline.
 //!
-//! A blackhole is a loopback listener whose accept queue is full and never drained: Linux
-//! then drops new SYNs, so a connect to it hangs as one to a dead route does. Where such a
-//! listener cannot be made (another OS, `tcp_abort_on_overflow`), the tests that need it
+//! A blackhole (tests/support/blackhole.rs) is a loopback listener whose accept queue is
+//! full and never drained: Linux then drops new SYNs, so a connect to it hangs as one to a
+//! dead route does. Where such a listener cannot be made (another OS, `tcp_abort_on_overflow`), the tests that need it
 //! print `SKIP:` and pass, unless `MAILWIRE_REQUIRE_SERVERS=1`.
 
+#[path = "support/blackhole.rs"]
+mod blackhole;
 mod support;
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
+use blackhole::blackhole;
 use mailwire::imap::ImapConnection;
 use mailwire::{Config, Error, RetryPolicy, Security};
-use socket2::{Domain, Socket, Type};
 use support::dovecot::{self, Dovecot};
 
 /// The connect timeout of these tests: a blackhole that ate it would show.
@@ -23,55 +25,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A made-up host name: only `ConfigBuilder::resolve` can make it reach anything.
 const MADE_UP_HOST: &str = "imap.mailwire-connect.invalid";
-
-/// A listener whose SYNs are dropped, and the connections that fill its queue.
-#[derive(Debug)]
-struct Blackhole {
-    addr: SocketAddr,
-    _listener: Socket,
-    _fill: Vec<TcpStream>,
-}
-
-/// Makes a blackhole on 127.0.0.1, or says why it cannot (then the test skips or, with
-/// `MAILWIRE_REQUIRE_SERVERS=1`, fails).
-fn blackhole() -> Option<Blackhole> {
-    let made = (|| -> std::io::Result<Option<Blackhole>> {
-        let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-        listener.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
-        listener.listen(0)?;
-        let addr = listener
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| std::io::Error::other("no address"))?;
-        let mut fill = Vec::new();
-        for _ in 0..16 {
-            match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
-                Ok(stream) => fill.push(stream),
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-                    return Ok(Some(Blackhole {
-                        addr,
-                        _listener: listener,
-                        _fill: fill,
-                    }));
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(None)
-    })();
-    match made {
-        Ok(Some(hole)) => Some(hole),
-        other => {
-            let why = format!("SKIP: no loopback blackhole on this system ({other:?})");
-            assert!(
-                std::env::var("MAILWIRE_REQUIRE_SERVERS").as_deref() != Ok("1"),
-                "{why} (MAILWIRE_REQUIRE_SERVERS=1)"
-            );
-            println!("{why}");
-            None
-        }
-    }
-}
 
 /// A port on 127.0.0.1 nothing listens on (connects are refused at once).
 fn closed_port() -> SocketAddr {

@@ -12,6 +12,7 @@
 use std::fmt::Write as _;
 use std::io;
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
@@ -92,6 +93,17 @@ pub(crate) fn race(
     deadline: Instant,
     id: &str,
 ) -> Result<(TcpStream, SocketAddr), Failure> {
+    race_tracked(addrs, deadline, id, &Arc::new(()))
+}
+
+/// [`race`], each attempt thread holding a clone of `alive` until it ends: its strong count
+/// tells how many are still running (what the tests check).
+fn race_tracked(
+    addrs: &[SocketAddr],
+    deadline: Instant,
+    id: &str,
+    alive: &Arc<()>,
+) -> Result<(TcpStream, SocketAddr), Failure> {
     let (tx, rx) = unbounded();
     let mut race = Race {
         pending: Vec::new(),
@@ -111,7 +123,7 @@ pub(crate) fn race(
             match next.next() {
                 Some(addr) => {
                     log::debug!(target: "mailwire::net", "[{id}] connecting to {addr}");
-                    race.start(*addr, deadline);
+                    race.start(*addr, deadline, alive);
                     next_start = now + ATTEMPT_DELAY;
                     continue;
                 }
@@ -164,8 +176,8 @@ struct Race {
 impl Race {
     /// Starts an attempt to `addr` on its own thread, bounded by `deadline`; a socket or a
     /// thread that cannot be made counts as a failed attempt.
-    fn start(&mut self, addr: SocketAddr, deadline: Instant) {
-        match spawn_attempt(addr, deadline, self.tx.clone()) {
+    fn start(&mut self, addr: SocketAddr, deadline: Instant, alive: &Arc<()>) {
+        match spawn_attempt(addr, deadline, self.tx.clone(), Arc::clone(alive)) {
             Ok(abort) => self.pending.push((addr, abort)),
             Err(error) => self.tried.push((addr, error)),
         }
@@ -202,14 +214,21 @@ impl Race {
 }
 
 /// Makes a socket for `addr` and connects it on a new thread within `deadline`, the outcome
-/// sent on `tx` (a stream nobody receives any more is closed when dropped). Returns a
-/// clone of the socket, whose shutdown aborts the attempt.
-fn spawn_attempt(addr: SocketAddr, deadline: Instant, tx: Sender<Outcome>) -> io::Result<Socket> {
+/// sent on `tx` (a stream nobody receives any more is closed when dropped); the thread
+/// holds `alive` until it ends. Returns a clone of the socket, whose shutdown aborts the
+/// attempt.
+fn spawn_attempt(
+    addr: SocketAddr,
+    deadline: Instant,
+    tx: Sender<Outcome>,
+    alive: Arc<()>,
+) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     let abort = socket.try_clone()?;
     std::thread::Builder::new()
         .name("mailwire-connect".into())
         .spawn(move || {
+            let _alive = alive;
             let left = deadline.saturating_duration_since(Instant::now());
             let outcome = if left.is_zero() {
                 Err(io::Error::new(
@@ -227,8 +246,60 @@ fn spawn_attempt(addr: SocketAddr, deadline: Instant, tx: Sender<Outcome>) -> io
 }
 
 #[cfg(test)]
+#[path = "../../../tests/support/blackhole.rs"]
+mod blackhole;
+
+#[cfg(test)]
 mod tests {
+    use super::blackhole::blackhole;
     use super::*;
+
+    /// Waits up to `bound` for every attempt thread of a race to end (the strong count of
+    /// `alive` back to 1); `false` if some still run then.
+    fn threads_end(alive: &Arc<()>, bound: Duration) -> bool {
+        let since = Instant::now();
+        while Arc::strong_count(alive) > 1 {
+            if since.elapsed() > bound {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    #[test]
+    fn a_losing_attempt_is_aborted_when_another_connects() {
+        let Some(hole) = blackhole() else { return };
+        let good = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let good = good.local_addr().unwrap();
+        let alive = Arc::new(());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let (_stream, won) = race_tracked(&[hole.addr, good], deadline, "test", &alive).unwrap();
+        assert_eq!(won, good);
+        // The attempt to the blackhole would hang until the deadline, 20 s away: it was
+        // aborted, its thread ended and its socket closed.
+        assert!(
+            threads_end(&alive, Duration::from_secs(5)),
+            "{} attempt threads still running 5 s after the race was won",
+            Arc::strong_count(&alive) - 1
+        );
+    }
+
+    #[test]
+    fn no_attempt_thread_outlives_the_deadline() {
+        let (Some(one), Some(two)) = (blackhole(), blackhole()) else {
+            return;
+        };
+        let alive = Arc::new(());
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let failed = race_tracked(&[one.addr, two.addr], deadline, "test", &alive).err();
+        assert!(failed.is_some_and(|f| f.timed_out && f.tried.len() == 2));
+        assert!(
+            threads_end(&alive, Duration::from_secs(3)),
+            "{} attempt threads still running 3 s after the deadline",
+            Arc::strong_count(&alive) - 1
+        );
+    }
 
     fn addrs(list: &[&str]) -> Vec<SocketAddr> {
         list.iter().filter_map(|a| a.parse().ok()).collect()
