@@ -1198,7 +1198,11 @@ fn main() {
     let want = |w: &str| only.is_empty() || only.split(',').any(|x| x == w);
 
     let mut ratios: Vec<(String, String)> = Vec::new();
-    let mut put = |k: &str, v: f64| ratios.push((k.to_string(), format!("{v:.2}")));
+    // Two decimals; four where two would show a ratio of many times faster as 0.00.
+    let mut put = |k: &str, v: f64| {
+        let p = if v != 0.0 && v.abs() < 0.01 { 4 } else { 2 };
+        ratios.push((k.to_string(), format!("{v:.p$}")))
+    };
     // The issue's `ratios:` line has a fixed set of keys; these go on an `other:` line.
     const OTHER: &[&str] = &[
         "bulk_cpu_imaplib",
