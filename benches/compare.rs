@@ -31,6 +31,8 @@ const BULK_COUNT: usize = 10_000;
 const MESSAGE_SIZE: usize = 4096;
 /// The single-fetch, store and POP3 workloads touch this many messages.
 const SINGLE_COUNT: usize = 1000;
+/// The Nagle workload's single fetches (each a command of its own).
+const NAGLE_COUNT: usize = 100;
 /// The large message.
 const BIG_SIZE: usize = 50 * 1024 * 1024;
 /// The items every client asks for in the bulk and single workloads (what mailwire's
@@ -301,15 +303,9 @@ impl Env {
                 .expect("rust-imap connect");
             RustImap::Tls(client.login(user, pass).map_err(|e| e.0).expect("login"))
         } else {
-            let stream = TcpStream::connect(("127.0.0.1", self.dc.imap_port())).expect("tcp");
-            let mut client = imap::Client::new(stream);
-            client.read_greeting().expect("greeting");
-            RustImap::Plain(client.login(user, pass).map_err(|e| e.0).expect("login"))
+            rust_imap_plain(self.dc.imap_port(), user, pass)
         };
-        match &mut s {
-            RustImap::Plain(x) => drop(x.select(folder).expect("select")),
-            RustImap::Tls(x) => drop(x.select(folder).expect("select")),
-        }
+        s.select(folder);
         s
     }
 
@@ -382,12 +378,37 @@ impl Env {
     }
 }
 
+/// mailwire's config for plain IMAP on 127.0.0.1:`port`.
+fn plain_config(port: u16, user: &str, pass: &str) -> Config {
+    Config::builder("127.0.0.1")
+        .login(user, pass)
+        .security(Security::Plain)
+        .port(port)
+        .build()
+        .expect("config")
+}
+
+/// rust-imap logged in over plain IMAP on 127.0.0.1:`port` (nothing selected).
+fn rust_imap_plain(port: u16, user: &str, pass: &str) -> RustImap {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("tcp");
+    let mut client = imap::Client::new(stream);
+    client.read_greeting().expect("greeting");
+    RustImap::Plain(client.login(user, pass).map_err(|e| e.0).expect("login"))
+}
+
 enum RustImap {
     Plain(imap::Session<TcpStream>),
     Tls(imap::Session<native_tls::TlsStream<TcpStream>>),
 }
 
 impl RustImap {
+    fn select(&mut self, folder: &str) {
+        match self {
+            RustImap::Plain(x) => drop(x.select(folder).expect("select")),
+            RustImap::Tls(x) => drop(x.select(folder).expect("select")),
+        }
+    }
+
     /// UID FETCH; returns (responses, body bytes).
     fn uid_fetch(&mut self, set: &str, items: &str) -> (usize, usize) {
         let (n, bytes, _) = self.uid_fetch_kept(set, items);
@@ -751,24 +772,34 @@ fn spread_uids(env: &Env) -> Vec<u32> {
 
 fn single(env: &Env, plan: &Plan, uids: &[u32]) -> Results {
     let mut r = Results::default();
-    let mut clients: Vec<(&str, Run)> = vec![
-        (
-            "mailwire",
-            Box::new(|| {
-                let conn = env.mailwire(false, "INBOX");
-                let (s, n) = measure_kept(|| {
-                    let msgs = conn.fetch_messages("INBOX", uids).expect("mailwire");
-                    (msgs.len(), msgs)
-                });
-                assert_eq!(n, uids.len());
-                conn.logout();
-                s
-            }),
-        ),
+    let mut clients: Vec<(&str, Run)> = vec![(
+        "mailwire",
+        Box::new(|| {
+            let conn = env.mailwire(false, "INBOX");
+            let (s, n) = measure_kept(|| {
+                let msgs = conn.fetch_messages("INBOX", uids).expect("mailwire");
+                (msgs.len(), msgs)
+            });
+            assert_eq!(n, uids.len());
+            conn.logout();
+            s
+        }),
+    )];
+    clients.extend(single_peers(env, env.dc.imap_port(), uids));
+    rounds(&mut r, plan.rounds(7), &mut clients);
+    r
+}
+
+/// rust-imap and imaplib fetching `uids` one `UID FETCH` each, over plain IMAP on
+/// 127.0.0.1:`port`.
+fn single_peers<'a>(env: &'a Env, port: u16, uids: &'a [u32]) -> Vec<(&'static str, Run<'a>)> {
+    let (user, pass) = (&env.imap_user.name, &env.imap_user.password);
+    vec![
         (
             "rust-imap",
-            Box::new(|| {
-                let mut ri = env.rust_imap(false, "INBOX");
+            Box::new(move || {
+                let mut ri = rust_imap_plain(port, user, pass);
+                ri.select("INBOX");
                 let (s, n) = measure(|| {
                     uids.iter()
                         .map(|u| ri.uid_fetch(&u.to_string(), FULL_ITEMS).0)
@@ -781,15 +812,72 @@ fn single(env: &Env, plan: &Plan, uids: &[u32]) -> Results {
         ),
         (
             "imaplib",
-            Box::new(|| {
-                let (s, n) = env.python(false, "single", env.dc.imap_port(), uids);
+            Box::new(move || {
+                let (s, n) = env.python(false, "single", port, uids);
                 assert_eq!(n, uids.len());
                 s
             }),
         ),
-    ];
-    rounds(&mut r, plan.rounds(7), &mut clients);
-    r
+    ]
+}
+
+/// Single-message fetches one command at a time (mailwire too: `fetch_message` per UID),
+/// over plain IMAP on 127.0.0.1:`port`, by every client; also returns how many times
+/// mailwire re-armed `TCP_QUICKACK` in its last round.
+fn singles_at(env: &Env, plan: &Plan, port: u16, uids: &[u32]) -> (Results, u64) {
+    let (user, pass) = (&env.imap_user.name, &env.imap_user.password);
+    let config = plain_config(port, user, pass);
+    let mut r = Results::default();
+    let mut quickacks = 0;
+    let mut clients: Vec<(&str, Run)> = vec![(
+        "mailwire",
+        Box::new(|| {
+            let conn = ImapConnection::connect(&config).expect("mailwire connect");
+            conn.select("INBOX").expect("mailwire select");
+            let before = conn.quickack_calls();
+            let (s, n) = measure(|| {
+                uids.iter()
+                    .map(|&u| {
+                        conn.fetch_message("INBOX", u)
+                            .expect("mailwire")
+                            .iter()
+                            .count()
+                    })
+                    .sum()
+            });
+            assert_eq!(n, uids.len());
+            quickacks = conn.quickack_calls() - before;
+            conn.logout();
+            s
+        }),
+    )];
+    clients.extend(single_peers(env, port, uids));
+    rounds(&mut r, plan.rounds(5), &mut clients);
+    drop(clients);
+    (r, quickacks)
+}
+
+/// Prints the time per fetch of each client of a [`singles_at`] run.
+fn print_per_fetch(r: &Results, count: usize) {
+    let per = |c: &str| r.wall(c) * 1e3 / count as f64;
+    println!(
+        "  per fetch: mailwire {:.3} ms, rust-imap {:.3} ms, imaplib {:.3} ms",
+        per("mailwire"),
+        per("rust-imap"),
+        per("imaplib")
+    );
+}
+
+/// The `TCP_QUICKACK` calls mailwire makes in one bulk fetch of the whole mailbox.
+fn bulk_quickacks(env: &Env) -> (u64, usize) {
+    let conn = env.mailwire(false, "INBOX");
+    let before = conn.quickack_calls();
+    let msgs = conn
+        .fetch_uid_range("INBOX", 1..=u32::MAX, FetchWhat::Full)
+        .expect("mailwire bulk");
+    let calls = conn.quickack_calls() - before;
+    conn.logout();
+    (calls, msgs.len())
 }
 
 fn store(env: &Env, plan: &Plan, uids: &[u32]) -> Results {
@@ -984,13 +1072,7 @@ fn big_child(args: &[String]) {
     let bytes;
     let base;
     if client.starts_with("mailwire") {
-        let config = Config::builder("127.0.0.1")
-            .login(user, pass)
-            .security(Security::Plain)
-            .port(port)
-            .build()
-            .expect("config");
-        let conn = ImapConnection::connect(&config).expect("connect");
+        let conn = ImapConnection::connect(&plain_config(port, user, pass)).expect("connect");
         conn.select("Big").expect("select");
         base = vm_kb("VmRSS:");
         t0 = Instant::now();
@@ -1116,7 +1198,11 @@ fn main() {
     let want = |w: &str| only.is_empty() || only.split(',').any(|x| x == w);
 
     let mut ratios: Vec<(String, String)> = Vec::new();
-    let mut put = |k: &str, v: f64| ratios.push((k.to_string(), format!("{v:.2}")));
+    // Two decimals; four where two would show a ratio of many times faster as 0.00.
+    let mut put = |k: &str, v: f64| {
+        let p = if v != 0.0 && v.abs() < 0.01 { 4 } else { 2 };
+        ratios.push((k.to_string(), format!("{v:.p$}")))
+    };
     // The issue's `ratios:` line has a fixed set of keys; these go on an `other:` line.
     const OTHER: &[&str] = &[
         "bulk_cpu_imaplib",
@@ -1125,6 +1211,7 @@ fn main() {
         "store_rust_imap",
         "pop3_raw_pipelined",
         "pool_2x_raw",
+        "nagle_dovecot_imaplib",
     ];
 
     if want("bulk") {
@@ -1166,6 +1253,43 @@ fn main() {
         r.print("(3) 1,000 single-message fetches by UID (mailwire: one batch call)");
         put("single_imaplib", r.wall("mailwire") / r.wall("imaplib"));
         put("single_rust_imap", r.wall("mailwire") / r.wall("rust-imap"));
+    }
+    if want("nagle") {
+        let server = support::nagle_server::NagleServer::start(
+            support::nagle_server::Split::Two {
+                pause: std::time::Duration::ZERO,
+            },
+            NAGLE_COUNT as u32,
+            message(0, MESSAGE_SIZE),
+        );
+        let uids: Vec<u32> = (1..=NAGLE_COUNT as u32).collect();
+        let (r, calls) = singles_at(&env, &plan, server.port(), &uids);
+        r.print(
+            "(8) 100 single-message fetches, one command each, from a server that writes each \
+             answer in two pieces with Nagle on",
+        );
+        print_per_fetch(&r, NAGLE_COUNT);
+        println!("  mailwire's TCP_QUICKACK calls: {calls} for {NAGLE_COUNT} fetches");
+        put("nagle_ms", r.wall("mailwire") * 1e3 / NAGLE_COUNT as f64);
+        put("nagle_imaplib", r.wall("mailwire") / r.wall("imaplib"));
+        put("nagle_rust_imap", r.wall("mailwire") / r.wall("rust-imap"));
+        drop(server);
+        let conn = env.mailwire(false, "INBOX");
+        let all = conn
+            .search("INBOX", &mailwire::imap::SearchQuery::all())
+            .expect("search");
+        conn.logout();
+        let uids: Vec<u32> = all.iter().take(NAGLE_COUNT).collect();
+        let (r, calls) = singles_at(&env, &plan, env.dc.imap_port(), &uids);
+        r.print("(8) the same 100 single-message fetches from Dovecot (TCP_NODELAY on)");
+        print_per_fetch(&r, NAGLE_COUNT);
+        println!("  mailwire's TCP_QUICKACK calls: {calls} for {NAGLE_COUNT} fetches");
+        put(
+            "nagle_dovecot_imaplib",
+            r.wall("mailwire") / r.wall("imaplib"),
+        );
+        let (calls, n) = bulk_quickacks(&env);
+        println!("  mailwire's TCP_QUICKACK calls in one bulk fetch of {n} messages: {calls}");
     }
     if want("store") {
         let r = store(&env, &plan, &uids);

@@ -149,6 +149,15 @@ impl Socket {
         }
     }
 
+    /// Sets `TCP_QUICKACK` on a TCP socket (see `net::quickack`); returns whether a system
+    /// call was made (never for the in-memory pipe, nor where the option does not exist).
+    pub(crate) fn quickack(&self, id: &str) -> bool {
+        match &self.kind {
+            Kind::Tcp(tcp) => crate::net::sockopt::quickack(tcp, id),
+            Kind::Memory(_) => false,
+        }
+    }
+
     /// The TCP stream under this socket (`None` for the in-memory pipe), for tests that
     /// read its options back.
     #[cfg(test)]

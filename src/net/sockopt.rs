@@ -1,5 +1,6 @@
 //! The one place TCP socket options are set (through `socket2`, without `unsafe`): no Nagle
-//! and the configured keepalive on every connected socket.
+//! and the configured keepalive on every connected socket, and the `TCP_QUICKACK` that
+//! `net::quickack` re-arms.
 
 use std::net::TcpStream;
 
@@ -27,6 +28,24 @@ pub(crate) fn apply(tcp: &TcpStream, config: &Config, id: &str) {
         Err(e) => {
             log::warn!(target: "mailwire::net", "[{id}] could not set TCP keepalive ({keepalive:?}): {e}; a silently dead connection is noticed only by the read deadlines");
         }
+    }
+}
+
+/// Sets `TCP_QUICKACK` on Linux and Android (elsewhere there is no such option and nothing
+/// is done): an acknowledgement the kernel holds back is sent now. Returns whether a system
+/// call was made; a refused option is logged and changes nothing else.
+pub(crate) fn quickack(tcp: &TcpStream, id: &str) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        if let Err(e) = SockRef::from(tcp).set_tcp_quickack(true) {
+            log::debug!(target: "mailwire::net", "[{id}] could not set TCP_QUICKACK: {e}");
+        }
+        true
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (tcp, id);
+        false
     }
 }
 

@@ -11,6 +11,7 @@ use crate::error::{Error, Result, escape_bytes};
 use crate::net::clock::TurnClock;
 use crate::net::connect::starttls;
 use crate::net::memory::MemoryEnd;
+use crate::net::quickack::QuickAck;
 use crate::net::socket::{Peeked, ShutdownHandle, Socket};
 use crate::net::stream::Stream;
 
@@ -48,6 +49,7 @@ pub(crate) struct Transport {
     clock: TurnClock,
     bound: Option<Bound>,
     shutdown: ShutdownHandle,
+    quickack: QuickAck,
 }
 
 impl Transport {
@@ -94,6 +96,7 @@ impl Transport {
             clock: TurnClock::start(config.read_timeout(), limits.min_transfer_rate),
             bound: None,
             shutdown,
+            quickack: QuickAck::default(),
         }
     }
 
@@ -121,6 +124,11 @@ impl Transport {
     #[cfg(test)]
     pub(crate) fn socket(&self) -> &Socket {
         self.stream.socket()
+    }
+
+    /// How many times `TCP_QUICKACK` was re-armed on this connection (`net::quickack`).
+    pub(crate) fn quickack_calls(&self) -> u64 {
+        self.quickack.calls()
     }
 
     /// The connection id used in log lines (e.g. `imap#3`).
@@ -234,6 +242,7 @@ impl Transport {
                 return Err(self.turn_timeout(operation, deadline.is_some()));
             }
             self.stream.socket_mut().set_read_deadline(Some(until));
+            self.quickack.before_read(self.stream.socket(), &self.id);
             match self.stream.read(out) {
                 Ok(0) => {
                     log::debug!(target: "mailwire::net", "[{}] connection closed by the server while {operation}", self.id);
@@ -242,6 +251,7 @@ impl Transport {
                     });
                 }
                 Ok(n) => {
+                    self.quickack.received();
                     if deadline.is_none() {
                         // A window that ends short is caught by the next read's check.
                         let _ = self.clock.record(n);
@@ -375,6 +385,7 @@ impl Transport {
             .map_err(|e| Error::from_io(e, "sending a command", self.write_timeout));
         // The server's turn starts when the client has finished sending.
         self.clock.restart();
+        self.quickack.turn_started();
         result
     }
 
@@ -399,12 +410,14 @@ impl Transport {
             buf,
             start,
             end,
+            quickack,
             ..
         } = self;
         let buffered = buf.get(start..end).unwrap_or(&[]);
         let tls = starttls::upgrade(stream, buffered, config, &id, deadline, after)?;
         let mut upgraded = Transport::new(tls, config, &id);
         upgraded.bound = bound;
+        upgraded.quickack = quickack;
         Ok(upgraded)
     }
 

@@ -9,11 +9,13 @@
 //! - [`dovecot`]: a private Dovecot on 127.0.0.1 (IMAP, IMAPS, POP3, POP3S).
 //! - [`script_server`]: a scripted fake server for faults and quirks.
 //! - [`hostile_pop3`]: a POP3 server that generates endless or huge answers.
+//! - [`nagle_server`]: an IMAP server that writes each answer in two pieces, Nagle on.
 #![allow(dead_code)]
 
 pub mod certs;
 pub mod dovecot;
 pub mod hostile_pop3;
+pub mod nagle_server;
 pub mod script_server;
 
 use std::collections::hash_map::RandomState;

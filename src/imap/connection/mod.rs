@@ -232,6 +232,14 @@ impl ImapConnection {
         self.session.lock().bytes_received()
     }
 
+    /// Not an API (for mailwire's own tests and benchmarks; it may change or go at any
+    /// time): how many times this connection re-armed `TCP_QUICKACK`, the `setsockopt`
+    /// calls that keep a server with Nagle's algorithm on from stalling on the delayed ACK.
+    #[doc(hidden)]
+    pub fn quickack_calls(&self) -> u64 {
+        self.session.lock().quickack_calls()
+    }
+
     /// Takes the responses the server sent unasked (new messages, expunges, flag changes by
     /// other clients) since the last call.
     pub fn take_unsolicited(&self) -> Vec<Untagged> {

@@ -483,6 +483,11 @@ impl Session {
         self.peak_buffered
     }
 
+    /// How many times `TCP_QUICKACK` was re-armed on this connection.
+    pub(crate) fn quickack_calls(&self) -> u64 {
+        self.transport.quickack_calls()
+    }
+
     /// How many bytes were read from the server so far (after TLS decryption).
     pub(crate) fn bytes_received(&self) -> u64 {
         self.bytes_received
