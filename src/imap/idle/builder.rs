@@ -12,7 +12,6 @@ use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::imap::idle_queue::{EventQueue, IdleEvent};
-use crate::imap::sync::SyncState;
 use crate::setters::setters;
 
 /// Configures and starts an [`IdleListener`].
@@ -112,7 +111,8 @@ impl IdleListenerBuilder {
             events,
             stop: Arc::clone(&stop),
             session: Arc::new(Mutex::new(None)),
-            state: SyncState::new(self.folder.as_str()),
+            uid_validity: None,
+            uid_next: None,
         };
         let session = worker.open()?;
         *worker.session.lock() = Some(session);
