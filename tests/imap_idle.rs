@@ -222,7 +222,8 @@ fn scripted_config(port: u16) -> Config {
         .unwrap()
 }
 
-/// Greeting, login (A1) and EXAMINE (A2) of a folder with one message.
+/// Greeting, login (A1), EXAMINE (A2) of a folder with one message and the listing of its
+/// UIDs and flags (A3) that the listener keeps to report every change with UIDs.
 fn opening(caps: &str) -> Script {
     Script::new()
         .send_line(&format!(
@@ -233,27 +234,30 @@ fn opening(caps: &str) -> Script {
         .expect_contains("EXAMINE")
         .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n")
         .reply_tagged("OK [READ-ONLY] done")
+        .expect_contains("UID FETCH 1:* (UID FLAGS)")
+        .send_line("* 1 FETCH (UID 1 FLAGS ())")
+        .reply_tagged("OK listed")
 }
 
 #[test]
 fn idle_is_renewed_and_events_still_arrive() {
     let server = ScriptServer::start(|_| {
         opening("IDLE")
-            .expect_line("A3 IDLE")
+            .expect_line("A4 IDLE")
             .send_line("+ idling")
             .send_line("* OK Still here")
             .expect_line("DONE")
-            .send_line("A3 OK renewed")
-            .expect_line("A4 IDLE")
+            .send_line("A4 OK renewed")
+            .expect_line("A5 IDLE")
             .send_line("+ idling")
             .sleep(Duration::from_millis(300))
             .send_line("* 2 EXISTS")
             .expect_line("DONE")
-            .send_line("A4 OK done")
-            .expect_contains("UID SEARCH")
-            .send_line("* SEARCH 2")
-            .reply_tagged("OK searched")
-            .expect_line("A6 IDLE")
+            .send_line("A5 OK done")
+            .expect_contains("UID FETCH 2:* (UID FLAGS)")
+            .send_line("* 2 FETCH (UID 2 FLAGS ())")
+            .reply_tagged("OK fetched")
+            .expect_line("A7 IDLE")
             .send_line("+ idling")
             .read_until_closed()
     });
@@ -296,7 +300,7 @@ fn idle_is_renewed_and_events_still_arrive() {
 fn stop_returns_quickly_when_the_server_is_silent() {
     let server = ScriptServer::start(|_| {
         opening("IDLE")
-            .expect_line("A3 IDLE")
+            .expect_line("A4 IDLE")
             .send_line("+ idling")
             .hang()
     });
@@ -325,9 +329,9 @@ fn without_idle_the_listener_polls_with_noop() {
             .expect_contains("NOOP")
             .send_line("* 2 EXISTS")
             .reply_tagged("OK news")
-            .expect_contains("UID SEARCH")
-            .send_line("* SEARCH 2")
-            .reply_tagged("OK searched")
+            .expect_contains("UID FETCH 2:* (UID FLAGS)")
+            .send_line("* 2 FETCH (UID 2 FLAGS ())")
+            .reply_tagged("OK fetched")
             .expect_contains("NOOP")
             .send_line("* 1 EXPUNGE")
             .reply_tagged("OK gone")
@@ -349,7 +353,7 @@ fn without_idle_the_listener_polls_with_noop() {
         matches!(e, IdleEvent::Expunged { .. })
     });
     assert!(
-        matches!(gone, Some(IdleEvent::Expunged { ref seqs, .. }) if seqs == &vec![1]),
+        matches!(gone, Some(IdleEvent::Expunged { ref seqs, ref uids }) if seqs == &vec![1] && uids.to_string() == "1"),
         "{gone:?}"
     );
     listener.stop();

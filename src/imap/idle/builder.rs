@@ -12,6 +12,7 @@ use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::imap::idle_queue::{EventQueue, IdleEvent};
+use crate::imap::sync::SyncState;
 use crate::setters::setters;
 
 /// Configures and starts an [`IdleListener`].
@@ -111,8 +112,7 @@ impl IdleListenerBuilder {
             events,
             stop: Arc::clone(&stop),
             session: Arc::new(Mutex::new(None)),
-            uid_validity: None,
-            uid_next: None,
+            state: SyncState::new(self.folder.as_str()),
         };
         let session = worker.open()?;
         *worker.session.lock() = Some(session);

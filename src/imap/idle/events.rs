@@ -1,158 +1,164 @@
-//! A batch of untagged responses (from IDLE, its `DONE`, or a `NOOP`) turned into events,
-//! and the report of the messages that arrived from the known UIDNEXT on.
+//! A batch of untagged responses (from IDLE, its `DONE`, or a `NOOP`) turned into events
+//! that all carry UIDs, with the listener's state kept in step: `EXPUNGE` and a `FETCH`
+//! without UID are mapped through the known UIDs, `VANISHED` (QRESYNC) names them, and
+//! `EXISTS` fetches the new messages' UIDs and flags.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
 use super::run::Worker;
+use super::uid_map::{take_seq, uid_at};
 use crate::error::Result;
 use crate::imap::codec::{Command, FetchAttr};
-use crate::imap::idle_queue::IdleEvent;
-use crate::imap::search::SearchQuery;
 use crate::imap::seqset::SequenceSet;
-use crate::imap::session::Session;
-use crate::imap::types::{FetchData, Flag, Untagged};
+use crate::imap::sync::run::{apply_changes, canonical_flags, uid_and_flags};
+use crate::imap::types::{FetchData, Untagged};
+
+/// What one batch said, in the server's order.
+struct Batch {
+    /// The known UIDs as the batch goes (the sequence → UID map after each response).
+    known: SequenceSet,
+    /// Sequence numbers of the `EXPUNGE` responses that mapped to a UID.
+    seqs: Vec<u32>,
+    /// UIDs expunged (`EXPUNGE` mapped, or `VANISHED`), only known ones.
+    gone: SequenceSet,
+    /// Canonical flags of known messages, by UID.
+    changed: BTreeMap<u32, Vec<String>>,
+    /// The message count the server's last `EXISTS` and the expunges after it give.
+    count: Option<u64>,
+    /// A sequence number beyond the known messages: the listener's view is off.
+    lost: bool,
+}
+
+impl Batch {
+    fn take(&mut self, u: Untagged, qresync: bool, max_ranges: usize, folder: &str) -> Result<()> {
+        match u {
+            Untagged::Exists(n) => self.count = Some(u64::from(n)),
+            Untagged::Expunge(seq) => match take_seq(&mut self.known, seq) {
+                Some(uid) => {
+                    self.seqs.push(seq);
+                    self.gone.insert(uid);
+                    self.changed.remove(&uid);
+                    self.count = self.count.map(|c| c.saturating_sub(1));
+                }
+                None => self.lost = true,
+            },
+            // VANISHED is only valid once QRESYNC is enabled (RFC 7162 §3.2.10); UIDs the
+            // listener does not know are not news.
+            Untagged::Vanished {
+                earlier: false,
+                uids,
+            } if qresync => {
+                uids.check_ranges(max_ranges, "a VANISHED response")?;
+                let hit = uids.intersection(&self.known);
+                self.known = self.known.difference(&hit);
+                self.count = self.count.map(|c| c.saturating_sub(hit.len().unwrap_or(0)));
+                self.gone = self.gone.union(&hit);
+                self.gone
+                    .check_ranges(max_ranges, "the VANISHED responses of one batch")?;
+            }
+            Untagged::Vanished { .. } => {
+                log::warn!(target: "mailwire::idle", "[idle {folder}] ignoring VANISHED: QRESYNC is not enabled");
+            }
+            Untagged::Fetch { seq, items } => {
+                let Some(flags) = items.iter().find_map(|i| match i {
+                    FetchData::Flags(f) => Some(canonical_flags(f)),
+                    _ => None,
+                }) else {
+                    return Ok(());
+                };
+                let uid = items
+                    .iter()
+                    .find_map(|i| match i {
+                        FetchData::Uid(uid) if *uid != 0 => Some(*uid),
+                        _ => None,
+                    })
+                    .or_else(|| uid_at(&self.known, seq));
+                match uid {
+                    Some(uid) if self.known.contains(uid) => {
+                        self.changed.insert(uid, flags);
+                    }
+                    // A message beyond the known ones is new: fetched with the others.
+                    _ if u64::from(seq) > self.known.len().unwrap_or(0) => {}
+                    _ => self.lost = true,
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
 
 impl Worker {
     /// Turns a batch of untagged responses into events (outside IDLE: may run commands).
     pub(super) fn handle(&mut self, responses: Vec<Untagged>) -> Result<()> {
-        let mut expunged_seqs = Vec::new();
-        let mut expunged_uids = SequenceSet::new();
-        // VANISHED is only valid once QRESYNC is enabled (RFC 7162 §3.2.10); UIDs that
-        // cannot exist yet (from UIDNEXT on) are not news.
         let qresync = self
             .with_session(|s| Ok(s.qresync_enabled()))
             .unwrap_or(false);
-        let known =
-            SequenceSet::from_ranges([1..=self.uid_next.map_or(u32::MAX, |n| n.saturating_sub(1))]);
         let max_ranges = self.config.limits().max_set_ranges;
-        let mut new_mail = false;
-        let mut flag_changes: Vec<(Option<u32>, u32, Vec<Flag>)> = Vec::new();
+        let mut batch = Batch {
+            known: self.state.known_uids().clone(),
+            seqs: Vec::new(),
+            gone: SequenceSet::new(),
+            changed: BTreeMap::new(),
+            count: None,
+            lost: false,
+        };
         for u in responses {
-            match u {
-                Untagged::Exists(_) => new_mail = true,
-                Untagged::Expunge(seq) => expunged_seqs.push(seq),
-                Untagged::Vanished {
-                    earlier: false,
-                    uids,
-                } if qresync => {
-                    uids.check_ranges(max_ranges, "a VANISHED response")?;
-                    expunged_uids = expunged_uids.union(&uids.intersection(&known));
-                    expunged_uids
-                        .check_ranges(max_ranges, "the VANISHED responses of one batch")?;
-                }
-                Untagged::Vanished { .. } => {
-                    log::warn!(target: "mailwire::idle", "[idle {}] ignoring VANISHED: QRESYNC is not enabled", self.folder);
-                }
-                Untagged::Fetch { seq, items } => {
-                    let mut uid = None;
-                    let mut flags = None;
-                    for item in items {
-                        match item {
-                            FetchData::Uid(u) => uid = Some(u),
-                            FetchData::Flags(f) => flags = Some(f),
-                            _ => {}
-                        }
-                    }
-                    if let Some(flags) = flags {
-                        flag_changes.push((uid, seq, flags));
-                    }
-                }
-                _ => {}
-            }
+            batch.take(u, qresync, max_ranges, &self.folder)?;
         }
-        // Sequence numbers are valid before the expunges of this batch are applied; ask
-        // for the UIDs of flag changes that came without one.
-        let unknown: Vec<u32> = flag_changes
-            .iter()
-            .filter(|(uid, _, _)| uid.is_none())
-            .map(|(_, seq, _)| *seq)
-            .collect();
-        if !unknown.is_empty() && expunged_seqs.is_empty() {
-            let set: SequenceSet = unknown.iter().copied().collect();
-            let map = self.with_session(|s| {
-                let c = s
-                    .run(&Command::Fetch {
-                        uid: false,
-                        set,
-                        items: vec![FetchAttr::Uid, FetchAttr::Flags],
-                        changed_since: None,
-                        vanished: false,
-                    })?
-                    .into_result("FETCH")?;
-                Ok(c.untagged)
-            })?;
-            for u in map {
-                if let Untagged::Fetch { seq, items } = u {
-                    let uid = items.iter().find_map(|i| {
-                        if let FetchData::Uid(u) = i {
-                            Some(*u)
-                        } else {
-                            None
-                        }
-                    });
-                    let flags = items.iter().find_map(|i| {
-                        if let FetchData::Flags(f) = i {
-                            Some(f.clone())
-                        } else {
-                            None
-                        }
-                    });
-                    if let Some(change) = flag_changes
-                        .iter_mut()
-                        .find(|(u, s, _)| u.is_none() && *s == seq)
-                    {
-                        change.0 = uid;
-                        if let Some(f) = flags {
-                            change.2 = f;
-                        }
-                    }
-                }
-            }
+        let Batch {
+            seqs,
+            gone,
+            changed,
+            count,
+            lost,
+            ..
+        } = batch;
+        let delta = apply_changes(&self.state, gone, changed);
+        self.report(seqs, delta);
+        if lost {
+            return self.resync();
         }
-        for (uid, _, flags) in flag_changes {
-            if let Some(uid) = uid {
-                self.emit(IdleEvent::FlagsChanged { uid, flags });
-            }
-        }
-        if !expunged_seqs.is_empty() || !expunged_uids.is_empty() {
-            self.emit(IdleEvent::Expunged {
-                seqs: expunged_seqs,
-                uids: expunged_uids,
-            });
-        }
-        if new_mail {
-            let shared = Arc::clone(&self.session);
-            let mut guard = shared.lock();
-            if let Some(s) = guard.as_mut() {
-                self.report_new(s)?;
-            }
+        if count.is_some() && !self.report_new(count)? {
+            return self.resync();
         }
         Ok(())
     }
 
-    /// Reports the messages with UIDs from the last known UIDNEXT on.
-    pub(super) fn report_new(&mut self, s: &mut Session) -> Result<()> {
-        let from = self.uid_next.unwrap_or(1).max(1);
-        let query = SearchQuery::uid(SequenceSet::from_start(from));
-        let c = s
-            .run(&Command::uid_search(query))?
-            .into_result("UID SEARCH")?;
-        let mut uids: Vec<u32> = c
-            .untagged
-            .into_iter()
-            .filter_map(|u| match u {
-                Untagged::Search { ids, .. } => Some(ids),
-                _ => None,
-            })
-            .flatten()
-            .filter(|&uid| uid >= from)
-            .collect();
-        uids.sort_unstable();
-        uids.dedup();
-        if let Some(&last) = uids.last() {
-            self.uid_next = Some(last.saturating_add(1));
-            self.emit(IdleEvent::NewMessages { uids });
+    /// Fetches the UIDs and flags of the messages from the known UIDNEXT on and reports
+    /// them. Returns whether the folder now adds up: the count is `expected` (when known)
+    /// and the answer carried no other change.
+    fn report_new(&mut self, expected: Option<u64>) -> Result<bool> {
+        let from = self.state.uid_next().unwrap_or(1).max(1);
+        let untagged = self.with_session(|s| {
+            let command = Command::uid_fetch(
+                SequenceSet::from_start(from),
+                [FetchAttr::Uid, FetchAttr::Flags],
+            );
+            Ok(s.run(&command)?.into_result("UID FETCH")?.untagged)
+        })?;
+        let mut changed = BTreeMap::new();
+        let mut disturbed = false;
+        for u in &untagged {
+            match u {
+                Untagged::Fetch { items, .. } => match uid_and_flags(items) {
+                    // `n:*` also matches the last message when it is below n (RFC 9051
+                    // §6.4.8): a known one is compared like any flag change.
+                    Some((uid, flags)) if uid >= from || self.state.known_uids().contains(uid) => {
+                        changed.insert(uid, flags);
+                    }
+                    Some(_) => disturbed = true,
+                    None => {}
+                },
+                Untagged::Exists(_) | Untagged::Expunge(_) | Untagged::Vanished { .. } => {
+                    disturbed = true
+                }
+                _ => {}
+            }
         }
-        Ok(())
+        let delta = apply_changes(&self.state, SequenceSet::new(), changed);
+        self.report(Vec::new(), delta);
+        let count = self.state.message_count();
+        Ok(!disturbed && expected.is_none_or(|n| n == count))
     }
 }

@@ -1,9 +1,11 @@
 //! `IdleListener`: a background thread with its own connection that watches one folder
-//! and reports what changes, renewing IDLE and reconnecting on its own.
+//! and reports every change, with UIDs, renewing IDLE and reconnecting on its own.
 //!
 //! One idea per file: `builder` configures and spawns, `stop` is how the handle stops the
 //! thread, `run` the thread's loop (connecting, watching, reconnecting), `events` turns a
-//! batch of untagged responses into events. This file is the handle.
+//! batch of untagged responses into events, `catch_up` reports what changed while the
+//! listener was not watching (through the sync engine, `imap/sync/`), `uid_map` maps
+//! sequence numbers to UIDs over the known UIDs. This file is the handle.
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,9 +19,11 @@ use crate::config::Config;
 use crate::imap::idle_queue::{IdleEvent, IdleEvents};
 
 mod builder;
+mod catch_up;
 mod events;
 mod run;
 mod stop;
+mod uid_map;
 
 pub use builder::IdleListenerBuilder;
 use stop::Stop;

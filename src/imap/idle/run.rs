@@ -1,5 +1,6 @@
-//! The listener thread's loop: connecting and opening the folder, watching with IDLE or
-//! NOOP polling, and reconnecting with backoff after a fault.
+//! The listener thread's loop: connecting and opening the folder (with the catch-up of
+//! what changed meanwhile), watching with IDLE or NOOP polling, and reconnecting with
+//! backoff after a fault.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -10,9 +11,10 @@ use parking_lot::Mutex;
 use super::{Callback, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::imap::codec::{Command, SelectOptions};
+use crate::imap::codec::Command;
 use crate::imap::idle_queue::{EventQueue, IdleEvent};
 use crate::imap::session::Session;
+use crate::imap::sync::SyncState;
 use crate::imap::types::Untagged;
 use crate::net::retry::Delays;
 
@@ -26,8 +28,11 @@ pub(super) struct Worker {
     pub(super) events: EventQueue,
     pub(super) stop: Arc<Stop>,
     pub(super) session: Arc<Mutex<Option<Session>>>,
-    pub(super) uid_validity: Option<u32>,
-    pub(super) uid_next: Option<u32>,
+    /// What the listener knows of the folder: UIDVALIDITY, UIDNEXT, mod-sequence, the
+    /// UIDs of its messages (also the sequence → UID map: sequence number n is the n-th
+    /// known UID) and their flags, kept up to date with every event. The catch-up after a
+    /// reconnect is a sync from it.
+    pub(super) state: SyncState,
 }
 
 /// Why a watching round ended.
@@ -54,8 +59,8 @@ impl Worker {
         }
     }
 
-    /// Connects and opens the folder read-only; returns the session. Reports UIDVALIDITY
-    /// changes and messages that arrived since the last known UIDNEXT.
+    /// Connects and opens the folder read-only; returns the session. Reports what changed
+    /// since the listener last watched (nothing on the first open).
     pub(super) fn open(&mut self) -> Result<Session> {
         let stop = Arc::clone(&self.stop);
         let mut session = Session::connect_watched(&self.config, &mut |handle| {
@@ -73,25 +78,7 @@ impl Worker {
         }
         // This listener reads every answer's events itself: none are queued as news.
         session.read_news_from_answers();
-        let mailbox = session
-            .open_folder(self.folder.as_str(), SelectOptions::new(), true)?
-            .mailbox;
-        let (validity, uid_next) = (mailbox.uid_validity, mailbox.uid_next);
-        let mut catch_up_from = self.uid_next;
-        if let (Some(old), Some(new)) = (self.uid_validity, validity) {
-            if old != new {
-                self.emit(IdleEvent::UidValidityChanged { old, new });
-                catch_up_from = None;
-            }
-        }
-        self.uid_validity = validity.or(self.uid_validity);
-        match (catch_up_from, uid_next) {
-            (Some(from), Some(now)) if now > from => {
-                self.uid_next = Some(from);
-                self.report_new(&mut session)?;
-            }
-            _ => self.uid_next = uid_next.or(self.uid_next),
-        }
+        self.catch_up(&mut session)?;
         Ok(session)
     }
 
