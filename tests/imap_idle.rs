@@ -129,8 +129,9 @@ fn flag_changes_and_expunges_are_reported() {
         matches!(e, IdleEvent::Expunged { .. })
     });
     match event {
+        // Dovecot offers QRESYNC: the listener enables it and gets VANISHED (UIDs).
         Some(IdleEvent::Expunged { seqs, uids }) => {
-            assert!(seqs == vec![3] || uids == vec![3], "{seqs:?} {uids:?}")
+            assert_eq!(uids.to_string(), "3", "{seqs:?} {uids:?}")
         }
         other => panic!("expected Expunged, got {other:?}"),
     }
@@ -358,4 +359,49 @@ fn without_idle_the_listener_polls_with_noop() {
     );
     listener.stop();
     assert!(!server.received_all().iter().any(|l| l.ends_with("IDLE")));
+}
+
+#[test]
+fn expunges_and_flag_changes_by_sequence_number_are_reported_with_uids() {
+    // No QRESYNC: EXPUNGE and FETCH name sequence numbers; the listener maps them through
+    // the UIDs it knows (3, 4, 5, 9), each response at its place in the sequence, without
+    // asking the server.
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] in")
+            .expect_contains("EXAMINE")
+            .send("* 4 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 10] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A3 UID FETCH 1:* (UID FLAGS)")
+            .send("* 1 FETCH (UID 3 FLAGS ())\r\n* 2 FETCH (UID 4 FLAGS ())\r\n* 3 FETCH (UID 5 FLAGS ())\r\n* 4 FETCH (UID 9 FLAGS ())\r\n")
+            .reply_tagged("OK listed")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+            .send("* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n* 2 FETCH (FLAGS (\\Seen))\r\n")
+            .expect_line("DONE")
+            .send_line("A4 OK done")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(server.port()))
+        .spawn()
+        .unwrap();
+    let events = listener.events();
+    let flags = wait_for(&events, Duration::from_secs(5), |e| {
+        matches!(e, IdleEvent::FlagsChanged { .. })
+    });
+    assert!(
+        matches!(flags, Some(IdleEvent::FlagsChanged { uid: 9, ref flags }) if flags == &vec![Flag::Seen]),
+        "{flags:?}"
+    );
+    let gone = wait_for(&events, Duration::from_secs(5), |e| {
+        matches!(e, IdleEvent::Expunged { .. })
+    });
+    assert!(
+        matches!(gone, Some(IdleEvent::Expunged { ref seqs, ref uids }) if seqs == &vec![2, 2] && uids.to_string() == "4:5"),
+        "{gone:?}"
+    );
+    listener.stop();
+    server.assert_ok();
 }
