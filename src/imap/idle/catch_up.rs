@@ -27,7 +27,7 @@ impl Worker {
         let first = self.state.is_initial();
         let old = self.state.uid_validity();
         let delta = run_sync(s, &self.folder, &self.state, run)?;
-        log::debug!(target: "mailwire::idle", "[idle {}] [{}] caught up with {} ({} messages known)", self.folder, s.id(), delta.strategy, delta.state.message_count());
+        log::debug!(target: "mailwire::idle", "[idle {}] [{}] caught up with {} ({} messages known, state {} bytes)", self.folder, s.id(), delta.strategy, delta.state.message_count(), delta.state.heap_bytes());
         if first {
             self.state = delta.state;
             return Ok(());
