@@ -87,9 +87,10 @@ impl IdleListenerBuilder {
         self
     }
 
-    /// Connects, opens the folder and starts the listener thread. A failure to connect,
-    /// log in or open the folder is returned here; later failures are reported as events
-    /// and recovered from.
+    /// Connects, opens the folder (read-only), lists its messages' UIDs and flags once
+    /// (`UID FETCH 1:* (UID FLAGS)`: the state the listener keeps to report every change
+    /// with UIDs) and starts the listener thread. A failure to connect, log in or open the
+    /// folder is returned here; later failures are reported as events and recovered from.
     pub fn spawn(self) -> Result<IdleListener> {
         if self.renew_every < Duration::from_secs(1) {
             return Err(Error::invalid("renew_every", "must be at least one second"));

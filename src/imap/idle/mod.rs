@@ -40,10 +40,18 @@ type Callback = Box<dyn Fn(&IdleEvent) + Send + 'static>;
 /// A background listener for one folder: its own connection on its own named thread.
 ///
 /// It `IDLE`s when the server offers it and polls with `NOOP` otherwise, renews IDLE
-/// before the server's timeout, reconnects with exponential backoff after a fault (and
-/// then reports the messages that arrived meanwhile), and delivers every event to the
-/// callbacks and to a channel. Stop it with [`stop`](Self::stop) from any thread, or by
-/// dropping it.
+/// before the server's timeout, reconnects with exponential backoff after a fault, and
+/// delivers every event to the callbacks and to a channel. Stop it with
+/// [`stop`](Self::stop) from any thread, or by dropping it.
+///
+/// Every event about messages names them by UID: it enables QRESYNC when offered
+/// (`VANISHED` names expunged UIDs) and otherwise maps sequence numbers through the UIDs
+/// it knows. After a reconnect it reports every expunge, flag change and new message of
+/// the outage (with QRESYNC, CONDSTORE or a UID + flags comparison, as
+/// [`ImapConnection::sync`](crate::imap::ImapConnection::sync) does) before
+/// [`IdleEvent::Reconnected`], so an application that only applies the events stays
+/// exactly right. For that it keeps the folder's UIDs and flags as ranges (16 bytes a
+/// range; docs/idle.md gives the bytes per message).
 ///
 /// ```no_run
 /// use mailwire::Config;
