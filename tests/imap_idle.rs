@@ -405,3 +405,60 @@ fn expunges_and_flag_changes_by_sequence_number_are_reported_with_uids() {
     listener.stop();
     server.assert_ok();
 }
+
+#[test]
+fn events_that_do_not_add_up_are_resynchronised_from_the_server() {
+    // UIDs 1 and 2 known; the server reports an EXPUNGE of message 5 (there is none): the
+    // listener does not guess, it re-reads the folder (EXAMINE, UID FETCH 1:*) and reports
+    // what really changed.
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] in")
+            .expect_contains("EXAMINE")
+            .send("* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 3] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A3 UID FETCH 1:* (UID FLAGS)")
+            .send("* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n")
+            .reply_tagged("OK listed")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+            .send_line("* 5 EXPUNGE")
+            .expect_line("DONE")
+            .send_line("A4 OK done")
+            .expect_line("A5 EXAMINE INBOX")
+            .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 3] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A6 UID FETCH 1:* (UID FLAGS)")
+            .send_line("* 1 FETCH (UID 2 FLAGS (\\Seen))")
+            .reply_tagged("OK listed")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(server.port()))
+        .spawn()
+        .unwrap();
+    let events = listener.events();
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while seen.len() < 2 && Instant::now() < until {
+        if let Ok(e) = events.recv_timeout(Duration::from_millis(100)) {
+            seen.push(format!("{e:?}"));
+        }
+    }
+    listener.stop();
+    assert_eq!(
+        seen,
+        vec![
+            "FlagsChanged { uid: 2, flags: [Seen] }".to_string(),
+            format!(
+                "{:?}",
+                IdleEvent::Expunged {
+                    seqs: vec![],
+                    uids: "1".parse().unwrap()
+                }
+            )
+        ]
+    );
+    server.assert_ok();
+}
