@@ -2,7 +2,7 @@
 //! and 10 new messages made by another client while the listener's connection is down are
 //! all reported, with UIDs, before `Reconnected` — against the real Dovecot with QRESYNC,
 //! Dovecot with CONDSTORE only (no `ENABLE QRESYNC` sent), and a scripted server with
-//! neither (the UID + flags comparison).
+//! neither (the UID + flags comparison); a UIDVALIDITY change meanwhile says "resynchronise".
 
 #[path = "support/capture.rs"]
 mod capture;
@@ -355,6 +355,73 @@ fn an_outage_is_caught_up_before_reconnected_without_qresync_or_condstore() {
             .iter()
             .any(|l| l.contains("caught up with plain")),
         "the catch-up did not compare UIDs and flags"
+    );
+    server.assert_ok();
+}
+
+#[test]
+fn a_uidvalidity_change_during_an_outage_says_resynchronise_and_lists_every_message() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let open = |validity: u32, count: u32| {
+        let listing: String = (1..=count)
+            .map(|uid| format!("* {uid} FETCH (UID {uid} FLAGS ())\r\n"))
+            .collect();
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] in")
+            .expect_contains("EXAMINE")
+            .send(format!(
+                "* {count} EXISTS\r\n* OK [UIDVALIDITY {validity}] ok\r\n* OK [UIDNEXT {}] ok\r\n",
+                count + 1
+            ))
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A3 UID FETCH 1:* (UID FLAGS)")
+            .send(listing)
+            .reply_tagged("OK listed")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+    };
+    let server = ScriptServer::start(move |i| {
+        if i == 0 {
+            open(7, 2).sleep(Duration::from_millis(200)).close()
+        } else {
+            open(8, 3).read_until_closed()
+        }
+    });
+    let config = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("u", "p")
+        .timeouts(Duration::from_secs(5))
+        .retry(RetryPolicy::new(3, Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let listener = IdleListener::builder(config).spawn().unwrap();
+    let events = listener.events();
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        match events.recv_timeout(Duration::from_millis(100)) {
+            Ok(IdleEvent::Error(_)) | Err(_) => {}
+            Ok(e @ IdleEvent::Reconnected { .. }) => {
+                seen.push(e);
+                break;
+            }
+            Ok(e) => seen.push(e),
+        }
+    }
+    listener.stop();
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [
+                IdleEvent::UidValidityChanged { old: 7, new: 8 },
+                IdleEvent::NewMessages { uids },
+                IdleEvent::Reconnected { .. }
+            ] if uids == &vec![1, 2, 3]
+        ),
+        "{seen:?}"
     );
     server.assert_ok();
 }
