@@ -484,6 +484,11 @@ fn idle_opening() -> Script {
         .expect(|l| l.contains("SELECT") || l.contains("EXAMINE"))
         .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n")
         .reply_tagged("OK [READ-ONLY] done")
+        // The listing of UIDs and flags the listener keeps (and compares after a
+        // reconnect).
+        .expect(|l| l.contains("UID FETCH 1:* (UID FLAGS)"))
+        .send_line("* 1 FETCH (UID 1 FLAGS ())")
+        .reply_tagged("OK listed")
         .expect(|l| l.ends_with(" IDLE"))
         .send_line("+ idling")
 }

@@ -331,18 +331,28 @@ fn a_shared_memory_budget_fails_the_command_that_needs_more_not_the_others() {
     );
 }
 
-/// Logged in, `EXAMINE` answered, the first IDLE started (tags A1 LOGIN, A2 EXAMINE, A3 IDLE).
-fn idling(then: Script) -> Script {
-    logged_in(
-        Script::new()
-            .expect_contains("EXAMINE")
-            .send_line("* OK [UIDVALIDITY 7] ok")
-            .send_line("* OK [UIDNEXT 100] ok")
+/// Logged in, `EXAMINE` answered, the first IDLE started (tags A1 LOGIN, A2 EXAMINE, A3 IDLE)
+/// in an empty folder, or, with `known` messages (UIDs 1 to `known`), after the listing of
+/// their UIDs and flags the listener keeps (A3; the IDLE is then A4).
+fn idling(known: u32, then: Script) -> Script {
+    let mut examine = Script::new()
+        .expect_contains("EXAMINE")
+        .send_line("* OK [UIDVALIDITY 7] ok")
+        .send_line("* OK [UIDNEXT 100] ok");
+    if known > 0 {
+        let listing: String = (1..=known)
+            .map(|n| format!("* {n} FETCH (UID {n} FLAGS ())\r\n"))
+            .collect();
+        examine = examine
+            .send_line(&format!("* {known} EXISTS"))
             .reply_tagged("OK [READ-ONLY] done")
-            .expect_contains("IDLE")
-            .send_line("+ idling"),
-    )
-    .then(then)
+            .expect_contains("UID FETCH 1:* (UID FLAGS)")
+            .send(listing)
+            .reply_tagged("OK listed");
+    } else {
+        examine = examine.reply_tagged("OK [READ-ONLY] done");
+    }
+    logged_in(examine.expect_contains("IDLE").send_line("+ idling")).then(then)
 }
 
 #[test]
@@ -357,10 +367,11 @@ fn a_listener_nobody_reads_holds_its_channel_capacity_and_callbacks_see_everythi
         .collect();
     let server = ScriptServer::start(move |_| {
         idling(
+            CHANGES,
             Script::new()
                 .send(flood.clone())
                 .expect_line("DONE")
-                .send_line("A3 OK idle done")
+                .send_line("A4 OK idle done")
                 .expect_contains("IDLE")
                 .send_line("+ idling")
                 .hang(),
@@ -421,11 +432,12 @@ fn stopping_a_listener_is_quick_while_its_server_trickles_an_answer() {
 
     let server = ScriptServer::start(|_| {
         idling(
+            0,
             Script::new()
                 .send_line("* 120 EXISTS")
                 .expect_line("DONE")
                 .send_line("A3 OK idle done")
-                .expect_contains("SEARCH")
+                .expect_contains("UID FETCH 100:*")
                 .trickle("* SEARCH".repeat(1000), Duration::from_millis(100)),
         )
     });
@@ -658,7 +670,7 @@ fn stopping_a_listener_while_it_reconnects_cuts_the_connect_and_joins_the_thread
 
     let server = ScriptServer::start(|i| {
         if i == 0 {
-            idling(Script::new().send_line("* BYE going down").close())
+            idling(0, Script::new().send_line("* BYE going down").close())
         } else {
             // The reconnect: a greeting that trickles (the connect timeout is long).
             Script::new().trickle(format!("{GREETING}\r\n"), Duration::from_millis(200))

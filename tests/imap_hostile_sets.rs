@@ -251,34 +251,41 @@ fn condstore_sync_clips_a_hostile_search_answer_below_uidnext() {
     server.assert_ok();
 }
 
-/// Greeting, login (A1) and EXAMINE (A2) of a folder with one message, for a listener.
+/// Greeting, login (A1), an `ENABLE QRESYNC` the server answers without enabling it (A2),
+/// EXAMINE (A3) of a folder with one message and the listing of its UIDs and flags (A4),
+/// for a listener.
 fn listener_opening() -> Script {
     Script::new()
         .send_line("* OK [CAPABILITY IMAP4rev1 IDLE QRESYNC AUTH=PLAIN SASL-IR] scripted")
         .expect_contains("AUTHENTICATE")
         .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE QRESYNC] in")
+        .expect_line("A2 ENABLE QRESYNC")
+        .reply_tagged("OK nothing enabled")
         .expect_contains("EXAMINE")
         .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n")
         .reply_tagged("OK [READ-ONLY] done")
+        .expect_contains("UID FETCH 1:* (UID FLAGS)")
+        .send_line("* 1 FETCH (UID 1 FLAGS ())")
+        .reply_tagged("OK listed")
 }
 
 #[test]
 fn idle_listener_ignores_vanished_without_qresync() {
     let server = ScriptServer::start(|_| {
         listener_opening()
-            .expect_line("A3 IDLE")
+            .expect_line("A5 IDLE")
             .send_line("+ idling")
             .send_line("* VANISHED 1:4294967295")
             .expect_line("DONE")
-            .send_line("A3 OK done")
-            .expect_line("A4 IDLE")
+            .send_line("A5 OK done")
+            .expect_line("A6 IDLE")
             .send_line("+ idling")
             .send_line("* 2 EXISTS")
             .expect_line("DONE")
-            .send_line("A4 OK done")
-            .expect_contains("UID SEARCH")
-            .send_line("* SEARCH 2")
-            .reply_tagged("OK searched")
+            .send_line("A6 OK done")
+            .expect_contains("UID FETCH 2:* (UID FLAGS)")
+            .send_line("* 2 FETCH (UID 2 FLAGS ())")
+            .reply_tagged("OK fetched")
             .read_until_closed()
     });
     let listener = IdleListener::builder(config(server.port()))
@@ -306,5 +313,50 @@ fn idle_listener_ignores_vanished_without_qresync() {
         !seen.iter().any(|e| matches!(e, IdleEvent::Expunged { .. })),
         "VANISHED accepted without QRESYNC: {seen:?}"
     );
+    server.assert_ok();
+}
+
+#[test]
+fn idle_listener_clips_a_hostile_vanished_to_the_known_uids() {
+    // QRESYNC enabled: VANISHED is valid, but "everything vanished" only removes the UIDs
+    // the listener knows (3, 4, 9): three numbers in two ranges, never four billion.
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE QRESYNC AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE QRESYNC] in")
+            .expect_line("A2 ENABLE QRESYNC")
+            .send_line("* ENABLED QRESYNC")
+            .reply_tagged("OK enabled")
+            .expect_contains("EXAMINE")
+            .send("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 10] ok\r\n* OK [HIGHESTMODSEQ 5] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A4 UID FETCH 1:* (UID FLAGS)")
+            .send("* 1 FETCH (UID 3 FLAGS ())\r\n* 2 FETCH (UID 4 FLAGS ())\r\n* 3 FETCH (UID 9 FLAGS ())\r\n")
+            .reply_tagged("OK listed")
+            .expect_line("A5 IDLE")
+            .send_line("+ idling")
+            .send_line("* VANISHED 1:4294967295")
+            .expect_line("DONE")
+            .send_line("A5 OK done")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(config(server.port()))
+        .spawn()
+        .unwrap();
+    let events = listener.events();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut gone = None;
+    while gone.is_none() && Instant::now() < deadline {
+        if let Ok(IdleEvent::Expunged { seqs, uids }) =
+            events.recv_timeout(Duration::from_millis(100))
+        {
+            gone = Some((seqs, uids));
+        }
+    }
+    listener.stop();
+    let (seqs, uids) = gone.expect("an Expunged event");
+    assert!(seqs.is_empty(), "{seqs:?}");
+    assert_eq!(uids.to_string(), "3:4,9");
     server.assert_ok();
 }

@@ -129,8 +129,9 @@ fn flag_changes_and_expunges_are_reported() {
         matches!(e, IdleEvent::Expunged { .. })
     });
     match event {
+        // Dovecot offers QRESYNC: the listener enables it and gets VANISHED (UIDs).
         Some(IdleEvent::Expunged { seqs, uids }) => {
-            assert!(seqs == vec![3] || uids == vec![3], "{seqs:?} {uids:?}")
+            assert_eq!(uids.to_string(), "3", "{seqs:?} {uids:?}")
         }
         other => panic!("expected Expunged, got {other:?}"),
     }
@@ -222,7 +223,8 @@ fn scripted_config(port: u16) -> Config {
         .unwrap()
 }
 
-/// Greeting, login (A1) and EXAMINE (A2) of a folder with one message.
+/// Greeting, login (A1), EXAMINE (A2) of a folder with one message and the listing of its
+/// UIDs and flags (A3) that the listener keeps to report every change with UIDs.
 fn opening(caps: &str) -> Script {
     Script::new()
         .send_line(&format!(
@@ -233,27 +235,30 @@ fn opening(caps: &str) -> Script {
         .expect_contains("EXAMINE")
         .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n")
         .reply_tagged("OK [READ-ONLY] done")
+        .expect_contains("UID FETCH 1:* (UID FLAGS)")
+        .send_line("* 1 FETCH (UID 1 FLAGS ())")
+        .reply_tagged("OK listed")
 }
 
 #[test]
 fn idle_is_renewed_and_events_still_arrive() {
     let server = ScriptServer::start(|_| {
         opening("IDLE")
-            .expect_line("A3 IDLE")
+            .expect_line("A4 IDLE")
             .send_line("+ idling")
             .send_line("* OK Still here")
             .expect_line("DONE")
-            .send_line("A3 OK renewed")
-            .expect_line("A4 IDLE")
+            .send_line("A4 OK renewed")
+            .expect_line("A5 IDLE")
             .send_line("+ idling")
             .sleep(Duration::from_millis(300))
             .send_line("* 2 EXISTS")
             .expect_line("DONE")
-            .send_line("A4 OK done")
-            .expect_contains("UID SEARCH")
-            .send_line("* SEARCH 2")
-            .reply_tagged("OK searched")
-            .expect_line("A6 IDLE")
+            .send_line("A5 OK done")
+            .expect_contains("UID FETCH 2:* (UID FLAGS)")
+            .send_line("* 2 FETCH (UID 2 FLAGS ())")
+            .reply_tagged("OK fetched")
+            .expect_line("A7 IDLE")
             .send_line("+ idling")
             .read_until_closed()
     });
@@ -296,7 +301,7 @@ fn idle_is_renewed_and_events_still_arrive() {
 fn stop_returns_quickly_when_the_server_is_silent() {
     let server = ScriptServer::start(|_| {
         opening("IDLE")
-            .expect_line("A3 IDLE")
+            .expect_line("A4 IDLE")
             .send_line("+ idling")
             .hang()
     });
@@ -325,9 +330,9 @@ fn without_idle_the_listener_polls_with_noop() {
             .expect_contains("NOOP")
             .send_line("* 2 EXISTS")
             .reply_tagged("OK news")
-            .expect_contains("UID SEARCH")
-            .send_line("* SEARCH 2")
-            .reply_tagged("OK searched")
+            .expect_contains("UID FETCH 2:* (UID FLAGS)")
+            .send_line("* 2 FETCH (UID 2 FLAGS ())")
+            .reply_tagged("OK fetched")
             .expect_contains("NOOP")
             .send_line("* 1 EXPUNGE")
             .reply_tagged("OK gone")
@@ -349,9 +354,111 @@ fn without_idle_the_listener_polls_with_noop() {
         matches!(e, IdleEvent::Expunged { .. })
     });
     assert!(
-        matches!(gone, Some(IdleEvent::Expunged { ref seqs, .. }) if seqs == &vec![1]),
+        matches!(gone, Some(IdleEvent::Expunged { ref seqs, ref uids }) if seqs == &vec![1] && uids.to_string() == "1"),
         "{gone:?}"
     );
     listener.stop();
     assert!(!server.received_all().iter().any(|l| l.ends_with("IDLE")));
+}
+
+#[test]
+fn expunges_and_flag_changes_by_sequence_number_are_reported_with_uids() {
+    // No QRESYNC: EXPUNGE and FETCH name sequence numbers; the listener maps them through
+    // the UIDs it knows (3, 4, 5, 9), each response at its place in the sequence, without
+    // asking the server.
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] in")
+            .expect_contains("EXAMINE")
+            .send("* 4 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 10] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A3 UID FETCH 1:* (UID FLAGS)")
+            .send("* 1 FETCH (UID 3 FLAGS ())\r\n* 2 FETCH (UID 4 FLAGS ())\r\n* 3 FETCH (UID 5 FLAGS ())\r\n* 4 FETCH (UID 9 FLAGS ())\r\n")
+            .reply_tagged("OK listed")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+            .send("* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n* 2 FETCH (FLAGS (\\Seen))\r\n")
+            .expect_line("DONE")
+            .send_line("A4 OK done")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(server.port()))
+        .spawn()
+        .unwrap();
+    let events = listener.events();
+    let flags = wait_for(&events, Duration::from_secs(5), |e| {
+        matches!(e, IdleEvent::FlagsChanged { .. })
+    });
+    assert!(
+        matches!(flags, Some(IdleEvent::FlagsChanged { uid: 9, ref flags }) if flags == &vec![Flag::Seen]),
+        "{flags:?}"
+    );
+    let gone = wait_for(&events, Duration::from_secs(5), |e| {
+        matches!(e, IdleEvent::Expunged { .. })
+    });
+    assert!(
+        matches!(gone, Some(IdleEvent::Expunged { ref seqs, ref uids }) if seqs == &vec![2, 2] && uids.to_string() == "4:5"),
+        "{gone:?}"
+    );
+    listener.stop();
+    server.assert_ok();
+}
+
+#[test]
+fn events_that_do_not_add_up_are_resynchronised_from_the_server() {
+    // UIDs 1 and 2 known; the server reports an EXPUNGE of message 5 (there is none): the
+    // listener does not guess, it re-reads the folder (EXAMINE, UID FETCH 1:*) and reports
+    // what really changed.
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 IDLE] in")
+            .expect_contains("EXAMINE")
+            .send("* 2 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 3] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A3 UID FETCH 1:* (UID FLAGS)")
+            .send("* 1 FETCH (UID 1 FLAGS ())\r\n* 2 FETCH (UID 2 FLAGS ())\r\n")
+            .reply_tagged("OK listed")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+            .send_line("* 5 EXPUNGE")
+            .expect_line("DONE")
+            .send_line("A4 OK done")
+            .expect_line("A5 EXAMINE INBOX")
+            .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 3] ok\r\n")
+            .reply_tagged("OK [READ-ONLY] done")
+            .expect_line("A6 UID FETCH 1:* (UID FLAGS)")
+            .send_line("* 1 FETCH (UID 2 FLAGS (\\Seen))")
+            .reply_tagged("OK listed")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(server.port()))
+        .spawn()
+        .unwrap();
+    let events = listener.events();
+    let mut seen = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    while seen.len() < 2 && Instant::now() < until {
+        if let Ok(e) = events.recv_timeout(Duration::from_millis(100)) {
+            seen.push(format!("{e:?}"));
+        }
+    }
+    listener.stop();
+    assert_eq!(
+        seen,
+        vec![
+            "FlagsChanged { uid: 2, flags: [Seen] }".to_string(),
+            format!(
+                "{:?}",
+                IdleEvent::Expunged {
+                    seqs: vec![],
+                    uids: "1".parse().unwrap()
+                }
+            )
+        ]
+    );
+    server.assert_ok();
 }

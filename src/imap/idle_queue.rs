@@ -20,28 +20,36 @@ pub enum IdleEvent {
         /// Their UIDs, ascending.
         uids: Vec<u32>,
     },
-    /// Messages were expunged.
+    /// Messages were expunged: `uids` names every one of them.
     Expunged {
-        /// Sequence numbers, as the server reported them (`EXPUNGE`), in order.
+        /// Sequence numbers, as the server reported them (`EXPUNGE`), in order; empty when
+        /// the server named UIDs (`VANISHED`, with QRESYNC enabled) and in the catch-up
+        /// after a reconnect. Each is valid only at its place in the sequence: prefer `uids`.
         seqs: Vec<u32>,
-        /// UIDs, when the server reported them (`VANISHED`, only accepted with QRESYNC
-        /// enabled), as ranges: a server claiming `1:4294967295` costs one range. Clipped to
-        /// the UIDs that can exist (below the UIDNEXT the listener knows).
+        /// The UIDs of the expunged messages, always filled: from `VANISHED`, or mapped
+        /// from the sequence numbers through the listener's known UIDs. As ranges, and
+        /// only UIDs the listener knew: a server claiming `1:4294967295` vanished costs the
+        /// ranges of the known UIDs, never a list of four billion numbers.
         uids: SequenceSet,
     },
-    /// A message's flags changed.
+    /// A message's flags changed (reported only when they differ from the flags the
+    /// listener knew).
     FlagsChanged {
         /// The message's UID.
         uid: u32,
-        /// Its flags now.
+        /// Its flags now (sorted by name, without `\Recent`).
         flags: Vec<Flag>,
     },
-    /// The connection was lost and is back; `after` is how long it was down.
+    /// The connection was lost and is back; `after` is how long it was down. Everything
+    /// that changed meanwhile (expunges, flag changes, new messages) was reported before
+    /// this event, so a reader that applies every event stays exactly right.
     Reconnected {
         /// The outage.
         after: Duration,
     },
-    /// The folder's UIDVALIDITY changed: every UID known before is void.
+    /// The folder's UIDVALIDITY changed: every UID known before is void; resynchronise
+    /// (drop what you hold for the folder). A [`IdleEvent::NewMessages`] listing every
+    /// message under the new UIDVALIDITY follows (no `Expunged` of the old UIDs).
     UidValidityChanged {
         /// The previous UIDVALIDITY.
         old: u32,
@@ -54,8 +62,8 @@ pub enum IdleEvent {
     Error(Arc<Error>),
     /// Events were dropped because nobody read [`IdleListener::events`](crate::imap::IdleListener::events) fast enough (the
     /// channel holds [`IdleListenerBuilder::channel_capacity`](crate::imap::IdleListenerBuilder::channel_capacity) events; the oldest go first).
-    /// Callbacks saw them all; a channel reader should resynchronise, as after
-    /// [`IdleEvent::Reconnected`].
+    /// Callbacks saw them all; a channel reader missed changes and should resynchronise
+    /// (e.g. with [`ImapConnection::sync`](crate::imap::ImapConnection::sync)).
     Lagged {
         /// How many events were dropped before this one.
         dropped: u64,

@@ -2,7 +2,8 @@
 //! (`imap/sync/`).
 
 use super::*;
-use crate::imap::sync::{SyncDelta, SyncState, SyncStrategy, run};
+use crate::imap::sync::run::{self, SyncRun};
+use crate::imap::sync::{SyncDelta, SyncState, SyncStrategy};
 
 impl ImapConnection {
     /// Tells what changed in `folder` since `state` was taken (a [`SyncState::new`] for a
@@ -63,7 +64,12 @@ impl ImapConnection {
         let memory = self.validities();
         let max_ranges = self.limits().max_set_ranges;
         let mut session = self.session.lock();
-        match run::run_sync(&mut session, folder, state, strategy, max_ranges) {
+        let run = SyncRun {
+            strategy,
+            max_ranges,
+            read_only: false,
+        };
+        match run::run_sync(&mut session, folder, state, run) {
             Ok(delta) => {
                 // The delta reports a reset itself; later calls with the new UIDs are fine.
                 if let Some(v) = delta.state.uid_validity() {

@@ -9,7 +9,7 @@ fn flag_text(flag: &Flag) -> Option<String> {
     (*flag != Flag::Recent).then(|| flag.as_str().into_owned())
 }
 
-pub(super) fn canonical_flags(flags: &[Flag]) -> Vec<String> {
+pub(crate) fn canonical_flags(flags: &[Flag]) -> Vec<String> {
     canonical_texts(flags.iter().filter_map(flag_text).collect())
 }
 

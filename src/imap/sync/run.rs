@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::delta::{Observation, Outcome, apply};
-use super::flags::canonical_flags;
+pub(crate) use super::flags::canonical_flags;
 use super::{SyncDelta, SyncState, SyncStrategy};
 use crate::error::{Error, Result};
 use crate::imap::codec::{Command, FetchAttr, Qresync, SearchReturn, SelectOptions};
@@ -65,8 +65,13 @@ struct Selected {
 /// Selects `folder` explicitly (never trusting the connection's "already selected"
 /// cache: the QRESYNC parameters only take effect on a fresh SELECT) and records it as the
 /// connection's selected folder.
-fn select(s: &mut Session, folder: &str, options: SelectOptions) -> Result<Selected> {
-    let Opened { mailbox, answer } = s.open_folder(folder, options, false)?;
+fn select(
+    s: &mut Session,
+    folder: &str,
+    options: SelectOptions,
+    read_only: bool,
+) -> Result<Selected> {
+    let Opened { mailbox, answer } = s.open_folder(folder, options, read_only)?;
     let uid_validity = mailbox.uid_validity.filter(|&v| v != 0).ok_or_else(|| {
         Error::protocol(
             format!("the server sent no UIDVALIDITY when selecting {folder:?}"),
@@ -83,13 +88,27 @@ fn select(s: &mut Session, folder: &str, options: SelectOptions) -> Result<Selec
     })
 }
 
+/// What one sync run is asked to do: the strategy, the bound on a server-sent set's
+/// ranges, and whether the folder is opened read-only (`EXAMINE`, as the `IdleListener`
+/// does) or read-write (`SELECT`, as `ImapConnection::sync` does).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncRun {
+    pub(crate) strategy: SyncStrategy,
+    pub(crate) max_ranges: usize,
+    pub(crate) read_only: bool,
+}
+
 pub(crate) fn run_sync(
     s: &mut Session,
     folder: &str,
     state: &SyncState,
-    asked: SyncStrategy,
-    max_ranges: usize,
+    run: SyncRun,
 ) -> Result<SyncDelta> {
+    let SyncRun {
+        strategy: asked,
+        max_ranges,
+        read_only,
+    } = run;
     let mut strategy = choose(s, asked)?;
     if strategy == SyncStrategy::Qresync && !enable_qresync(s)? {
         if asked == SyncStrategy::Qresync {
@@ -117,7 +136,7 @@ pub(crate) fn run_sync(
         (SyncStrategy::Qresync | SyncStrategy::Condstore, ..) => SelectOptions::new().condstore(),
         _ => SelectOptions::new(),
     };
-    let mut selected = select(s, folder, options)?;
+    let mut selected = select(s, folder, options, read_only)?;
     selected.highest_modseq = valid_modseq(selected.highest_modseq);
     let reset = state
         .uid_validity
@@ -145,14 +164,7 @@ pub(crate) fn run_sync(
     } = apply(&base, observation);
     next.uid_validity = Some(selected.uid_validity);
     next.highest_modseq = selected.highest_modseq;
-    let after_last = next.uids.ranges().last().and_then(|r| match r.end() {
-        SeqNumber::Value(v) => v.checked_add(1),
-        SeqNumber::Star => None,
-    });
-    next.uid_next = [selected.uid_next, after_last, base.uid_next]
-        .into_iter()
-        .flatten()
-        .max();
+    next.uid_next = next_uid_next(&next, [selected.uid_next, base.uid_next]);
     log::debug!(
         target: "mailwire::imap",
         "[{}] sync of {folder:?} ({strategy}): {} new, {} flag changes, {} vanished{}",
@@ -170,6 +182,45 @@ pub(crate) fn run_sync(
         state: next,
         strategy,
     })
+}
+
+/// The UIDNEXT of a next state: the largest of the UIDNEXTs known and the UID after its
+/// last known message.
+fn next_uid_next(next: &SyncState, known: [Option<u32>; 2]) -> Option<u32> {
+    let after_last = next.uids.ranges().last().and_then(|r| match r.end() {
+        SeqNumber::Value(v) => v.checked_add(1),
+        SeqNumber::Star => None,
+    });
+    known.into_iter().chain([after_last]).flatten().max()
+}
+
+/// Applies changes seen on a selected folder (expunged UIDs; `(uid, canonical flags)` of
+/// changed or new messages, texts as [`uid_and_flags`] gives them) to `base`, with the
+/// same computation as a sync: the delta lists only real changes, and its state keeps
+/// `base`'s UIDVALIDITY and mod-sequence. For the `IdleListener`, which keeps its state
+/// up to date between syncs.
+pub(crate) fn apply_changes(
+    base: &SyncState,
+    vanished: SequenceSet,
+    changed: BTreeMap<u32, Vec<String>>,
+) -> SyncDelta {
+    let Outcome {
+        new,
+        flags_changed,
+        vanished,
+        mut next,
+    } = apply(base, Observation::Changes { vanished, changed });
+    next.uid_validity = base.uid_validity;
+    next.highest_modseq = base.highest_modseq;
+    next.uid_next = next_uid_next(&next, [base.uid_next, None]);
+    SyncDelta {
+        new,
+        flags_changed,
+        vanished,
+        uid_validity_reset: false,
+        state: next,
+        strategy: SyncStrategy::Plain,
+    }
 }
 
 /// A mod-sequence that can be sent back (RFC 7162: 1 to 2^63-1); others count as none, so
@@ -333,7 +384,8 @@ fn fetch_flags(
     Ok(out)
 }
 
-fn uid_and_flags(items: &[FetchData]) -> Option<(u32, Vec<String>)> {
+/// The UID and the canonical flag texts of a FETCH answer that has both.
+pub(crate) fn uid_and_flags(items: &[FetchData]) -> Option<(u32, Vec<String>)> {
     let uid = items.iter().find_map(|i| match i {
         FetchData::Uid(uid) if *uid != 0 => Some(*uid),
         _ => None,

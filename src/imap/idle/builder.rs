@@ -1,0 +1,135 @@
+//! `IdleListenerBuilder`: the listener's settings, checked, and `spawn`, which opens the
+//! first connection and starts the thread.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::run::Worker;
+use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::imap::idle_queue::{EventQueue, IdleEvent};
+use crate::imap::sync::SyncState;
+use crate::setters::setters;
+
+/// Configures and starts an [`IdleListener`].
+#[must_use = "call spawn() to start the listener"]
+pub struct IdleListenerBuilder {
+    config: Config,
+    folder: String,
+    renew_every: Duration,
+    poll_interval: Duration,
+    callbacks: Vec<Callback>,
+    force_polling: bool,
+    channel_capacity: usize,
+}
+
+impl fmt::Debug for IdleListenerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdleListenerBuilder")
+            .field("config", &self.config)
+            .field("folder", &self.folder)
+            .field("renew_every", &self.renew_every)
+            .field("poll_interval", &self.poll_interval)
+            .field("callbacks", &self.callbacks.len())
+            .field("channel_capacity", &self.channel_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdleListenerBuilder {
+    pub(super) fn new(config: Config) -> IdleListenerBuilder {
+        IdleListenerBuilder {
+            config,
+            folder: "INBOX".into(),
+            renew_every: Duration::from_secs(25 * 60),
+            poll_interval: Duration::from_secs(30),
+            callbacks: Vec::new(),
+            force_polling: false,
+            channel_capacity: DEFAULT_CHANNEL_CAPACITY,
+        }
+    }
+
+    setters! {
+        /// The folder to watch (default `INBOX`).
+        pub fn folder(folder: impl Into<String>) { self.folder = folder.into() }
+
+        /// How often IDLE is ended and restarted (default 25 min, below the 29 min after which
+        /// RFC 2177 lets a server drop an idle client). At least one second.
+        ///
+        /// After a lost connection the listener waits the config's retry policy
+        /// `initial_delay`, reconnects, and backs off exponentially (up to `max_delay`) while
+        /// reconnecting fails with transient errors.
+        pub fn renew_every(every: Duration) { self.renew_every = every }
+
+        /// How often to poll with `NOOP` on servers without IDLE (default 30 s).
+        pub fn poll_interval(every: Duration) { self.poll_interval = every }
+
+        /// How many events [`IdleListener::events`] holds for a reader (default 1,024). When
+        /// nobody reads them, the oldest are dropped and the reader gets one
+        /// [`IdleEvent::Lagged`] instead, so a listener used only through callbacks holds at
+        /// most this many. At least 2.
+        pub fn channel_capacity(events: usize) { self.channel_capacity = events }
+
+        /// Polls with `NOOP` even if the server offers IDLE.
+        pub fn force_polling(force: bool) { self.force_polling = force }
+    }
+
+    /// Adds a callback, called on the listener's thread for every event, in the order the
+    /// callbacks were added. A slow callback delays the next notification: hand heavy work
+    /// to a worker through [`IdleListener::events`] instead. A panicking callback is caught
+    /// and logged; delivery goes on.
+    pub fn on_event(mut self, callback: impl Fn(&IdleEvent) + Send + 'static) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+
+    /// Connects, opens the folder (read-only), lists its messages' UIDs and flags once
+    /// (`UID FETCH 1:* (UID FLAGS)`: the state the listener keeps to report every change
+    /// with UIDs) and starts the listener thread. A failure to connect, log in or open the
+    /// folder is returned here; later failures are reported as events and recovered from.
+    pub fn spawn(self) -> Result<IdleListener> {
+        if self.renew_every < Duration::from_secs(1) {
+            return Err(Error::invalid("renew_every", "must be at least one second"));
+        }
+        if self.poll_interval < Duration::from_millis(100) {
+            return Err(Error::invalid("poll_interval", "must be at least 100 ms"));
+        }
+        if self.channel_capacity < 2 {
+            return Err(Error::invalid("channel_capacity", "must be at least 2"));
+        }
+        let (events, rx) = EventQueue::new(self.channel_capacity);
+        let stop = Arc::new(Stop::default());
+        let mut worker = Worker {
+            config: self.config,
+            folder: self.folder.clone(),
+            renew_every: self.renew_every,
+            poll_interval: self.poll_interval,
+            force_polling: self.force_polling,
+            callbacks: self.callbacks,
+            events,
+            stop: Arc::clone(&stop),
+            session: Arc::new(Mutex::new(None)),
+            state: SyncState::new(self.folder.as_str()),
+        };
+        let session = worker.open()?;
+        *worker.session.lock() = Some(session);
+        let name = format!("mailwire-idle-{}", worker.folder);
+        let thread = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || worker.run())
+            .map_err(|source| Error::Io {
+                operation: "starting the IDLE listener thread".into(),
+                source,
+            })?;
+        Ok(IdleListener {
+            folder: self.folder,
+            events: rx,
+            stop,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+}

@@ -1,0 +1,268 @@
+//! The listener thread's loop: connecting and opening the folder (with the catch-up of
+//! what changed meanwhile), watching with IDLE or NOOP polling, and reconnecting with
+//! backoff after a fault.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::{Callback, Stop};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::imap::codec::Command;
+use crate::imap::idle_queue::{EventQueue, IdleEvent};
+use crate::imap::session::Session;
+use crate::imap::sync::SyncState;
+use crate::imap::types::Untagged;
+use crate::net::retry::Delays;
+
+pub(super) struct Worker {
+    pub(super) config: Config,
+    pub(super) folder: String,
+    pub(super) renew_every: Duration,
+    pub(super) poll_interval: Duration,
+    pub(super) force_polling: bool,
+    pub(super) callbacks: Vec<Callback>,
+    pub(super) events: EventQueue,
+    pub(super) stop: Arc<Stop>,
+    pub(super) session: Arc<Mutex<Option<Session>>>,
+    /// What the listener knows of the folder: UIDVALIDITY, UIDNEXT, mod-sequence, the
+    /// UIDs of its messages (also the sequence → UID map: sequence number n is the n-th
+    /// known UID) and their flags, kept up to date with every event. The catch-up after a
+    /// reconnect is a sync from it.
+    pub(super) state: SyncState,
+}
+
+/// Why a watching round ended.
+enum Ended {
+    Stopped,
+    Failed(Error),
+}
+
+impl Worker {
+    pub(super) fn stopping(&self) -> bool {
+        self.stop.requested()
+    }
+
+    pub(super) fn emit(&mut self, event: IdleEvent) {
+        log::debug!(target: "mailwire::idle", "[idle {}] event {event:?}", self.folder);
+        for (i, callback) in self.callbacks.iter().enumerate() {
+            if catch_unwind(AssertUnwindSafe(|| callback(&event))).is_err() {
+                log::error!(target: "mailwire::idle", "[idle {}] callback #{i} panicked on {event:?}; delivery goes on", self.folder);
+            }
+        }
+        let dropped = self.events.push(event);
+        if dropped > 0 {
+            log::debug!(target: "mailwire::idle", "[idle {}] nobody reads the events: {dropped} dropped", self.folder);
+        }
+    }
+
+    /// Connects and opens the folder read-only; returns the session. Reports what changed
+    /// since the listener last watched (nothing on the first open).
+    pub(super) fn open(&mut self) -> Result<Session> {
+        let stop = Arc::clone(&self.stop);
+        let mut session = crate::imap::ImapConnection::open_session(&self.config, &mut |handle| {
+            stop.watch_socket(handle);
+            if stop.requested() {
+                // Not transient: no further attempt.
+                return Err(Error::invalid("IdleListener", "stopped while connecting"));
+            }
+            Ok(())
+        })?;
+        if self.stopping() {
+            return Err(Error::Closed {
+                context: "(the listener is stopping)".into(),
+            });
+        }
+        // This listener reads every answer's events itself: none are queued as news.
+        session.read_news_from_answers();
+        self.catch_up(&mut session)?;
+        Ok(session)
+    }
+
+    pub(super) fn run(mut self) {
+        let mut down_since: Option<Instant> = None;
+        let mut delays = Delays::new(&self.config.retry());
+        loop {
+            if self.stopping() {
+                break;
+            }
+            let session = self.session.lock().take();
+            let session = match session {
+                Some(s) => Some(s),
+                None => match self.open() {
+                    Err(_) if self.stopping() => break,
+                    Ok(s) => {
+                        if let Some(since) = down_since.take() {
+                            self.emit(IdleEvent::Reconnected {
+                                after: since.elapsed(),
+                            });
+                        }
+                        delays.reset();
+                        Some(s)
+                    }
+                    Err(e) if e.is_transient() => {
+                        self.emit(IdleEvent::Error(Arc::new(e)));
+                        self.sleep(delays.next_delay());
+                        None
+                    }
+                    Err(e) => {
+                        log::error!(target: "mailwire::idle", "[idle {}] giving up: {e}", self.folder);
+                        self.emit(IdleEvent::Error(Arc::new(e)));
+                        break;
+                    }
+                },
+            };
+            let Some(session) = session else { continue };
+            *self.session.lock() = Some(session);
+            match self.watch() {
+                Ended::Stopped => break,
+                Ended::Failed(_) if self.stopping() => break,
+                Ended::Failed(e) => {
+                    log::info!(target: "mailwire::idle", "[idle {}] connection lost: {e}; reconnecting", self.folder);
+                    if let Some(mut s) = self.session.lock().take() {
+                        s.shutdown();
+                    }
+                    down_since = Some(Instant::now());
+                    self.emit(IdleEvent::Error(Arc::new(e)));
+                    // Give a restarting server a moment (the retry policy's first delay).
+                    delays.reset();
+                    self.sleep(delays.next_delay());
+                }
+            }
+        }
+        // Leave politely when the connection is alive (bounded: logout never waits
+        // longer than a second).
+        if let Some(mut s) = self.session.lock().take() {
+            if !self.stopping() {
+                s.logout();
+            }
+            s.shutdown();
+        }
+        self.emit(IdleEvent::Stopped);
+    }
+
+    fn sleep(&self, d: Duration) {
+        self.stop.sleep(d);
+    }
+
+    /// Watches the folder until stopped or the connection fails.
+    fn watch(&mut self) -> Ended {
+        let use_idle = !self.force_polling
+            && self
+                .session
+                .lock()
+                .as_ref()
+                .is_some_and(|s| s.capabilities().has("IDLE"));
+        let result = if use_idle {
+            self.watch_idle()
+        } else {
+            self.watch_polling()
+        };
+        match result {
+            Ok(()) => Ended::Stopped,
+            Err(e) => Ended::Failed(e),
+        }
+    }
+
+    pub(super) fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        let mut guard = self.session.lock();
+        match guard.as_mut() {
+            Some(s) => f(s),
+            None => Err(Error::Closed {
+                context: "(the listener's connection is gone)".into(),
+            }),
+        }
+    }
+
+    fn watch_idle(&mut self) -> Result<()> {
+        loop {
+            let (tag, early) = self.with_session(|s| s.idle_start())?;
+            let renew_at = Instant::now() + self.renew_every;
+            // Changes the server announced before its continuation (it reports what happened
+            // since the last command as soon as IDLE starts) are news too.
+            let mut pending: Vec<Untagged> = early.into_iter().filter(is_mailbox_event).collect();
+            loop {
+                if !pending.is_empty() {
+                    break;
+                }
+                if self.stopping() {
+                    return Ok(());
+                }
+                let now = Instant::now();
+                if now >= renew_at {
+                    log::debug!(target: "mailwire::idle", "[idle {}] renewing IDLE", self.folder);
+                    break;
+                }
+                // One wait until the renewal: a stop cuts the socket, which ends it at once.
+                let polled = match self.with_session(|s| s.poll_untagged(renew_at - now)) {
+                    Err(_) if self.stopping() => return Ok(()),
+                    other => other?,
+                };
+                let Some(u) = polled else { continue };
+                match &u {
+                    Untagged::Condition {
+                        status: crate::imap::types::Status::Bye,
+                        text,
+                        ..
+                    } => {
+                        return Err(Error::Closed {
+                            context: format!("by the server (BYE: {text})"),
+                        });
+                    }
+                    Untagged::Exists(_)
+                    | Untagged::Expunge(_)
+                    | Untagged::Vanished { .. }
+                    | Untagged::Fetch { .. } => {
+                        pending.push(u);
+                        // Leave IDLE to act on it (find the new UIDs, map sequence numbers).
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let more = self.with_session(|s| s.idle_done(&tag, s.read_timeout()))?;
+            pending.extend(more);
+            self.handle(pending)?;
+        }
+    }
+
+    fn watch_polling(&mut self) -> Result<()> {
+        loop {
+            self.sleep(self.poll_interval);
+            if self.stopping() {
+                return Ok(());
+            }
+            let untagged = self.with_session(|s| {
+                let c = s.run(&Command::Noop)?.into_result("NOOP")?;
+                Ok(c.untagged)
+            })?;
+            if untagged.iter().any(|u| {
+                matches!(
+                    u,
+                    Untagged::Condition {
+                        status: crate::imap::types::Status::Bye,
+                        ..
+                    }
+                )
+            }) {
+                return Err(Error::Closed {
+                    context: "by the server (BYE)".into(),
+                });
+            }
+            self.handle(untagged)?;
+        }
+    }
+}
+
+fn is_mailbox_event(u: &Untagged) -> bool {
+    matches!(
+        u,
+        Untagged::Exists(_)
+            | Untagged::Expunge(_)
+            | Untagged::Vanished { .. }
+            | Untagged::Fetch { .. }
+    )
+}
