@@ -462,3 +462,68 @@ fn events_that_do_not_add_up_are_resynchronised_from_the_server() {
     );
     server.assert_ok();
 }
+
+#[test]
+fn a_throttled_reconnect_waits_for_the_servers_hint() {
+    // The first connection drops; the next login is refused with "too many connections"
+    // ([UNAVAILABLE]: a 10 s hint, capped here by the policy's max_delay of 1.5 s); the
+    // third connection works. The listener must wait the capped hint before it tries again,
+    // not its 20 ms first delay.
+    let server = ScriptServer::start(|i| match i {
+        0 => opening("IDLE")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+            .sleep(Duration::from_millis(100))
+            .send_line("* BYE going away")
+            .close(),
+        1 => Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 IDLE AUTH=PLAIN SASL-IR] scripted")
+            .expect_contains("AUTHENTICATE")
+            .reply_tagged("NO [UNAVAILABLE] Maximum number of connections from user+IP exceeded")
+            .read_until_closed(),
+        _ => opening("IDLE")
+            .expect_line("A4 IDLE")
+            .send_line("+ idling")
+            .read_until_closed(),
+    });
+    let config = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("u", "p")
+        .timeouts(Duration::from_secs(5))
+        .retry(
+            RetryPolicy::new(1, Duration::from_millis(20))
+                .with_max_delay(Duration::from_millis(1500)),
+        )
+        .build()
+        .unwrap();
+    let listener = IdleListener::builder(config).spawn().unwrap();
+    let events = listener.events();
+    let mut refused_at = None;
+    let mut reconnected_at = None;
+    let until = Instant::now() + Duration::from_secs(15);
+    while reconnected_at.is_none() && Instant::now() < until {
+        match events.recv_timeout(Duration::from_millis(50)) {
+            Ok(IdleEvent::Error(e)) if e.retry_after().is_some() => {
+                assert!(!matches!(*e, mailwire::Error::Auth { .. }), "{e}");
+                refused_at = Some(Instant::now());
+            }
+            Ok(IdleEvent::Reconnected { .. }) => reconnected_at = Some(Instant::now()),
+            _ => {}
+        }
+    }
+    listener.stop();
+    let refused_at = refused_at.expect("the throttling answer was not reported");
+    let reconnected_at = reconnected_at.expect("the listener did not reconnect");
+    let waited = reconnected_at - refused_at;
+    assert!(
+        waited >= Duration::from_millis(1400),
+        "reconnected {waited:?} after the throttling answer: the hint was not honoured"
+    );
+    assert!(
+        waited < Duration::from_secs(9),
+        "waited {waited:?}: the hint was not capped by max_delay"
+    );
+    assert_eq!(server.connections(), 3);
+    server.assert_ok();
+}

@@ -104,8 +104,11 @@ impl Worker {
                         Some(s)
                     }
                     Err(e) if e.is_transient() => {
+                        // A throttling answer ("too many connections") asks for its
+                        // retry-after hint, capped by the policy's max_delay.
+                        let delay = delays.after(&e);
                         self.emit(IdleEvent::Error(Arc::new(e)));
-                        self.sleep(delays.next_delay());
+                        self.sleep(delay);
                         None
                     }
                     Err(e) => {
@@ -126,10 +129,12 @@ impl Worker {
                         s.shutdown();
                     }
                     down_since = Some(Instant::now());
-                    self.emit(IdleEvent::Error(Arc::new(e)));
-                    // Give a restarting server a moment (the retry policy's first delay).
+                    // Give a restarting server a moment (the retry policy's first delay, or
+                    // a throttling answer's hint such as `BYE [UNAVAILABLE]`).
                     delays.reset();
-                    self.sleep(delays.next_delay());
+                    let delay = delays.after(&e);
+                    self.emit(IdleEvent::Error(Arc::new(e)));
+                    self.sleep(delay);
                 }
             }
         }
