@@ -88,6 +88,8 @@ pub(crate) mod base64;
 pub mod budget;
 pub mod config;
 pub mod credentials;
+#[cfg(doctest)]
+mod doc_tests;
 pub mod error;
 mod flag;
 #[cfg(any(test, feature = "fuzzing"))]
