@@ -1,7 +1,5 @@
 //! `ImapHandler`: the high-level, pool-backed IMAP API.
 
-use std::ops::RangeInclusive;
-
 use crate::config::Config;
 use crate::error::Result;
 use crate::imap::connection::{FetchWhat, FolderStatus};
@@ -13,49 +11,14 @@ use crate::imap::uids::{Uid, Uids};
 use crate::message::Message;
 use crate::pool::{AccountStats, PoolOptions};
 
-/// Which messages of a folder to fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Selection {
-    /// These UIDs (checked against the UIDVALIDITY they carry, if any).
-    Uids(Uids),
-    /// Every message whose UID is in the range (inclusive).
-    UidRange(RangeInclusive<u32>),
-    /// The newest `n` messages (highest UIDs).
-    Newest(usize),
-    /// Every message of the folder.
-    All,
-}
+mod fetch;
+mod flags;
+mod folders;
+mod selection;
+mod sync;
+mod transfer;
 
-impl From<Vec<u32>> for Selection {
-    fn from(uids: Vec<u32>) -> Selection {
-        Selection::Uids(uids.into())
-    }
-}
-
-impl From<&[u32]> for Selection {
-    fn from(uids: &[u32]) -> Selection {
-        Selection::Uids(uids.into())
-    }
-}
-
-impl From<Uids> for Selection {
-    fn from(uids: Uids) -> Selection {
-        Selection::Uids(uids)
-    }
-}
-
-impl From<&Uids> for Selection {
-    fn from(uids: &Uids) -> Selection {
-        Selection::Uids(uids.clone())
-    }
-}
-
-impl From<RangeInclusive<u32>> for Selection {
-    fn from(range: RangeInclusive<u32>) -> Selection {
-        Selection::UidRange(range)
-    }
-}
+pub use selection::Selection;
 
 /// The high-level IMAP API: every call names the account (`&Config`) and the folder,
 /// checks a connection out of its [`ImapPool`], selects the folder, runs, and gives the
@@ -154,7 +117,8 @@ impl ImapHandler {
         let uids = match selection.into() {
             Selection::Uids(uids) => uids,
             Selection::UidRange(range) => {
-                let (a, b) = (*range.start(), *range.end());
+                // UID 0 does not exist (and is no valid set member): `0..` starts at 1.
+                let (a, b) = ((*range.start()).max(1), *range.end());
                 if a > b {
                     return Ok(Vec::new());
                 }
