@@ -172,7 +172,7 @@ fn commit_and_a_successful_session_delete() {
     let deleted = pool
         .session(&cfg, |pop| {
             pop.delete_message(1)?;
-            Ok(pop.pending_deletions())
+            Ok::<_, Error>(pop.pending_deletions())
         })
         .unwrap();
     assert_eq!(deleted, [1]);
