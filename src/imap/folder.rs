@@ -403,17 +403,29 @@ mod tests {
             vec![Other, Drafts]
         );
         assert_eq!(
-            settled(&[("Drafts", &["\\Drafts"]), ("INBOX/Entwürfe", &["\\HasNoChildren"])]),
+            settled(&[
+                ("Drafts", &["\\Drafts"]),
+                ("INBOX/Entwürfe", &["\\HasNoChildren"])
+            ]),
             vec![Drafts, Other]
         );
         // A folder named for one kind but attributed another keeps its attribute's.
         assert_eq!(
-            settled(&[("Drafts", &["\\Trash"]), ("Papierkorb", &[]), ("Entwürfe", &[])]),
+            settled(&[
+                ("Drafts", &["\\Trash"]),
+                ("Papierkorb", &[]),
+                ("Entwürfe", &[])
+            ]),
             vec![Trash, Other, Drafts]
         );
         // Kinds no attribute names still come from names; INBOX is always the inbox.
         assert_eq!(
-            settled(&[("INBOX", &[]), ("Sent", &["\\Sent"]), ("Spam", &[]), ("Gesendet", &[])]),
+            settled(&[
+                ("INBOX", &[]),
+                ("Sent", &["\\Sent"]),
+                ("Spam", &[]),
+                ("Gesendet", &[])
+            ]),
             vec![Inbox, Sent, Junk, Other]
         );
         // XLIST attributes count as well.
