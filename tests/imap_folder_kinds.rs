@@ -40,7 +40,7 @@ fn the_attributed_folder_alone_gets_the_kind_in_either_order() {
     let script = Script::new()
         .send_line("* OK [CAPABILITY IMAP4rev1 SPECIAL-USE] scripted")
         .expect_contains("LOGIN user")
-        .reply_tagged("OK logged in");
+        .reply_tagged("OK [CAPABILITY IMAP4rev1 SPECIAL-USE] logged in");
     let script = list(
         &[
             "* LIST (\\HasNoChildren) \"/\" INBOX",
@@ -118,8 +118,7 @@ fn dovecot_drafts_beats_a_created_entwuerfe() {
         .build()
         .unwrap();
     let conn = ImapConnection::connect(&config).unwrap();
-    // Created before Drafts is listed? Names sort first: Entwürfe < … whatever the order,
-    // the attributed folder wins.
+    // Dovecot lists Drafts (\Drafts) from its config beside these plain folders.
     conn.create_folder("Entwürfe").unwrap();
     conn.create_folder("Papierkorb").unwrap();
     let folders = conn.list_folders().unwrap();

@@ -71,12 +71,64 @@ fn selection_forms_fetch_what_they_name() {
     assert_eq!(fetch((uid_next..).into()), Vec::<u32>::new());
     assert_eq!(fetch((3..).into()), [3, 4, 5]);
     assert_eq!(fetch((0..).into()), [1, 2, 3, 4, 5]);
-    dc.seed(&u.name, "INBOX", &[mail(6), mail(7)]);
+    // Another client delivers two messages.
+    let other = ImapConnection::connect(&acct).unwrap();
+    for n in [6, 7] {
+        other.append("INBOX", &mail(n), &[], None).unwrap();
+    }
+    other.logout();
     let arrived = handler
         .fetch_messages(&acct, "INBOX", uid_next.., FetchWhat::Full)
         .unwrap();
     assert_eq!(uids(&arrived), [6, 7]);
     assert_eq!(arrived[1].subject().as_deref(), Some("call 7"));
+}
+
+#[test]
+fn a_reused_connection_sees_what_others_delivered_since() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    let acct = account(dc, &u);
+    dc.seed(&u.name, "INBOX", &[mail(1)]);
+    // One pooled connection: every call reuses it, INBOX still selected.
+    let handler =
+        ImapHandler::with_options(mailwire::pool::PoolOptions::new().max_per_account(1)).unwrap();
+    assert_eq!(
+        uids(&handler.fetch_headers(&acct, "INBOX", &[1]).unwrap()),
+        [1]
+    );
+    let other = ImapConnection::connect(&acct).unwrap();
+    let deliver = |n: u32| other.append("INBOX", &mail(n), &[], None).unwrap();
+
+    deliver(2);
+    assert_eq!(
+        uids(&handler.fetch_headers(&acct, "INBOX", &[2]).unwrap()),
+        [2]
+    );
+    deliver(3);
+    let found = handler.search(&acct, "INBOX", &SearchQuery::all()).unwrap();
+    assert_eq!(found.iter().collect::<Vec<u32>>(), [1, 2, 3]);
+    deliver(4);
+    let all = handler
+        .fetch_messages(&acct, "INBOX", Selection::All, FetchWhat::Metadata)
+        .unwrap();
+    assert_eq!(uids(&all), [1, 2, 3, 4]);
+    deliver(5);
+    handler.add_star(&acct, "INBOX", &[5]).unwrap();
+    let flagged = other.search("INBOX", &SearchQuery::flagged()).unwrap();
+    assert_eq!(flagged.iter().collect::<Vec<u32>>(), [5]);
+    deliver(6);
+    let mut out = Vec::new();
+    assert!(
+        handler
+            .fetch_to_writer(&acct, "INBOX", 6, &mut out)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(handler.stats(&acct).idle, 1, "one connection did it all");
+    other.logout();
 }
 
 #[test]

@@ -84,6 +84,16 @@ impl ImapHandler {
         self.pool.get(account)
     }
 
+    /// A pooled connection for a call on the messages of `folder`, its view of the folder
+    /// current: when the connection has the folder selected from an earlier call, a `NOOP`
+    /// first, so messages other clients delivered since are seen (otherwise a server
+    /// reports them only after the call, and the call misses them).
+    fn conn_for(&self, account: &Config, folder: &str) -> Result<PooledImap> {
+        let conn = self.pool.get(account)?;
+        conn.refresh_if_selected(folder)?;
+        Ok(conn)
+    }
+
     /// Connects (or reuses a connection) and sends `NOOP`.
     pub fn test_connection(&self, account: &Config) -> Result<()> {
         self.conn(account)?.noop()
@@ -113,7 +123,7 @@ impl ImapHandler {
         selection: impl Into<Selection>,
         what: FetchWhat,
     ) -> Result<Vec<Message>> {
-        let conn = self.conn(account)?;
+        let conn = self.conn_for(account, folder)?;
         let uids = match selection.into() {
             Selection::Uids(uids) => uids,
             Selection::UidRange(range) => {
@@ -137,13 +147,13 @@ impl ImapHandler {
         folder: &str,
         uid: impl Into<Uid>,
     ) -> Result<Option<Message>> {
-        self.conn(account)?.fetch_message(folder, uid)
+        self.conn_for(account, folder)?.fetch_message(folder, uid)
     }
 
     /// The UIDs matching `query`, with the folder's UIDVALIDITY (see
     /// [`ImapConnection::search`](crate::imap::ImapConnection::search)).
     pub fn search(&self, account: &Config, folder: &str, query: &SearchQuery) -> Result<Uids> {
-        self.conn(account)?.search(folder, query)
+        self.conn_for(account, folder)?.search(folder, query)
     }
 
     /// Adds `\Seen`.
@@ -153,7 +163,7 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<()> {
-        self.conn(account)?.mark_as_read(folder, uids)
+        self.conn_for(account, folder)?.mark_as_read(folder, uids)
     }
 
     /// Removes `\Seen`.
@@ -163,17 +173,17 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<()> {
-        self.conn(account)?.mark_as_unread(folder, uids)
+        self.conn_for(account, folder)?.mark_as_unread(folder, uids)
     }
 
     /// Adds `\Flagged`.
     pub fn add_star(&self, account: &Config, folder: &str, uids: impl Into<Uids>) -> Result<()> {
-        self.conn(account)?.add_star(folder, uids)
+        self.conn_for(account, folder)?.add_star(folder, uids)
     }
 
     /// Removes `\Flagged`.
     pub fn remove_star(&self, account: &Config, folder: &str, uids: impl Into<Uids>) -> Result<()> {
-        self.conn(account)?.remove_star(folder, uids)
+        self.conn_for(account, folder)?.remove_star(folder, uids)
     }
 
     /// Deletes messages: marks them `\Deleted` and, when the server has UIDPLUS, expunges
@@ -186,7 +196,7 @@ impl ImapHandler {
         uids: impl Into<Uids>,
     ) -> Result<bool> {
         let uids = uids.into();
-        let conn = self.conn(account)?;
+        let conn = self.conn_for(account, folder)?;
         conn.mark_deleted(folder, &uids)?;
         if conn.has_capability("UIDPLUS") {
             conn.uid_expunge(folder, &uids)?;
@@ -205,7 +215,7 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         to: &str,
     ) -> Result<()> {
-        self.conn(account)?
+        self.conn_for(account, folder)?
             .move_messages(folder, uids, to)
             .map(drop)
     }

@@ -21,7 +21,7 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<Vec<Message>> {
-        self.conn(account)?.fetch_headers(folder, uids)
+        self.conn_for(account, folder)?.fetch_headers(folder, uids)
     }
 
     /// Flags, size, internal date, envelope and body structure of these messages (see
@@ -32,7 +32,7 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<Vec<Message>> {
-        self.conn(account)?.fetch_metadata(folder, uids)
+        self.conn_for(account, folder)?.fetch_metadata(folder, uids)
     }
 
     /// One MIME part of a message, still transfer-encoded; `None` if there is no such
@@ -44,7 +44,8 @@ impl ImapHandler {
         uid: impl Into<Uid>,
         path: &[u32],
     ) -> Result<Option<Vec<u8>>> {
-        self.conn(account)?.fetch_part(folder, uid, path)
+        self.conn_for(account, folder)?
+            .fetch_part(folder, uid, path)
     }
 
     /// `len` bytes of a message from byte `offset` (see
@@ -57,7 +58,8 @@ impl ImapHandler {
         offset: u32,
         len: u32,
     ) -> Result<Option<Vec<u8>>> {
-        self.conn(account)?.fetch_range(folder, uid, offset, len)
+        self.conn_for(account, folder)?
+            .fetch_range(folder, uid, offset, len)
     }
 
     /// Streams a whole message to `writer` in constant memory; the bytes written, or
@@ -71,6 +73,7 @@ impl ImapHandler {
         uid: impl Into<Uid>,
         writer: &mut dyn Write,
     ) -> Result<Option<u64>> {
-        self.conn(account)?.fetch_to_writer(folder, uid, writer)
+        self.conn_for(account, folder)?
+            .fetch_to_writer(folder, uid, writer)
     }
 }

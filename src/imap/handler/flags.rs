@@ -16,7 +16,8 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         flags: &[Flag],
     ) -> Result<()> {
-        self.conn(account)?.add_flags(folder, uids, flags)
+        self.conn_for(account, folder)?
+            .add_flags(folder, uids, flags)
     }
 
     /// Removes flags.
@@ -27,7 +28,8 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         flags: &[Flag],
     ) -> Result<()> {
-        self.conn(account)?.remove_flags(folder, uids, flags)
+        self.conn_for(account, folder)?
+            .remove_flags(folder, uids, flags)
     }
 
     /// Replaces the messages' flags.
@@ -38,7 +40,8 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         flags: &[Flag],
     ) -> Result<()> {
-        self.conn(account)?.set_flags(folder, uids, flags)
+        self.conn_for(account, folder)?
+            .set_flags(folder, uids, flags)
     }
 
     /// Adds `\Deleted` only (nothing is expunged: see [`expunge`](Self::expunge),
@@ -50,7 +53,7 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<()> {
-        self.conn(account)?.mark_deleted(folder, uids)
+        self.conn_for(account, folder)?.mark_deleted(folder, uids)
     }
 
     /// Adds keywords (`$Forwarded`, `Work`, …); each must be an IMAP atom.
@@ -61,7 +64,8 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         keywords: &[&str],
     ) -> Result<()> {
-        self.conn(account)?.add_keywords(folder, uids, keywords)
+        self.conn_for(account, folder)?
+            .add_keywords(folder, uids, keywords)
     }
 
     /// Removes keywords.
@@ -72,6 +76,7 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         keywords: &[&str],
     ) -> Result<()> {
-        self.conn(account)?.remove_keywords(folder, uids, keywords)
+        self.conn_for(account, folder)?
+            .remove_keywords(folder, uids, keywords)
     }
 }

@@ -19,14 +19,14 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         to: &str,
     ) -> Result<Option<CopyUids>> {
-        self.conn(account)?.copy(folder, uids, to)
+        self.conn_for(account, folder)?.copy(folder, uids, to)
     }
 
     /// Removes every `\Deleted` message of the folder, also those other clients marked;
     /// returns how many went (see
     /// [`ImapConnection::expunge`](crate::imap::ImapConnection::expunge)).
     pub fn expunge(&self, account: &Config, folder: &str) -> Result<usize> {
-        self.conn(account)?.expunge(folder)
+        self.conn_for(account, folder)?.expunge(folder)
     }
 
     /// Removes exactly these messages if they are `\Deleted` (UIDPLUS); returns how many
@@ -37,7 +37,7 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<usize> {
-        self.conn(account)?.uid_expunge(folder, uids)
+        self.conn_for(account, folder)?.uid_expunge(folder, uids)
     }
 
     /// Appends a message with the given flags and, optionally, an internal date; its UID
