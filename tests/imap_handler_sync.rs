@@ -134,11 +134,13 @@ fn fetch_headers_after_a_sync_sees_the_new_messages_on_any_pooled_connection() {
         other.append("INBOX", &mail("new", n), &[], None).unwrap();
     }
     other.logout();
-    // The sync selects afresh; the headers may come through the other connection, whose
-    // view of INBOX predates the appends. Either way all three are there.
+    // The sync selects afresh; the headers come through the other connection (the one
+    // the sync used is held meanwhile), whose view of INBOX predates the appends, or
+    // through the same one. Either way all three are there.
     for round in 0..2 {
         let delta = handler.sync(&acct, "INBOX", &state).unwrap();
         assert_eq!(delta.new, vec![2, 3, 4], "round {round}");
+        let _held = (round == 0).then(|| handler.pool().get(&acct).unwrap());
         let headers = handler.fetch_headers(&acct, "INBOX", &delta.new).unwrap();
         let subjects: Vec<String> = headers.iter().filter_map(|m| m.subject()).collect();
         assert_eq!(subjects, ["new 1", "new 2", "new 3"], "round {round}");
