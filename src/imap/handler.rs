@@ -25,6 +25,17 @@ pub use selection::Selection;
 /// connection back. `Send + Sync` and cheap to clone: share one handler between worker
 /// threads; the pool bounds the connections per account.
 ///
+/// Every folder-scoped call of [`ImapConnection`](crate::imap::ImapConnection) has a
+/// twin here taking the account first: [`sync`](Self::sync),
+/// [`fetch_headers`](Self::fetch_headers), flags, copy, append, folder management (the
+/// table in docs/imap.md, "Worker threads: the handler"); errors are the connection's, plus
+/// [`Error::PoolTimeout`](crate::Error::PoolTimeout) when every connection of the account
+/// stays busy. A call on the messages of a folder sees what other clients delivered up to
+/// the moment it starts: a pooled connection that still has the folder selected from an
+/// earlier call sends a `NOOP` first (a server reports such messages only at the end of a
+/// command, so the call would miss them), one round trip that replaces the SELECT a
+/// connection without the folder sends anyway.
+///
 /// UIDs are never silently mixed across a folder's recreation: [`search`](Self::search)
 /// returns [`Uids`] carrying the folder's UIDVALIDITY, which every UID-taking call checks
 /// (store it with the UIDs to keep that check across restarts); plain UIDs are checked
