@@ -131,7 +131,9 @@ mod tests {
         }
         let v = vec![1, 2];
         assert_eq!(takes(&v), takes([1, 2]));
-        assert_eq!(takes(&[1, 2]), takes(v));
+        let array = [1, 2];
+        assert_eq!(Selection::from(&array), takes(v));
+        assert_eq!(takes(array), takes(&array[..]));
         assert_eq!(takes(10..), Selection::UidRange(10..=u32::MAX));
     }
 }
