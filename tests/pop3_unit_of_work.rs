@@ -2,7 +2,8 @@
 //! caller asks (`Pop3PoolGuard::commit`, or `Pop3Pool::session` with a closure that returned
 //! `Ok`): a panic, an early `?` return or a plain drop of the guard commits nothing, against
 //! the real Dovecot. Every path that could send `QUIT` is tried: guard drop, the pool's
-//! eviction (`Pop3Manager::close`), the handler's own scope and its drop.
+//! eviction (`Pop3Manager::close`), the handler's own scope and its drop; a unit of work
+//! whose closure returns the caller's own error type.
 
 mod support;
 
@@ -172,7 +173,7 @@ fn commit_and_a_successful_session_delete() {
     let deleted = pool
         .session(&cfg, |pop| {
             pop.delete_message(1)?;
-            Ok(pop.pending_deletions())
+            Ok::<_, Error>(pop.pending_deletions())
         })
         .unwrap();
     assert_eq!(deleted, [1]);
@@ -298,5 +299,97 @@ fn a_panic_midway_through_an_answer_leaves_the_connection_unusable() {
     assert_ne!(pop.id(), first_id, "an interrupted connection was reused");
     assert_eq!(pop.stat().unwrap().count, 2);
     drop(pop);
+    assert_eq!(count_on_a_fresh_connection(&cfg), 2);
+}
+
+/// A caller's own error type for a unit of work: a failure to save is not a mail error.
+#[derive(Debug)]
+enum SaveError {
+    Mail(Error),
+    Disk(std::io::Error),
+}
+
+impl From<Error> for SaveError {
+    fn from(e: Error) -> Self {
+        SaveError::Mail(e)
+    }
+}
+
+fn disk_full() -> SaveError {
+    SaveError::Disk(std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        "no space left on device",
+    ))
+}
+
+#[test]
+fn a_unit_of_work_with_the_callers_error_commits_only_on_ok() {
+    let Some(dc) = dovecot::shared() else { return };
+    let user = seeded_user(dc, 5);
+    let cfg = config(dc, &user);
+    let pool = pool();
+
+    // The caller's own failure comes back as it was, and nothing is deleted: on a fresh
+    // connection and on a pooled one.
+    let result: Result<(), SaveError> = Pop3Handler::session(&cfg, |pop| {
+        pop.delete_messages(&[1, 2])?;
+        Err(disk_full())
+    });
+    assert!(
+        matches!(&result, Err(SaveError::Disk(e)) if e.kind() == std::io::ErrorKind::StorageFull),
+        "{result:?}"
+    );
+    let result: Result<(), SaveError> = pool.session(&cfg, |pop| {
+        pop.delete_messages(&[1, 2])?;
+        Err(disk_full())
+    });
+    assert!(matches!(result, Err(SaveError::Disk(_))), "{result:?}");
+    assert_eq!(count_on_a_fresh_connection(&cfg), 5);
+
+    // mailwire's errors inside convert into it through `?`, and commit nothing either.
+    let result: Result<(), SaveError> = pool.session(&cfg, |pop| {
+        pop.delete_messages(&[1, 2])?;
+        pop.fetch_message(99)?;
+        Ok(())
+    });
+    assert!(
+        matches!(result, Err(SaveError::Mail(Error::Server { .. }))),
+        "{result:?}"
+    );
+    assert_eq!(count_on_a_fresh_connection(&cfg), 5);
+
+    // And so does a failure to connect, before the closure runs.
+    let wrong = Config::builder(dc.host())
+        .pop3_port(dc.pop3s_port())
+        .security(Security::Tls)
+        .login(&user.name, "not the password")
+        .add_root_certificate_pem(dc.cert_pem().to_vec())
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let ran = std::cell::Cell::new(false);
+    let result: Result<(), SaveError> = Pop3Handler::session(&wrong, |_| {
+        ran.set(true);
+        Ok(())
+    });
+    assert!(
+        matches!(result, Err(SaveError::Mail(Error::Auth { .. }))),
+        "{result:?}"
+    );
+    assert!(!ran.get());
+
+    // `Ok` of the caller's type commits: through the handler, then through the pool.
+    let saved: Result<usize, SaveError> = Pop3Handler::session(&cfg, |pop| {
+        pop.delete_message(1)?;
+        Ok(1)
+    });
+    assert_eq!(saved.unwrap(), 1);
+    assert_eq!(count_on_a_fresh_connection(&cfg), 4);
+    let saved: Result<Vec<u32>, SaveError> = pool.session(&cfg, |pop| {
+        pop.delete_messages(&[1, 2])?;
+        Ok(pop.pending_deletions())
+    });
+    assert_eq!(saved.unwrap(), [1, 2]);
     assert_eq!(count_on_a_fresh_connection(&cfg), 2);
 }

@@ -235,7 +235,10 @@ pub struct Folder {
 }
 
 impl Folder {
-    /// Builds a folder, working out its kind: an attribute wins over the name.
+    /// Builds a folder, working out its kind: an attribute wins over the name. The kind
+    /// is the folder's alone; a listing then settles the kinds across all its folders
+    /// (an attributed folder takes its kind from a name-only namesake: see
+    /// [`ImapConnection::list_folders`](crate::imap::ImapConnection::list_folders)).
     pub fn new(
         name: String,
         raw_name: Vec<u8>,
@@ -279,6 +282,36 @@ impl Folder {
         match self.delimiter {
             Some(d) => self.name.split(d).collect(),
             None => vec![self.name.as_str()],
+        }
+    }
+}
+
+/// Gives SPECIAL-USE (and XLIST) attributes precedence over names across one listing:
+/// a folder whose kind came from its name alone loses it (becomes [`FolderKind::Other`])
+/// when another folder of the listing carries that kind as an attribute. So with
+/// `Drafts (\Drafts)` and a plain `Entwürfe` only `Drafts` is
+/// [`FolderKind::Drafts`]; without any `\Drafts` folder, `Entwürfe` still is. `INBOX` is
+/// always the inbox.
+pub(crate) fn settle_kinds(folders: &mut [Folder]) {
+    let attributed: Vec<FolderKind> = folders
+        .iter()
+        .filter_map(|f| FolderKind::from_attributes(&f.attributes))
+        .collect();
+    if attributed.is_empty() {
+        return;
+    }
+    for f in folders.iter_mut() {
+        let by_name = f.kind != FolderKind::Inbox
+            && f.kind != FolderKind::Other
+            && FolderKind::from_attributes(&f.attributes).is_none();
+        if by_name && attributed.contains(&f.kind) {
+            log::debug!(
+                target: "mailwire::imap",
+                "folder {:?} is not taken as {} by its name: another folder carries that attribute",
+                f.name,
+                f.kind
+            );
+            f.kind = FolderKind::Other;
         }
     }
 }
@@ -353,6 +386,58 @@ mod tests {
             assert_eq!(a.as_str(), text);
             assert_eq!(a.to_string(), text);
         }
+    }
+
+    fn settled(listing: &[(&str, &[&str])]) -> Vec<FolderKind> {
+        let mut folders: Vec<Folder> = listing.iter().map(|(n, a)| folder(n, a)).collect();
+        settle_kinds(&mut folders);
+        folders.iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn an_attribute_takes_the_kind_from_a_name_only_namesake() {
+        use FolderKind::*;
+        // Both orders: the attributed folder wins wherever it is listed.
+        assert_eq!(
+            settled(&[("Entwürfe", &[]), ("Drafts", &["\\Drafts"])]),
+            vec![Other, Drafts]
+        );
+        assert_eq!(
+            settled(&[
+                ("Drafts", &["\\Drafts"]),
+                ("INBOX/Entwürfe", &["\\HasNoChildren"])
+            ]),
+            vec![Drafts, Other]
+        );
+        // A folder named for one kind but attributed another keeps its attribute's.
+        assert_eq!(
+            settled(&[
+                ("Drafts", &["\\Trash"]),
+                ("Papierkorb", &[]),
+                ("Entwürfe", &[])
+            ]),
+            vec![Trash, Other, Drafts]
+        );
+        // Kinds no attribute names still come from names; INBOX is always the inbox.
+        assert_eq!(
+            settled(&[
+                ("INBOX", &[]),
+                ("Sent", &["\\Sent"]),
+                ("Spam", &[]),
+                ("Gesendet", &[])
+            ]),
+            vec![Inbox, Sent, Junk, Other]
+        );
+        // XLIST attributes count as well.
+        assert_eq!(
+            settled(&[("[Gmail]/Spam", &["\\Spam"]), ("Junk", &[])]),
+            vec![Junk, Other]
+        );
+        // Without any attribute, names decide as before.
+        assert_eq!(
+            settled(&[("Entwürfe", &[]), ("Drafts", &[])]),
+            vec![Drafts, Drafts]
+        );
     }
 
     #[test]

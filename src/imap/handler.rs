@@ -1,7 +1,5 @@
 //! `ImapHandler`: the high-level, pool-backed IMAP API.
 
-use std::ops::RangeInclusive;
-
 use crate::config::Config;
 use crate::error::Result;
 use crate::imap::connection::{FetchWhat, FolderStatus};
@@ -13,54 +11,30 @@ use crate::imap::uids::{Uid, Uids};
 use crate::message::Message;
 use crate::pool::{AccountStats, PoolOptions};
 
-/// Which messages of a folder to fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Selection {
-    /// These UIDs (checked against the UIDVALIDITY they carry, if any).
-    Uids(Uids),
-    /// Every message whose UID is in the range (inclusive).
-    UidRange(RangeInclusive<u32>),
-    /// The newest `n` messages (highest UIDs).
-    Newest(usize),
-    /// Every message of the folder.
-    All,
-}
+mod fetch;
+mod flags;
+mod folders;
+mod selection;
+mod sync;
+mod transfer;
 
-impl From<Vec<u32>> for Selection {
-    fn from(uids: Vec<u32>) -> Selection {
-        Selection::Uids(uids.into())
-    }
-}
-
-impl From<&[u32]> for Selection {
-    fn from(uids: &[u32]) -> Selection {
-        Selection::Uids(uids.into())
-    }
-}
-
-impl From<Uids> for Selection {
-    fn from(uids: Uids) -> Selection {
-        Selection::Uids(uids)
-    }
-}
-
-impl From<&Uids> for Selection {
-    fn from(uids: &Uids) -> Selection {
-        Selection::Uids(uids.clone())
-    }
-}
-
-impl From<RangeInclusive<u32>> for Selection {
-    fn from(range: RangeInclusive<u32>) -> Selection {
-        Selection::UidRange(range)
-    }
-}
+pub use selection::Selection;
 
 /// The high-level IMAP API: every call names the account (`&Config`) and the folder,
 /// checks a connection out of its [`ImapPool`], selects the folder, runs, and gives the
 /// connection back. `Send + Sync` and cheap to clone: share one handler between worker
 /// threads; the pool bounds the connections per account.
+///
+/// Every folder-scoped call of [`ImapConnection`](crate::imap::ImapConnection) has a
+/// twin here taking the account first: [`sync`](Self::sync),
+/// [`fetch_headers`](Self::fetch_headers), flags, copy, append, folder management (the
+/// table in docs/imap.md, "Worker threads: the handler"); errors are the connection's, plus
+/// [`Error::PoolTimeout`](crate::Error::PoolTimeout) when every connection of the account
+/// stays busy. A call on the messages of a folder sees what other clients delivered up to
+/// the moment it starts: a pooled connection that still has the folder selected from an
+/// earlier call sends a `NOOP` first (a server reports such messages only at the end of a
+/// command, so the call would miss them), one round trip that replaces the SELECT a
+/// connection without the folder sends anyway.
 ///
 /// UIDs are never silently mixed across a folder's recreation: [`search`](Self::search)
 /// returns [`Uids`] carrying the folder's UIDVALIDITY, which every UID-taking call checks
@@ -121,6 +95,16 @@ impl ImapHandler {
         self.pool.get(account)
     }
 
+    /// A pooled connection for a call on the messages of `folder`, its view of the folder
+    /// current: when the connection has the folder selected from an earlier call, a `NOOP`
+    /// first, so messages other clients delivered since are seen (otherwise a server
+    /// reports them only after the call, and the call misses them).
+    fn conn_for(&self, account: &Config, folder: &str) -> Result<PooledImap> {
+        let conn = self.pool.get(account)?;
+        conn.refresh_if_selected(folder)?;
+        Ok(conn)
+    }
+
     /// Connects (or reuses a connection) and sends `NOOP`.
     pub fn test_connection(&self, account: &Config) -> Result<()> {
         self.conn(account)?.noop()
@@ -150,11 +134,12 @@ impl ImapHandler {
         selection: impl Into<Selection>,
         what: FetchWhat,
     ) -> Result<Vec<Message>> {
-        let conn = self.conn(account)?;
+        let conn = self.conn_for(account, folder)?;
         let uids = match selection.into() {
             Selection::Uids(uids) => uids,
             Selection::UidRange(range) => {
-                let (a, b) = (*range.start(), *range.end());
+                // UID 0 does not exist (and is no valid set member): `0..` starts at 1.
+                let (a, b) = ((*range.start()).max(1), *range.end());
                 if a > b {
                     return Ok(Vec::new());
                 }
@@ -173,13 +158,13 @@ impl ImapHandler {
         folder: &str,
         uid: impl Into<Uid>,
     ) -> Result<Option<Message>> {
-        self.conn(account)?.fetch_message(folder, uid)
+        self.conn_for(account, folder)?.fetch_message(folder, uid)
     }
 
     /// The UIDs matching `query`, with the folder's UIDVALIDITY (see
     /// [`ImapConnection::search`](crate::imap::ImapConnection::search)).
     pub fn search(&self, account: &Config, folder: &str, query: &SearchQuery) -> Result<Uids> {
-        self.conn(account)?.search(folder, query)
+        self.conn_for(account, folder)?.search(folder, query)
     }
 
     /// Adds `\Seen`.
@@ -189,7 +174,7 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<()> {
-        self.conn(account)?.mark_as_read(folder, uids)
+        self.conn_for(account, folder)?.mark_as_read(folder, uids)
     }
 
     /// Removes `\Seen`.
@@ -199,17 +184,17 @@ impl ImapHandler {
         folder: &str,
         uids: impl Into<Uids>,
     ) -> Result<()> {
-        self.conn(account)?.mark_as_unread(folder, uids)
+        self.conn_for(account, folder)?.mark_as_unread(folder, uids)
     }
 
     /// Adds `\Flagged`.
     pub fn add_star(&self, account: &Config, folder: &str, uids: impl Into<Uids>) -> Result<()> {
-        self.conn(account)?.add_star(folder, uids)
+        self.conn_for(account, folder)?.add_star(folder, uids)
     }
 
     /// Removes `\Flagged`.
     pub fn remove_star(&self, account: &Config, folder: &str, uids: impl Into<Uids>) -> Result<()> {
-        self.conn(account)?.remove_star(folder, uids)
+        self.conn_for(account, folder)?.remove_star(folder, uids)
     }
 
     /// Deletes messages: marks them `\Deleted` and, when the server has UIDPLUS, expunges
@@ -222,7 +207,7 @@ impl ImapHandler {
         uids: impl Into<Uids>,
     ) -> Result<bool> {
         let uids = uids.into();
-        let conn = self.conn(account)?;
+        let conn = self.conn_for(account, folder)?;
         conn.mark_deleted(folder, &uids)?;
         if conn.has_capability("UIDPLUS") {
             conn.uid_expunge(folder, &uids)?;
@@ -241,7 +226,7 @@ impl ImapHandler {
         uids: impl Into<Uids>,
         to: &str,
     ) -> Result<()> {
-        self.conn(account)?
+        self.conn_for(account, folder)?
             .move_messages(folder, uids, to)
             .map(drop)
     }

@@ -112,6 +112,13 @@ impl Pop3Handler {
     /// is returned as the error. [`Pop3Pool::session`](crate::pop3::Pop3Pool::session) is
     /// the same on a pooled connection.
     ///
+    /// The closure's error is the caller's own, `E: From<mailwire::Error>`: mailwire's
+    /// errors (connecting, `?` on a call inside, the `QUIT`) convert into it, and the
+    /// caller's own failures (a disk full while saving) come back as they were, with
+    /// nothing deleted. With `mailwire::Error` itself, name it when the closure only
+    /// returns through `?` and `Ok` (`Ok::<_, mailwire::Error>(..)`, or a
+    /// `-> mailwire::Result<_>` closure): the compiler cannot infer it from `?`.
+    ///
     /// ```no_run
     /// # use mailwire::{Config, pop3::Pop3Handler};
     /// # let config = Config::builder("pop.example.com").login("u", "p").build()?;
@@ -120,20 +127,57 @@ impl Pop3Handler {
     ///     let numbers: Vec<u32> = pop.list()?.iter().map(|e| e.number).collect();
     ///     let messages = pop.fetch_messages(&numbers)?;
     ///     pop.delete_messages(&numbers)?;
-    ///     Ok(messages)
+    ///     Ok::<_, mailwire::Error>(messages)
     /// })?;
     /// # Ok::<(), mailwire::Error>(())
     /// ```
-    pub fn session<T>(config: &Config, work: impl FnOnce(&Pop3Handler) -> Result<T>) -> Result<T> {
+    ///
+    /// With the caller's own error type, a failure to save is not an `Error::Io` posing as
+    /// a network error, and nothing is deleted:
+    ///
+    /// ```no_run
+    /// # use mailwire::{Config, pop3::Pop3Handler};
+    /// #[derive(Debug)]
+    /// enum DownloadError {
+    ///     Mail(mailwire::Error),
+    ///     Disk(std::io::Error),
+    /// }
+    /// impl From<mailwire::Error> for DownloadError {
+    ///     fn from(e: mailwire::Error) -> Self {
+    ///         DownloadError::Mail(e)
+    ///     }
+    /// }
+    ///
+    /// # fn demo(config: &Config) -> Result<(), DownloadError> {
+    /// Pop3Handler::session(config, |pop| {
+    ///     for entry in pop.uidl()? {
+    ///         let message = pop.fetch_message(entry.number)?;
+    ///         std::fs::write(format!("{}.eml", entry.uid), message.raw()).map_err(DownloadError::Disk)?;
+    ///         pop.delete_message(entry.number)?;
+    ///     }
+    ///     Ok(())
+    /// })
+    /// # }
+    /// ```
+    pub fn session<T, E>(
+        config: &Config,
+        work: impl FnOnce(&Pop3Handler) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<crate::Error>,
+    {
         Pop3Handler::session_with(config, Pop3Options::default(), work)
     }
 
     /// [`session`](Self::session) with explicit options.
-    pub fn session_with<T>(
+    pub fn session_with<T, E>(
         config: &Config,
         options: Pop3Options,
-        work: impl FnOnce(&Pop3Handler) -> Result<T>,
-    ) -> Result<T> {
+        work: impl FnOnce(&Pop3Handler) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<crate::Error>,
+    {
         let handler = Pop3Handler::connect_with(config, options)?;
         match work(&handler) {
             Ok(value) => {

@@ -151,15 +151,22 @@ impl Pop3Pool {
     ///     let numbers: Vec<u32> = pop.list()?.iter().map(|e| e.number).collect();
     ///     let messages = pop.fetch_messages(&numbers)?;
     ///     pop.delete_messages(&numbers)?;
-    ///     Ok(messages)
+    ///     Ok::<_, mailwire::Error>(messages)
     /// })?;
     /// # Ok::<(), mailwire::Error>(())
     /// ```
-    pub fn session<T>(
+    ///
+    /// The closure's error is the caller's own, `E: From<mailwire::Error>`, as for
+    /// [`Pop3Handler::session`]: mailwire's errors (the checkout, `?` inside, the commit)
+    /// convert into it, and an `Err` of the caller's own commits nothing.
+    pub fn session<T, E>(
         &self,
         config: &Config,
-        work: impl FnOnce(&Pop3Handler) -> Result<T>,
-    ) -> Result<T> {
+        work: impl FnOnce(&Pop3Handler) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<crate::Error>,
+    {
         let guard = self.get(config)?;
         match work(&guard) {
             Ok(value) => {

@@ -35,6 +35,14 @@ impl ImapConnection {
     /// Every folder, with its kind (SPECIAL-USE, XLIST or well-known names) and whether
     /// the user is subscribed to it.
     ///
+    /// An attribute beats a name: a folder gets a kind from its name (`Entwürfe`,
+    /// `Gesendet`, …) only when no folder of the listing carries that kind as a
+    /// SPECIAL-USE or XLIST attribute. With `Drafts (\Drafts)` and a plain `Entwürfe`, only
+    /// `Drafts` is [`FolderKind::Drafts`](crate::imap::FolderKind::Drafts), so
+    /// `find(|f| f.kind == FolderKind::Drafts)` returns the folder the server named. Kinds
+    /// are settled within one listing: [`list_folders_matching`](Self::list_folders_matching)
+    /// with a narrow pattern may not see the attributed folder.
+    ///
     /// ```no_run
     /// # use mailwire::imap::{ImapConnection, FolderKind};
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
@@ -97,6 +105,7 @@ impl ImapConnection {
                     f.subscribed = subscribed.contains(&f.raw_name);
                 }
             }
+            crate::imap::folder::settle_kinds(&mut folders);
             Ok(folders)
         })
     }

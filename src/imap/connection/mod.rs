@@ -276,6 +276,22 @@ impl ImapConnection {
         self.with(|s| run_ok(s, &Command::Noop).map(drop))
     }
 
+    /// Brings the view of `folder` up to date when the connection has it selected already:
+    /// a `NOOP`, since a server reports what other clients changed (new messages above
+    /// all) only at the end of a command, so a call on a folder selected earlier would not
+    /// see a message delivered since (Dovecot answers its UID with nothing). Nothing is
+    /// sent when another folder, or none, is selected: the call's own SELECT is fresh.
+    /// For `ImapHandler`, whose calls reuse pooled connections the caller cannot see.
+    pub(crate) fn refresh_if_selected(&self, folder: &str) -> Result<()> {
+        self.with(|s| {
+            if s.selected_folder() == Some(folder) {
+                run_ok(s, &Command::Noop).map(drop)
+            } else {
+                Ok(())
+            }
+        })
+    }
+
     /// Logs out and closes the connection. Errors are ignored: the connection is closed
     /// either way.
     pub fn logout(&self) {

@@ -1,0 +1,65 @@
+//! `ImapHandler` calls on folders beyond `list_folders` / `folder_status`: listing by
+//! pattern, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled
+//! connection for the call.
+
+use super::ImapHandler;
+use crate::config::Config;
+use crate::error::Result;
+use crate::imap::folder::Folder;
+use crate::imap::mailbox::Mailbox;
+
+impl ImapHandler {
+    /// The folders matching `pattern` (`*` any levels, `%` one level) under `reference`
+    /// (see [`ImapConnection::list_folders_matching`](crate::imap::ImapConnection::list_folders_matching)).
+    pub fn list_folders_matching(
+        &self,
+        account: &Config,
+        reference: &str,
+        pattern: &str,
+    ) -> Result<Vec<Folder>> {
+        self.conn(account)?
+            .list_folders_matching(reference, pattern)
+    }
+
+    /// Creates a folder.
+    pub fn create_folder(&self, account: &Config, folder: &str) -> Result<()> {
+        self.conn(account)?.create_folder(folder)
+    }
+
+    /// Deletes a folder, leaving it first without expunging when the pooled connection
+    /// has it selected (see
+    /// [`ImapConnection::delete_folder`](crate::imap::ImapConnection::delete_folder)).
+    /// Other pooled connections that have it selected notice at their next call on it.
+    pub fn delete_folder(&self, account: &Config, folder: &str) -> Result<()> {
+        self.conn(account)?.delete_folder(folder)
+    }
+
+    /// Renames a folder.
+    pub fn rename_folder(&self, account: &Config, from: &str, to: &str) -> Result<()> {
+        self.conn(account)?.rename_folder(from, to)
+    }
+
+    /// Subscribes to a folder.
+    pub fn subscribe(&self, account: &Config, folder: &str) -> Result<()> {
+        self.conn(account)?.subscribe(folder)
+    }
+
+    /// Unsubscribes from a folder.
+    pub fn unsubscribe(&self, account: &Config, folder: &str) -> Result<()> {
+        self.conn(account)?.unsubscribe(folder)
+    }
+
+    /// Selects a folder read-write and reports its state (`exists`, `uid_next`, …; see
+    /// [`ImapConnection::select`](crate::imap::ImapConnection::select)). The folder stays
+    /// selected on the pooled connection, which only saves a later call on it a SELECT.
+    pub fn select(&self, account: &Config, folder: &str) -> Result<Mailbox> {
+        self.conn(account)?.select(folder)
+    }
+
+    /// Opens a folder read-only (`EXAMINE`) and reports its state (see
+    /// [`ImapConnection::examine`](crate::imap::ImapConnection::examine)); a later call
+    /// that changes something selects it read-write again.
+    pub fn examine(&self, account: &Config, folder: &str) -> Result<Mailbox> {
+        self.conn(account)?.examine(folder)
+    }
+}
