@@ -171,7 +171,10 @@ impl Incoming<'_> {
     fn start(&mut self) -> Result<(), Error> {
         if self.started {
             return Err(Error::invalid(
-                format!("message {} (unique id {})", self.entry.number, self.entry.uid),
+                format!(
+                    "message {} (unique id {})",
+                    self.entry.number, self.entry.uid
+                ),
                 "it was already read in this save: Incoming::fetch or fetch_to_writer may be called once",
             ));
         }
@@ -332,7 +335,10 @@ impl Download {
                 report.leftovers_deleted += 1;
                 continue;
             }
-            if self.max_messages.is_some_and(|max| report.downloaded >= max) {
+            if self
+                .max_messages
+                .is_some_and(|max| report.downloaded >= max)
+            {
                 report.remaining += 1;
                 continue;
             }
@@ -389,10 +395,7 @@ fn log_committed(id: &str, report: &DownloadReport) {
 /// Refuses a listing that gives one unique id to two messages (RFC 1939 forbids it): the
 /// second would be taken for a leftover of the first and deleted unsaved.
 fn check_unique(listing: &[UidlEntry]) -> Result<(), Error> {
-    let mut ids: Vec<(&str, u32)> = listing
-        .iter()
-        .map(|e| (e.uid.as_str(), e.number))
-        .collect();
+    let mut ids: Vec<(&str, u32)> = listing.iter().map(|e| (e.uid.as_str(), e.number)).collect();
     ids.sort_unstable();
     for pair in ids.windows(2) {
         if let [(a, first), (b, second)] = pair {
