@@ -110,7 +110,8 @@ impl Pop3Store for DirStore {
         // temporary file left by a crash is overwritten by the next attempt.
         let temp = self.dir.join(format!(
             ".{}.part",
-            path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         ));
         let mut file = File::create(&temp).map_err(DirStore::disk(&temp))?;
         let bytes = message.fetch_to_writer(&mut file)?; // streamed: any size
@@ -121,9 +122,17 @@ impl Pop3Store for DirStore {
             .and_then(|d| d.sync_all())
             .map_err(DirStore::disk(&self.dir))?;
         self.saved += 1;
-        println!("  saved {:>5} {:>9} B  {}", message.number(), bytes, path.display());
+        println!(
+            "  saved {:>5} {:>9} B  {}",
+            message.number(),
+            bytes,
+            path.display()
+        );
         if self.crash_after == Some(self.saved) {
-            println!("MAILWIRE_DOWNLOAD_CRASH_AFTER={}: exiting without QUIT", self.saved);
+            println!(
+                "MAILWIRE_DOWNLOAD_CRASH_AFTER={}: exiting without QUIT",
+                self.saved
+            );
             std::process::exit(3);
         }
         Ok(())
@@ -138,7 +147,9 @@ fn run() -> Result<(), StoreError> {
     };
     let crash_after = match std::env::var("MAILWIRE_DOWNLOAD_CRASH_AFTER") {
         Ok(n) => Some(n.trim().parse().unwrap_or_else(|_| {
-            common::fail(&format!("MAILWIRE_DOWNLOAD_CRASH_AFTER={n:?} is not a number"))
+            common::fail(&format!(
+                "MAILWIRE_DOWNLOAD_CRASH_AFTER={n:?} is not a number"
+            ))
         })),
         Err(_) => None,
     };
@@ -156,7 +167,9 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("pop3_download: {e} (the server keeps what this run did not commit: run again to resume)");
+            eprintln!(
+                "pop3_download: {e} (the server keeps what this run did not commit: run again to resume)"
+            );
             ExitCode::FAILURE
         }
     }

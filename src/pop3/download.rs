@@ -2,35 +2,7 @@
 //! new into the caller's [`Pop3Store`], deletes what the store holds, and commits with
 //! `QUIT` only when all of it succeeded.
 //!
-//! # The crash-safety model
-//!
-//! The store is the source of truth of what has been downloaded; the server's maildrop is
-//! what has not been deleted yet. One run, on one connection:
-//!
-//! 1. `UIDL` lists every message with its unique id (bounded by
-//!    [`Limits::max_listing_size`](crate::Limits::max_listing_size)); a listing that
-//!    names one id twice is refused before anything is done.
-//! 2. For each message in number order: if [`Pop3Store::contains`] says the store already
-//!    holds its id (a *leftover*: saved by an earlier run that did not get to commit), it
-//!    is marked for deletion (`DELE`) without being downloaded again; otherwise it is
-//!    handed to [`Pop3Store::save`], which reads it (into memory or streamed to a writer)
-//!    and stores it, and only after `save` returned `Ok` is it marked for deletion.
-//! 3. [`Pop3Store::flush`] makes everything saved durable, then `QUIT` commits the
-//!    deletions.
-//!
-//! A failure at any point — the store's error, a panic, the process killed, the
-//! connection broken — ends the connection without `QUIT`, so the server deletes nothing
-//! (RFC 1939 deletes only in the UPDATE state, which `QUIT` enters). On the next run the
-//! messages saved before the failure are leftovers (deleted, not downloaded again), the
-//! others are downloaded. So whatever the moment of the crash: nothing is lost, nothing is
-//! saved twice, and every message is deleted once, after it was saved.
-//!
-//! The model needs two things of the store — `save` (or `flush`, for a store that
-//! batches) has made the message durable before the next `QUIT`, and `contains` answers
-//! from what is durable — and one of the caller: one download per account at a time (two
-//! concurrent sessions of one account on a server that does not lock the maildrop would
-//! both see the same new messages; [`Pop3Pool`]'s default of one connection per account
-//! serialises the runs of one process).
+//! The crash-safety model is on [`Download`].
 
 use std::fmt;
 use std::io::Write;
@@ -204,8 +176,8 @@ pub struct DownloadReport {
 
 /// Downloads a POP3 maildrop into a [`Pop3Store`]: what is new is saved, what the store
 /// holds is deleted, and the deletions are committed with `QUIT` only when the whole run
-/// succeeded. A crash at any point loses nothing and repeats nothing on the next run (the
-/// [module documentation](self) has the model).
+/// succeeded. A crash at any point loses nothing and repeats nothing on the next run (see
+/// the model below).
 ///
 /// [`run`](Self::run) opens its own connection; [`run_pooled`](Self::run_pooled) takes one
 /// from a [`Pop3Pool`]. [`Pop3Handler::download`] is `Download::new().run(..)`.
@@ -232,6 +204,36 @@ pub struct DownloadReport {
 /// );
 /// # Ok::<(), mailwire::Error>(())
 /// ```
+///
+/// # The crash-safety model
+///
+/// The store is the source of truth of what has been downloaded; the server's maildrop is
+/// what has not been deleted yet. One run, on one connection:
+///
+/// 1. `UIDL` lists every message with its unique id (bounded by
+///    [`Limits::max_listing_size`](crate::Limits::max_listing_size)); a listing that
+///    names one id twice is refused before anything is done.
+/// 2. For each message in number order: if [`Pop3Store::contains`] says the store already
+///    holds its id (a *leftover*: saved by an earlier run that did not get to commit), it
+///    is marked for deletion (`DELE`) without being downloaded again; otherwise it is
+///    handed to [`Pop3Store::save`], which reads it (into memory or streamed to a writer)
+///    and stores it, and only after `save` returned `Ok` is it marked for deletion.
+/// 3. [`Pop3Store::flush`] makes everything saved durable, then `QUIT` commits the
+///    deletions.
+///
+/// A failure at any point — the store's error, a panic, the process killed, the
+/// connection broken — ends the connection without `QUIT`, so the server deletes nothing
+/// (RFC 1939 deletes only in the UPDATE state, which `QUIT` enters). On the next run the
+/// messages saved before the failure are leftovers (deleted, not downloaded again), the
+/// others are downloaded. So whatever the moment of the crash: nothing is lost, nothing is
+/// saved twice, and every message is deleted once, after it was saved.
+///
+/// The model needs two things of the store — `save` (or `flush`, for a store that
+/// batches) has made the message durable before the next `QUIT`, and `contains` answers
+/// from what is durable — and one of the caller: one download per account at a time (two
+/// concurrent sessions of one account on a server that does not lock the maildrop would
+/// both see the same new messages; [`Pop3Pool`]'s default of one connection per account
+/// serialises the runs of one process).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[must_use = "a Download does nothing until it is run"]
 pub struct Download {
