@@ -264,10 +264,11 @@ impl Download {
     }
 
     /// Connects, downloads (saving new messages, deleting saved ones), flushes the store
-    /// and sends `QUIT`. On any error — the store's, the connection's, a failing `QUIT` —
-    /// or a panic inside the store, the connection is closed without `QUIT` and the error
-    /// is returned: the server deletes nothing, and the next run picks up where this one
-    /// stopped.
+    /// and sends `QUIT`. On any error before the commit — the store's or the
+    /// connection's — or a panic inside the store, the connection is closed without
+    /// `QUIT` and the error is returned: the server deletes nothing, and the next run picks
+    /// up where this one stopped. A failing `QUIT` is returned as the error (the server may
+    /// or may not have committed; either way the next run is right).
     pub fn run<S: Pop3Store>(
         &self,
         config: &Config,
