@@ -315,6 +315,10 @@ impl Pop3Handler {
     /// The messages whose unique id is not in `seen`, in message-number order: what to
     /// download when the ids of earlier downloads were kept.
     ///
+    /// To download *and delete*, use [`Download`](crate::pop3::Download) instead: with
+    /// `new_messages`, a message saved by a run whose `QUIT` never came is filtered out as
+    /// seen next time and never deleted; `Download` deletes such leftovers.
+    ///
     /// ```no_run
     /// # use std::collections::HashSet;
     /// # use mailwire::{Config, pop3::Pop3Handler};
