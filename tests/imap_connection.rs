@@ -572,13 +572,10 @@ fn copy_move_expunge_over(security: Security) {
     let archived = conn.fetch_messages("Archive", &[1, 2, 3, 4]).unwrap();
     assert_eq!(archived.len(), 4);
     assert_eq!(archived[2].raw(), &seeded[2][..]);
-    // Moving to a folder that does not exist: NO [TRYCREATE].
+    // Moving to a folder that does not exist: NO [TRYCREATE], a missing folder.
     match conn.move_messages("INBOX", &[5], "Nope") {
-        Err(Error::Server {
-            status: ServerStatus::No,
-            code,
-            ..
-        }) => {
+        Err(Error::MissingFolder { code, folder, .. }) => {
+            assert_eq!(folder, "Nope");
             assert_eq!(code.as_deref(), Some("TRYCREATE"))
         }
         other => panic!("{other:?}"),
@@ -642,13 +639,9 @@ fn append_returns_uid_and_exact_bytes_over(security: Security) {
         date == "03-Feb-2023 04:05:06 +0200" || date == "03-Feb-2023 02:05:06 +0000",
         "{date}"
     );
-    // Appending to a folder that does not exist: NO [TRYCREATE].
+    // Appending to a folder that does not exist: NO [TRYCREATE], a missing folder.
     match conn.append("Nope", b"Subject: x\r\n\r\nx\r\n", &[], None) {
-        Err(Error::Server {
-            status: ServerStatus::No,
-            code,
-            ..
-        }) => {
+        Err(Error::MissingFolder { code, .. }) => {
             assert_eq!(code.as_deref(), Some("TRYCREATE"))
         }
         other => panic!("{other:?}"),
