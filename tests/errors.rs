@@ -85,3 +85,77 @@ fn dovecot_missing_folder_is_recognised_by_every_folder_scoped_call() {
     }
     conn.logout();
 }
+
+fn scripted(port: u16, read_timeout: Duration) -> Config {
+    Config::builder("127.0.0.1")
+        .port(port)
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(read_timeout)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+fn logged_in() -> Script {
+    Script::new()
+        .send_line("* OK [CAPABILITY IMAP4rev1] scripted")
+        .expect_contains("LOGIN user")
+        .reply_tagged("OK [CAPABILITY IMAP4rev1] logged in")
+}
+
+/// A server that sends `[NONEXISTENT]`: the code says it, no LIST is sent. One that sends a
+/// bare `NO`: the LIST of the exact name decides (a listed name that is only a pattern
+/// match, or `\NonExistent`, is not the folder).
+#[test]
+fn scripted_nonexistent_code_and_bare_no_confirmed_by_list() {
+    let server = ScriptServer::start_seq(vec![
+        logged_in()
+            .expect_contains("SELECT Archive")
+            .reply_tagged("NO [NONEXISTENT] Unknown Mailbox: Archive (Failure)")
+            .expect_contains("STATUS Archive")
+            .reply_tagged("NO Mailbox does not exist")
+            .expect_contains("LIST \"\" Archive")
+            .send_line("* LIST (\\NonExistent) \"/\" Archive")
+            .reply_tagged("OK listed")
+            .expect_contains("SELECT \"Arch%\"")
+            .reply_tagged("NO no such thing")
+            .expect_contains("LIST \"\" Arch%")
+            .send_line("* LIST () \"/\" Archives")
+            .reply_tagged("OK listed")
+            .expect_contains("SELECT Sent")
+            .reply_tagged("NO [ALERT] Permission denied")
+            .expect_contains("LIST \"\" Sent")
+            .send_line("* LIST () \"/\" Sent")
+            .reply_tagged("OK listed")
+            .expect_contains("SELECT Drafts")
+            .reply_tagged("NO [NOPERM] Permission denied")
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close(),
+    ]);
+    let conn = ImapConnection::connect(&scripted(server.port(), Duration::from_secs(5))).unwrap();
+    match conn.select("Archive") {
+        Err(e @ Error::MissingFolder { .. }) => {
+            assert!(e.is_missing_folder());
+            let Error::MissingFolder { code, command, .. } = &e else { unreachable!() };
+            assert_eq!(code.as_deref(), Some("NONEXISTENT"));
+            assert_eq!(command, "SELECT");
+        }
+        other => panic!("{other:?}"),
+    }
+    let status = conn.folder_status("Archive").unwrap_err();
+    assert!(status.is_missing_folder(), "{status:?}");
+    let pattern = conn.select("Arch%").unwrap_err();
+    assert!(pattern.is_missing_folder(), "{pattern:?}");
+    // Listed as it is named: it exists, the refusal is another one.
+    let denied = conn.select("Sent").unwrap_err();
+    assert!(!denied.is_missing_folder(), "{denied:?}");
+    assert!(matches!(denied, Error::Server { .. }), "{denied:?}");
+    // A code that explains the refusal: no LIST.
+    let noperm = conn.select("Drafts").unwrap_err();
+    assert!(!noperm.is_missing_folder(), "{noperm:?}");
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(5)));
+    server.assert_ok();
+}
