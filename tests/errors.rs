@@ -159,3 +159,164 @@ fn scripted_nonexistent_code_and_bare_no_confirmed_by_list() {
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();
 }
+
+/// A plaintext `Security` against a port that speaks TLS from the first byte.
+fn plain_on(dc: &Dovecot, u: &User, security: Security, imap_port: u16, pop3_port: u16) -> Config {
+    Config::builder("127.0.0.1")
+        .port(imap_port)
+        .pop3_port(pop3_port)
+        .security(security)
+        .add_root_certificate_pem(dc.cert_pem().to_vec())
+        .login(&u.name, &u.password)
+        .timeouts(Duration::from_secs(30))
+        .retry(RetryPolicy::default())
+        .build()
+        .unwrap()
+}
+
+/// The error of a plaintext connect to an implicit-TLS port: non-transient `InvalidInput`
+/// naming the fix, long before the 30 s read timeout (under half of it), not retried.
+fn assert_tls_port_error(what: &str, started: Instant, result: mailwire::Result<()>, port: &str) {
+    let took = started.elapsed();
+    println!("{what}: failed after {took:?}: {result:?}");
+    let e = result.expect_err(what);
+    assert!(took < Duration::from_secs(15), "{what}: took {took:?}");
+    assert!(!e.is_transient(), "{what}: {e:?}");
+    assert_eq!(e.retry_hint(), mailwire::Retry::Never, "{what}");
+    match &e {
+        Error::InvalidInput { what: field, reason } => {
+            assert_eq!(field, "security setting");
+            assert!(reason.contains("Security::Tls"), "{reason}");
+            assert!(reason.contains(port), "{reason}");
+            assert!(reason.contains("implicit TLS"), "{reason}");
+        }
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[test]
+fn plaintext_security_on_the_implicit_tls_ports_is_a_configuration_error() {
+    let Some(dc) = dc() else { return };
+    let u = dc.add_user();
+    for security in [Security::Plain, Security::StartTls] {
+        let cfg = plain_on(dc, &u, security, dc.imaps_port(), dc.pop3s_port());
+        let started = Instant::now();
+        let imap = ImapConnection::connect(&cfg).map(drop);
+        assert_tls_port_error(&format!("IMAP {security:?}"), started, imap, "993");
+        let started = Instant::now();
+        let pop3 = mailwire::pop3::Pop3Handler::connect(&cfg).map(drop);
+        assert_tls_port_error(&format!("POP3 {security:?}"), started, pop3, "995");
+    }
+    // The plaintext ports still connect (the probe is never sent to a server that greets).
+    let cfg = plain_on(dc, &u, Security::StartTls, dc.imap_port(), dc.pop3_port());
+    ImapConnection::connect(&cfg).unwrap().logout();
+    mailwire::pop3::Pop3Handler::connect(&cfg).unwrap();
+}
+
+/// A plaintext server that never greets still times out (transient, as before the probe):
+/// silence after the probe is no proof of TLS.
+#[test]
+fn a_silent_plaintext_server_still_times_out_transient() {
+    let server = ScriptServer::start(|_| Script::new().read_until_closed());
+    let started = Instant::now();
+    let e = ImapConnection::connect(&scripted(server.port(), Duration::from_secs(3))).unwrap_err();
+    println!("silent server: {e:?} after {:?}", started.elapsed());
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert!(e.is_transient());
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // The probe went out after the quiet time, and nothing else.
+    assert_eq!(server.received(0), vec!["P0 NOOP".to_string()]);
+}
+
+/// A plaintext server that greets only after the quiet time: the probe reaches it as a
+/// command after the greeting, and its answer is read and dropped (IMAP and POP3).
+#[test]
+fn a_late_greeting_is_still_a_working_connection() {
+    let late = Duration::from_millis(2500);
+    let server = ScriptServer::start(move |_| {
+        Script::new()
+            .sleep(late)
+            .send_line("* OK [CAPABILITY IMAP4rev1] slow")
+            .expect_line("P0 NOOP")
+            .send_line("P0 OK NOOP completed")
+            .expect_contains("LOGIN user")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1] logged in")
+            .expect_contains("NOOP")
+            .reply_tagged("OK noop")
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close()
+    });
+    let conn = ImapConnection::connect(&scripted(server.port(), Duration::from_secs(10))).unwrap();
+    conn.noop().unwrap();
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(5)));
+    server.assert_ok();
+
+    let pop3 = ScriptServer::start(move |_| {
+        Script::new()
+            .sleep(late)
+            .send_line("+OK slow POP3")
+            .expect_line("NOOP")
+            .send_line("-ERR not in this state")
+            .expect_line("CAPA")
+            .send_line("+OK")
+            .send_line("USER")
+            .send_line(".")
+            .expect_line("USER user")
+            .send_line("+OK")
+            .expect_line("PASS secret")
+            .send_line("+OK logged in")
+            .expect_line("CAPA")
+            .send_line("+OK")
+            .send_line("USER")
+            .send_line(".")
+            .expect_line("STAT")
+            .send_line("+OK 0 0")
+            .expect_line("QUIT")
+            .send_line("+OK bye")
+            .close()
+    });
+    let cfg = Config::builder("127.0.0.1")
+        .pop3_port(pop3.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let handler = mailwire::pop3::Pop3Handler::connect_with(
+        &cfg,
+        mailwire::pop3::Pop3Options::new().login_method(mailwire::pop3::LoginMethod::UserPass),
+    )
+    .unwrap();
+    assert_eq!(handler.stat().unwrap().count, 0);
+    handler.quit().unwrap();
+    assert!(pop3.wait_done(Duration::from_secs(5)));
+    pop3.assert_ok();
+}
+
+/// A TLS server that answers the probe with an alert record (as OpenSSL may: `0x15 0x03 …`,
+/// protocol_version) is recognised as well as one that hangs up.
+#[test]
+fn a_tls_alert_in_answer_to_the_probe_is_the_configuration_error() {
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .expect_line("P0 NOOP")
+            .send([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46])
+            .read_until_closed()
+    });
+    let started = Instant::now();
+    let cfg = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(Duration::from_secs(30))
+        .retry(RetryPolicy::default())
+        .build()
+        .unwrap();
+    let result = ImapConnection::connect(&cfg).map(drop);
+    assert_tls_port_error("alert", started, result, "993");
+    // Not retried (the default policy retries transient errors): one connection.
+    assert_eq!(server.connections(), 1);
+}
