@@ -301,11 +301,17 @@ impl Error {
                 code,
                 text,
             } => {
-                write!(w, "the folder {folder:?} does not exist (server answered NO to {command}")?;
+                write!(
+                    w,
+                    "the folder {folder:?} does not exist (server answered NO to {command}"
+                )?;
                 if let Some(code) = code {
                     write!(w, " [{code}]")?;
                 }
-                write!(w, ": {text}); check the name with list_folders, or create it first")
+                write!(
+                    w,
+                    ": {text}); check the name with list_folders, or create it first"
+                )
             }
             Error::UidValidityChanged { folder, old, new } => write!(
                 w,

@@ -35,7 +35,11 @@ fn imaps(dc: &Dovecot, u: &User) -> Config {
 fn dovecot_missing_folder_is_recognised_by_every_folder_scoped_call() {
     let Some(dc) = dc() else { return };
     let u = dc.add_user();
-    dc.seed(&u.name, "INBOX", &[b"Subject: one\r\n\r\nbody\r\n".as_slice()]);
+    dc.seed(
+        &u.name,
+        "INBOX",
+        &[b"Subject: one\r\n\r\nbody\r\n".as_slice()],
+    );
     let conn = ImapConnection::connect(&imaps(dc, &u)).unwrap();
     let missing = "No such folder";
     let calls: Vec<(&str, mailwire::Result<()>)> = vec![
@@ -48,14 +52,20 @@ fn dovecot_missing_folder_is_recognised_by_every_folder_scoped_call() {
                 .map(drop),
         ),
         ("copy to", conn.copy("INBOX", &[1], missing).map(drop)),
-        ("move to", conn.move_messages("INBOX", &[1], missing).map(drop)),
+        (
+            "move to",
+            conn.move_messages("INBOX", &[1], missing).map(drop),
+        ),
         (
             "search",
             conn.search(missing, &mailwire::imap::SearchQuery::all())
                 .map(drop),
         ),
         ("delete_folder", conn.delete_folder(missing).map(drop)),
-        ("rename_folder", conn.rename_folder(missing, "Elsewhere").map(drop)),
+        (
+            "rename_folder",
+            conn.rename_folder(missing, "Elsewhere").map(drop),
+        ),
     ];
     for (call, result) in calls {
         let e = result.expect_err(call);
@@ -75,7 +85,10 @@ fn dovecot_missing_folder_is_recognised_by_every_folder_scoped_call() {
     let refusals: Vec<(&str, mailwire::Result<()>)> = vec![
         ("delete INBOX", conn.delete_folder("INBOX")),
         ("create INBOX", conn.create_folder("INBOX")),
-        ("rename INBOX to INBOX", conn.rename_folder("INBOX", "INBOX")),
+        (
+            "rename INBOX to INBOX",
+            conn.rename_folder("INBOX", "INBOX"),
+        ),
     ];
     for (call, result) in refusals {
         let e = result.expect_err(call);
@@ -138,7 +151,9 @@ fn scripted_nonexistent_code_and_bare_no_confirmed_by_list() {
     match conn.select("Archive") {
         Err(e @ Error::MissingFolder { .. }) => {
             assert!(e.is_missing_folder());
-            let Error::MissingFolder { code, command, .. } = &e else { unreachable!() };
+            let Error::MissingFolder { code, command, .. } = &e else {
+                unreachable!()
+            };
             assert_eq!(code.as_deref(), Some("NONEXISTENT"));
             assert_eq!(command, "SELECT");
         }
@@ -184,7 +199,10 @@ fn assert_tls_port_error(what: &str, started: Instant, result: mailwire::Result<
     assert!(!e.is_transient(), "{what}: {e:?}");
     assert_eq!(e.retry_hint(), mailwire::Retry::Never, "{what}");
     match &e {
-        Error::InvalidInput { what: field, reason } => {
+        Error::InvalidInput {
+            what: field,
+            reason,
+        } => {
             assert_eq!(field, "security setting");
             assert!(reason.contains("Security::Tls"), "{reason}");
             assert!(reason.contains(port), "{reason}");
@@ -319,4 +337,86 @@ fn a_tls_alert_in_answer_to_the_probe_is_the_configuration_error() {
     assert_tls_port_error("alert", started, result, "993");
     // Not retried (the default policy retries transient errors): one connection.
     assert_eq!(server.connections(), 1);
+}
+
+/// How the built-in connect retries compose with the caller's loop: with the default
+/// policy one handler call against a server that is down makes three attempts (and holds
+/// the worker for the delays between them); `with_retry(RetryPolicy::none())` makes one.
+#[test]
+fn one_call_fails_fast_with_retry_none_and_the_default_policy_tries_three_times() {
+    use mailwire::imap::ImapHandler;
+    // Down: nothing listens on the port.
+    let down_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let account = |port| {
+        Config::builder("127.0.0.1")
+            .port(port)
+            .security(Security::Plain)
+            .login("user", "secret")
+            .timeouts(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+    let handler = ImapHandler::new().unwrap();
+    let started = Instant::now();
+    let e = handler
+        .folder_status(&account(down_port), "INBOX")
+        .unwrap_err();
+    let default_held = started.elapsed();
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    let started = Instant::now();
+    let fast = account(down_port).with_retry(RetryPolicy::none()).unwrap();
+    let e = handler.folder_status(&fast, "INBOX").unwrap_err();
+    let fast_held = started.elapsed();
+    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(matches!(e.retry_hint(), mailwire::Retry::After(_)), "{e:?}");
+    println!(
+        "bench: a handler call with the server down (connection refused) held the worker {default_held:?} with the default policy, {fast_held:?} with RetryPolicy::none()"
+    );
+
+    // Counted on a server that accepts and hangs up before the greeting (transient).
+    let hangs_up = ScriptServer::start(|_| Script::new().close());
+    let e = handler
+        .folder_status(&account(hangs_up.port()), "INBOX")
+        .unwrap_err();
+    assert!(e.is_transient(), "{e:?}");
+    assert_eq!(
+        hangs_up.connections(),
+        3,
+        "the default policy: three attempts"
+    );
+    let fast = account(hangs_up.port())
+        .with_retry(RetryPolicy::none())
+        .unwrap();
+    let e = handler.folder_status(&fast, "INBOX").unwrap_err();
+    assert!(e.is_transient(), "{e:?}");
+    assert_eq!(
+        hangs_up.connections(),
+        4,
+        "RetryPolicy::none(): one attempt"
+    );
+    // An invalid policy is refused like the builder refuses it.
+    assert!(matches!(
+        account(down_port).with_retry(RetryPolicy::new(0, Duration::from_secs(1))),
+        Err(Error::InvalidInput { .. })
+    ));
+}
+
+/// A fail-fast config shares the account's pooled connections: the call takes the idle one
+/// the default config left (no second connection is opened).
+#[test]
+fn a_fail_fast_call_reuses_the_pooled_connection() {
+    use mailwire::imap::ImapHandler;
+    let Some(dc) = dc() else { return };
+    let u = dc.add_user();
+    let account = imaps(dc, &u).with_retry(RetryPolicy::default()).unwrap();
+    let handler = ImapHandler::new().unwrap();
+    handler.folder_status(&account, "INBOX").unwrap();
+    let fast = account.with_retry(RetryPolicy::none()).unwrap();
+    handler.folder_status(&fast, "INBOX").unwrap();
+    let stats = handler.stats(&account);
+    assert_eq!(stats.created, 1, "{stats:?}");
+    assert_eq!(handler.stats(&fast).created, 1);
 }

@@ -194,13 +194,10 @@ fn folders_create_rename_subscribe_status_delete_over(security: Security) {
             .iter()
             .any(|f| f.name == "Projects/2025")
     );
-    // A deleted folder cannot be selected any more.
+    // A deleted folder cannot be selected any more: a missing folder.
     assert!(matches!(
         conn.select("Projects/2025"),
-        Err(Error::Server {
-            status: ServerStatus::No,
-            ..
-        })
+        Err(Error::MissingFolder { .. })
     ));
 }
 
@@ -918,12 +915,7 @@ fn errors_are_typed_over(security: Security) {
 
     let conn = connect_over(dc, security, &u);
     match conn.select("Does/Not/Exist") {
-        Err(Error::Server {
-            status: ServerStatus::No,
-            command,
-            text,
-            ..
-        }) => {
+        Err(Error::MissingFolder { command, text, .. }) => {
             assert_eq!(command, "SELECT");
             assert!(
                 text.contains("doesn't exist") || text.contains("not exist"),
@@ -933,13 +925,10 @@ fn errors_are_typed_over(security: Security) {
         other => panic!("{other:?}"),
     }
     assert_eq!(conn.state(), ConnectionState::Authenticated);
-    // Folder-scoped calls on a missing folder carry the same NO.
+    // Folder-scoped calls on a missing folder carry the same refusal.
     assert!(matches!(
         conn.search("Does/Not/Exist", &SearchQuery::all()),
-        Err(Error::Server {
-            status: ServerStatus::No,
-            ..
-        })
+        Err(Error::MissingFolder { .. })
     ));
 
     // Input that cannot be encoded: refused before anything is sent (the connection is

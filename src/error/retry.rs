@@ -166,9 +166,15 @@ mod tests {
                 },
                 Retry::Never,
             ),
-            (server(ServerStatus::No, None, "no such thing"), Retry::Never),
+            (
+                server(ServerStatus::No, None, "no such thing"),
+                Retry::Never,
+            ),
             (server(ServerStatus::Bad, None, "syntax"), Retry::Never),
-            (server(ServerStatus::Err, None, "no such message"), Retry::Never),
+            (
+                server(ServerStatus::Err, None, "no such message"),
+                Retry::Never,
+            ),
             (
                 server(ServerStatus::Bye, None, "shutting down"),
                 Retry::After(SERVER_PAUSE),

@@ -72,7 +72,9 @@ pub(crate) fn await_plain_greeting(
             }
             Ok(Greeting::AfterProbe)
         }
-        Err(Error::Closed { .. }) => Err(tls_port(t.host(), quiet, "by closing the connection", fix)),
+        Err(Error::Closed { .. }) => {
+            Err(tls_port(t.host(), quiet, "by closing the connection", fix))
+        }
         Err(e) => Err(e),
     }
 }

@@ -106,7 +106,10 @@ impl Transport {
     /// When the connect must be over, while it is under way (`None` afterwards and for a
     /// transport that was never connecting).
     pub(crate) fn connect_deadline(&self) -> Option<Instant> {
-        self.bound.as_ref().filter(|b| b.what == CONNECTING).map(|b| b.at)
+        self.bound
+            .as_ref()
+            .filter(|b| b.what == CONNECTING)
+            .map(|b| b.at)
     }
 
     /// The connect is over: only the per-turn deadlines apply from now on.

@@ -32,7 +32,10 @@ pub(super) fn classify(s: &mut Session, folder: &str, e: Error) -> Error {
     else {
         return e;
     };
-    if !FOLDER_SCOPED.iter().any(|c| c.eq_ignore_ascii_case(command)) {
+    if !FOLDER_SCOPED
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(command))
+    {
         return e;
     }
     let missing = |code: Option<String>| Error::MissingFolder {
@@ -76,7 +79,8 @@ fn exists(s: &mut Session, folder: &str) -> Result<bool> {
     Ok(c.untagged.into_iter().any(|u| match u {
         Untagged::List(item) => {
             let listed = to_folder(item, utf8);
-            let same = listed.name == folder || (inbox && listed.name.eq_ignore_ascii_case("INBOX"));
+            let same =
+                listed.name == folder || (inbox && listed.name.eq_ignore_ascii_case("INBOX"));
             same && !listed
                 .attributes
                 .iter()
