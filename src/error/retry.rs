@@ -248,7 +248,8 @@ mod tests {
     /// `retry_hint` agrees with `is_transient`, except that a pool timeout is retryable.
     #[test]
     fn hints_agree_with_is_transient_but_for_the_pool_timeout() {
-        for (e, hint) in every_variant() {
+        for (e, _) in every_variant() {
+            let hint = e.retry_hint();
             let retryable = hint != Retry::Never;
             if matches!(e, Error::PoolTimeout { .. }) {
                 assert!(retryable && !e.is_transient());
