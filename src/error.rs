@@ -597,6 +597,11 @@ pub(crate) fn escape_bytes(bytes: &[u8]) -> String {
     s
 }
 
+/// docs/errors.md's code examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/errors.md")]
+pub struct ErrorsGuideExamples;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,7 +165,7 @@ impl Config {
     /// `account.with_retry(RetryPolicy::none())?` takes an idle connection as usual, and
     /// when it must connect, makes one attempt and returns its error at once (with the
     /// default policy a server that is down holds the call for three attempts and the
-    /// delays between them; docs/errors.md). Fails with [`Error::InvalidInput`] for a
+    /// delays between them; docs/errors.md). Fails with [`Error::InvalidInput`](crate::Error::InvalidInput) for a
     /// policy [`ConfigBuilder::build`] would refuse.
     ///
     /// ```no_run
