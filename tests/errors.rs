@@ -420,3 +420,18 @@ fn a_fail_fast_call_reuses_the_pooled_connection() {
     assert_eq!(stats.created, 1, "{stats:?}");
     assert_eq!(handler.stats(&fast).created, 1);
 }
+
+/// A plaintext server that closes a while after the probe (a server in trouble, not a TLS
+/// server, which answers at once) is the usual transient `Closed`, retried.
+#[test]
+fn a_late_close_after_the_probe_is_still_transient() {
+    let server = ScriptServer::start(|_| {
+        Script::new()
+            .expect_line("P0 NOOP")
+            .sleep(Duration::from_millis(2500))
+            .close()
+    });
+    let e = ImapConnection::connect(&scripted(server.port(), Duration::from_secs(30))).unwrap_err();
+    assert!(matches!(e, Error::Closed { .. }), "{e:?}");
+    assert!(e.is_transient());
+}

@@ -16,6 +16,9 @@ use crate::net::Transport;
 /// timeout).
 const QUIET: Duration = Duration::from_millis(1500);
 
+/// How soon after the probe a close counts as a TLS server's answer.
+const PROMPT: Duration = Duration::from_secs(1);
+
 /// TLS record types a TLS server answers with: alert, handshake.
 const TLS_RECORDS: [u8; 2] = [0x15, 0x16];
 
@@ -30,9 +33,10 @@ pub(crate) enum Greeting {
 }
 
 /// Waits for the first bytes of a plaintext greeting on a connecting transport. If none
-/// come within [`QUIET`], sends `probe` (traced as `trace`) and waits on: a TLS record or a
-/// close in answer is [`Error::InvalidInput`] naming the fix (`fix`, the protocol's words);
-/// silence until the deadline is the usual transient [`Error::Timeout`].
+/// come within [`QUIET`], sends `probe` (traced as `trace`) and waits on: a TLS record in
+/// answer, or a close within [`PROMPT`], is [`Error::InvalidInput`] naming the fix (`fix`,
+/// the protocol's words); a later close is the usual transient [`Error::Closed`], silence
+/// until the deadline the usual transient [`Error::Timeout`].
 ///
 /// Only while connecting (a transport with a connect deadline, plaintext, nothing
 /// buffered yet); otherwise returns [`Greeting::Arrived`] at once.
@@ -61,22 +65,25 @@ pub(crate) fn await_plain_greeting(
     }
     log::debug!(target: "mailwire::net", "[{}] no greeting within {quiet:?}; probing whether the port speaks TLS", t.id());
     t.send(probe, trace)?;
-    match t.fill(WAITING) {
-        Ok(_) => {
-            let first = t.buffered();
-            let record = first.first().is_some_and(|b| TLS_RECORDS.contains(b))
-                && first.get(1).is_none_or(|&v| v == 0x03);
-            if record {
-                t.shutdown();
-                return Err(tls_port(t.host(), quiet, "with a TLS record", fix));
-            }
-            Ok(Greeting::AfterProbe)
-        }
+    // A TLS server answers at once; a close later than that is a server in trouble (a
+    // transient `Closed`, as without the probe), not evidence of TLS.
+    let prompt = Instant::now() + PROMPT;
+    let arrived = match t.fill_until(Some(prompt), WAITING) {
         Err(Error::Closed { .. }) => {
-            Err(tls_port(t.host(), quiet, "by closing the connection", fix))
+            return Err(tls_port(t.host(), quiet, "by closing the connection", fix));
         }
-        Err(e) => Err(e),
+        Err(Error::Timeout { .. }) => t.fill(WAITING),
+        other => other,
+    };
+    arrived?;
+    let first = t.buffered();
+    let record = first.first().is_some_and(|b| TLS_RECORDS.contains(b))
+        && first.get(1).is_none_or(|&v| v == 0x03);
+    if record {
+        t.shutdown();
+        return Err(tls_port(t.host(), quiet, "with a TLS record", fix));
     }
+    Ok(Greeting::AfterProbe)
 }
 
 /// The error for a port that answered the probe as a TLS server does.
