@@ -8,6 +8,9 @@ use crate::throttle;
 const PROBE: &[u8] = b"P0 NOOP\r\n";
 /// The probe's tag.
 const PROBE_TAG: &str = "P0";
+/// How many responses may come before the probe's tagged answer (a NOOP has no reason to
+/// bring more than a few untagged ones).
+const MAX_PROBE_ANSWER: usize = 16;
 
 /// How many characters of the server's `ID` answer are logged.
 const MAX_ID_LOGGED: usize = 512;
@@ -28,9 +31,10 @@ impl Session {
     }
 
     /// Reads and drops the server's answer to the probe a late greeting made the connect
-    /// send (`net::probe`): responses up to the one tagged `P0`, within the connect bound.
+    /// send (`net::probe`): responses up to the one tagged `P0`, at most
+    /// [`MAX_PROBE_ANSWER`] of them, within the connect bound.
     fn drop_probe_answer(&mut self) -> Result<()> {
-        loop {
+        for _ in 0..MAX_PROBE_ANSWER {
             if let Response::Tagged { tag, .. } =
                 self.read_response("waiting for the answer to the TLS probe")?
             {
@@ -39,6 +43,14 @@ impl Session {
                 }
             }
         }
+        self.transport.shutdown();
+        Err(Error::protocol(
+            format!(
+                "the server sent {MAX_PROBE_ANSWER} responses after its greeting without answering the NOOP probe"
+            ),
+            &[],
+            0,
+        ))
     }
 
     fn read_greeting(&mut self) -> Result<()> {
