@@ -15,11 +15,7 @@ fn advice(e: &Error) -> &'static str {
     match e {
         Error::Auth { .. } => "ask for new credentials; never retry automatically",
         Error::InvalidInput { .. } => "fix the argument; nothing was sent, the connection is fine",
-        Error::Server {
-            status: ServerStatus::No,
-            code: Some(c),
-            ..
-        } if c == "TRYCREATE" => "the target folder does not exist: create it, then try again",
+        e if e.is_missing_folder() => "the folder does not exist: create it or fix the name",
         Error::Server {
             status: ServerStatus::No | ServerStatus::Bad,
             ..

@@ -2,13 +2,19 @@
 //!
 //! Every fallible call in mailwire returns [`Result<T>`](crate::Result), whose error is
 //! [`Error`]. Its messages say what happened and what to check; [`Error::is_transient`]
-//! tells whether trying again may help (the retry module uses it and nothing else).
+//! tells whether trying again may help (the retry module uses it and nothing else),
+//! [`Error::retry_hint`] what a worker should do with the job that failed (`retry.rs`),
+//! [`Error::is_missing_folder`] whether the folder a call named does not exist.
 
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use crate::throttle::{self, Throttle};
+
+mod retry;
+
+pub use retry::Retry;
 
 /// Shorthand for `std::result::Result<T, mailwire::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -157,7 +163,10 @@ pub enum Error {
         command: &'static str,
     },
 
-    /// An argument cannot be used: detected before anything is sent.
+    /// An argument or setting cannot be used: detected before anything is sent, or, for a
+    /// plaintext [`Security`](crate::Security) against a port that speaks TLS from the
+    /// first byte, from the server's answer to a probe (see
+    /// [`Security::Plain`](crate::Security::Plain)). Never transient.
     InvalidInput {
         /// What was invalid (e.g. "mailbox name", "port").
         what: String,
@@ -179,6 +188,24 @@ pub enum Error {
         account: String,
         /// How long the caller waited.
         waited: Duration,
+    },
+
+    /// The folder a call named does not exist (see [`Error::is_missing_folder`]): the server
+    /// refused a folder-scoped command (`SELECT`, `EXAMINE`, `STATUS`, `APPEND`, `COPY`,
+    /// `MOVE`, `DELETE`, `RENAME`) with a code saying so (`NONEXISTENT`, `TRYCREATE`), or
+    /// without a code and a `LIST` of the exact name, sent by the same call before it
+    /// returned, found no such folder. Not transient; the connection stays usable.
+    #[non_exhaustive]
+    MissingFolder {
+        /// The folder, as the caller named it.
+        folder: String,
+        /// The command that was refused (e.g. `SELECT`, `UID COPY`).
+        command: String,
+        /// The response code, if the server sent one (`NONEXISTENT`, `TRYCREATE`); `None`
+        /// when the `LIST` confirmed it (Dovecot 2.3, see docs/errors.md).
+        code: Option<String>,
+        /// The server's text.
+        text: String,
     },
 
     /// The folder's UIDVALIDITY changed since this connection last saw it: UIDs the caller
@@ -268,6 +295,24 @@ impl Error {
                 w,
                 "no connection for {account} became free within {waited:?}; all are in use (raise max_per_account or get_timeout)"
             ),
+            Error::MissingFolder {
+                folder,
+                command,
+                code,
+                text,
+            } => {
+                write!(
+                    w,
+                    "the folder {folder:?} does not exist (server answered NO to {command}"
+                )?;
+                if let Some(code) = code {
+                    write!(w, " [{code}]")?;
+                }
+                write!(
+                    w,
+                    ": {text}); check the name with list_folders, or create it first"
+                )
+            }
             Error::UidValidityChanged { folder, old, new } => write!(
                 w,
                 "the UIDVALIDITY of {folder:?} changed from {old} to {new}: UIDs from before refer to other messages now; resynchronise the folder"
@@ -311,7 +356,43 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::LimitExceeded { .. }
             | Error::PoolTimeout { .. }
+            | Error::MissingFolder { .. }
             | Error::UidValidityChanged { .. } => false,
+        }
+    }
+
+    /// Whether the folder a call named does not exist.
+    ///
+    /// True for [`Error::MissingFolder`], which every folder-scoped call of
+    /// [`ImapConnection`](crate::imap::ImapConnection) and
+    /// [`ImapHandler`](crate::imap::ImapHandler) returns for a folder that does not exist,
+    /// on every server: by the response code when the server sends one (`NONEXISTENT`,
+    /// RFC 5530; `TRYCREATE` for the target of `APPEND` / `COPY` / `MOVE`), otherwise
+    /// (Dovecot 2.3 answers `NO Mailbox doesn't exist: X` without a code) confirmed by a
+    /// `LIST` of the exact name that the failing call sends before it returns. Also true
+    /// for an [`Error::Server`] `NO` with one of those codes (a raw command through
+    /// [`ImapGuard::run`](crate::imap::ImapGuard::run)). Does no I/O.
+    ///
+    /// ```
+    /// use mailwire::{Error, ServerStatus};
+    /// let e = Error::Server {
+    ///     status: ServerStatus::No,
+    ///     command: "SELECT".into(),
+    ///     code: Some("NONEXISTENT".into()),
+    ///     text: "Unknown Mailbox: Archive".into(),
+    /// };
+    /// assert!(e.is_missing_folder());
+    /// assert!(!e.is_transient());
+    /// ```
+    pub fn is_missing_folder(&self) -> bool {
+        match self {
+            Error::MissingFolder { .. } => true,
+            Error::Server {
+                status: ServerStatus::No,
+                code: Some(code),
+                ..
+            } => code_says_missing(code),
+            _ => false,
         }
     }
 
@@ -385,6 +466,7 @@ impl Error {
             Error::InvalidInput { .. }
             | Error::PoolTimeout { .. }
             | Error::Auth { .. }
+            | Error::MissingFolder { .. }
             | Error::UidValidityChanged { .. } => false,
             _ => true,
         }
@@ -424,6 +506,13 @@ impl Error {
             },
         }
     }
+}
+
+/// Whether a response code says the folder a command named does not exist: `NONEXISTENT`
+/// (RFC 5530), or `TRYCREATE` (RFC 3501: the target of APPEND / COPY / MOVE is missing).
+pub(crate) fn code_says_missing(code: &str) -> bool {
+    let name = code.split_whitespace().next().unwrap_or("");
+    name.eq_ignore_ascii_case("NONEXISTENT") || name.eq_ignore_ascii_case("TRYCREATE")
 }
 
 /// Whether `c` must not reach a terminal or a log line raw: control characters (C0, DEL,
@@ -617,6 +706,12 @@ mod tests {
             Error::PoolTimeout {
                 account: t(),
                 waited: Duration::from_secs(1),
+            },
+            Error::MissingFolder {
+                folder: t(),
+                command: t(),
+                code: Some(t()),
+                text: t(),
             },
             Error::UidValidityChanged {
                 folder: t(),

@@ -108,7 +108,7 @@ pub use budget::MemoryBudget;
 pub use config::{
     Config, ConfigBuilder, Credentials, Keepalive, Limits, Protocol, RetryPolicy, Security,
 };
-pub use error::{Error, Result, ServerStatus};
+pub use error::{Error, Result, Retry, ServerStatus};
 pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};
 

@@ -194,13 +194,10 @@ fn folders_create_rename_subscribe_status_delete_over(security: Security) {
             .iter()
             .any(|f| f.name == "Projects/2025")
     );
-    // A deleted folder cannot be selected any more.
+    // A deleted folder cannot be selected any more: a missing folder.
     assert!(matches!(
         conn.select("Projects/2025"),
-        Err(Error::Server {
-            status: ServerStatus::No,
-            ..
-        })
+        Err(Error::MissingFolder { .. })
     ));
 }
 
@@ -572,13 +569,10 @@ fn copy_move_expunge_over(security: Security) {
     let archived = conn.fetch_messages("Archive", &[1, 2, 3, 4]).unwrap();
     assert_eq!(archived.len(), 4);
     assert_eq!(archived[2].raw(), &seeded[2][..]);
-    // Moving to a folder that does not exist: NO [TRYCREATE].
+    // Moving to a folder that does not exist: NO [TRYCREATE], a missing folder.
     match conn.move_messages("INBOX", &[5], "Nope") {
-        Err(Error::Server {
-            status: ServerStatus::No,
-            code,
-            ..
-        }) => {
+        Err(Error::MissingFolder { code, folder, .. }) => {
+            assert_eq!(folder, "Nope");
             assert_eq!(code.as_deref(), Some("TRYCREATE"))
         }
         other => panic!("{other:?}"),
@@ -642,13 +636,9 @@ fn append_returns_uid_and_exact_bytes_over(security: Security) {
         date == "03-Feb-2023 04:05:06 +0200" || date == "03-Feb-2023 02:05:06 +0000",
         "{date}"
     );
-    // Appending to a folder that does not exist: NO [TRYCREATE].
+    // Appending to a folder that does not exist: NO [TRYCREATE], a missing folder.
     match conn.append("Nope", b"Subject: x\r\n\r\nx\r\n", &[], None) {
-        Err(Error::Server {
-            status: ServerStatus::No,
-            code,
-            ..
-        }) => {
+        Err(Error::MissingFolder { code, .. }) => {
             assert_eq!(code.as_deref(), Some("TRYCREATE"))
         }
         other => panic!("{other:?}"),
@@ -925,12 +915,7 @@ fn errors_are_typed_over(security: Security) {
 
     let conn = connect_over(dc, security, &u);
     match conn.select("Does/Not/Exist") {
-        Err(Error::Server {
-            status: ServerStatus::No,
-            command,
-            text,
-            ..
-        }) => {
+        Err(Error::MissingFolder { command, text, .. }) => {
             assert_eq!(command, "SELECT");
             assert!(
                 text.contains("doesn't exist") || text.contains("not exist"),
@@ -940,13 +925,10 @@ fn errors_are_typed_over(security: Security) {
         other => panic!("{other:?}"),
     }
     assert_eq!(conn.state(), ConnectionState::Authenticated);
-    // Folder-scoped calls on a missing folder carry the same NO.
+    // Folder-scoped calls on a missing folder carry the same refusal.
     assert!(matches!(
         conn.search("Does/Not/Exist", &SearchQuery::all()),
-        Err(Error::Server {
-            status: ServerStatus::No,
-            ..
-        })
+        Err(Error::MissingFolder { .. })
     ));
 
     // Input that cannot be encoded: refused before anything is sent (the connection is

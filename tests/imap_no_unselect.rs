@@ -106,6 +106,10 @@ fn without_unselect_the_folder_is_left_read_only_before_close() {
             .reply_tagged("OK closed")
             .expect_contains("DELETE INBOX")
             .reply_tagged("NO cannot delete INBOX")
+            // A NO without a code: the LIST that tells a missing folder from this refusal.
+            .expect_contains("LIST \"\" INBOX")
+            .send_line("* LIST () \"/\" INBOX")
+            .reply_tagged("OK listed")
             .expect_contains("LOGOUT")
             .reply_tagged("OK bye")
             .close(),

@@ -346,22 +346,6 @@ fn the_reuse_key_covers_every_setting_and_the_account_key_only_host_port_user() 
             base().write_timeout(Duration::from_secs(29)),
         ),
         (
-            "retry attempts",
-            base().retry(RetryPolicy::new(4, Duration::from_secs(1))),
-        ),
-        (
-            "retry delay",
-            base().retry(RetryPolicy::new(3, Duration::from_secs(2))),
-        ),
-        (
-            "retry max delay",
-            base().retry(RetryPolicy::default().with_max_delay(Duration::from_secs(31))),
-        ),
-        (
-            "retry multiplier",
-            base().retry(RetryPolicy::default().with_multiplier(3.0)),
-        ),
-        (
             "max_line_length",
             base().max_line_length(limits.max_line_length - 1),
         ),
@@ -467,6 +451,21 @@ fn the_reuse_key_covers_every_setting_and_the_account_key_only_host_port_user() 
         ReuseKey::for_config(&other_pop3_port, Protocol::Pop3),
         ReuseKey::for_config(&base_config, Protocol::Pop3)
     );
+    // The retry policy only decides how a connection is opened: configs that differ in it
+    // alone share connections (how one call fails fast, `Config::with_retry`).
+    for retry in [
+        RetryPolicy::none(),
+        RetryPolicy::new(4, Duration::from_secs(2)),
+        RetryPolicy::default().with_max_delay(Duration::from_secs(31)),
+        RetryPolicy::default().with_multiplier(3.0),
+    ] {
+        assert_eq!(reuse(base().retry(retry)), base_key, "{retry:?}");
+        assert_eq!(
+            ReuseKey::for_config(&base_config.with_retry(retry).unwrap(), Protocol::Imap),
+            base_key,
+            "{retry:?}"
+        );
+    }
 }
 
 #[test]

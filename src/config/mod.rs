@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::credentials::Credentials;
+use crate::error::Result;
 use crate::imap::hook::{ClientId, OnConnect};
 use crate::sasl::Mechanism;
 pub use builder::ConfigBuilder;
@@ -155,6 +156,39 @@ impl Config {
         self.retry
     }
 
+    /// This config with another retry policy: how one call is made to fail fast (or to try
+    /// harder) without a second account.
+    ///
+    /// The policy decides only how a connection is *opened*, so configs that differ in it
+    /// alone share the pool's connections and permits: a call through an
+    /// [`ImapHandler`](crate::imap::ImapHandler) or a pool with
+    /// `account.with_retry(RetryPolicy::none())?` takes an idle connection as usual, and
+    /// when it must connect, makes one attempt and returns its error at once (with the
+    /// default policy a server that is down holds the call for three attempts and the
+    /// delays between them; docs/errors.md). Fails with [`Error::InvalidInput`](crate::Error::InvalidInput) for a
+    /// policy [`ConfigBuilder::build`] would refuse.
+    ///
+    /// ```no_run
+    /// use mailwire::{Config, RetryPolicy};
+    /// use mailwire::imap::ImapHandler;
+    ///
+    /// let handler = ImapHandler::new()?;
+    /// let account = Config::builder("imap.example.com").login("alice", "app-password").build()?;
+    /// let fail_fast = account.with_retry(RetryPolicy::none())?;
+    /// match handler.folder_status(&fail_fast, "INBOX") {
+    ///     Ok(status) => println!("{status:?}"),
+    ///     Err(e) => eprintln!("not now ({:?}): {e}", e.retry_hint()),
+    /// }
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn with_retry(&self, retry: RetryPolicy) -> Result<Config> {
+        retry.validate()?;
+        Ok(Config {
+            retry,
+            ..self.clone()
+        })
+    }
+
     /// The TCP keepalive every connection's socket gets (on by default: a dead peer is
     /// noticed within [`Keepalive::detection_time`], 2 minutes).
     pub fn keepalive(&self) -> Keepalive {
@@ -251,13 +285,15 @@ impl Config {
         // How soon a dead peer is noticed: a connection probed less often is not handed to
         // a config that asked for quicker detection.
         keepalive.hash(state);
+        // Not the retry policy: it decides only how a connection is opened, and a connection
+        // once open behaves the same whatever it was; configs that differ in it alone share
+        // connections, which is what lets one call fail fast (`Config::with_retry`).
         let RetryPolicy {
-            max_attempts,
-            initial_delay,
-            max_delay,
-            multiplier,
+            max_attempts: _,
+            initial_delay: _,
+            max_delay: _,
+            multiplier: _,
         } = retry;
-        (max_attempts, initial_delay, max_delay, multiplier.to_bits()).hash(state);
         // Every field of the limits, in order: `Limits` derives `Hash`, so a field added
         // later is fed without a change here.
         limits.hash(state);

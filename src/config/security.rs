@@ -38,6 +38,14 @@ pub enum Security {
     StartTls,
     /// No encryption at all. Credentials cross the network readable: use only on loopback
     /// or a trusted network.
+    ///
+    /// `Plain` and [`StartTls`](Self::StartTls) expect a plaintext greeting. Against a port
+    /// that speaks TLS from the first byte (993, 995), which waits silently for a TLS hello,
+    /// the connect sends one probe line when no greeting has come within 1.5 s (at most half
+    /// the read timeout); a TLS alert record or a prompt close in answer fails the connect with a
+    /// non-transient [`Error::InvalidInput`](crate::Error::InvalidInput) naming the fix
+    /// (use `Tls`, or the plaintext port), never retried. A plaintext server that greets
+    /// late reads the probe as one command after its greeting, and its answer is dropped.
     Plain,
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod clock;
 pub(crate) mod connect;
 pub(crate) mod memory;
 pub(crate) mod peek;
+pub(crate) mod probe;
 pub(crate) mod quickack;
 pub(crate) mod retry;
 pub(crate) mod socket;

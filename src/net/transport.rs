@@ -22,6 +22,9 @@ const TRACE_MAX: usize = 512;
 /// The log target of the wire trace.
 pub(crate) const WIRE: &str = "mailwire::wire";
 
+/// What the connect bound is reported as.
+const CONNECTING: &str = "connecting and logging in";
+
 /// A deadline over every read and write until it is cleared: the whole of a connect, or a
 /// closing LOGOUT / QUIT.
 #[derive(Debug, Clone)]
@@ -67,7 +70,7 @@ impl Transport {
         transport.bound = Some(Bound {
             at: deadline,
             after: timeout,
-            what: "connecting and logging in",
+            what: CONNECTING,
         });
         transport
     }
@@ -98,6 +101,15 @@ impl Transport {
             shutdown,
             quickack: QuickAck::default(),
         }
+    }
+
+    /// When the connect must be over, while it is under way (`None` afterwards and for a
+    /// transport that was never connecting).
+    pub(crate) fn connect_deadline(&self) -> Option<Instant> {
+        self.bound
+            .as_ref()
+            .filter(|b| b.what == CONNECTING)
+            .map(|b| b.at)
     }
 
     /// The connect is over: only the per-turn deadlines apply from now on.

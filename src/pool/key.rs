@@ -6,8 +6,9 @@
 //!   stable string form (the same in every process and release) for storing it elsewhere.
 //! - [`ReuseKey`] decides which idle connection a caller may be handed: the account plus a
 //!   keyed digest of everything that changes trust or behaviour (credentials, root
-//!   certificates, danger switches, server name, mechanism, limits, timeouts, retry policy,
-//!   security mode). Two configs that differ in any of them never share a connection. The
+//!   certificates, danger switches, server name, mechanism, limits, timeouts, security
+//!   mode). Two configs that differ in any of them never share a connection; the retry
+//!   policy is left out (it only decides how a connection is opened). The
 //!   digest is keyed with a random per-process key, so it is meaningless outside the process
 //!   and reveals nothing about the secret.
 
@@ -261,8 +262,8 @@ impl ReuseKey {
     /// Covers every setting of the config, exhaustively (a setting added to [`Config`]
     /// later does not compile until it is covered here): host, the port used for
     /// `protocol`, security mode, the kind of credentials, user and secret, the
-    /// authentication mechanism, connect / read / write timeouts, the retry policy, every
-    /// limit, the TLS server name, turned-off verification and the contents of every extra
+    /// authentication mechanism, connect / read / write timeouts, every limit (not the
+    /// retry policy, which only decides how a connection is opened), the TLS server name, turned-off verification and the contents of every extra
     /// root certificate.
     pub fn for_config(config: &Config, protocol: Protocol) -> ReuseKey {
         let account = AccountKey::for_config(config, protocol);

@@ -22,7 +22,7 @@ pub struct FolderStatus {
     pub highest_modseq: Option<u64>,
 }
 
-fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
+pub(super) fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
     let name = if utf8 {
         String::from_utf8_lossy(&item.name).into_owned()
     } else {
@@ -124,8 +124,9 @@ impl ImapConnection {
             if s.capabilities().has("CONDSTORE") {
                 items.push(StatusAttr::HighestModSeq);
             }
-            let c = run_ok(
+            let c = run_on_folder(
                 s,
+                folder,
                 &Command::Status {
                     mailbox: MailboxName::new(folder),
                     items,
@@ -171,7 +172,7 @@ impl ImapConnection {
             if s.selected_folder() == Some(folder) {
                 s.leave_folder()?;
             }
-            run_ok(s, &Command::Delete(MailboxName::new(folder))).map(drop)
+            run_on_folder(s, folder, &Command::Delete(MailboxName::new(folder))).map(drop)
         })
     }
 
@@ -179,8 +180,9 @@ impl ImapConnection {
     pub fn rename_folder(&self, from: &str, to: &str) -> Result<()> {
         self.with(|s| {
             s.folder_renamed(from);
-            run_ok(
+            run_on_folder(
                 s,
+                from,
                 &Command::Rename {
                     from: MailboxName::new(from),
                     to: MailboxName::new(to),

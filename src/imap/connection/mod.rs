@@ -33,6 +33,7 @@ use crate::net::socket::ShutdownHandle;
 mod fetch;
 mod flags;
 mod folders;
+mod missing;
 mod search;
 mod server;
 mod sync;
@@ -381,7 +382,15 @@ fn open_folder(s: &mut Session, folder: &str, read_only: bool) -> Result<Mailbox
     if s.capabilities().has("CONDSTORE") {
         options = options.condstore();
     }
-    s.open_folder(folder, options, read_only).map(|o| o.mailbox)
+    s.open_folder(folder, options, read_only)
+        .map(|o| o.mailbox)
+        .map_err(|e| missing::classify(s, folder, e))
+}
+
+/// [`run_ok`] for a command that names `folder`, which must exist: a refusal because it
+/// does not is [`Error::MissingFolder`] (see `missing::classify`).
+fn run_on_folder(s: &mut Session, folder: &str, command: &Command) -> Result<Completion> {
+    run_ok(s, command).map_err(|e| missing::classify(s, folder, e))
 }
 
 /// Compiles every example of `docs/imap.md` as a doctest.

@@ -82,7 +82,7 @@ impl ImapConnection {
                     // A set over the limit: the connection is not reused.
                     session.shutdown();
                 }
-                Err(e)
+                Err(missing::classify(&mut session, folder, e))
             }
         }
     }

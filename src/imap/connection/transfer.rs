@@ -185,8 +185,9 @@ impl ImapConnection {
     /// [`Error::LimitExceeded`] (the copy happened; the connection is dropped).
     pub fn copy(&self, folder: &str, uids: impl Into<Uids>, to: &str) -> Result<Option<CopyUids>> {
         self.transfer(folder, uids.into(), |s, set, max_ranges| {
-            let c = run_ok(
+            let c = run_on_folder(
                 s,
+                to,
                 &Command::Copy {
                     uid: true,
                     set: set.clone(),
@@ -220,7 +221,7 @@ impl ImapConnection {
     ) -> Result<Option<CopyUids>> {
         self.transfer(folder, uids.into(), |s, set, max_ranges| {
             if s.capabilities().has("MOVE") {
-                let c = run_ok(s, &Command::Move { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
+                let c = run_on_folder(s, to, &Command::Move { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
                 return copy_uids(&c.code, &c.untagged, set, max_ranges).map_err(|e| broken(s, e));
             }
             if !s.capabilities().has("UIDPLUS") {
@@ -229,7 +230,7 @@ impl ImapConnection {
                     "the server has neither MOVE nor UIDPLUS; moving would need an EXPUNGE that also removes other messages marked \\Deleted. Copy, then delete explicitly",
                 ));
             }
-            let c = run_ok(s, &Command::Copy { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
+            let c = run_on_folder(s, to, &Command::Copy { uid: true, set: set.clone(), mailbox: MailboxName::new(to) })?;
             run_ok(
                 s,
                 &Command::Store {
@@ -341,7 +342,7 @@ impl ImapConnection {
                 message: message.to_vec(),
                 binary: false,
             };
-            let c = run_ok(s, &command)?;
+            let c = run_on_folder(s, folder, &command)?;
             Ok(match c.code {
                 Some(ResponseCode::AppendUid { uid_validity, uids }) => {
                     uids.first().map(|uid| AppendUid { uid_validity, uid })

@@ -3,11 +3,57 @@
 use super::*;
 use crate::throttle;
 
+/// The probe sent when the greeting is late (`net::probe`): a command any IMAP server
+/// answers in any state, under a tag the session never uses (its tags are `A1`, `A2`, …).
+const PROBE: &[u8] = b"P0 NOOP\r\n";
+/// The probe's tag.
+const PROBE_TAG: &str = "P0";
+/// How many responses may come before the probe's tagged answer (a NOOP has no reason to
+/// bring more than a few untagged ones).
+const MAX_PROBE_ANSWER: usize = 16;
+
 /// How many characters of the server's `ID` answer are logged.
 const MAX_ID_LOGGED: usize = 512;
 
 impl Session {
     pub(super) fn greet(&mut self) -> Result<()> {
+        let probed = net::probe::await_plain_greeting(
+            &mut self.transport,
+            PROBE,
+            "P0 NOOP (probe: does the port speak TLS?)",
+            "use Security::Tls for it (IMAP's implicit-TLS port is 993), or keep Security::StartTls / Security::Plain and connect to the plaintext port (143)",
+        )?;
+        let greeted = self.read_greeting();
+        if greeted.is_ok() && probed == net::probe::Greeting::AfterProbe {
+            self.drop_probe_answer()?;
+        }
+        greeted
+    }
+
+    /// Reads and drops the server's answer to the probe a late greeting made the connect
+    /// send (`net::probe`): responses up to the one tagged `P0`, at most
+    /// [`MAX_PROBE_ANSWER`] of them, within the connect bound.
+    fn drop_probe_answer(&mut self) -> Result<()> {
+        for _ in 0..MAX_PROBE_ANSWER {
+            if let Response::Tagged { tag, .. } =
+                self.read_response("waiting for the answer to the TLS probe")?
+            {
+                if tag == PROBE_TAG {
+                    return Ok(());
+                }
+            }
+        }
+        self.transport.shutdown();
+        Err(Error::protocol(
+            format!(
+                "the server sent {MAX_PROBE_ANSWER} responses after its greeting without answering the NOOP probe"
+            ),
+            &[],
+            0,
+        ))
+    }
+
+    fn read_greeting(&mut self) -> Result<()> {
         let response = self.read_response("waiting for the greeting")?;
         match response {
             Response::Untagged(Untagged::Condition { status, code, text }) => {

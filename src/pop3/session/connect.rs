@@ -102,8 +102,18 @@ impl Session {
 
     /// Reads the greeting (keeping the APOP timestamp) and asks CAPA.
     fn greet(&mut self) -> Result<()> {
+        let probed = net::probe::await_plain_greeting(
+            &mut self.transport,
+            b"NOOP\r\n",
+            "NOOP (probe: does the port speak TLS?)",
+            "use Security::Tls for it (POP3's implicit-TLS port is 995), or keep Security::StartTls / Security::Plain and connect to the plaintext port (110)",
+        )?;
         let line = self.read_status_line("waiting for the greeting")?;
         let text = parse_status(&line)?.into_result("greeting")?;
+        if probed == net::probe::Greeting::AfterProbe {
+            // The probe's answer (`-ERR` before login, or `+OK`): one status line.
+            self.read_status_line("waiting for the answer to the TLS probe")?;
+        }
         self.timestamp = apop_timestamp(&text).map(str::to_string);
         log::debug!(target: LOG, "[{}] greeting: {}", self.id(), escaped(&text));
         self.greeting = text;
