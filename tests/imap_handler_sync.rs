@@ -174,10 +174,10 @@ fn handler_sync_and_fetch_headers_fail_as_the_connection_does() {
     assert!(matches!(h, Error::InvalidInput { .. }), "{h:?}");
     same(&h, &conn.sync("INBOX", &wrong).unwrap_err());
 
-    // A folder that does not exist: the server's refusal, as the connection gives it.
+    // A folder that does not exist: `MissingFolder`, as the connection gives it.
     let missing = SyncState::new("No such folder");
     let h = handler.sync(&acct, "No such folder", &missing).unwrap_err();
-    assert!(matches!(h, Error::Server { .. }), "{h:?}");
+    assert!(h.is_missing_folder(), "{h:?}");
     same(&h, &conn.sync("No such folder", &missing).unwrap_err());
     let h = handler
         .fetch_headers(&acct, "No such folder", &[1])
