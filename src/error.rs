@@ -198,6 +198,14 @@ pub enum Error {
         /// When it was noticed (e.g. "by the server while reading a response").
         context: String,
     },
+
+    /// The call was stopped by its [`Cancel`](crate::Cancel) token: before it sent
+    /// anything (the connection is intact), or while it ran (its connection was shut down
+    /// and is broken; a pool closes it). Never transient: the caller asked for the stop.
+    Cancelled {
+        /// What was being done (e.g. "fetching messages").
+        operation: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -273,6 +281,10 @@ impl Error {
                 "the UIDVALIDITY of {folder:?} changed from {old} to {new}: UIDs from before refer to other messages now; resynchronise the folder"
             ),
             Error::Closed { context } => write!(w, "connection closed {context}"),
+            Error::Cancelled { operation } => write!(
+                w,
+                "cancelled while {operation}: the call's Cancel token was triggered (a call under way had its connection closed)"
+            ),
         }
     }
 
@@ -311,7 +323,8 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::LimitExceeded { .. }
             | Error::PoolTimeout { .. }
-            | Error::UidValidityChanged { .. } => false,
+            | Error::UidValidityChanged { .. }
+            | Error::Cancelled { .. } => false,
         }
     }
 
@@ -385,8 +398,16 @@ impl Error {
             Error::InvalidInput { .. }
             | Error::PoolTimeout { .. }
             | Error::Auth { .. }
-            | Error::UidValidityChanged { .. } => false,
+            | Error::UidValidityChanged { .. }
+            // A call cut under way has already broken its connection itself.
+            | Error::Cancelled { .. } => false,
             _ => true,
+        }
+    }
+
+    pub(crate) fn cancelled(operation: &str) -> Error {
+        Error::Cancelled {
+            operation: operation.to_string(),
         }
     }
 

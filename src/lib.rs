@@ -86,6 +86,7 @@
 mod atom;
 pub(crate) mod base64;
 pub mod budget;
+mod cancel;
 pub mod config;
 pub mod credentials;
 pub mod error;
@@ -98,11 +99,14 @@ pub mod message;
 pub(crate) mod net;
 pub mod pool;
 pub mod pop3;
+mod progress;
 pub mod sasl;
 mod setters;
 mod throttle;
 
 pub use budget::MemoryBudget;
+pub use cancel::Cancel;
+pub use progress::Progress;
 pub use config::{
     Config, ConfigBuilder, Credentials, Keepalive, Limits, Protocol, RetryPolicy, Security,
 };

@@ -60,6 +60,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use backoff::{Backoff, Gate};
 pub(crate) use front::config_pool_methods;
@@ -273,6 +274,7 @@ impl<M: Manage> Shared<M> {
         start: Instant,
         deadline: Option<Instant>,
         place: &mut Place<'_, M>,
+        cancel: Option<&Cancel>,
     ) -> Result<Turn<M::Connection>> {
         let mut state = self.state.lock();
         let ticket = match place.ticket {
@@ -287,6 +289,12 @@ impl<M: Manage> Shared<M> {
             }
         };
         let outcome = loop {
+            if let Some(cancel) = cancel {
+                // Checked under the lock the cancel's wake-up takes: no wake-up is lost.
+                if let Err(e) = cancel.check("waiting for a pooled connection") {
+                    break Err(e);
+                }
+            }
             let now = Instant::now();
             if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
                 break Ok(turn);
@@ -342,7 +350,25 @@ impl<M: Manage> Shared<M> {
         }
     }
 
-    fn checkout(self: &Arc<Self>, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
+    fn checkout(
+        self: &Arc<Self>,
+        target: &M::Target,
+        timeout: Duration,
+        cancel: Option<&Cancel>,
+    ) -> Result<Pooled<M>> {
+        if let Some(cancel) = cancel {
+            cancel.check("waiting for a pooled connection")?;
+        }
+        // A cancel wakes this caller's wait (taking the lock, so it cannot come between
+        // the waiter's check and its sleep). Registered before the pool's lock is taken
+        // and ended after it is released (the wake-up takes the lock).
+        let _wake = cancel.map(|cancel| {
+            let shared = Arc::clone(self);
+            cancel.on_cancel(move || {
+                let _state = shared.state.lock();
+                shared.cond.notify_all();
+            })
+        });
         let key = Arc::new(self.manager.reuse_key(target));
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
@@ -352,7 +378,7 @@ impl<M: Manage> Shared<M> {
             ticket: None,
         };
         loop {
-            let turn = match self.wait_turn(&key, start, deadline, &mut place) {
+            let turn = match self.wait_turn(&key, start, deadline, &mut place, cancel) {
                 Ok(turn) => turn,
                 Err(e) => {
                     log::warn!(target: LOG, "{key}: {e}");
@@ -674,7 +700,18 @@ impl<M: Manage> Pool<M> {
     /// back or for the backoff to end, and fails with the throttling error instead of
     /// [`Error::PoolTimeout`] when `timeout` ends first.
     pub fn get_timeout(&self, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
-        self.inner.shared.checkout(target, timeout)
+        self.inner.shared.checkout(target, timeout, None)
+    }
+
+    /// [`get_timeout`](Self::get_timeout) that returns [`Error::Cancelled`] at once when
+    /// `cancel` is (or becomes, while it waits in line) cancelled.
+    pub(crate) fn get_cancellable(
+        &self,
+        target: &M::Target,
+        timeout: Duration,
+        cancel: Option<&Cancel>,
+    ) -> Result<Pooled<M>> {
+        self.inner.shared.checkout(target, timeout, cancel)
     }
 
     /// The account `target`'s connections count against (what [`stats_for`](Self::stats_for)
