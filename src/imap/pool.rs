@@ -27,6 +27,22 @@ impl Manage for ImapManager {
         ImapConnection::connect(config)
     }
 
+    /// Connects with every attempt's socket watched by `cancel`: a cancel cuts the
+    /// attempt under way (TCP, TLS, greeting, login) and ends the retries.
+    fn connect_cancellable(&self, config: &Config, cancel: &Cancel) -> Result<ImapConnection> {
+        let mut watches = Vec::new();
+        let result = ImapConnection::connect_watched(config, &mut |handle| {
+            cancel.check("connecting")?;
+            watches.push(cancel.on_cancel(move || handle.shutdown()));
+            Ok(())
+        });
+        drop(watches);
+        let conn = cancel.outcome("connecting", result)?;
+        // A cancel that came as the connect ended may have cut the socket: not handed out.
+        cancel.check("connecting")?;
+        Ok(conn)
+    }
+
     fn is_valid(&self, conn: &mut ImapConnection) -> Result<()> {
         conn.noop()
     }

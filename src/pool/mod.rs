@@ -42,6 +42,7 @@
 //! (`user@host:port`, percent-encoded where needed).
 
 mod backoff;
+mod cancelling;
 mod front;
 mod guard;
 mod key;
@@ -289,11 +290,8 @@ impl<M: Manage> Shared<M> {
             }
         };
         let outcome = loop {
-            if let Some(cancel) = cancel {
-                // Checked under the lock the cancel's wake-up takes: no wake-up is lost.
-                if let Err(e) = cancel.check("waiting for a pooled connection") {
-                    break Err(e);
-                }
+            if let Err(e) = cancelling::check(cancel) {
+                break Err(e);
             }
             let now = Instant::now();
             if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
@@ -356,19 +354,7 @@ impl<M: Manage> Shared<M> {
         timeout: Duration,
         cancel: Option<&Cancel>,
     ) -> Result<Pooled<M>> {
-        if let Some(cancel) = cancel {
-            cancel.check("waiting for a pooled connection")?;
-        }
-        // A cancel wakes this caller's wait (taking the lock, so it cannot come between
-        // the waiter's check and its sleep). Registered before the pool's lock is taken
-        // and ended after it is released (the wake-up takes the lock).
-        let _wake = cancel.map(|cancel| {
-            let shared = Arc::clone(self);
-            cancel.on_cancel(move || {
-                let _state = shared.state.lock();
-                shared.cond.notify_all();
-            })
-        });
+        let _wake = cancelling::wake_on_cancel(self, cancel)?;
         let key = Arc::new(self.manager.reuse_key(target));
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
@@ -420,7 +406,7 @@ impl<M: Manage> Shared<M> {
                         broken: false,
                     });
                 }
-                Got::Connect { probe } => return self.connect(target, key, probe),
+                Got::Connect { probe } => return self.connect(target, key, probe, cancel),
             }
         }
     }
@@ -431,8 +417,13 @@ impl<M: Manage> Shared<M> {
         target: &M::Target,
         key: Arc<ReuseKey>,
         probe: bool,
+        cancel: Option<&Cancel>,
     ) -> Result<Pooled<M>> {
-        match self.manager.connect(target) {
+        let connected = match cancel {
+            Some(cancel) => self.manager.connect_cancellable(target, cancel),
+            None => self.manager.connect(target),
+        };
+        match connected {
             Ok(conn) => {
                 let mut state = self.state.lock();
                 let account = state.account(key.account_arc());
@@ -462,7 +453,9 @@ impl<M: Manage> Shared<M> {
                 let mut state = self.state.lock();
                 let account = state.account(key.account_arc());
                 account.in_use = account.in_use.saturating_sub(1);
-                account.connect_errors += 1;
+                if !matches!(e, Error::Cancelled { .. }) {
+                    account.connect_errors += 1;
+                }
                 if e.retry_after().is_some() {
                     account.throttled += 1;
                 }
