@@ -26,6 +26,7 @@
 //! caller's decision, with a new token.
 
 use std::fmt;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -214,6 +215,45 @@ impl Watch {
 impl Drop for Watch {
     fn drop(&mut self) {
         self.end();
+    }
+}
+
+/// A caller's writer that fails as soon as the token is cancelled, so a stream stops at
+/// the next chunk instead of first passing on what the socket had already received.
+pub(crate) struct CheckedWriter<'a> {
+    inner: &'a mut dyn Write,
+    cancel: Option<Cancel>,
+}
+
+impl<'a> CheckedWriter<'a> {
+    pub(crate) fn new(inner: &'a mut dyn Write, cancel: Option<Cancel>) -> CheckedWriter<'a> {
+        CheckedWriter { inner, cancel }
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match &self.cancel {
+            Some(cancel) if cancel.is_cancelled() => Err(io::Error::new(
+                io::ErrorKind::Interrupted,
+                "the call was cancelled",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Write for CheckedWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check()?;
+        self.inner.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.check()?;
+        self.inner.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -401,6 +401,9 @@ impl Pop3Handler {
     /// over each read-timeout window (a trickle cannot stretch the call). A failing writer breaks the connection (the rest of the answer cannot be skipped
     /// reliably).
     pub fn fetch_to_writer(&self, number: u32, out: &mut dyn Write) -> Result<u64> {
+        // Stops at the next chunk on a cancel, not after what the socket already holds.
+        let cancel = self.cancel.lock().clone();
+        let out = &mut crate::cancel::CheckedWriter::new(out, cancel);
         self.cancellable("RETR", "streaming a message", |s| {
             s.retr_to_writer(number, out)
         })

@@ -363,6 +363,8 @@ impl ImapConnection {
         let uid = uid.into();
         let (validity, uid) = (uid.validity(), uid.uid());
         let memory = self.validities();
+        // Stops at the next chunk on a cancel, not after what the socket already holds.
+        let writer = &mut crate::cancel::CheckedWriter::new(writer, self.cancel_token());
         self.cancellable("streaming a message", |s| {
             ensure_acting(s, &memory, folder, validity)?;
             let command = Command::uid_fetch(

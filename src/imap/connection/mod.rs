@@ -182,6 +182,11 @@ impl ImapConnection {
         self
     }
 
+    /// The token attached now, if any.
+    fn cancel_token(&self) -> Option<Cancel> {
+        self.cancel.lock().clone()
+    }
+
     /// Attaches `cancel` (or none): the pool does it at every checkout.
     pub(crate) fn attach_cancel(&self, cancel: Option<Cancel>) {
         *self.cancel.lock() = cancel;
@@ -197,8 +202,7 @@ impl ImapConnection {
         operation: &str,
         f: impl FnOnce(&mut Session) -> Result<T>,
     ) -> Result<T> {
-        let cancel = self.cancel.lock().clone();
-        let Some(cancel) = cancel else {
+        let Some(cancel) = self.cancel_token() else {
             return self.with(f);
         };
         cancel.check(operation)?;
