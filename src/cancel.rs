@@ -158,10 +158,7 @@ impl Cancel {
             }),
             action: Box::new(action),
         });
-        self.inner
-            .watchers
-            .lock()
-            .push((id, Arc::clone(&watcher)));
+        self.inner.watchers.lock().push((id, Arc::clone(&watcher)));
         // A cancel that took its list before the push is seen here.
         if self.is_cancelled() {
             watcher.fire();

@@ -106,13 +106,13 @@ mod throttle;
 
 pub use budget::MemoryBudget;
 pub use cancel::Cancel;
-pub use progress::Progress;
 pub use config::{
     Config, ConfigBuilder, Credentials, Keepalive, Limits, Protocol, RetryPolicy, Security,
 };
 pub use error::{Error, Result, ServerStatus};
 pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};
+pub use progress::Progress;
 
 /// The README's code examples, compiled as doc tests.
 #[cfg(doctest)]

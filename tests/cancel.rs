@@ -12,7 +12,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mailwire::imap::{FetchWhat, Flag, ImapConnection, ImapHandler, ImapPool, Selection, SyncState};
+use mailwire::imap::{
+    FetchWhat, Flag, ImapConnection, ImapHandler, ImapPool, Selection, SyncState,
+};
 use mailwire::pool::PoolOptions;
 use mailwire::pop3::{Pop3Handler, Pop3Pool};
 use mailwire::{Cancel, Config, Error, Progress, RetryPolicy, Security};
@@ -100,7 +102,9 @@ impl Write for SlowWriter {
 fn cancel_when_started(token: &Cancel, started: mpsc::Receiver<()>) -> thread::JoinHandle<Instant> {
     let token = token.clone();
     thread::spawn(move || {
-        started.recv_timeout(Duration::from_secs(60)).expect("the call started");
+        started
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the call started");
         thread::sleep(Duration::from_millis(100));
         let at = Instant::now();
         token.cancel();
@@ -127,7 +131,9 @@ fn cancel_during_a_20_mib_imap_stream_cuts_it_and_the_next_connection_works() {
     dc.seed(&u.name, "INBOX", &[message(1, BIG)]);
     let config = imap_config(dc, &u);
     let token = Cancel::new();
-    let conn = ImapConnection::connect(&config).unwrap().with_cancel(&token);
+    let conn = ImapConnection::connect(&config)
+        .unwrap()
+        .with_cancel(&token);
     let (tx, rx) = mpsc::channel();
     let canceller = cancel_when_started(&token, rx);
     let mut writer = SlowWriter::new(tx);
@@ -136,9 +142,16 @@ fn cancel_during_a_20_mib_imap_stream_cuts_it_and_the_next_connection_works() {
     let cancelled_at = canceller.join().unwrap();
     let e = assert_cancelled(result, "fetch_to_writer");
     let delay = returned.saturating_duration_since(cancelled_at);
-    assert!(delay < PROMPT, "the stream returned {delay:?} after cancel()");
+    assert!(
+        delay < PROMPT,
+        "the stream returned {delay:?} after cancel()"
+    );
     println!("cancel delay during a 20 MiB stream: {delay:?} ({e})");
-    assert!(writer.written < BIG, "cut before the end ({} bytes)", writer.written);
+    assert!(
+        writer.written < BIG,
+        "cut before the end ({} bytes)",
+        writer.written
+    );
     assert!(conn.is_broken(), "the cut connection is broken");
     // Later calls on the cancelled connection return at once.
     assert_cancelled(conn.fetch_metadata("INBOX", &[1]), "fetch after the cancel");
@@ -155,7 +168,11 @@ fn cancel_during_a_pooled_fetch_discards_the_connection() {
         return;
     };
     let u = dc.add_user();
-    dc.seed(&u.name, "INBOX", &[message(1, 2000), message(2, BIG), message(3, BIG)]);
+    dc.seed(
+        &u.name,
+        "INBOX",
+        &[message(1, 2000), message(2, BIG), message(3, BIG)],
+    );
     let config = imap_config(dc, &u);
     let handler = ImapHandler::new().unwrap();
     let token = Cancel::new();
@@ -165,7 +182,8 @@ fn cancel_during_a_pooled_fetch_discards_the_connection() {
     let canceller = {
         let token = token.clone();
         thread::spawn(move || {
-            rx.recv_timeout(Duration::from_secs(60)).expect("first message");
+            rx.recv_timeout(Duration::from_secs(60))
+                .expect("first message");
             let at = Instant::now();
             token.cancel();
             let _ = go_on_tx.send(());
@@ -187,13 +205,19 @@ fn cancel_during_a_pooled_fetch_discards_the_connection() {
     let cancelled_at = canceller.join().unwrap();
     assert_cancelled(result, "fetch_with_progress");
     let delay = returned.saturating_duration_since(cancelled_at);
-    assert!(delay < PROMPT, "the fetch returned {delay:?} after cancel()");
+    assert!(
+        delay < PROMPT,
+        "the fetch returned {delay:?} after cancel()"
+    );
     println!("cancel delay during a 2 x 20 MiB fetch: {delay:?}");
     assert!(seen.len() < 3, "{seen:?}");
     assert!(conn.is_broken());
     drop(conn);
     let stats = handler.stats(&config);
-    assert_eq!(stats.broken, 1, "the pool discarded the cut connection: {stats:?}");
+    assert_eq!(
+        stats.broken, 1,
+        "the pool discarded the cut connection: {stats:?}"
+    );
     assert_eq!(stats.idle, 0, "{stats:?}");
     // The handler without the token works on a new connection.
     let messages = handler
@@ -228,7 +252,10 @@ fn cancel_wakes_a_pool_waiter_at_once() {
     };
     let started = Instant::now();
     while handler.stats(&config).waiting == 0 {
-        assert!(started.elapsed() < Duration::from_secs(10), "the worker never waited");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the worker never waited"
+        );
         thread::sleep(Duration::from_millis(10));
     }
     thread::sleep(Duration::from_millis(200));
@@ -236,9 +263,15 @@ fn cancel_wakes_a_pool_waiter_at_once() {
     token.cancel();
     let (result, returned) = worker.join().unwrap();
     let e = assert_cancelled(result, "a waiting fetch");
-    assert!(e.to_string().contains("waiting for a pooled connection"), "{e}");
+    assert!(
+        e.to_string().contains("waiting for a pooled connection"),
+        "{e}"
+    );
     let delay = returned.saturating_duration_since(cancelled_at);
-    assert!(delay < PROMPT, "the waiter returned {delay:?} after cancel()");
+    assert!(
+        delay < PROMPT,
+        "the waiter returned {delay:?} after cancel()"
+    );
     println!("cancel delay of a pool waiter: {delay:?}");
     let stats = handler.stats(&config);
     assert_eq!((stats.waiting, stats.timeouts), (0, 0), "{stats:?}");
@@ -250,7 +283,10 @@ fn cancel_wakes_a_pool_waiter_at_once() {
     support::assert_within(started, Duration::from_secs(5), "the next checkout");
     assert_eq!(handler.stats(&config).created, 1);
     // A cancelled handler never waits and never connects.
-    assert_cancelled(handler.with_cancel(&token).list_folders(&config), "a call after the cancel");
+    assert_cancelled(
+        handler.with_cancel(&token).list_folders(&config),
+        "a call after the cancel",
+    );
 }
 
 #[test]
@@ -261,20 +297,32 @@ fn a_cancelled_token_refuses_calls_without_sending_anything() {
     let u = dc.add_user();
     dc.seed(&u.name, "INBOX", &[message(1, 2000)]);
     let token = Cancel::new();
-    let conn = ImapConnection::connect(&imap_config(dc, &u)).unwrap().with_cancel(&token);
+    let conn = ImapConnection::connect(&imap_config(dc, &u))
+        .unwrap()
+        .with_cancel(&token);
     conn.noop().unwrap();
     token.cancel();
     let before = conn.bytes_received();
     assert_cancelled(conn.fetch_messages("INBOX", &[1]), "fetch_messages");
-    assert_cancelled(conn.fetch_to_writer("INBOX", 1, &mut io::sink()), "fetch_to_writer");
+    assert_cancelled(
+        conn.fetch_to_writer("INBOX", 1, &mut io::sink()),
+        "fetch_to_writer",
+    );
     assert_cancelled(conn.append("INBOX", &message(2, 100), &[], None), "append");
     assert_cancelled(
         conn.append_many("INBOX", &[message(3, 100)], &[], &mut |_| {}),
         "append_many",
     );
     assert_cancelled(conn.sync("INBOX", &SyncState::new("INBOX")), "sync");
-    assert_eq!(conn.bytes_received(), before, "nothing was asked of the server");
-    assert!(!conn.is_broken(), "a cancel before the call leaves the connection intact");
+    assert_eq!(
+        conn.bytes_received(),
+        before,
+        "nothing was asked of the server"
+    );
+    assert!(
+        !conn.is_broken(),
+        "a cancel before the call leaves the connection intact"
+    );
     // Calls the token does not cover still work.
     conn.noop().unwrap();
     conn.logout();
@@ -284,7 +332,10 @@ fn a_cancelled_token_refuses_calls_without_sending_anything() {
     assert_cancelled(pool.with_cancel(&token).get(&config), "ImapPool::get");
     assert_eq!(pool.stats_for(&config).created, 0);
     let pop = Pop3Pool::new().unwrap();
-    assert_cancelled(pop.with_cancel(&token).get(&pop3_config(dc, &u)), "Pop3Pool::get");
+    assert_cancelled(
+        pop.with_cancel(&token).get(&pop3_config(dc, &u)),
+        "Pop3Pool::get",
+    );
 }
 
 #[test]
@@ -317,13 +368,18 @@ fn cancel_during_a_pop3_retr_of_a_large_message() {
     // Into memory, between the messages of a batch.
     let token = Cancel::new();
     let pop = Pop3Handler::connect(&config).unwrap().with_cancel(&token);
-    assert_eq!(pop.stat().unwrap().count, 2, "the DELE of the cut session was not committed");
+    assert_eq!(
+        pop.stat().unwrap().count,
+        2,
+        "the DELE of the cut session was not committed"
+    );
     let (tx, rx) = mpsc::channel();
     let (go_on_tx, go_on_rx) = mpsc::channel::<()>();
     let canceller = {
         let token = token.clone();
         thread::spawn(move || {
-            rx.recv_timeout(Duration::from_secs(60)).expect("first message");
+            rx.recv_timeout(Duration::from_secs(60))
+                .expect("first message");
             let at = Instant::now();
             token.cancel();
             let _ = go_on_tx.send(());
@@ -356,17 +412,27 @@ fn progress_is_reported_once_per_message_with_growing_bytes() {
     };
     let u = dc.add_user();
     let sizes = [3000usize, 50_000, 700];
-    let seeded: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &s)| message(i, s)).collect();
+    let seeded: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| message(i, s))
+        .collect();
     dc.seed(&u.name, "INBOX", &seeded);
 
     // IMAP fetch.
     let conn = ImapConnection::connect(&imap_config(dc, &u)).unwrap();
     let mut seen: Vec<Progress> = Vec::new();
     let messages = conn
-        .fetch_with_progress("INBOX", &[1, 2, 3, 4], FetchWhat::Full, &mut |p| seen.push(p))
+        .fetch_with_progress("INBOX", &[1, 2, 3, 4], FetchWhat::Full, &mut |p| {
+            seen.push(p)
+        })
         .unwrap();
     assert_eq!(messages.len(), 3);
-    assert_per_message(&seen, &messages.iter().map(|m| m.raw().len()).collect::<Vec<_>>(), Some(4));
+    assert_per_message(
+        &seen,
+        &messages.iter().map(|m| m.raw().len()).collect::<Vec<_>>(),
+        Some(4),
+    );
 
     // IMAP append of many.
     let to_append: Vec<Vec<u8>> = (10..13).map(|n| message(n, 1000 * n)).collect();
@@ -375,8 +441,15 @@ fn progress_is_reported_once_per_message_with_growing_bytes() {
         .append_many("INBOX", &to_append, &[Flag::Seen], &mut |p| seen.push(p))
         .unwrap();
     assert_eq!(uids.len(), 3);
-    assert!(uids.iter().all(Option::is_some), "Dovecot has UIDPLUS: {uids:?}");
-    assert_per_message(&seen, &to_append.iter().map(Vec::len).collect::<Vec<_>>(), Some(3));
+    assert!(
+        uids.iter().all(Option::is_some),
+        "Dovecot has UIDPLUS: {uids:?}"
+    );
+    assert_per_message(
+        &seen,
+        &to_append.iter().map(Vec::len).collect::<Vec<_>>(),
+        Some(3),
+    );
     let appended = conn.fetch_metadata("INBOX", 4..=u32::MAX).unwrap();
     assert_eq!(appended.len(), 3);
     assert!(appended.iter().all(|m| m.is_seen()));
@@ -385,8 +458,14 @@ fn progress_is_reported_once_per_message_with_growing_bytes() {
     // POP3 batch download.
     let pop = Pop3Handler::connect(&pop3_config(dc, &u)).unwrap();
     let mut seen = Vec::new();
-    let messages = pop.fetch_messages_with_progress(&[1, 2, 3], &mut |p| seen.push(p)).unwrap();
-    assert_per_message(&seen, &messages.iter().map(|m| m.raw().len()).collect::<Vec<_>>(), Some(3));
+    let messages = pop
+        .fetch_messages_with_progress(&[1, 2, 3], &mut |p| seen.push(p))
+        .unwrap();
+    assert_per_message(
+        &seen,
+        &messages.iter().map(|m| m.raw().len()).collect::<Vec<_>>(),
+        Some(3),
+    );
     pop.quit().unwrap();
 }
 
@@ -417,7 +496,9 @@ fn cancel_cuts_a_read_blocked_on_a_stalled_server() {
             .send_line("* OK [UIDVALIDITY 7] ok")
             .reply_tagged("OK [READ-WRITE] selected")
             .expect_contains("UID FETCH 1")
-            .send(format!("* 1 FETCH (UID 1 RFC822.SIZE {BIG} BODY[] {{{BIG}}}\r\n"))
+            .send(format!(
+                "* 1 FETCH (UID 1 RFC822.SIZE {BIG} BODY[] {{{BIG}}}\r\n"
+            ))
             .send(vec![b'x'; 4096])
             .hang(),
     ]);
@@ -430,7 +511,9 @@ fn cancel_cuts_a_read_blocked_on_a_stalled_server() {
         .build()
         .unwrap();
     let token = Cancel::new();
-    let conn = ImapConnection::connect(&config).unwrap().with_cancel(&token);
+    let conn = ImapConnection::connect(&config)
+        .unwrap()
+        .with_cancel(&token);
     let canceller = {
         let token = token.clone();
         thread::spawn(move || {
@@ -445,7 +528,46 @@ fn cancel_cuts_a_read_blocked_on_a_stalled_server() {
     let cancelled_at = canceller.join().unwrap();
     assert_cancelled(result, "a fetch blocked on a stalled server");
     let delay = returned.saturating_duration_since(cancelled_at);
-    assert!(delay < PROMPT, "the blocked read returned {delay:?} after cancel()");
+    assert!(
+        delay < PROMPT,
+        "the blocked read returned {delay:?} after cancel()"
+    );
     println!("cancel delay of a read blocked on a stalled server: {delay:?}");
     assert!(conn.is_broken());
+}
+
+#[test]
+fn cancel_cuts_a_pooled_connect_to_a_server_that_never_greets() {
+    let server = ScriptServer::start_seq(vec![Script::new().hang()]);
+    let config = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(READ_TIMEOUT)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let pool = ImapPool::new().unwrap();
+    let token = Cancel::new();
+    let canceller = {
+        let token = token.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            let at = Instant::now();
+            token.cancel();
+            at
+        })
+    };
+    let result = pool.with_cancel(&token).get(&config);
+    let returned = Instant::now();
+    let cancelled_at = canceller.join().unwrap();
+    let e = assert_cancelled(result, "a connect waiting for the greeting");
+    assert!(e.to_string().contains("connecting"), "{e}");
+    let delay = returned.saturating_duration_since(cancelled_at);
+    assert!(
+        delay < PROMPT,
+        "the connect returned {delay:?} after cancel()"
+    );
+    let stats = pool.stats_for(&config);
+    assert_eq!((stats.in_use, stats.connect_errors), (0, 0), "{stats:?}");
 }

@@ -29,8 +29,8 @@ use crate::imap::types::{
 use crate::imap::uids::{Uid, Uids};
 use crate::imap::validity::ValidityMemory;
 use crate::message::{Message, MessageMeta};
-use crate::progress::Progress;
 use crate::net::socket::ShutdownHandle;
+use crate::progress::Progress;
 
 mod fetch;
 mod flags;

@@ -319,7 +319,9 @@ impl ImapConnection {
         flags.iter().try_for_each(Flag::check_settable)?;
         check_appendable(message)?;
         let flags = flags.to_vec();
-        self.cancellable("appending a message", |s| append_one(s, folder, message, flags, date))
+        self.cancellable("appending a message", |s| {
+            append_one(s, folder, message, flags, date)
+        })
     }
 
     /// Appends `messages` to `folder` one after the other, each with `flags`, telling
