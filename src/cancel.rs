@@ -260,6 +260,11 @@ const _: fn() = || {
     send_sync::<Cancel>();
 };
 
+/// docs/cancellation.md's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/cancellation.md")]
+pub struct CancellationGuideExamples;
+
 #[cfg(test)]
 mod tests {
     use super::*;
