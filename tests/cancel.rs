@@ -571,3 +571,50 @@ fn cancel_cuts_a_pooled_connect_to_a_server_that_never_greets() {
     let stats = pool.stats_for(&config);
     assert_eq!((stats.in_use, stats.connect_errors), (0, 0), "{stats:?}");
 }
+
+#[test]
+fn cancel_cuts_an_append_whose_server_stopped_reading() {
+    // The server asks for the literal and then never reads: the 20 MiB write blocks once
+    // the socket buffers are full, until the 30 s write deadline unless cut.
+    let server = ScriptServer::start_seq(vec![
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1 UIDPLUS] scripted")
+            .expect_contains("LOGIN user")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1 UIDPLUS] logged in")
+            .expect_contains("APPEND INBOX")
+            .send_line("+ go ahead")
+            .hang(),
+    ]);
+    let config = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(READ_TIMEOUT)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let token = Cancel::new();
+    let conn = ImapConnection::connect(&config)
+        .unwrap()
+        .with_cancel(&token);
+    let canceller = {
+        let token = token.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(500));
+            let at = Instant::now();
+            token.cancel();
+            at
+        })
+    };
+    let result = conn.append("INBOX", &message(1, BIG), &[], None);
+    let returned = Instant::now();
+    let cancelled_at = canceller.join().unwrap();
+    assert_cancelled(result, "an append blocked in its write");
+    let delay = returned.saturating_duration_since(cancelled_at);
+    assert!(
+        delay < PROMPT,
+        "the blocked write returned {delay:?} after cancel()"
+    );
+    println!("cancel delay of a write blocked on a server that stopped reading: {delay:?}");
+    assert!(conn.is_broken());
+}
