@@ -618,3 +618,44 @@ fn cancel_cuts_an_append_whose_server_stopped_reading() {
     println!("cancel delay of a write blocked on a server that stopped reading: {delay:?}");
     assert!(conn.is_broken());
 }
+
+#[test]
+fn cancel_cuts_a_sync_waiting_for_the_server() {
+    let server = ScriptServer::start_seq(vec![
+        Script::new()
+            .send_line("* OK [CAPABILITY IMAP4rev1] scripted")
+            .expect_contains("LOGIN user")
+            .reply_tagged("OK [CAPABILITY IMAP4rev1] logged in")
+            .expect_contains("SELECT INBOX")
+            .send_line("* 3 EXISTS")
+            .hang(),
+    ]);
+    let config = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(READ_TIMEOUT)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let token = Cancel::new();
+    let conn = ImapConnection::connect(&config)
+        .unwrap()
+        .with_cancel(&token);
+    let canceller = {
+        let token = token.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            let at = Instant::now();
+            token.cancel();
+            at
+        })
+    };
+    let result = conn.sync("INBOX", &SyncState::new("INBOX"));
+    let returned = Instant::now();
+    let cancelled_at = canceller.join().unwrap();
+    let e = assert_cancelled(result, "a sync waiting for its SELECT");
+    assert!(e.to_string().contains("synchronising"), "{e}");
+    assert!(returned.saturating_duration_since(cancelled_at) < PROMPT);
+    assert!(conn.is_broken());
+}
