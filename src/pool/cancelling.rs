@@ -1,11 +1,14 @@
 //! How a [`Cancel`] reaches a caller waiting in an account's line: it wakes the wait, and
-//! the waiter, checking the token on every wake-up, leaves the line with the error.
+//! the waiter, checking the token on every wake-up, leaves the line with the error (logged
+//! at debug: the caller asked for it, it is no failure).
 
 use std::sync::Arc;
 
 use super::{Manage, Shared};
 use crate::cancel::{Cancel, Watch};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+use super::{LOG, ReuseKey};
 
 /// What a cancelled checkout is doing, as its error says.
 const WAITING: &str = "waiting for a pooled connection";
@@ -34,4 +37,14 @@ pub(super) fn wake_on_cancel<M: Manage>(
         let _state = shared.state.lock();
         shared.cond.notify_all();
     })))
+}
+
+/// Logs a failed checkout or connect: a warning, except for a cancel the caller asked for
+/// (debug).
+pub(super) fn log_failure(key: &ReuseKey, e: &Error, what: &str) {
+    if matches!(e, Error::Cancelled { .. }) {
+        log::debug!(target: LOG, "{key}: {what}{e}");
+    } else {
+        log::warn!(target: LOG, "{key}: {what}{e}");
+    }
 }

@@ -367,7 +367,7 @@ impl<M: Manage> Shared<M> {
             let turn = match self.wait_turn(&key, start, deadline, &mut place, cancel) {
                 Ok(turn) => turn,
                 Err(e) => {
-                    log::warn!(target: LOG, "{key}: {e}");
+                    cancelling::log_failure(&key, &e, "");
                     return Err(e);
                 }
             };
@@ -449,7 +449,7 @@ impl<M: Manage> Shared<M> {
                 })
             }
             Err(e) => {
-                log::warn!(target: LOG, "{key}: could not connect: {e}");
+                cancelling::log_failure(&key, &e, "could not connect: ");
                 let mut state = self.state.lock();
                 let account = state.account(key.account_arc());
                 account.in_use = account.in_use.saturating_sub(1);
