@@ -17,8 +17,8 @@ pub struct Progress {
     pub bytes: u64,
     /// How many messages the call will handle, when known before it starts: the messages
     /// to append, the POP3 numbers asked for, the IMAP UIDs asked for (UIDs that no longer
-    /// exist are skipped, so a fetch may end below it). `None` for a UID range, whose
-    /// count only the server knows.
+    /// exist are skipped, so a fetch may end below it: a range such as `1..=1000` counts
+    /// 1000). `None` when the set names `*`, whose value only the server knows.
     pub total_messages: Option<u64>,
 }
 
