@@ -225,6 +225,14 @@ pub enum Error {
         /// When it was noticed (e.g. "by the server while reading a response").
         context: String,
     },
+
+    /// The call was stopped by its [`Cancel`](crate::Cancel) token: before it sent
+    /// anything (the connection is intact), or while it ran (its connection was shut down
+    /// and is broken; a pool closes it). Never transient: the caller asked for the stop.
+    Cancelled {
+        /// What was being done (e.g. "fetching messages").
+        operation: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -318,6 +326,10 @@ impl Error {
                 "the UIDVALIDITY of {folder:?} changed from {old} to {new}: UIDs from before refer to other messages now; resynchronise the folder"
             ),
             Error::Closed { context } => write!(w, "connection closed {context}"),
+            Error::Cancelled { operation } => write!(
+                w,
+                "cancelled while {operation}: the call's Cancel token was triggered (a call under way had its connection closed)"
+            ),
         }
     }
 
@@ -357,7 +369,8 @@ impl Error {
             | Error::LimitExceeded { .. }
             | Error::PoolTimeout { .. }
             | Error::MissingFolder { .. }
-            | Error::UidValidityChanged { .. } => false,
+            | Error::UidValidityChanged { .. }
+            | Error::Cancelled { .. } => false,
         }
     }
 
@@ -467,8 +480,16 @@ impl Error {
             | Error::PoolTimeout { .. }
             | Error::Auth { .. }
             | Error::MissingFolder { .. }
-            | Error::UidValidityChanged { .. } => false,
+            | Error::UidValidityChanged { .. }
+            // A call cut under way has already broken its connection itself.
+            | Error::Cancelled { .. } => false,
             _ => true,
+        }
+    }
+
+    pub(crate) fn cancelled(operation: &str) -> Error {
+        Error::Cancelled {
+            operation: operation.to_string(),
         }
     }
 

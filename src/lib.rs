@@ -86,6 +86,7 @@
 mod atom;
 pub(crate) mod base64;
 pub mod budget;
+mod cancel;
 pub mod config;
 pub mod credentials;
 #[cfg(doctest)]
@@ -100,17 +101,20 @@ pub mod message;
 pub(crate) mod net;
 pub mod pool;
 pub mod pop3;
+mod progress;
 pub mod sasl;
 mod setters;
 mod throttle;
 
 pub use budget::MemoryBudget;
+pub use cancel::Cancel;
 pub use config::{
     Config, ConfigBuilder, Credentials, Keepalive, Limits, Protocol, RetryPolicy, Security,
 };
 pub use error::{Error, Result, Retry, ServerStatus};
 pub use flag::Flag;
 pub use message::{Address, Attachment, Disposition, Message, MessageMeta, MimeError, Part};
+pub use progress::Progress;
 
 /// The README's code examples, compiled as doc tests.
 #[cfg(doctest)]

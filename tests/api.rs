@@ -35,6 +35,8 @@ fn handles_and_values_cross_threads() {
     send_sync::<Mailbox>();
     send_sync::<SearchQuery>();
     send_sync::<AccountKey>();
+    send_sync::<mailwire::Cancel>();
+    send_sync::<mailwire::Progress>();
 }
 
 #[test]
@@ -56,6 +58,8 @@ fn public_types_are_debug() {
     debug::<AccountStats>();
     debug::<SequenceSet>();
     debug::<RetryPolicy>();
+    debug::<mailwire::Cancel>();
+    debug::<mailwire::Progress>();
 }
 
 #[test]

@@ -68,6 +68,7 @@ impl Error {
     /// | [`UidValidityChanged`](Error::UidValidityChanged) | `Never` (resynchronise; then new calls with the new UIDs work) |
     /// | [`Auth`](Error::Auth), [`Tls`](Error::Tls), [`StartTlsUnavailable`](Error::StartTlsUnavailable), [`InvalidInput`](Error::InvalidInput) | `Never` (credentials, trust or config) |
     /// | [`Protocol`](Error::Protocol), [`LimitExceeded`](Error::LimitExceeded) | `Never` (the same answer would break the same way) |
+    /// | [`Cancelled`](Error::Cancelled) | `Never` (the caller asked to stop) |
     ///
     /// ```
     /// use std::time::Duration;
@@ -98,7 +99,8 @@ impl Error {
             | Error::InvalidInput { .. }
             | Error::LimitExceeded { .. }
             | Error::MissingFolder { .. }
-            | Error::UidValidityChanged { .. } => Retry::Never,
+            | Error::UidValidityChanged { .. }
+            | Error::Cancelled { .. } => Retry::Never,
         }
     }
 }
@@ -235,6 +237,7 @@ mod tests {
                 Retry::Never,
             ),
             (Error::Closed { context: t() }, Retry::Now),
+            (Error::Cancelled { operation: t() }, Retry::Never),
         ]
     }
 

@@ -81,6 +81,19 @@ impl ImapHandler {
         ImapHandler { pool }
     }
 
+    /// A handler on the same pool whose every call honours `cancel`: a call waiting for a
+    /// pooled connection returns [`Error::Cancelled`](crate::Error::Cancelled) as soon as
+    /// the token is cancelled, a fetch, append or sync under way is cut (its connection is
+    /// shut down and closed by the pool, never reused), and every call made after the
+    /// cancel returns at once without I/O. Cheap (the pool is shared): make one for a
+    /// service's shutdown, or one per job to cancel that job alone. See
+    /// [`Cancel`](crate::Cancel) and docs/cancellation.md.
+    pub fn with_cancel(&self, cancel: &crate::Cancel) -> ImapHandler {
+        ImapHandler {
+            pool: self.pool.with_cancel(cancel),
+        }
+    }
+
     /// The pool behind the handler.
     pub fn pool(&self) -> &ImapPool {
         &self.pool

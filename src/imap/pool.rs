@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cancel::Cancel;
 use crate::config::{Config, Protocol};
 use crate::error::Result;
 use crate::imap::connection::ImapConnection;
@@ -24,6 +25,22 @@ impl Manage for ImapManager {
 
     fn connect(&self, config: &Config) -> Result<ImapConnection> {
         ImapConnection::connect(config)
+    }
+
+    /// Connects with every attempt's socket watched by `cancel`: a cancel cuts the
+    /// attempt under way (TCP, TLS, greeting, login) and ends the retries.
+    fn connect_cancellable(&self, config: &Config, cancel: &Cancel) -> Result<ImapConnection> {
+        let mut watches = Vec::new();
+        let result = ImapConnection::connect_watched(config, &mut |handle| {
+            cancel.check("connecting")?;
+            watches.push(cancel.on_cancel(move || handle.shutdown()));
+            Ok(())
+        });
+        drop(watches);
+        let conn = cancel.outcome("connecting", result)?;
+        // A cancel that came as the connect ended may have cut the socket: not handed out.
+        cancel.check("connecting")?;
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut ImapConnection) -> Result<()> {
@@ -75,6 +92,8 @@ pub struct ImapPool {
     /// The UIDVALIDITY each account's folders had when UIDs were last read from them,
     /// shared by all connections of the account (see `imap::validity`).
     validities: Arc<AccountValidities>,
+    /// The token this handle's checkouts and the connections it hands out honour.
+    cancel: Option<Cancel>,
 }
 
 impl fmt::Debug for ImapPool {
@@ -96,7 +115,35 @@ impl ImapPool {
         Ok(ImapPool {
             pool: Pool::new(ImapManager, options)?,
             validities: Arc::default(),
+            cancel: None,
         })
+    }
+
+    /// A handle on the same pool whose checkouts honour `cancel`: a caller waiting in
+    /// [`get`](Self::get) returns [`Error::Cancelled`](crate::Error::Cancelled) as soon as
+    /// the token is cancelled (at once when it already is), and the connections it hands
+    /// out carry the token for as long as they are checked out (their fetches, appends
+    /// and syncs are cut by it: see
+    /// [`ImapConnection::with_cancel`](crate::imap::ImapConnection::with_cancel)). The
+    /// connections, limits and statistics stay shared with `self`; a connection cut by a
+    /// cancel is broken and closed when it comes back, never reused.
+    ///
+    /// ```no_run
+    /// use mailwire::{Cancel, Config};
+    /// use mailwire::imap::ImapPool;
+    ///
+    /// let pool = ImapPool::new()?;
+    /// let shutdown = Cancel::new();
+    /// let workers_pool = pool.with_cancel(&shutdown);
+    /// let config = Config::builder("imap.example.com").login("alice", "pw").build()?;
+    /// let conn = workers_pool.get(&config)?; // returns Error::Cancelled once shutdown.cancel()
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn with_cancel(&self, cancel: &Cancel) -> ImapPool {
+        ImapPool {
+            cancel: Some(cancel.clone()),
+            ..self.clone()
+        }
     }
 
     /// An authenticated connection for the account of `config`: an idle one if there is
@@ -110,15 +157,16 @@ impl ImapPool {
     /// [`Error::UidValidityChanged`](crate::Error::UidValidityChanged) once the folder was
     /// recreated.
     pub fn get(&self, config: &Config) -> Result<PooledImap> {
-        let conn = self.pool.get(config)?;
-        conn.share_validities(self.validities.for_account(config));
-        Ok(conn)
+        self.get_timeout(config, self.pool.options().get_timeout)
     }
 
     /// Like [`get`](Self::get) with its own acquire timeout.
     pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<PooledImap> {
-        let conn = self.pool.get_timeout(config, timeout)?;
+        let conn = self
+            .pool
+            .get_cancellable(config, timeout, self.cancel.as_ref())?;
         conn.share_validities(self.validities.for_account(config));
+        conn.attach_cancel(self.cancel.clone());
         Ok(conn)
     }
 

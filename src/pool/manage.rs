@@ -3,6 +3,7 @@
 use super::ReuseKey;
 #[cfg(doc)]
 use super::{Pool, PoolOptions};
+use crate::cancel::Cancel;
 use crate::error::Result;
 
 /// Opens, checks and closes the connections of a [`Pool`].
@@ -27,6 +28,21 @@ pub trait Manage: Send + Sync + 'static {
     /// Opens and authenticates a new connection. Bounded by the manager's own timeouts; the
     /// error is handed to the caller of [`Pool::get`] unchanged.
     fn connect(&self, target: &Self::Target) -> Result<Self::Connection>;
+
+    /// [`connect`](Self::connect) for a checkout that honours `cancel` (a pool handle made
+    /// with `with_cancel`): an implementation that can cut a connect in progress does so
+    /// when the token is cancelled and returns [`Error::Cancelled`](crate::Error::Cancelled).
+    /// The default connects as [`connect`](Self::connect) does and reports the cancel
+    /// afterwards.
+    fn connect_cancellable(
+        &self,
+        target: &Self::Target,
+        cancel: &Cancel,
+    ) -> Result<Self::Connection> {
+        let conn = self.connect(target)?;
+        cancel.check("connecting")?;
+        Ok(conn)
+    }
 
     /// Checks that an idle connection still works (e.g. IMAP `NOOP`, POP3 `NOOP`), bounded
     /// by the I/O timeout. Called at checkout for connections idle longer than

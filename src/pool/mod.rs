@@ -42,6 +42,7 @@
 //! (`user@host:port`, percent-encoded where needed).
 
 mod backoff;
+mod cancelling;
 mod front;
 mod guard;
 mod key;
@@ -60,6 +61,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use backoff::{Backoff, Gate};
 pub(crate) use front::config_pool_methods;
@@ -273,6 +275,7 @@ impl<M: Manage> Shared<M> {
         start: Instant,
         deadline: Option<Instant>,
         place: &mut Place<'_, M>,
+        cancel: Option<&Cancel>,
     ) -> Result<Turn<M::Connection>> {
         let mut state = self.state.lock();
         let ticket = match place.ticket {
@@ -287,6 +290,9 @@ impl<M: Manage> Shared<M> {
             }
         };
         let outcome = loop {
+            if let Err(e) = cancelling::check(cancel) {
+                break Err(e);
+            }
             let now = Instant::now();
             if let Some(turn) = self.try_take(&mut state, key, ticket, now) {
                 break Ok(turn);
@@ -342,7 +348,13 @@ impl<M: Manage> Shared<M> {
         }
     }
 
-    fn checkout(self: &Arc<Self>, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
+    fn checkout(
+        self: &Arc<Self>,
+        target: &M::Target,
+        timeout: Duration,
+        cancel: Option<&Cancel>,
+    ) -> Result<Pooled<M>> {
+        let _wake = cancelling::wake_on_cancel(self, cancel)?;
         let key = Arc::new(self.manager.reuse_key(target));
         let start = Instant::now();
         let deadline = start.checked_add(timeout);
@@ -352,10 +364,10 @@ impl<M: Manage> Shared<M> {
             ticket: None,
         };
         loop {
-            let turn = match self.wait_turn(&key, start, deadline, &mut place) {
+            let turn = match self.wait_turn(&key, start, deadline, &mut place, cancel) {
                 Ok(turn) => turn,
                 Err(e) => {
-                    log::warn!(target: LOG, "{key}: {e}");
+                    cancelling::log_failure(&key, &e, "");
                     return Err(e);
                 }
             };
@@ -394,7 +406,7 @@ impl<M: Manage> Shared<M> {
                         broken: false,
                     });
                 }
-                Got::Connect { probe } => return self.connect(target, key, probe),
+                Got::Connect { probe } => return self.connect(target, key, probe, cancel),
             }
         }
     }
@@ -405,8 +417,13 @@ impl<M: Manage> Shared<M> {
         target: &M::Target,
         key: Arc<ReuseKey>,
         probe: bool,
+        cancel: Option<&Cancel>,
     ) -> Result<Pooled<M>> {
-        match self.manager.connect(target) {
+        let connected = match cancel {
+            Some(cancel) => self.manager.connect_cancellable(target, cancel),
+            None => self.manager.connect(target),
+        };
+        match connected {
             Ok(conn) => {
                 let mut state = self.state.lock();
                 let account = state.account(key.account_arc());
@@ -432,11 +449,13 @@ impl<M: Manage> Shared<M> {
                 })
             }
             Err(e) => {
-                log::warn!(target: LOG, "{key}: could not connect: {e}");
+                cancelling::log_failure(&key, &e, "could not connect: ");
                 let mut state = self.state.lock();
                 let account = state.account(key.account_arc());
                 account.in_use = account.in_use.saturating_sub(1);
-                account.connect_errors += 1;
+                if !matches!(e, Error::Cancelled { .. }) {
+                    account.connect_errors += 1;
+                }
                 if e.retry_after().is_some() {
                     account.throttled += 1;
                 }
@@ -674,7 +693,18 @@ impl<M: Manage> Pool<M> {
     /// back or for the backoff to end, and fails with the throttling error instead of
     /// [`Error::PoolTimeout`] when `timeout` ends first.
     pub fn get_timeout(&self, target: &M::Target, timeout: Duration) -> Result<Pooled<M>> {
-        self.inner.shared.checkout(target, timeout)
+        self.inner.shared.checkout(target, timeout, None)
+    }
+
+    /// [`get_timeout`](Self::get_timeout) that returns [`Error::Cancelled`] at once when
+    /// `cancel` is (or becomes, while it waits in line) cancelled.
+    pub(crate) fn get_cancellable(
+        &self,
+        target: &M::Target,
+        timeout: Duration,
+        cancel: Option<&Cancel>,
+    ) -> Result<Pooled<M>> {
+        self.inner.shared.checkout(target, timeout, cancel)
     }
 
     /// The account `target`'s connections count against (what [`stats_for`](Self::stats_for)

@@ -6,11 +6,13 @@ use std::io::Write;
 
 use parking_lot::Mutex;
 
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::error::Result;
 use crate::message::Message;
 use crate::pop3::codec::{Capabilities, ListEntry, UidlEntry};
 use crate::pop3::session::{Pop3Options, Session, State};
+use crate::progress::Progress;
 
 /// The answer to `STAT`: how many messages the maildrop holds and their total size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,6 +65,8 @@ pub struct MailboxStat {
 pub struct Pop3Handler {
     session: Mutex<Session>,
     id: String,
+    /// The token the fetches honour (see [`with_cancel`](Self::with_cancel)).
+    cancel: Mutex<Option<Cancel>>,
 }
 
 impl fmt::Debug for Pop3Handler {
@@ -103,7 +107,56 @@ impl Pop3Handler {
         Pop3Handler {
             session: Mutex::new(session),
             id,
+            cancel: Mutex::new(None),
         }
+    }
+
+    /// The connection with `cancel` attached: from now on its fetches
+    /// ([`fetch_message`](Self::fetch_message), [`fetch_messages`](Self::fetch_messages),
+    /// [`fetch_to_writer`](Self::fetch_to_writer)) return
+    /// [`Error::Cancelled`](crate::Error::Cancelled) at once when the token is cancelled
+    /// before they start, and are cut when it is cancelled while they run: the socket is
+    /// shut down (a `RETR` blocked on the server returns at once) and the connection is
+    /// closed without `QUIT`, so nothing marked for deletion is committed. Taken by value,
+    /// so the token is attached before the handler can be shared. A pooled handler gets
+    /// its pool's token instead ([`Pop3Pool::with_cancel`](crate::pop3::Pop3Pool::with_cancel)).
+    /// See [`Cancel`] and docs/cancellation.md.
+    pub fn with_cancel(self, cancel: &Cancel) -> Pop3Handler {
+        self.attach_cancel(Some(cancel.clone()));
+        self
+    }
+
+    /// Attaches `cancel` (or none): the pool does it at every checkout.
+    pub(crate) fn attach_cancel(&self, cancel: Option<Cancel>) {
+        *self.cancel.lock() = cancel;
+    }
+
+    /// Runs `f` as [`Session::run`] does, cancellable by the attached token (refused
+    /// without I/O when it is already cancelled, cut through the socket's shutdown handle
+    /// when it is cancelled meanwhile: the connection is then closed and the error is
+    /// [`Error::Cancelled`](crate::Error::Cancelled)).
+    fn cancellable<T>(
+        &self,
+        command: &str,
+        operation: &str,
+        f: impl FnOnce(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        let cancel = self.cancel.lock().clone();
+        let Some(cancel) = cancel else {
+            return self.session.lock().run(command, f);
+        };
+        cancel.check(operation)?;
+        let mut session = self.session.lock();
+        cancel.check(operation)?;
+        let handle = session.shutdown_handle();
+        let watch = cancel.on_cancel(move || handle.shutdown());
+        let result = session.run(command, f);
+        if watch.finish() {
+            log::debug!(target: crate::pop3::session::LOG, "[{}] cancelled while {operation}: the connection was cut", self.id);
+            // The socket is shut: nothing more can be read or committed.
+            session.disconnect();
+        }
+        cancel.outcome(operation, result)
     }
 
     /// Runs one unit of work on a fresh connection: connects, calls `work`, and then sends
@@ -343,7 +396,7 @@ impl Pop3Handler {
     /// Bounded by the config's `max_literal_size` ([`Error::LimitExceeded`](crate::Error::LimitExceeded));
     /// use [`fetch_to_writer`](Self::fetch_to_writer) for messages of any size.
     pub fn fetch_message(&self, number: u32) -> Result<Message> {
-        self.session.lock().run("RETR", |s| s.retr(number))
+        self.cancellable("RETR", "downloading a message", |s| s.retr(number))
     }
 
     /// `RETR` for each number, in the order given. Pipelined when the server advertises
@@ -355,7 +408,31 @@ impl Pop3Handler {
     /// a message over it is [`Error::LimitExceeded`](crate::Error::LimitExceeded) and breaks
     /// the connection.
     pub fn fetch_messages(&self, numbers: &[u32]) -> Result<Vec<Message>> {
-        self.session.lock().run("RETR", |s| s.retr_many(numbers))
+        self.cancellable("RETR", "downloading messages", |s| {
+            s.retr_many(numbers, None)
+        })
+    }
+
+    /// [`fetch_messages`](Self::fetch_messages), telling `progress` after each message
+    /// received: the messages and bytes so far, of `numbers.len()` (see [`Progress`]).
+    ///
+    /// ```no_run
+    /// # use mailwire::pop3::Pop3Handler;
+    /// # fn demo(pop: &Pop3Handler) -> mailwire::Result<()> {
+    /// let numbers: Vec<u32> = pop.list()?.iter().map(|e| e.number).collect();
+    /// let messages = pop.fetch_messages_with_progress(&numbers, &mut |p| {
+    ///     eprintln!("{}/{:?}: {} bytes", p.messages, p.total_messages, p.bytes);
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_messages_with_progress(
+        &self,
+        numbers: &[u32],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Message>> {
+        self.cancellable("RETR", "downloading messages", |s| {
+            s.retr_many(numbers, Some(progress))
+        })
     }
 
     /// `TOP n lines`: the header and the first `lines` lines of the body (0 for the header
@@ -372,9 +449,12 @@ impl Pop3Handler {
     /// over each read-timeout window (a trickle cannot stretch the call). A failing writer breaks the connection (the rest of the answer cannot be skipped
     /// reliably).
     pub fn fetch_to_writer(&self, number: u32, out: &mut dyn Write) -> Result<u64> {
-        self.session
-            .lock()
-            .run("RETR", |s| s.retr_to_writer(number, out))
+        // Stops at the next chunk on a cancel, not after what the socket already holds.
+        let cancel = self.cancel.lock().clone();
+        let out = &mut crate::cancel::CheckedWriter::new(out, cancel);
+        self.cancellable("RETR", "streaming a message", |s| {
+            s.retr_to_writer(number, out)
+        })
     }
 
     /// `DELE n`: marks a message for deletion. The server deletes it only at

@@ -4,6 +4,7 @@ use std::fmt;
 use std::ops::Deref;
 use std::time::Duration;
 
+use crate::cancel::Cancel;
 use crate::config::{Config, Protocol};
 use crate::error::Result;
 use crate::pool::{AccountKey, Manage, Pool, PoolOptions, Pooled, ReuseKey};
@@ -98,6 +99,8 @@ impl Manage for Pop3Manager {
 #[derive(Clone, Debug)]
 pub struct Pop3Pool {
     pool: Pool<Pop3Manager>,
+    /// The token this handle's checkouts and the connections it hands out honour.
+    cancel: Option<Cancel>,
 }
 
 impl Pop3Pool {
@@ -117,23 +120,37 @@ impl Pop3Pool {
     pub fn with_options(options: PoolOptions, pop3: Pop3Options) -> Result<Pop3Pool> {
         Ok(Pop3Pool {
             pool: Pool::new(Pop3Manager::new(pop3), options)?,
+            cancel: None,
         })
+    }
+
+    /// A handle on the same pool whose checkouts honour `cancel`: a caller waiting in
+    /// [`get`](Self::get) (or [`session`](Self::session)) returns
+    /// [`Error::Cancelled`](crate::Error::Cancelled) as soon as the token is cancelled, and
+    /// the connections it hands out carry the token while checked out (their fetches are
+    /// cut by it, see [`Pop3Handler::with_cancel`]; a cut connection is closed without
+    /// `QUIT`, committing nothing). Connections and limits stay shared with `self`.
+    pub fn with_cancel(&self, cancel: &Cancel) -> Pop3Pool {
+        Pop3Pool {
+            pool: self.pool.clone(),
+            cancel: Some(cancel.clone()),
+        }
     }
 
     /// Checks out a logged-in connection for the account of `config`, reusing an idle one
     /// or connecting; waits up to the pool's `get_timeout` while the account's connections
     /// are all in use. A connect or login failure is returned at once.
     pub fn get(&self, config: &Config) -> Result<Pop3PoolGuard> {
-        Ok(Pop3PoolGuard {
-            inner: self.pool.get(config)?,
-        })
+        self.get_timeout(config, self.pool.options().get_timeout)
     }
 
     /// [`get`](Self::get) with its own wait limit.
     pub fn get_timeout(&self, config: &Config, timeout: Duration) -> Result<Pop3PoolGuard> {
-        Ok(Pop3PoolGuard {
-            inner: self.pool.get_timeout(config, timeout)?,
-        })
+        let inner = self
+            .pool
+            .get_cancellable(config, timeout, self.cancel.as_ref())?;
+        inner.attach_cancel(self.cancel.clone());
+        Ok(Pop3PoolGuard { inner })
     }
 
     /// Runs one unit of work on a pooled connection: acquires one for the account of

@@ -36,19 +36,44 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
 
 /// Turns a fetch's FETCH responses into `Message`s as they arrive (the hook of
 /// `Session::run_pipelined_taking`).
-struct Collector<'s> {
+struct Collector<'s, 'p> {
     wanted: &'s SequenceSet,
     messages: Vec<Message>,
     /// The metadata of the message whose body was asked for with `Take::Part`.
     pending: Option<MessageMeta>,
+    /// Told after each message.
+    progress: Option<&'p mut dyn FnMut(Progress)>,
+    done: Progress,
 }
 
-impl Collector<'_> {
+impl<'s, 'p> Collector<'s, 'p> {
+    fn new(wanted: &'s SequenceSet, progress: Option<&'p mut dyn FnMut(Progress)>) -> Self {
+        let hint = wanted.len().unwrap_or(0).min(256);
+        Collector {
+            wanted,
+            messages: Vec::with_capacity(usize::try_from(hint).unwrap_or(256)),
+            pending: None,
+            progress,
+            done: Progress {
+                total_messages: wanted.len(),
+                ..Progress::default()
+            },
+        }
+    }
+
+    fn keep(&mut self, message: Message) {
+        let now = self.done.advance(message.raw().len());
+        self.messages.push(message);
+        if let Some(progress) = self.progress.as_mut() {
+            progress(now);
+        }
+    }
+
     fn offer(&mut self, offer: Offer<'_>) -> Result<Take> {
         let bytes = match offer {
             Offer::Part(raw) => {
                 if let Some(meta) = self.pending.take() {
-                    self.messages.push(Message::with_meta(raw, meta));
+                    self.keep(Message::with_meta(raw, meta));
                 }
                 return Ok(Take::Yes);
             }
@@ -73,7 +98,7 @@ impl Collector<'_> {
             },
             other => other.map(Cow::into_owned).unwrap_or_default(),
         };
-        self.messages.push(Message::with_meta(raw, meta));
+        self.keep(Message::with_meta(raw, meta));
         Ok(Take::Yes)
     }
 }
@@ -150,7 +175,32 @@ impl ImapConnection {
     ) -> Result<Vec<Message>> {
         let uids = uids.into();
         let set = uids.set().difference(&SequenceSet::single(0));
-        self.fetch_set(folder, set, uids.validity(), what)
+        self.fetch_set(folder, set, uids.validity(), what, None)
+    }
+
+    /// [`fetch`](Self::fetch), telling `progress` after each message has arrived: the
+    /// messages and bytes so far, and how many UIDs were asked for (see [`Progress`]).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FetchWhat, SearchQuery};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let uids = conn.search("INBOX", &SearchQuery::all())?;
+    /// let messages = conn.fetch_with_progress("INBOX", &uids, FetchWhat::Full, &mut |p| {
+    ///     let total = p.total_messages.map_or("?".to_string(), |t| t.to_string());
+    ///     eprintln!("{}/{total} messages, {} bytes", p.messages, p.bytes);
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_with_progress(
+        &self,
+        folder: &str,
+        uids: impl Into<Uids>,
+        what: FetchWhat,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Message>> {
+        let uids = uids.into();
+        let set = uids.set().difference(&SequenceSet::single(0));
+        self.fetch_set(folder, set, uids.validity(), what, Some(progress))
     }
 
     fn fetch_set(
@@ -159,13 +209,14 @@ impl ImapConnection {
         set: SequenceSet,
         carried: Option<u32>,
         what: FetchWhat,
+        progress: Option<&mut dyn FnMut(Progress)>,
     ) -> Result<Vec<Message>> {
         if set.is_empty() {
             return Ok(Vec::new());
         }
         let items = fetch_items(what);
         let memory = self.validities();
-        self.with(|s| {
+        self.cancellable("fetching messages", |s| {
             ensure_acting(s, &memory, folder, carried)?;
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
@@ -173,12 +224,7 @@ impl ImapConnection {
                 .collect();
             // Every FETCH is turned into its Message as it arrives, so no response
             // outlives its parse (the memory of one is reused for the next).
-            let hint = set.len().unwrap_or(0).min(256);
-            let mut collector = Collector {
-                wanted: &set,
-                messages: Vec::with_capacity(usize::try_from(hint).unwrap_or(256)),
-                pending: None,
-            };
+            let mut collector = Collector::new(&set, progress);
             s.soliciting(set.clone(), |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
                     let (_, completions) =
@@ -224,7 +270,7 @@ impl ImapConnection {
             ));
         }
         let set = SequenceSet::range(first.max(1), last.max(1));
-        self.fetch_set(folder, set, None, what)
+        self.fetch_set(folder, set, None, what, None)
     }
 
     /// The newest `count` messages of `folder` (highest UIDs), fetching `what`.
@@ -274,17 +320,13 @@ impl ImapConnection {
 
     fn fetch_section(&self, folder: &str, uid: Uid, item: FetchAttr) -> Result<Option<Vec<u8>>> {
         let memory = self.validities();
-        self.with(|s| {
+        let set = SequenceSet::single(uid.uid());
+        self.cancellable("fetching a message section", |s| {
             ensure_acting(s, &memory, folder, uid.validity())?;
-            let set = SequenceSet::single(uid.uid());
             let command = Command::uid_fetch(set.clone(), [FetchAttr::Uid, item]);
             // Read like a fetch of messages: a large section is handed over from the read
             // buffer, not copied.
-            let mut collector = Collector {
-                wanted: &set,
-                messages: Vec::new(),
-                pending: None,
-            };
+            let mut collector = Collector::new(&set, None);
             s.soliciting(set.clone(), |s| {
                 let (_, completions) = s
                     .run_pipelined_taking(std::slice::from_ref(&command), &mut |offer| {
@@ -321,7 +363,9 @@ impl ImapConnection {
         let uid = uid.into();
         let (validity, uid) = (uid.validity(), uid.uid());
         let memory = self.validities();
-        self.with(|s| {
+        // Stops at the next chunk on a cancel, not after what the socket already holds.
+        let writer = &mut crate::cancel::CheckedWriter::new(writer, self.cancel_token());
+        self.cancellable("streaming a message", |s| {
             ensure_acting(s, &memory, folder, validity)?;
             let command = Command::uid_fetch(
                 SequenceSet::single(uid),

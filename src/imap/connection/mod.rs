@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use crate::cancel::Cancel;
 use crate::config::{Config, Limits};
 use crate::error::{Error, Result};
 use crate::imap::Mailbox;
@@ -29,6 +30,7 @@ use crate::imap::uids::{Uid, Uids};
 use crate::imap::validity::ValidityMemory;
 use crate::message::{Message, MessageMeta};
 use crate::net::socket::ShutdownHandle;
+use crate::progress::Progress;
 
 mod fetch;
 mod flags;
@@ -82,6 +84,8 @@ pub struct ImapConnection {
     /// The UIDVALIDITY per folder under which UIDs were last read: private to this
     /// connection, or shared by an account's pooled connections.
     memory: Mutex<Arc<ValidityMemory>>,
+    /// The token the cancellable calls honour (see [`with_cancel`](Self::with_cancel)).
+    cancel: Mutex<Option<Cancel>>,
 }
 
 impl fmt::Debug for ImapConnection {
@@ -160,7 +164,60 @@ impl ImapConnection {
             id,
             limits,
             memory: Mutex::new(Arc::default()),
+            cancel: Mutex::new(None),
         }
+    }
+
+    /// The connection with `cancel` attached: from now on its fetches
+    /// ([`fetch`](Self::fetch) and the calls built on it, [`fetch_to_writer`](Self::fetch_to_writer)),
+    /// appends and syncs return [`Error::Cancelled`] at once when the token is cancelled
+    /// before they start, and are cut when it is cancelled while they run: the socket is
+    /// shut down, so a read blocked on the server returns at once, and the connection is
+    /// broken afterwards (connect again). See [`Cancel`] and docs/cancellation.md.
+    ///
+    /// Taking the connection by value attaches the token before the connection can be
+    /// shared, so two threads can never race to attach different ones. A pooled connection
+    /// gets its pool's token instead ([`ImapPool::with_cancel`](crate::imap::ImapPool::with_cancel)).
+    pub fn with_cancel(self, cancel: &Cancel) -> ImapConnection {
+        self.attach_cancel(Some(cancel.clone()));
+        self
+    }
+
+    /// The token attached now, if any.
+    fn cancel_token(&self) -> Option<Cancel> {
+        self.cancel.lock().clone()
+    }
+
+    /// Attaches `cancel` (or none): the pool does it at every checkout.
+    pub(crate) fn attach_cancel(&self, cancel: Option<Cancel>) {
+        *self.cancel.lock() = cancel;
+    }
+
+    /// Runs `f` under the connection's lock as a cancellable call (see
+    /// [`with_cancel`](Self::with_cancel)): refused without I/O when the token is already
+    /// cancelled; cut through the socket's shutdown handle when it is cancelled meanwhile,
+    /// which leaves the session broken and turns the call's error into
+    /// [`Error::Cancelled`].
+    fn cancellable<T>(
+        &self,
+        operation: &str,
+        f: impl FnOnce(&mut Session) -> Result<T>,
+    ) -> Result<T> {
+        let Some(cancel) = self.cancel_token() else {
+            return self.with(f);
+        };
+        cancel.check(operation)?;
+        let mut session = self.session.lock();
+        cancel.check(operation)?;
+        let handle = session.shutdown_handle();
+        let watch = cancel.on_cancel(move || handle.shutdown());
+        let result = f(&mut session);
+        if watch.finish() {
+            log::debug!(target: "mailwire::imap", "[{}] cancelled while {operation}: the connection was cut", self.id);
+            // The socket is shut: whatever the call managed, the session cannot go on.
+            session.shutdown();
+        }
+        cancel.outcome(operation, result)
     }
 
     /// Makes the connection use `memory` (the pool's memory of its account) for the

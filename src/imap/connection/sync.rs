@@ -63,27 +63,29 @@ impl ImapConnection {
         }
         let memory = self.validities();
         let max_ranges = self.limits().max_set_ranges;
-        let mut session = self.session.lock();
         let run = SyncRun {
             strategy,
             max_ranges,
             read_only: false,
         };
-        match run::run_sync(&mut session, folder, state, run) {
-            Ok(delta) => {
-                // The delta reports a reset itself; later calls with the new UIDs are fine.
-                if let Some(v) = delta.state.uid_validity() {
-                    memory.record(folder, v);
+        self.cancellable("synchronising a folder", |session| {
+            match run::run_sync(session, folder, state, run) {
+                Ok(delta) => {
+                    // The delta reports a reset itself; later calls with the new UIDs are
+                    // fine.
+                    if let Some(v) = delta.state.uid_validity() {
+                        memory.record(folder, v);
+                    }
+                    Ok(delta)
                 }
-                Ok(delta)
-            }
-            Err(e) => {
-                if matches!(e, Error::LimitExceeded { .. }) {
-                    // A set over the limit: the connection is not reused.
-                    session.shutdown();
+                Err(e) => {
+                    if matches!(e, Error::LimitExceeded { .. }) {
+                        // A set over the limit: the connection is not reused.
+                        session.shutdown();
+                    }
+                    Err(missing::classify(session, folder, e))
                 }
-                Err(missing::classify(&mut session, folder, e))
             }
-        }
+        })
     }
 }

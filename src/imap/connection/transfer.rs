@@ -318,37 +318,100 @@ impl ImapConnection {
         date: Option<InternalDate>,
     ) -> Result<Option<AppendUid>> {
         flags.iter().try_for_each(Flag::check_settable)?;
+        check_appendable(message)?;
         let flags = flags.to_vec();
-        if message.is_empty() {
-            return Err(Error::invalid(
-                "message",
-                "an empty message cannot be appended",
-            ));
-        }
-        if message.contains(&0) {
-            // A server could store it through a BINARY literal (RFC 3516), but BODY[] can
-            // never return a NUL: Dovecot, for one, hands it back as 0x80. Refuse rather than
-            // store something that cannot be read back intact.
-            return Err(Error::invalid(
-                "message",
-                "it contains NUL bytes, which IMAP cannot return intact; encode binary parts (e.g. base64) before appending",
-            ));
-        }
-        self.with(|s| {
-            let command = Command::Append {
-                mailbox: MailboxName::new(folder),
-                flags,
-                date,
-                message: message.to_vec(),
-                binary: false,
-            };
-            let c = run_on_folder(s, folder, &command)?;
-            Ok(match c.code {
-                Some(ResponseCode::AppendUid { uid_validity, uids }) => {
-                    uids.first().map(|uid| AppendUid { uid_validity, uid })
-                }
-                _ => None,
-            })
+        self.cancellable("appending a message", |s| {
+            append_one(s, folder, message, flags, date)
         })
     }
+
+    /// Appends `messages` to `folder` one after the other, each with `flags`, telling
+    /// `progress` after each one the server stored (messages and bytes so far, of
+    /// `messages.len()`); returns each one's UID when the server says (UIDPLUS), in order.
+    /// Every message is checked before the first is sent (an empty one or one with NUL
+    /// bytes is [`Error::InvalidInput`] and nothing is appended). On an error the messages
+    /// before the failing one stay appended: the progress reported tells how many.
+    ///
+    /// Cancellable like [`append`](Self::append): a cancel between or during messages
+    /// stops the call with [`Error::Cancelled`] (the message being sent may or may not
+    /// have been stored).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, Flag};
+    /// # fn demo(conn: &ImapConnection, raw: Vec<Vec<u8>>) -> mailwire::Result<()> {
+    /// let uids = conn.append_many("Archive", &raw, &[Flag::Seen], &mut |p| {
+    ///     eprintln!("{} of {:?} stored ({} bytes)", p.messages, p.total_messages, p.bytes);
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn append_many<M: AsRef<[u8]>>(
+        &self,
+        folder: &str,
+        messages: &[M],
+        flags: &[Flag],
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Option<AppendUid>>> {
+        flags.iter().try_for_each(Flag::check_settable)?;
+        messages
+            .iter()
+            .try_for_each(|m| check_appendable(m.as_ref()))?;
+        let mut done = Progress {
+            total_messages: u64::try_from(messages.len()).ok(),
+            ..Progress::default()
+        };
+        let mut uids = Vec::with_capacity(messages.len());
+        for message in messages {
+            let message = message.as_ref();
+            let uid = self.cancellable("appending messages", |s| {
+                append_one(s, folder, message, flags.to_vec(), None)
+            })?;
+            uids.push(uid);
+            progress(done.advance(message.len()));
+        }
+        Ok(uids)
+    }
+}
+
+/// Refuses a message APPEND cannot store intact.
+fn check_appendable(message: &[u8]) -> Result<()> {
+    if message.is_empty() {
+        return Err(Error::invalid(
+            "message",
+            "an empty message cannot be appended",
+        ));
+    }
+    if message.contains(&0) {
+        // A server could store it through a BINARY literal (RFC 3516), but BODY[] can
+        // never return a NUL: Dovecot, for one, hands it back as 0x80. Refuse rather than
+        // store something that cannot be read back intact.
+        return Err(Error::invalid(
+            "message",
+            "it contains NUL bytes, which IMAP cannot return intact; encode binary parts (e.g. base64) before appending",
+        ));
+    }
+    Ok(())
+}
+
+/// One `APPEND` of a checked message.
+fn append_one(
+    s: &mut Session,
+    folder: &str,
+    message: &[u8],
+    flags: Vec<Flag>,
+    date: Option<InternalDate>,
+) -> Result<Option<AppendUid>> {
+    let command = Command::Append {
+        mailbox: MailboxName::new(folder),
+        flags,
+        date,
+        message: message.to_vec(),
+        binary: false,
+    };
+    let c = run_on_folder(s, folder, &command)?;
+    Ok(match c.code {
+        Some(ResponseCode::AppendUid { uid_validity, uids }) => {
+            uids.first().map(|uid| AppendUid { uid_validity, uid })
+        }
+        _ => None,
+    })
 }

@@ -467,6 +467,11 @@ impl Session {
         result
     }
 
+    /// A handle that shuts this session's socket down from another thread (a cancel).
+    pub(crate) fn shutdown_handle(&self) -> ShutdownHandle {
+        self.transport.shutdown_handle()
+    }
+
     /// Shuts the socket down (another thread's blocked read returns at once).
     pub(crate) fn shutdown(&mut self) {
         self.transport.shutdown();

@@ -13,6 +13,7 @@ use std::fmt;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::net::Transport;
+use crate::net::socket::ShutdownHandle;
 use crate::pop3::codec::{self, Capabilities, Command, parse_status};
 
 /// The log target of the POP3 client.
@@ -255,6 +256,11 @@ impl Session {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// A handle that shuts this session's socket down from another thread (a cancel).
+    pub(crate) fn shutdown_handle(&self) -> ShutdownHandle {
+        self.transport.shutdown_handle()
     }
 
     /// Closes the socket without QUIT: the server commits nothing.

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::message::{Message, MessageMeta};
 use crate::pop3::codec::{Command, MultiLineDecoder, parse_status};
 use crate::pop3::listing::{Entry, Listing};
+use crate::progress::Progress;
 
 use super::{LOG, PIPELINING_HINT, Session};
 
@@ -249,13 +250,35 @@ impl Session {
     /// and the options allow it, one by one otherwise. On a `-ERR` for one message the
     /// answers already requested are still read (the connection stays in step) and the
     /// first error is returned.
-    pub(crate) fn retr_many(&mut self, numbers: &[u32]) -> Result<Vec<Message>> {
+    /// `RETR` for each number (pipelined when the server offers it), telling `progress`
+    /// after each message received.
+    pub(crate) fn retr_many(
+        &mut self,
+        numbers: &[u32],
+        mut progress: Option<&mut dyn FnMut(Progress)>,
+    ) -> Result<Vec<Message>> {
         // Validate everything before sending anything.
         for &n in numbers {
             Command::Retr(n).encode()?;
         }
+        let mut done = Progress {
+            total_messages: u64::try_from(numbers.len()).ok(),
+            ..Progress::default()
+        };
+        let mut tell = |message: &Message| {
+            let now = done.advance(message.raw().len());
+            if let Some(progress) = progress.as_mut() {
+                progress(now);
+            }
+        };
         if !self.pipelines() || numbers.len() < 2 {
-            return numbers.iter().map(|&n| self.retr(n)).collect();
+            let mut messages = Vec::with_capacity(numbers.len());
+            for &n in numbers {
+                let message = self.retr(n)?;
+                tell(&message);
+                messages.push(message);
+            }
+            return Ok(messages);
         }
         let window = self.options.pipeline_window.max(1);
         let refill_at = window / 2;
@@ -293,7 +316,11 @@ impl Session {
             }
             let command = Command::Retr(number);
             match self.read_multi_to_vec(&command, &hint, None) {
-                Ok(raw) => messages.push(pop3_message(raw, number)),
+                Ok(raw) => {
+                    let message = pop3_message(raw, number);
+                    tell(&message);
+                    messages.push(message);
+                }
                 Err(e) if e.breaks_connection() => return Err(e),
                 Err(e) => {
                     if first_error.is_none() {
