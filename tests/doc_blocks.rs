@@ -104,3 +104,28 @@ fn the_fence_reader_tells_rust_blocks_from_others() {
     let rust: Vec<bool> = fences.iter().map(|(_, i)| is_rust(i)).collect();
     assert_eq!(rust, vec![true, false, true]);
 }
+
+#[test]
+fn every_block_in_the_guides_names_its_language() {
+    // A fence without a language is compiled as Rust by rustdoc: a figure or a log line
+    // pasted that way breaks `cargo test --doc` with an unclear error. Say `text`.
+    let mut bare = Vec::new();
+    let mut guides: Vec<PathBuf> = fs::read_dir("docs")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    guides.push(PathBuf::from("README.md"));
+    for guide in &guides {
+        let text = fs::read_to_string(guide).unwrap();
+        for (line, info) in opening_fences(&text) {
+            if info.is_empty() {
+                bare.push(format!("{}:{line}", guide.display()));
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "code blocks without a language (write ```text or ```rust): {bare:?}"
+    );
+}
