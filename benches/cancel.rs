@@ -47,10 +47,10 @@ struct Signalling {
 impl Write for Signalling {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.seen += buf.len();
-        if self.seen >= CANCEL_AT {
-            if let Some(tx) = self.signal.take() {
-                let _ = tx.send(());
-            }
+        if self.seen >= CANCEL_AT
+            && let Some(tx) = self.signal.take()
+        {
+            let _ = tx.send(());
         }
         Ok(buf.len())
     }

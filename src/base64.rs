@@ -60,7 +60,7 @@ pub(crate) fn encode(input: &[u8]) -> String {
 /// offset of the first bad byte.
 // used by the SASL challenge decoding
 pub(crate) fn decode(input: &[u8]) -> Result<Vec<u8>> {
-    if input.len() % 4 != 0 {
+    if !input.len().is_multiple_of(4) {
         return Err(Error::protocol(
             format!(
                 "invalid base64: length {} is not a multiple of 4 (padding is required)",

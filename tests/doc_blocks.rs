@@ -53,11 +53,11 @@ fn included() -> Vec<String> {
     for file in files {
         let text = fs::read_to_string(&file).unwrap();
         for piece in text.split("include_str!(\"").skip(1) {
-            if let Some(path) = piece.split('"').next() {
-                if path.ends_with(".md") {
-                    let name = path.trim_start_matches("../");
-                    names.push(name.to_string());
-                }
+            if let Some(path) = piece.split('"').next()
+                && path.ends_with(".md")
+            {
+                let name = path.trim_start_matches("../");
+                names.push(name.to_string());
             }
         }
     }

@@ -29,12 +29,11 @@ fn exchange(stream: &mut TcpStream, tag: &str, command: &str) -> Vec<u8> {
             .windows(marker.len())
             .position(|w| w == marker.as_bytes())
             .or_else(|| out.starts_with(format!("{tag} ").as_bytes()).then_some(0));
-        if let Some(pos) = done {
-            if out[pos..].ends_with(b"\r\n")
-                && out[pos + 2..].iter().filter(|&&b| b == b'\n').count() == 1
-            {
-                return out;
-            }
+        if let Some(pos) = done
+            && out[pos..].ends_with(b"\r\n")
+            && out[pos + 2..].iter().filter(|&&b| b == b'\n').count() == 1
+        {
+            return out;
         }
     }
 }

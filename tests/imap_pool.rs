@@ -70,7 +70,7 @@ fn concurrent_handler_calls_respect_the_per_account_limit() {
                 for (a, name) in accounts.iter().zip(&names) {
                     let s = handler.stats(a);
                     max_seen.fetch_max(s.in_use + s.idle, Ordering::Relaxed);
-                    if round % 5 == 0 {
+                    if round.is_multiple_of(5) {
                         max_server.fetch_max(dc.connections(name), Ordering::Relaxed);
                     }
                 }

@@ -138,12 +138,12 @@ fn run(cmd: &str, args: &[&str], input: Option<&str>) -> Result<(), String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{cmd}: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        if let Some(text) = input {
-            stdin
-                .write_all(text.as_bytes())
-                .map_err(|e| format!("{cmd}: {e}"))?;
-        }
+    if let Some(mut stdin) = child.stdin.take()
+        && let Some(text) = input
+    {
+        stdin
+            .write_all(text.as_bytes())
+            .map_err(|e| format!("{cmd}: {e}"))?;
     }
     let out = child
         .wait_with_output()

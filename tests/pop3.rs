@@ -67,7 +67,7 @@ fn tricky_message(i: usize) -> Vec<u8> {
     .into_bytes();
     m.extend_from_slice(b".a line starting with a dot\n..two dots\n.\n. dot space\n");
     m.extend_from_slice(b"8-bit: caf\xe9 na\xefve \xff\xfe\x80\n");
-    if i % 50 == 0 {
+    if i.is_multiple_of(50) {
         let long: Vec<u8> = (0..12_000 + i).map(|k| b'a' + (k % 26) as u8).collect();
         m.extend_from_slice(&long);
         m.push(b'\n');
@@ -375,7 +375,7 @@ fn twenty_megabytes_streamed_with_bounded_memory() {
     let line: Vec<u8> = (0..998).map(|k| b'A' + (k % 26) as u8).collect();
     let mut lines = 0u64;
     while big.len() < 20 * 1024 * 1024 {
-        if lines % 100 == 0 {
+        if lines.is_multiple_of(100) {
             big.push(b'.'); // dot-stuffed on the wire
         }
         big.extend_from_slice(&line);

@@ -190,13 +190,13 @@ impl Pop3Store for Recording {
             message.fetch_to_writer(&mut bytes)?;
             bytes
         };
-        if let Fault::PanicOnSave(k) = self.fault() {
-            if k == n {
-                panic!(
-                    "the store crashed while saving message {}",
-                    message.number()
-                );
-            }
+        if let Fault::PanicOnSave(k) = self.fault()
+            && k == n
+        {
+            panic!(
+                "the store crashed while saving message {}",
+                message.number()
+            );
         }
         self.held.insert(message.uid().to_string(), bytes);
         *self.saves.entry(message.uid().to_string()).or_default() += 1;

@@ -48,7 +48,8 @@ impl ImapDate {
                 format!("{year:04}-{month:02}-{day:02} is not a valid date"),
             ));
         }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let leap =
+            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
         let days = match month {
             2 if leap => 29,
             2 => 28,

@@ -723,11 +723,11 @@ impl Builder {
 
     fn push(&mut self, r: SeqRange) {
         let ranges = &mut self.set.ranges;
-        if let Some(last) = ranges.last_mut() {
-            if last.touches(&r) {
-                *last = last.hull(&r);
-                return;
-            }
+        if let Some(last) = ranges.last_mut()
+            && last.touches(&r)
+        {
+            *last = last.hull(&r);
+            return;
         }
         ranges.push(r);
         if ranges.len() >= self.settled.max(Self::MIN_SPAN / 2) * 2 {

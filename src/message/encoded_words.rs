@@ -159,10 +159,11 @@ impl<'a> LineTokens<'a> {
     /// line). Searches start at increasing offsets; a search that starts before the last
     /// result reuses it, so the line is scanned once in all.
     fn next_close(&mut self, from: usize) -> Option<usize> {
-        if let Some((start, found)) = self.close {
-            if start <= from && found.is_none_or(|at| at >= from) {
-                return found;
-            }
+        if let Some((start, found)) = self.close
+            && start <= from
+            && found.is_none_or(|at| at >= from)
+        {
+            return found;
         }
         let line = self.line;
         let mut search = from;

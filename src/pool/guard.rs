@@ -54,12 +54,12 @@ impl<M: Manage> Pooled<M> {
     /// throttled connect (see [`PoolOptions::max_backoff`](super::PoolOptions::max_backoff)).
     pub fn run<T>(&mut self, f: impl FnOnce(&mut M::Connection) -> Result<T>) -> Result<T> {
         let result = f(self);
-        if let Err(e) = &result {
-            if e.breaks_connection() {
-                self.broken = true;
-                if e.retry_after().is_some() {
-                    self.shared.throttled_in_use(self.key.account_arc(), e);
-                }
+        if let Err(e) = &result
+            && e.breaks_connection()
+        {
+            self.broken = true;
+            if e.retry_after().is_some() {
+                self.shared.throttled_in_use(self.key.account_arc(), e);
             }
         }
         result

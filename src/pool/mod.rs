@@ -387,15 +387,15 @@ impl<M: Manage> Shared<M> {
                         self.discard_in_use(key.account_arc(), conn, true);
                         continue;
                     }
-                    if idle_for >= self.options.test_after {
-                        if let Err(e) = self.manager.is_valid(&mut conn) {
-                            log::info!(
-                                target: LOG,
-                                "{key}: connection idle for {idle_for:?} failed its health check, closing it: {e}"
-                            );
-                            self.discard_in_use(key.account_arc(), conn, true);
-                            continue;
-                        }
+                    if idle_for >= self.options.test_after
+                        && let Err(e) = self.manager.is_valid(&mut conn)
+                    {
+                        log::info!(
+                            target: LOG,
+                            "{key}: connection idle for {idle_for:?} failed its health check, closing it: {e}"
+                        );
+                        self.discard_in_use(key.account_arc(), conn, true);
+                        continue;
                     }
                     return Ok(Pooled {
                         conn: Some(conn),

@@ -401,18 +401,18 @@ fn check_unique(listing: &[UidlEntry]) -> Result<(), Error> {
     let mut ids: Vec<(&str, u32)> = listing.iter().map(|e| (e.uid.as_str(), e.number)).collect();
     ids.sort_unstable();
     for pair in ids.windows(2) {
-        if let [(a, first), (b, second)] = pair {
-            if a == b {
-                return Err(Error::Protocol {
-                    message: format!(
-                        "the server's UIDL gives messages {first} and {second} the same unique id, \
+        if let [(a, first), (b, second)] = pair
+            && a == b
+        {
+            return Err(Error::Protocol {
+                message: format!(
+                    "the server's UIDL gives messages {first} and {second} the same unique id, \
                          so a download cannot tell them apart; nothing was downloaded or deleted \
                          (on Dovecot, set pop3_uidl_format to include %u and %v)"
-                    ),
-                    excerpt: crate::error::escape_bytes(a.as_bytes()),
-                    offset: 0,
-                });
-            }
+                ),
+                excerpt: crate::error::escape_bytes(a.as_bytes()),
+                offset: 0,
+            });
         }
     }
     Ok(())

@@ -372,10 +372,8 @@ impl Conn {
     }
 
     fn close(&mut self, clean: bool) {
-        if clean {
-            if let Stream::Tls(tls) = &mut self.stream {
-                let _ = tls.shutdown();
-            }
+        if clean && let Stream::Tls(tls) = &mut self.stream {
+            let _ = tls.shutdown();
         }
         let _ = self.raw.shutdown(Shutdown::Both);
         self.stream = Stream::Gone;
@@ -663,13 +661,13 @@ fn accept_loop(
                     buf: Vec::new(),
                     shared: sh.clone(),
                 };
-                if let Some(acceptor) = acceptor {
-                    if let Err(e) = conn.upgrade(&acceptor) {
-                        sh.error(index, e);
-                        conn.close(false);
-                        sh.update(index, |c| c.finished = true);
-                        return;
-                    }
+                if let Some(acceptor) = acceptor
+                    && let Err(e) = conn.upgrade(&acceptor)
+                {
+                    sh.error(index, e);
+                    conn.close(false);
+                    sh.update(index, |c| c.finished = true);
+                    return;
                 }
                 conn.run(&script);
                 sh.update(index, |c| c.finished = true);

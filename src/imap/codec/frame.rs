@@ -851,7 +851,7 @@ mod tests {
                 sink.write_all(held).unwrap();
                 f.consume_streamed(n);
                 // and half of the time copy straight from the source, bypassing the framer
-                if f.literal_remaining() > 0 && sink.0 % 2 == 0 {
+                if f.literal_remaining() > 0 && sink.0.is_multiple_of(2) {
                     let want = f.literal_remaining().min(64 * 1024);
                     let copied = std::io::copy(&mut (&mut src).take(want), &mut sink).unwrap();
                     f.skipped_from_source(copied);

@@ -135,12 +135,12 @@ impl ImapConnection {
     ) -> Result<ImapConnection> {
         Session::connect_then(config, watch, &mut |session| {
             let conn = ImapConnection::from_session(session);
-            if let Some(hook) = &config.on_connect {
-                if let Err(e) = hook.run(&conn) {
-                    log::debug!(target: "mailwire::imap", "[{}] the on_connect hook failed: {e}", conn.id());
-                    conn.session.lock().shutdown();
-                    return Err(e);
-                }
+            if let Some(hook) = &config.on_connect
+                && let Err(e) = hook.run(&conn)
+            {
+                log::debug!(target: "mailwire::imap", "[{}] the on_connect hook failed: {e}", conn.id());
+                conn.session.lock().shutdown();
+                return Err(e);
             }
             Ok(conn)
         })

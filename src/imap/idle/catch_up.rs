@@ -32,10 +32,10 @@ impl Worker {
             self.state = delta.state;
             return Ok(());
         }
-        if delta.uid_validity_reset {
-            if let (Some(old), Some(new)) = (old, delta.state.uid_validity()) {
-                self.emit(IdleEvent::UidValidityChanged { old, new });
-            }
+        if delta.uid_validity_reset
+            && let (Some(old), Some(new)) = (old, delta.state.uid_validity())
+        {
+            self.emit(IdleEvent::UidValidityChanged { old, new });
         }
         self.report(Vec::new(), delta);
         Ok(())

@@ -37,10 +37,9 @@ impl Session {
         for _ in 0..MAX_PROBE_ANSWER {
             if let Response::Tagged { tag, .. } =
                 self.read_response("waiting for the answer to the TLS probe")?
+                && tag == PROBE_TAG
             {
-                if tag == PROBE_TAG {
-                    return Ok(());
-                }
+                return Ok(());
             }
         }
         self.transport.shutdown();

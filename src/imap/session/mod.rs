@@ -367,15 +367,15 @@ impl Session {
         if session.caps.is_empty() {
             session.refresh_capabilities()?;
         }
-        if let Some(credentials) = config.credentials() {
-            if session.state == ConnectionState::NotAuthenticated {
-                asking.log_in(
-                    credentials,
-                    &mut session,
-                    |s| !s.is_broken(),
-                    |s, secret| s.authenticate(secret),
-                )?;
-            }
+        if let Some(credentials) = config.credentials()
+            && session.state == ConnectionState::NotAuthenticated
+        {
+            asking.log_in(
+                credentials,
+                &mut session,
+                |s| !s.is_broken(),
+                |s, secret| s.authenticate(secret),
+            )?;
         }
         session.send_client_id()?;
         session.transport.end_connect();
@@ -457,12 +457,13 @@ impl Session {
 
     /// Marks the connection broken when `result` is an error that breaks it.
     fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(e) = &result {
-            if e.breaks_connection() && self.state != ConnectionState::Logout {
-                log::debug!(target: "mailwire::imap", "[{}] connection unusable after: {e}", self.id());
-                self.state = ConnectionState::Error;
-                self.transport.shutdown();
-            }
+        if let Err(e) = &result
+            && e.breaks_connection()
+            && self.state != ConnectionState::Logout
+        {
+            log::debug!(target: "mailwire::imap", "[{}] connection unusable after: {e}", self.id());
+            self.state = ConnectionState::Error;
+            self.transport.shutdown();
         }
         result
     }

@@ -170,10 +170,10 @@ impl<'a> FlagIndex<'a> {
                 if u64::from(ra) > end {
                     break;
                 }
-                if u64::from(ra) > cursor {
-                    if let Ok(c) = u32::try_from(cursor) {
-                        out.push(c..=ra - 1);
-                    }
+                if u64::from(ra) > cursor
+                    && let Ok(c) = u32::try_from(cursor)
+                {
+                    out.push(c..=ra - 1);
                 }
                 cursor = match rb {
                     SeqNumber::Value(v) => cursor.max(u64::from(v) + 1),
@@ -184,10 +184,10 @@ impl<'a> FlagIndex<'a> {
                 }
                 k += 1;
             }
-            if cursor <= end {
-                if let Ok(c) = u32::try_from(cursor) {
-                    out.push(c..=b);
-                }
+            if cursor <= end
+                && let Ok(c) = u32::try_from(cursor)
+            {
+                out.push(c..=b);
             }
         }
         kept.into_iter()

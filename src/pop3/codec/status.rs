@@ -239,12 +239,12 @@ pub enum AuthLine {
 /// status line.
 pub fn parse_auth_line(line: &[u8]) -> Result<AuthLine> {
     let body = strip_line_end(line, "continuation line")?;
-    if let Some(rest) = body.strip_prefix(b"+") {
-        if rest.is_empty() || rest.first() == Some(&b' ') {
-            return Ok(AuthLine::Continuation {
-                payload: String::from_utf8_lossy(trim_ascii_blanks(rest)).into_owned(),
-            });
-        }
+    if let Some(rest) = body.strip_prefix(b"+")
+        && (rest.is_empty() || rest.first() == Some(&b' '))
+    {
+        return Ok(AuthLine::Continuation {
+            payload: String::from_utf8_lossy(trim_ascii_blanks(rest)).into_owned(),
+        });
     }
     parse_status(line).map(AuthLine::Status)
 }

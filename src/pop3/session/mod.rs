@@ -145,12 +145,13 @@ impl Session {
 
     /// Marks the connection broken when `result` is an error that breaks it.
     fn guard<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(e) = &result {
-            if e.breaks_connection() && self.state != State::Closed {
-                log::debug!(target: LOG, "[{}] connection unusable after: {e}", self.id());
-                self.state = State::Broken;
-                self.transport.shutdown();
-            }
+        if let Err(e) = &result
+            && e.breaks_connection()
+            && self.state != State::Closed
+        {
+            log::debug!(target: LOG, "[{}] connection unusable after: {e}", self.id());
+            self.state = State::Broken;
+            self.transport.shutdown();
         }
         result
     }

@@ -134,14 +134,14 @@ impl Session {
             if decoded.done {
                 return Ok(decoder.content_len());
             }
-            if let Some(raw) = raw {
-                if received >= raw.limit {
-                    log::debug!(target: LOG, "[{}] {} over {} bytes", self.id(), raw.what, raw.limit);
-                    return Err(Error::LimitExceeded {
-                        what: raw.what.to_string(),
-                        limit: usize::try_from(raw.limit).unwrap_or(usize::MAX),
-                    });
-                }
+            if let Some(raw) = raw
+                && received >= raw.limit
+            {
+                log::debug!(target: LOG, "[{}] {} over {} bytes", self.id(), raw.what, raw.limit);
+                return Err(Error::LimitExceeded {
+                    what: raw.what.to_string(),
+                    limit: usize::try_from(raw.limit).unwrap_or(usize::MAX),
+                });
             }
             // Under the turn deadline: a trickle cannot stretch the answer.
             self.transport.fill(operation)?;

@@ -356,10 +356,10 @@ impl<'a> P<'a> {
             if self.eat(b')') {
                 return Ok(());
             }
-            if let Some(message) = unterminated {
-                if self.at_line_end() {
-                    return Err(self.err(message));
-                }
+            if let Some(message) = unterminated
+                && self.at_line_end()
+            {
+                return Err(self.err(message));
             }
             item(self)?;
         }
