@@ -750,3 +750,78 @@ fn a_thousand_messages_download_in_one_run() {
         elapsed.as_secs_f64() * 1000.0
     );
 }
+
+/// A store that cancels the run's token once it has saved `after` messages.
+struct CancellingAfter {
+    inner: Recording,
+    cancel: mailwire::Cancel,
+    after: usize,
+}
+
+impl Pop3Store for CancellingAfter {
+    type Error = StoreError;
+
+    fn contains(&mut self, uid: &str) -> Result<bool, StoreError> {
+        self.inner.contains(uid)
+    }
+
+    fn save(&mut self, message: &mut Incoming<'_>) -> Result<(), StoreError> {
+        self.inner.save(message)?;
+        if self.inner.saves_this_run == self.after {
+            self.cancel.cancel();
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_cancelled_download_deletes_nothing_and_the_rerun_finishes_it() {
+    let Some(dc) = dovecot::shared() else { return };
+    let (user, messages) = seeded_user(dc, 4);
+    let cfg = config(dc, &user);
+    let uids = uids_on_server(&cfg);
+
+    // Cancelled before it starts: nothing is done, not even a connect.
+    let cancel = mailwire::Cancel::new();
+    cancel.cancel();
+    let mut store = Recording::default();
+    let err = Download::new()
+        .cancel(&cancel)
+        .run(&cfg, &mut store)
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Mail(Error::Cancelled { .. })),
+        "{err:?}"
+    );
+    assert_eq!(store.contains_this_run, 0);
+
+    // Cancelled from inside the run after two saves: stopped before the third message,
+    // without QUIT, so all four are still on the server.
+    let cancel = mailwire::Cancel::new();
+    let mut store = CancellingAfter {
+        inner: Recording::default(),
+        cancel: cancel.clone(),
+        after: 2,
+    };
+    let err = Download::new()
+        .cancel(&cancel)
+        .run(&cfg, &mut store)
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Mail(Error::Cancelled { .. })),
+        "{err:?}"
+    );
+    assert_eq!(store.inner.saves_this_run, 2);
+    assert_eq!(
+        count_on_server(&cfg),
+        4,
+        "a cancelled run committed deletions"
+    );
+
+    // The rerun (no token): the two saved are leftovers, the other two are downloaded.
+    let mut store = store.inner;
+    store.rerun();
+    let done = Download::new().run(&cfg, &mut store).unwrap();
+    assert_eq!(counts(&done), report(2, 2), "{done:?}");
+    assert_all_saved_once_and_gone(&store, &cfg, &messages, &uids);
+}

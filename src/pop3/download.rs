@@ -7,6 +7,7 @@
 use std::fmt;
 use std::io::Write;
 
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::error::Error;
 use crate::message::Message;
@@ -234,11 +235,12 @@ pub struct DownloadReport {
 /// concurrent sessions of one account on a server that does not lock the maildrop would
 /// both see the same new messages; [`Pop3Pool`]'s default of one connection per account
 /// serialises the runs of one process).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 #[must_use = "a Download does nothing until it is run"]
 pub struct Download {
     options: Pop3Options,
     max_messages: Option<usize>,
+    cancel: Option<Cancel>,
 }
 
 impl Download {
@@ -263,6 +265,15 @@ impl Download {
         self
     }
 
+    /// Makes [`run`](Self::run) stoppable from another thread: a `cancel` before or
+    /// during the run (a `RETR` in progress is cut) ends it with [`Error::Cancelled`]
+    /// without `QUIT`, so nothing of the run is deleted. A pooled run uses the pool's
+    /// token instead ([`Pop3Pool::with_cancel`]).
+    pub fn cancel(mut self, cancel: &Cancel) -> Download {
+        self.cancel = Some(cancel.clone());
+        self
+    }
+
     /// Connects, downloads (saving new messages, deleting saved ones), flushes the store
     /// and sends `QUIT`. On any error before the commit — the store's or the
     /// connection's — or a panic inside the store, the connection is closed without
@@ -274,7 +285,14 @@ impl Download {
         config: &Config,
         store: &mut S,
     ) -> Result<DownloadReport, S::Error> {
+        if let Some(cancel) = &self.cancel {
+            cancel.check("downloading a maildrop")?;
+        }
         let pop = Pop3Handler::connect_with(config, self.options)?;
+        let pop = match &self.cancel {
+            Some(cancel) => pop.with_cancel(cancel),
+            None => pop,
+        };
         match self.download(&pop, store) {
             Ok(report) => {
                 pop.quit()?;
@@ -332,6 +350,10 @@ impl Download {
         check_unique(&listing)?;
         let mut report = DownloadReport::default();
         for entry in &listing {
+            if let Some(cancel) = &self.cancel {
+                // Between messages too (a leftover's DELE is not a read a cancel cuts).
+                cancel.check("downloading a maildrop")?;
+            }
             if store.contains(&entry.uid)? {
                 log::trace!(target: LOG, "[{}] message {} ({}) is already stored: deleting it", pop.id(), entry.number, entry.uid);
                 pop.delete_message(entry.number)?;
