@@ -26,6 +26,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mailwire::imap::{ImapConnection, ImapHandler};
+use mailwire::pool::PoolOptions;
 use mailwire::{Cancel, Config, Flag, Security};
 use service::{Account, Service, Settings, Summary};
 use store::Store;
@@ -233,4 +234,73 @@ fn a_restart_after_a_uidvalidity_reset_replaces_the_folders_rows() {
         .map(|r| r.subject)
         .collect();
     assert_eq!(subjects, [Some("new 0".to_string()), Some("new 1".to_string())]);
+}
+
+#[test]
+fn a_job_that_finds_the_pool_busy_is_retried_after_its_hint_and_completes() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    let acct = account(dc, &u);
+    let seeded: Vec<Vec<u8>> = (0..4).map(|n| mutate::message("busy", n)).collect();
+    dc.seed(&u.name, "INBOX", &seeded);
+    let accounts = vec![acct.clone()];
+    let folders = vec!["INBOX".to_string()];
+    let dir = support::make_temp_dir("mw-svc-");
+    support::remove_at_exit(&dir);
+    let db = dir.join("service.db");
+    // One connection per account, held by the test for a while: the first sync's wait
+    // for it ends in PoolTimeout (Retry::Now), and the retries get it once it is free.
+    let handler = ImapHandler::with_options(
+        PoolOptions::new()
+            .max_per_account(1)
+            .get_timeout(Duration::from_millis(250)),
+    )
+    .unwrap();
+    let held = handler.pool().get(&acct.config).unwrap();
+    let shutdown = Cancel::new();
+    let svc = Service::start(accounts.clone(), settings(&["INBOX"]), Store::open(&db).unwrap(), &handler, &shutdown)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    drop(held);
+    let report = wait_in_step(&svc, &accounts, &folders, &db);
+    let summary = svc.shutdown();
+    println!("{summary}");
+    assert!(report.is_ok(), "{:#?}", report.differences);
+    assert!(summary.errors.get("pool-timeout").copied().unwrap_or(0) >= 1, "{summary}");
+    assert!(summary.jobs_retried >= 1, "{summary}");
+    assert_eq!((summary.jobs_dropped, summary.inserted), (0, 4), "{summary}");
+}
+
+#[test]
+fn the_shutdown_cuts_a_job_waiting_for_a_pooled_connection() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    let acct = account(dc, &u);
+    let dir = support::make_temp_dir("mw-svc-");
+    support::remove_at_exit(&dir);
+    let db = dir.join("service.db");
+    // The pool's wait would last 30 s; the token cuts it.
+    let handler = ImapHandler::with_options(
+        PoolOptions::new()
+            .max_per_account(1)
+            .get_timeout(Duration::from_secs(30)),
+    )
+    .unwrap();
+    let held = handler.pool().get(&acct.config).unwrap();
+    let shutdown = Cancel::new();
+    let svc = Service::start(vec![acct], settings(&["INBOX"]), Store::open(&db).unwrap(), &handler, &shutdown)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    shutdown.cancel(); // as the Ctrl-C handler does
+    let summary = svc.shutdown();
+    support::assert_within(started, Duration::from_secs(10), "shutdown with a job waiting for the pool");
+    println!("{summary}");
+    assert_eq!(summary.jobs_cut_by_shutdown, 1, "{summary}");
+    assert_eq!(summary.jobs_ok, 0, "{summary}");
+    drop(held);
 }
