@@ -55,7 +55,12 @@ fn settings(folders: &[&str]) -> Settings {
 
 /// Waits (at most 20 s) until the service has no job left and the database equals the
 /// server; returns the last check.
-fn wait_in_step(svc: &Service, accounts: &[Account], folders: &[String], db: &Path) -> check::CheckReport {
+fn wait_in_step(
+    svc: &Service,
+    accounts: &[Account],
+    folders: &[String],
+    db: &Path,
+) -> check::CheckReport {
     let reader = Store::open(db).unwrap();
     let started = Instant::now();
     loop {
@@ -77,7 +82,10 @@ fn final_check(accounts: &[Account], folders: &[String], db: &Path) -> check::Ch
 
 fn server_count(acct: &Account, folder: &str) -> u64 {
     let conn = ImapConnection::connect(&acct.config).unwrap();
-    let n = conn.search(folder, &mailwire::imap::SearchQuery::all()).unwrap().len() as u64;
+    let n = conn
+        .search(folder, &mailwire::imap::SearchQuery::all())
+        .unwrap()
+        .len() as u64;
     conn.logout();
     n
 }
@@ -89,7 +97,9 @@ fn the_service_keeps_the_database_in_step_through_mutations_and_dropped_connecti
     };
     let users = [dc.add_user(), dc.add_user()];
     for (i, u) in users.iter().enumerate() {
-        let seeded: Vec<Vec<u8>> = (0..5).map(|n| mutate::message(&format!("seed{i}"), n)).collect();
+        let seeded: Vec<Vec<u8>> = (0..5)
+            .map(|n| mutate::message(&format!("seed{i}"), n))
+            .collect();
         dc.seed(&u.name, "INBOX", &seeded);
         dc.seed(&u.name, "Work", &seeded[..2]);
     }
@@ -124,7 +134,8 @@ fn the_service_keeps_the_database_in_step_through_mutations_and_dropped_connecti
                         let conn = ImapConnection::connect(&acct.config).unwrap();
                         let tag = format!("{name}{i}-{folder}");
                         let done =
-                            mutate::mutate(&conn, folder, &tag, 6, Duration::from_millis(60)).unwrap();
+                            mutate::mutate(&conn, folder, &tag, 6, Duration::from_millis(60))
+                                .unwrap();
                         assert_eq!((done.appended, done.expunged), (6, 1));
                         if seeded_too {
                             conn.add_flags(folder, 2, &[Flag::Flagged]).unwrap();
@@ -139,13 +150,21 @@ fn the_service_keeps_the_database_in_step_through_mutations_and_dropped_connecti
     };
     phase("a", false);
     let report = wait_in_step(&svc, &accounts, &folders_s, &db);
-    assert!(report.is_ok(), "the database did not catch up: {:#?}", report.differences);
+    assert!(
+        report.is_ok(),
+        "the database did not catch up: {:#?}",
+        report.differences
+    );
     dc.kick(&users[0].name);
     phase("b", true);
 
     let folders: Vec<String> = folders.iter().map(|f| f.to_string()).collect();
     let report = wait_in_step(&svc, &accounts, &folders, &db);
-    assert!(report.is_ok(), "the database did not catch up: {:#?}", report.differences);
+    assert!(
+        report.is_ok(),
+        "the database did not catch up: {:#?}",
+        report.differences
+    );
     let summary: Summary = svc.shutdown();
     println!("{summary}");
     support::assert_within(started, Duration::from_secs(60), "service run");
@@ -169,8 +188,9 @@ fn the_service_keeps_the_database_in_step_through_mutations_and_dropped_connecti
     let store = Store::open(&db).unwrap();
     let rows = store.rows(&accounts[1].name, "Work").unwrap();
     assert!(
-        rows.values().any(|r| r.subject.as_deref() == Some("b1-Work 5")
-            && r.message_id.as_deref() == Some("b1-Work.5@mutator.example.org")),
+        rows.values()
+            .any(|r| r.subject.as_deref() == Some("b1-Work 5")
+                && r.message_id.as_deref() == Some("b1-Work.5@mutator.example.org")),
         "{rows:#?}"
     );
 }
@@ -217,7 +237,8 @@ fn a_restart_after_a_uidvalidity_reset_replaces_the_folders_rows() {
     conn.delete_folder("Reset").unwrap();
     conn.create_folder("Reset").unwrap();
     for n in 0..2 {
-        conn.append("Reset", &mutate::message("new", n), &[], None).unwrap();
+        conn.append("Reset", &mutate::message("new", n), &[], None)
+            .unwrap();
     }
     assert_ne!(conn.uid_validity("Reset").unwrap(), before);
     conn.logout();
@@ -233,7 +254,10 @@ fn a_restart_after_a_uidvalidity_reset_replaces_the_folders_rows() {
         .into_values()
         .map(|r| r.subject)
         .collect();
-    assert_eq!(subjects, [Some("new 0".to_string()), Some("new 1".to_string())]);
+    assert_eq!(
+        subjects,
+        [Some("new 0".to_string()), Some("new 1".to_string())]
+    );
 }
 
 #[test]
@@ -260,17 +284,30 @@ fn a_job_that_finds_the_pool_busy_is_retried_after_its_hint_and_completes() {
     .unwrap();
     let held = handler.pool().get(&acct.config).unwrap();
     let shutdown = Cancel::new();
-    let svc = Service::start(accounts.clone(), settings(&["INBOX"]), Store::open(&db).unwrap(), &handler, &shutdown)
-        .unwrap();
+    let svc = Service::start(
+        accounts.clone(),
+        settings(&["INBOX"]),
+        Store::open(&db).unwrap(),
+        &handler,
+        &shutdown,
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     drop(held);
     let report = wait_in_step(&svc, &accounts, &folders, &db);
     let summary = svc.shutdown();
     println!("{summary}");
     assert!(report.is_ok(), "{:#?}", report.differences);
-    assert!(summary.errors.get("pool-timeout").copied().unwrap_or(0) >= 1, "{summary}");
+    assert!(
+        summary.errors.get("pool-timeout").copied().unwrap_or(0) >= 1,
+        "{summary}"
+    );
     assert!(summary.jobs_retried >= 1, "{summary}");
-    assert_eq!((summary.jobs_dropped, summary.inserted), (0, 4), "{summary}");
+    assert_eq!(
+        (summary.jobs_dropped, summary.inserted),
+        (0, 4),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -292,13 +329,23 @@ fn the_shutdown_cuts_a_job_waiting_for_a_pooled_connection() {
     .unwrap();
     let held = handler.pool().get(&acct.config).unwrap();
     let shutdown = Cancel::new();
-    let svc = Service::start(vec![acct], settings(&["INBOX"]), Store::open(&db).unwrap(), &handler, &shutdown)
-        .unwrap();
+    let svc = Service::start(
+        vec![acct],
+        settings(&["INBOX"]),
+        Store::open(&db).unwrap(),
+        &handler,
+        &shutdown,
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
     shutdown.cancel(); // as the Ctrl-C handler does
     let summary = svc.shutdown();
-    support::assert_within(started, Duration::from_secs(10), "shutdown with a job waiting for the pool");
+    support::assert_within(
+        started,
+        Duration::from_secs(10),
+        "shutdown with a job waiting for the pool",
+    );
     println!("{summary}");
     assert_eq!(summary.jobs_cut_by_shutdown, 1, "{summary}");
     assert_eq!(summary.jobs_ok, 0, "{summary}");

@@ -26,7 +26,11 @@ impl CheckReport {
 
 /// Compares every (account, folder) of the database with the server, over a fresh
 /// connection per account (not the service's).
-pub fn check(accounts: &[Account], folders: &[String], store: &Store) -> Result<CheckReport, String> {
+pub fn check(
+    accounts: &[Account],
+    folders: &[String],
+    store: &Store,
+) -> Result<CheckReport, String> {
     let mut report = CheckReport::default();
     for account in accounts {
         let conn = ImapConnection::connect(&account.config)
@@ -56,7 +60,9 @@ pub fn check(accounts: &[Account], folders: &[String], store: &Store) -> Result<
             report.messages += server.len() as u64;
             for (uid, flags) in &server {
                 match rows.get(uid) {
-                    None => report.differences.push(format!("{at}: UID {uid} on the server, not in the database")),
+                    None => report.differences.push(format!(
+                        "{at}: UID {uid} on the server, not in the database"
+                    )),
                     Some(row) if &row.flags != flags => report.differences.push(format!(
                         "{at}: UID {uid} flags: server {flags:?}, database {:?}",
                         row.flags
@@ -65,9 +71,9 @@ pub fn check(accounts: &[Account], folders: &[String], store: &Store) -> Result<
                 }
             }
             for uid in rows.keys().filter(|uid| !server.contains_key(uid)) {
-                report
-                    .differences
-                    .push(format!("{at}: UID {uid} in the database, not on the server"));
+                report.differences.push(format!(
+                    "{at}: UID {uid} in the database, not on the server"
+                ));
             }
             match store.state(&account.name, folder) {
                 Ok(Some(state)) => {

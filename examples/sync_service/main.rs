@@ -33,7 +33,7 @@ mod mutate;
 mod service;
 mod store;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::exit;
 use std::time::{Duration, Instant};
 
@@ -95,7 +95,7 @@ fn db_path() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("mailwire-sync-service.db"))
 }
 
-fn open_store(path: &PathBuf) -> Store {
+fn open_store(path: &Path) -> Store {
     Store::open(path).unwrap_or_else(|e| {
         eprintln!("error: cannot open the database {}: {e}", path.display());
         exit(1)
@@ -107,7 +107,9 @@ fn main() {
         None => run(),
         Some("--check") => run_check(),
         Some("--mutate") => run_mutate(),
-        Some(other) => common::fail(&format!("unknown argument {other:?}: use --check or --mutate")),
+        Some(other) => common::fail(&format!(
+            "unknown argument {other:?}: use --check or --mutate"
+        )),
     }
 }
 
@@ -197,8 +199,9 @@ fn run_mutate() {
                 scope.spawn(move || -> Result<String, String> {
                     let config: &Config = &account.config;
                     let conn = ImapConnection::connect(config).map_err(|e| e.to_string())?;
-                    let done = mutate::mutate(&conn, folder, tag, count, Duration::from_millis(150))
-                        .map_err(|e| e.to_string())?;
+                    let done =
+                        mutate::mutate(&conn, folder, tag, count, Duration::from_millis(150))
+                            .map_err(|e| e.to_string())?;
                     conn.logout();
                     Ok(format!(
                         "mutate {}/{folder}: {} appended, {} flag changes, {} expunged",

@@ -7,8 +7,8 @@
 //! one runs. An event arriving while that folder's job runs marks it "dirty", and the job
 //! is queued once more when the running one ends (the running sync may have missed it).
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -99,7 +99,11 @@ impl fmt::Display for Summary {
         if self.errors.is_empty() {
             write!(f, "  errors: none")
         } else {
-            let list: Vec<String> = self.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let list: Vec<String> = self
+                .errors
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
             write!(f, "  errors: {}", list.join(", "))
         }
     }
@@ -436,7 +440,10 @@ fn retry_loop(queue: &Queue, retries: &Receiver<(Instant, Key)>) {
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
-        while due.peek().is_some_and(|Reverse((at, _))| *at <= Instant::now()) {
+        while due
+            .peek()
+            .is_some_and(|Reverse((at, _))| *at <= Instant::now())
+        {
             if let Some(Reverse((_, key))) = due.pop() {
                 queue.release(key);
             }

@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use mailwire::imap::{Flag, SyncDelta, SyncState};
 use mailwire::Message;
+use mailwire::imap::{Flag, SyncDelta, SyncState};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What one applied delta changed in the messages table.
@@ -92,7 +92,9 @@ impl Store {
             Ok(state) if state.folder() == folder => Some(state),
             Ok(_) => None,
             Err(e) => {
-                eprintln!("warning: stored state of {account}/{folder} unreadable ({e}): starting over");
+                eprintln!(
+                    "warning: stored state of {account}/{folder} unreadable ({e}): starting over"
+                );
                 None
             }
         }))
