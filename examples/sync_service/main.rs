@@ -117,13 +117,25 @@ fn run() {
     let accounts = accounts();
     let settings = settings();
     let path = db_path();
-    let limit = number::<f64>("MAILWIRE_SERVICE_SECONDS").map(Duration::from_secs_f64);
+    let limit = number::<f64>("MAILWIRE_SERVICE_SECONDS").map(|s| {
+        Duration::try_from_secs_f64(s).unwrap_or_else(|_| {
+            common::fail(&format!("MAILWIRE_SERVICE_SECONDS={s}: not a duration"))
+        })
+    });
     let store = open_store(&path);
 
     // The one token: the signal handler cancels it, and the shutdown goes through it.
     let shutdown = Cancel::new();
     let on_signal = shutdown.clone();
-    if let Err(e) = ctrlc::set_handler(move || on_signal.cancel()) {
+    // A second signal while the shutdown runs ends the process at once.
+    let handled = ctrlc::set_handler(move || {
+        if on_signal.is_cancelled() {
+            eprintln!("second signal: exiting without waiting for the shutdown");
+            exit(130);
+        }
+        on_signal.cancel();
+    });
+    if let Err(e) = handled {
         eprintln!("error: cannot install the Ctrl-C / SIGTERM handler: {e}");
         exit(1);
     }
