@@ -249,11 +249,11 @@ impl Queue {
     /// The retry thread: `key`'s pause is over.
     fn release(&self, key: Key) {
         let mut slots = self.slots.lock();
-        if let Some(entry) = slots.get_mut(&key) {
-            if entry.0 == Slot::Waiting {
-                entry.0 = Slot::Queued;
-                self.send(key);
-            }
+        if let Some(entry) = slots.get_mut(&key)
+            && entry.0 == Slot::Waiting
+        {
+            entry.0 = Slot::Queued;
+            self.send(key);
         }
     }
 
@@ -396,11 +396,11 @@ impl Service {
         }
         let c = &self.queue.counters;
         let mut errors = c.errors.lock().clone();
-        if let Some(store) = self.store.lock().take() {
-            if let Err(e) = store.close() {
-                eprintln!("error: closing the database: {e}");
-                *errors.entry("database").or_insert(0) += 1;
-            }
+        if let Some(store) = self.store.lock().take()
+            && let Err(e) = store.close()
+        {
+            eprintln!("error: closing the database: {e}");
+            *errors.entry("database").or_insert(0) += 1;
         }
         let get = |n: &AtomicU64| n.load(Ordering::Relaxed);
         Summary {
