@@ -13,28 +13,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use mailwire::Config;
 use mailwire::imap::{ImapHandler, SearchQuery};
 
-fn accounts() -> Vec<Config> {
-    let mut accounts = vec![common::config()];
-    for n in 2.. {
-        let (Ok(user), Ok(password)) = (
-            std::env::var(format!("MAILWIRE_USER_{n}")),
-            std::env::var(format!("MAILWIRE_PASSWORD_{n}")),
-        ) else {
-            break;
-        };
-        match common::builder().login(user, password).build() {
-            Ok(c) => accounts.push(c),
-            Err(e) => common::fail(&format!("account {n}: {e}")),
-        }
-    }
-    accounts
-}
-
 fn main() {
-    let accounts = accounts();
+    let accounts = common::accounts();
     let handler = ImapHandler::new().unwrap_or_else(|e| common::fail(&e.to_string()));
     println!("{} account(s), one handler", accounts.len());
     let failed = std::thread::scope(|scope| {

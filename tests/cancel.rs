@@ -97,6 +97,48 @@ impl Write for SlowWriter {
     }
 }
 
+/// A config for a scripted server: plain, the test's read timeout, no retries.
+fn scripted_config(server: &ScriptServer) -> Config {
+    Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(READ_TIMEOUT)
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap()
+}
+
+/// Cancels `token` from another thread after `delay`; returns when it cancelled.
+fn cancel_after(token: &Cancel, delay: Duration) -> thread::JoinHandle<Instant> {
+    let token = token.clone();
+    thread::spawn(move || {
+        thread::sleep(delay);
+        let at = Instant::now();
+        token.cancel();
+        at
+    })
+}
+
+/// Cancels `token` when the first message's progress arrives on `first`, then lets the
+/// call go on (`go_on`); returns when it cancelled.
+fn cancel_on_first_message(
+    token: &Cancel,
+    first: mpsc::Receiver<()>,
+    go_on: mpsc::Sender<()>,
+) -> thread::JoinHandle<Instant> {
+    let token = token.clone();
+    thread::spawn(move || {
+        first
+            .recv_timeout(Duration::from_secs(60))
+            .expect("first message");
+        let at = Instant::now();
+        token.cancel();
+        let _ = go_on.send(());
+        at
+    })
+}
+
 /// Cancels `token` from another thread once `started` fires (and 100 ms more); returns
 /// when it cancelled.
 fn cancel_when_started(token: &Cancel, started: mpsc::Receiver<()>) -> thread::JoinHandle<Instant> {
@@ -179,17 +221,7 @@ fn cancel_during_a_pooled_fetch_discards_the_connection() {
     let cancellable = handler.pool().with_cancel(&token);
     let (tx, rx) = mpsc::channel();
     let (go_on_tx, go_on_rx) = mpsc::channel::<()>();
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            rx.recv_timeout(Duration::from_secs(60))
-                .expect("first message");
-            let at = Instant::now();
-            token.cancel();
-            let _ = go_on_tx.send(());
-            at
-        })
-    };
+    let canceller = cancel_on_first_message(&token, rx, go_on_tx);
     let conn = cancellable.get(&config).unwrap();
     let mut seen = Vec::new();
     // The first message's progress hands over to the canceller and waits until it has
@@ -375,17 +407,7 @@ fn cancel_during_a_pop3_retr_of_a_large_message() {
     );
     let (tx, rx) = mpsc::channel();
     let (go_on_tx, go_on_rx) = mpsc::channel::<()>();
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            rx.recv_timeout(Duration::from_secs(60))
-                .expect("first message");
-            let at = Instant::now();
-            token.cancel();
-            let _ = go_on_tx.send(());
-            at
-        })
-    };
+    let canceller = cancel_on_first_message(&token, rx, go_on_tx);
     let result = pop.fetch_messages_with_progress(&[1, 2], &mut |p| {
         if p.messages == 1 {
             let _ = tx.send(());
@@ -502,27 +524,12 @@ fn cancel_cuts_a_read_blocked_on_a_stalled_server() {
             .send(vec![b'x'; 4096])
             .hang(),
     ]);
-    let config = Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(READ_TIMEOUT)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let config = scripted_config(&server);
     let token = Cancel::new();
     let conn = ImapConnection::connect(&config)
         .unwrap()
         .with_cancel(&token);
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(300));
-            let at = Instant::now();
-            token.cancel();
-            at
-        })
-    };
+    let canceller = cancel_after(&token, Duration::from_millis(300));
     let result = conn.fetch_messages("INBOX", &[1]);
     let returned = Instant::now();
     let cancelled_at = canceller.join().unwrap();
@@ -539,25 +546,10 @@ fn cancel_cuts_a_read_blocked_on_a_stalled_server() {
 #[test]
 fn cancel_cuts_a_pooled_connect_to_a_server_that_never_greets() {
     let server = ScriptServer::start_seq(vec![Script::new().hang()]);
-    let config = Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(READ_TIMEOUT)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let config = scripted_config(&server);
     let pool = ImapPool::new().unwrap();
     let token = Cancel::new();
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(300));
-            let at = Instant::now();
-            token.cancel();
-            at
-        })
-    };
+    let canceller = cancel_after(&token, Duration::from_millis(300));
     let result = pool.with_cancel(&token).get(&config);
     let returned = Instant::now();
     let cancelled_at = canceller.join().unwrap();
@@ -585,27 +577,12 @@ fn cancel_cuts_an_append_whose_server_stopped_reading() {
             .send_line("+ go ahead")
             .hang(),
     ]);
-    let config = Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(READ_TIMEOUT)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let config = scripted_config(&server);
     let token = Cancel::new();
     let conn = ImapConnection::connect(&config)
         .unwrap()
         .with_cancel(&token);
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(500));
-            let at = Instant::now();
-            token.cancel();
-            at
-        })
-    };
+    let canceller = cancel_after(&token, Duration::from_millis(500));
     let result = conn.append("INBOX", &message(1, BIG), &[], None);
     let returned = Instant::now();
     let cancelled_at = canceller.join().unwrap();
@@ -630,27 +607,12 @@ fn cancel_cuts_a_sync_waiting_for_the_server() {
             .send_line("* 3 EXISTS")
             .hang(),
     ]);
-    let config = Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(READ_TIMEOUT)
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let config = scripted_config(&server);
     let token = Cancel::new();
     let conn = ImapConnection::connect(&config)
         .unwrap()
         .with_cancel(&token);
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(300));
-            let at = Instant::now();
-            token.cancel();
-            at
-        })
-    };
+    let canceller = cancel_after(&token, Duration::from_millis(300));
     let result = conn.sync("INBOX", &SyncState::new("INBOX"));
     let returned = Instant::now();
     let cancelled_at = canceller.join().unwrap();

@@ -45,6 +45,25 @@ pub fn config() -> Config {
 }
 
 /// The login name from the environment.
+/// Every account: the first from the usual variables, more on the same server from
+/// `MAILWIRE_USER_2` / `MAILWIRE_PASSWORD_2`, `MAILWIRE_USER_3` / `MAILWIRE_PASSWORD_3`, …
+pub fn accounts() -> Vec<Config> {
+    let mut accounts = vec![config()];
+    for n in 2.. {
+        let (Ok(user), Ok(password)) = (
+            std::env::var(format!("MAILWIRE_USER_{n}")),
+            std::env::var(format!("MAILWIRE_PASSWORD_{n}")),
+        ) else {
+            break;
+        };
+        match builder().login(user, password).build() {
+            Ok(c) => accounts.push(c),
+            Err(e) => fail(&format!("account {n}: {e}")),
+        }
+    }
+    accounts
+}
+
 pub fn user() -> String {
     required("MAILWIRE_USER")
 }

@@ -43,22 +43,9 @@ use mailwire::{Cancel, Config};
 use service::{Account, Service, Settings};
 use store::Store;
 
-/// The accounts, as `examples/multi_account.rs` reads them.
+/// The accounts (`examples/common`: `MAILWIRE_USER`, then `MAILWIRE_USER_2`, …).
 fn accounts() -> Vec<Account> {
-    let mut accounts = vec![common::config()];
-    for n in 2.. {
-        let (Ok(user), Ok(password)) = (
-            std::env::var(format!("MAILWIRE_USER_{n}")),
-            std::env::var(format!("MAILWIRE_PASSWORD_{n}")),
-        ) else {
-            break;
-        };
-        match common::builder().login(user, password).build() {
-            Ok(c) => accounts.push(c),
-            Err(e) => common::fail(&format!("account {n}: {e}")),
-        }
-    }
-    accounts.into_iter().map(Account::new).collect()
+    common::accounts().into_iter().map(Account::new).collect()
 }
 
 fn env(name: &str) -> Option<String> {
