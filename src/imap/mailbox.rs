@@ -47,7 +47,7 @@ impl Mailbox {
     /// ```no_run
     /// # use mailwire::imap::ImapConnection;
     /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
-    /// let inbox = conn.examine("INBOX")?;
+    /// let inbox = conn.select("INBOX")?;
     /// if inbox.allows_keyword("$Important") {
     ///     conn.add_keywords("INBOX", &[7], &["$Important"])?;
     /// }
