@@ -257,3 +257,55 @@ fn a_move_on_exchange_reads_the_bare_copyuid_line() {
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();
 }
+
+/// The fuzz target's invariant (`fuzz/fuzz_targets/imap_response.rs`) on the quirk
+/// transcripts mutated around the bytes the tolerances look at (`(`, `)`, `[`, `]`, `-`,
+/// line ends): no panic, and `parse_fetch` reads exactly the FETCH responses
+/// `parse_response` reads.
+#[test]
+fn mutated_quirk_transcripts_keep_the_parsers_in_agreement() {
+    let names = [
+        "exchange-bare-code.bin",
+        "domino-wrapped-items.bin",
+        "yandex-missing-section.bin",
+        "zoho-negative-modseq.bin",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet = b"()[]- \r\n0{}*";
+    let mut checked = 0;
+    for name in names {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/transcripts")
+            .join(name);
+        let data = std::fs::read(path).unwrap();
+        for line in data.split_inclusive(|&b| b == b'\n') {
+            for _ in 0..400 {
+                let mut m = line.to_vec();
+                for _ in 0..1 + next() % 3 {
+                    let at = usize::try_from(next()).unwrap() % m.len().max(1);
+                    let c = alphabet[usize::try_from(next()).unwrap() % alphabet.len()];
+                    match next() % 3 {
+                        0 if at < m.len() => m[at] = c,
+                        1 => m.insert(at.min(m.len()), c),
+                        _ => m.truncate(at.max(1)),
+                    }
+                }
+                let general = parse_response(&m);
+                let is_fetch = matches!(general, Ok(Response::Untagged(Untagged::Fetch { .. })));
+                match parse_fetch(&m) {
+                    Ok(Some(_)) => assert!(is_fetch, "{:?}", String::from_utf8_lossy(&m)),
+                    Ok(None) => assert!(!is_fetch, "{:?}", String::from_utf8_lossy(&m)),
+                    Err(_) => assert!(general.is_err(), "{:?}", String::from_utf8_lossy(&m)),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 5000, "{checked}");
+}
