@@ -50,7 +50,10 @@ fn dovecot_keeps_keywords_and_they_are_stored() {
     );
     let conn = ImapConnection::connect(&dovecot_config(dc, &user)).unwrap();
     let inbox = conn.select("INBOX").unwrap();
-    assert!(inbox.permanent_flags.contains(&Flag::MayCreate), "{inbox:?}");
+    assert!(
+        inbox.permanent_flags.contains(&Flag::MayCreate),
+        "{inbox:?}"
+    );
     assert!(inbox.allows_keywords());
     assert!(inbox.allows_keyword("$Important"));
     let uids = conn.search("INBOX", &SearchQuery::all()).unwrap();
@@ -59,7 +62,10 @@ fn dovecot_keeps_keywords_and_they_are_stored() {
         .unwrap();
     let m = conn.fetch_metadata("INBOX", &uids).unwrap();
     let flags = m[0].flags();
-    assert!(flags.contains(&Flag::Keyword("$Important".into())), "{flags:?}");
+    assert!(
+        flags.contains(&Flag::Keyword("$Important".into())),
+        "{flags:?}"
+    );
     assert!(flags.contains(&Flag::Keyword("Work".into())), "{flags:?}");
     let appended = conn
         .append(
@@ -120,7 +126,10 @@ fn without_backslash_star_keywords_are_refused_before_sending() {
     let inbox = conn.select("INBOX").unwrap();
     assert!(!inbox.allows_keywords());
     assert!(!inbox.allows_keyword("$Important"));
-    refused(conn.add_keywords("INBOX", &[1], &["$Important"]), "$Important");
+    refused(
+        conn.add_keywords("INBOX", &[1], &["$Important"]),
+        "$Important",
+    );
     refused(
         conn.add_flags("INBOX", &[1], &[Flag::Seen, Flag::Keyword("Work".into())]),
         "Work",
@@ -140,7 +149,8 @@ fn without_backslash_star_keywords_are_refused_before_sending() {
     );
     // System flags still go, and removing a keyword is not refused.
     conn.add_flags("INBOX", &[1], &[Flag::Seen]).unwrap();
-    conn.remove_keywords("INBOX", &[1], &["$Important"]).unwrap();
+    conn.remove_keywords("INBOX", &[1], &["$Important"])
+        .unwrap();
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();

@@ -81,7 +81,11 @@ fn every_transcript_parses_with_no_error_line() {
     for file in &files {
         let (rs, errors) = parse_like_the_example(&std::fs::read(file).unwrap());
         responses += rs.len();
-        failures.extend(errors.into_iter().map(|e| format!("{}: {e}", file.display())));
+        failures.extend(
+            errors
+                .into_iter()
+                .map(|e| format!("{}: {e}", file.display())),
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(responses > 150, "{responses} responses");
@@ -107,7 +111,10 @@ fn exchange_bare_response_code_reads_as_untagged_ok() {
         &rs[5],
         Response::Untagged(Untagged::Condition {
             status: Status::Ok,
-            code: Some(ResponseCode::CopyUid { uid_validity: 55, .. }),
+            code: Some(ResponseCode::CopyUid {
+                uid_validity: 55,
+                ..
+            }),
             ..
         })
     ));
@@ -135,10 +142,7 @@ fn domino_wrapped_items_read_as_items() {
     .unwrap()
     .unwrap();
     assert_eq!(parts.uid, Some(14960));
-    assert_eq!(
-        parts.envelope.unwrap().subject.as_deref(),
-        Some(&b"s"[..])
-    );
+    assert_eq!(parts.envelope.unwrap().subject.as_deref(), Some(&b"s"[..]));
     // One level only: a group inside a group, or an unclosed group, is an error.
     for bad in [
         &b"* 1 FETCH (UID 1 ((FLAGS ())))\r\n"[..],
