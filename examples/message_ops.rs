@@ -52,7 +52,13 @@ fn run(conn: &ImapConnection) -> mailwire::Result<()> {
     let list = uids.to_vec();
     conn.mark_as_read(SCRATCH, &uids)?;
     conn.add_star(SCRATCH, first)?;
-    conn.add_keywords(SCRATCH, first, &["$Important"])?;
+    // A keyword only where the folder keeps it (its PERMANENTFLAGS have `\*` or list it):
+    // add_keywords refuses one it cannot keep before sending anything.
+    if conn.select(SCRATCH)?.allows_keyword("$Important") {
+        conn.add_keywords(SCRATCH, first, &["$Important"])?;
+    } else {
+        println!("{SCRATCH} cannot keep the keyword $Important; not set");
+    }
     for m in conn.fetch_metadata(SCRATCH, &uids)? {
         println!("uid {:?} flags {:?}", m.uid(), m.flags());
     }

@@ -24,12 +24,50 @@ pub struct Mailbox {
     /// The flags defined in the folder.
     pub flags: Vec<Flag>,
     /// The flags the client may change permanently (`MayCreate` means new keywords).
+    /// Empty both when the server sent `PERMANENTFLAGS ()` and when it sent none: see
+    /// [`allows_keywords`](Self::allows_keywords) for the difference.
     pub permanent_flags: Vec<Flag>,
     /// Whether the folder was opened read-only.
     pub read_only: bool,
+    /// Whether the answer carried a `PERMANENTFLAGS` code at all.
+    permanent_flags_sent: bool,
 }
 
 impl Mailbox {
+    /// Whether the folder keeps new keywords: its `PERMANENTFLAGS` include `\*`
+    /// ([`Flag::MayCreate`]), or the server sent no `PERMANENTFLAGS` at all, in which case
+    /// RFC 3501 §7.1 says to assume every flag can be changed permanently.
+    ///
+    /// [`ImapConnection::add_keywords`](crate::imap::ImapConnection::add_keywords),
+    /// `add_flags`, `set_flags` and `append` check every keyword with
+    /// [`allows_keyword`](Self::allows_keyword) before sending and refuse one the folder
+    /// cannot keep with [`Error::InvalidInput`](crate::Error::InvalidInput) (some servers
+    /// answer `BAD` to such a `STORE`, others drop the keyword silently).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let inbox = conn.select("INBOX")?;
+    /// if inbox.allows_keyword("$Important") {
+    ///     conn.add_keywords("INBOX", &[7], &["$Important"])?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn allows_keywords(&self) -> bool {
+        !self.permanent_flags_sent || self.permanent_flags.contains(&Flag::MayCreate)
+    }
+
+    /// Whether the folder keeps `keyword`: it [`allows_keywords`](Self::allows_keywords),
+    /// or its `PERMANENTFLAGS` list that keyword (compared without regard to ASCII case, as
+    /// servers do).
+    pub fn allows_keyword(&self, keyword: &str) -> bool {
+        self.allows_keywords()
+            || self
+                .permanent_flags
+                .iter()
+                .any(|f| matches!(f, Flag::Keyword(k) if k.eq_ignore_ascii_case(keyword)))
+    }
+
     /// Reads the answer to `SELECT` / `EXAMINE` of `name` (opened `read_only` as asked):
     /// the untagged data and response codes, and the completion's code. `READ-ONLY` /
     /// `READ-WRITE` override what was asked; `NOMODSEQ` means no mod-sequences even if a
@@ -63,7 +101,10 @@ impl Mailbox {
                 ResponseCode::Unseen(n) => mailbox.first_unseen = Some(*n),
                 ResponseCode::HighestModSeq(n) => mailbox.highest_modseq = Some(*n),
                 ResponseCode::NoModSeq => no_modseq = true,
-                ResponseCode::PermanentFlags(f) => mailbox.permanent_flags = f.clone(),
+                ResponseCode::PermanentFlags(f) => {
+                    mailbox.permanent_flags = f.clone();
+                    mailbox.permanent_flags_sent = true;
+                }
                 ResponseCode::ReadOnly => mailbox.read_only = true,
                 ResponseCode::ReadWrite => mailbox.read_only = false,
                 _ => {}

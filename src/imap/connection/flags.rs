@@ -54,7 +54,13 @@ impl ImapConnection {
         self.add_flags(folder, uids, &[Flag::Deleted])
     }
 
-    /// Adds keywords (`$Forwarded`, `Work`, …); each must be an IMAP atom.
+    /// Adds keywords (`$Forwarded`, `Work`, …); each must be an IMAP atom, and one the
+    /// folder can keep ([`Mailbox::allows_keyword`]): a keyword its `PERMANENTFLAGS` do not
+    /// allow is [`Error::InvalidInput`], checked after the folder is selected and before
+    /// the `STORE` is sent. [`add_flags`](Self::add_flags) and
+    /// [`set_flags`](Self::set_flags) check their keywords the same way;
+    /// [`remove_keywords`](Self::remove_keywords) does not (removing what cannot be there
+    /// does no harm).
     pub fn add_keywords(
         &self,
         folder: &str,
@@ -91,6 +97,9 @@ impl ImapConnection {
         let memory = self.validities();
         self.with(|s| {
             ensure_acting(s, &memory, folder, uids.validity())?;
+            if action != StoreAction::Remove {
+                check_keywords_kept(s, folder, &flags)?;
+            }
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::Store {
@@ -111,6 +120,34 @@ impl ImapConnection {
             Ok(())
         })
     }
+}
+
+/// Refuses a keyword `folder` cannot keep, by what its last `SELECT` / `EXAMINE` on this
+/// session reported (see [`Mailbox::allows_keyword`]); a folder not opened on this session
+/// is not checked (its `PERMANENTFLAGS` are not known: the server decides).
+pub(super) fn check_keywords_kept(s: &Session, folder: &str, flags: &[Flag]) -> Result<()> {
+    let Some(mailbox) = s.opened(folder) else {
+        return Ok(());
+    };
+    for flag in flags {
+        if let Flag::Keyword(k) = flag
+            && !mailbox.allows_keyword(k)
+        {
+            let kept: Vec<String> = mailbox
+                .permanent_flags
+                .iter()
+                .map(|f| f.as_str().into_owned())
+                .collect();
+            return Err(Error::invalid(
+                "keyword",
+                format!(
+                    "folder {folder:?} cannot keep the keyword {k:?}: its PERMANENTFLAGS ({}) have no \\* and do not list it (check Mailbox::allows_keyword first)",
+                    kept.join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Keywords as flags (each checked to be an atom when the command is encoded).

@@ -400,6 +400,7 @@ fn append_one(
     flags: Vec<Flag>,
     date: Option<InternalDate>,
 ) -> Result<Option<AppendUid>> {
+    super::flags::check_keywords_kept(s, folder, &flags)?;
     let command = Command::Append {
         mailbox: MailboxName::new(folder),
         flags,

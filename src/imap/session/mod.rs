@@ -244,6 +244,9 @@ pub(crate) struct Session {
     selected: Option<(String, bool)>,
     /// The last UIDVALIDITY seen per folder.
     uid_validities: std::collections::HashMap<String, u32>,
+    /// What the last `SELECT` / `EXAMINE` of each folder reported (its `PERMANENTFLAGS`
+    /// decide which keywords a `STORE` or `APPEND` may send).
+    opened: std::collections::HashMap<String, crate::imap::Mailbox>,
     /// The most bytes the response buffer ever held.
     peak_buffered: usize,
     /// Bytes of literals copied to callers' writers, all told.
@@ -400,6 +403,7 @@ impl Session {
             last_frame_len: 0,
             selected: None,
             uid_validities: std::collections::HashMap::new(),
+            opened: std::collections::HashMap::new(),
             peak_buffered: 0,
             streamed: 0,
             bytes_received: 0,

@@ -63,6 +63,7 @@ impl Session {
                 self.uid_validities.remove(folder);
             }
         }
+        self.opened.insert(folder.to_string(), mailbox.clone());
         Ok(Opened {
             mailbox,
             answer: completion.untagged,
@@ -122,8 +123,14 @@ impl Session {
         self.uid_validities.get(folder).copied()
     }
 
+    /// What the last `SELECT` / `EXAMINE` of `folder` on this connection reported.
+    pub(crate) fn opened(&self, folder: &str) -> Option<&Mailbox> {
+        self.opened.get(folder)
+    }
+
     /// `folder` was renamed: if it was the selected one, the next call opens by name again.
     pub(crate) fn folder_renamed(&mut self, folder: &str) {
+        self.opened.remove(folder);
         if self.selected_folder() == Some(folder) {
             self.selected = None;
         }

@@ -175,7 +175,13 @@ impl<'a> P<'a> {
             }
             extra += 1;
         }
-        self.list_rest(Some("unterminated FETCH data"), |p| each(p))?;
+        self.list_rest(Some("unterminated FETCH data"), |p| {
+            if p.peek() == Some(b'(') {
+                p.parenthesized_fetch_items(each)
+            } else {
+                each(p)
+            }
+        })?;
         for _ in 0..extra {
             self.sp();
             self.eat(b')');
@@ -209,11 +215,16 @@ impl<'a> P<'a> {
         let base = keyword(base, &mut buf);
         self.sp();
         let data = |kind, p: &mut Self| -> Result<ItemRef<'a>> {
+            let data = if p.section_content_missing() {
+                None
+            } else {
+                p.nstring_cow()?
+            };
             Ok(ItemRef::Data {
                 kind,
                 section,
                 origin,
-                data: p.nstring_cow()?,
+                data,
             })
         };
         Ok(ItemRef::Item(match (base, section.is_some()) {
@@ -234,8 +245,12 @@ impl<'a> P<'a> {
             (b"RFC822.HEADER", false) => return data(DataKind::Rfc822Header, self),
             (b"RFC822.TEXT", false) => return data(DataKind::Rfc822Text, self),
             (b"MODSEQ", false) => {
+                let value_start = self.i;
                 self.require(b'(', "expected ( before the mod-sequence")?;
                 self.sp();
+                if let Some(raw) = self.negative_mod_seq(value_start)? {
+                    return Ok(ItemRef::Item(raw));
+                }
                 let n = self.number_u64()?;
                 self.sp();
                 self.require(b')', "expected ) after the mod-sequence")?;

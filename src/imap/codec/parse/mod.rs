@@ -17,13 +17,17 @@
 //!
 //! One file per part of the grammar (all internal): `cursor` (the cursor and the basic
 //! values), `response` (tagged, untagged, continuation and the untagged kinds), `codes`
-//! (response codes), `fetch` (FETCH items and [`FetchParts`]), `envelope`, `body_structure`.
+//! (response codes), `fetch` (FETCH items and [`FetchParts`]), `envelope`, `body_structure`,
+//! `quirks` (the tolerated server defects that need more than leniency: a response code on a
+//! bare line, a FETCH item in its own parentheses, a body section without its content, a
+//! negative `MODSEQ`).
 
 mod body_structure;
 mod codes;
 mod cursor;
 mod envelope;
 mod fetch;
+mod quirks;
 mod response;
 
 pub use fetch::{FetchParts, parse_fetch};
@@ -55,6 +59,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<Response> {
             let text = p.text();
             Ok(Response::Continuation(Continuation { code, text }))
         }
+        Some(b'[') => p.bare_response_code().map(Response::Untagged),
         Some(_) => p.tagged(),
         None => Err(p.err("empty response")),
     }

@@ -41,6 +41,9 @@ impl<'a> P<'a> {
 
     pub(super) fn untagged(&mut self) -> Result<Untagged> {
         self.sp();
+        if self.peek() == Some(b'[') {
+            return self.bare_response_code();
+        }
         if self.peek().is_some_and(|b| b.is_ascii_digit()) {
             let n = self.number()?;
             self.sp();
