@@ -17,13 +17,15 @@
 //!
 //! One file per part of the grammar (all internal): `cursor` (the cursor and the basic
 //! values), `response` (tagged, untagged, continuation and the untagged kinds), `codes`
-//! (response codes), `fetch` (FETCH items and [`FetchParts`]), `envelope`, `body_structure`.
+//! (response codes), `fetch` (FETCH items and [`FetchParts`]), `envelope`, `body_structure`,
+//! `order` (the SORT and THREAD answers).
 
 mod body_structure;
 mod codes;
 mod cursor;
 mod envelope;
 mod fetch;
+mod order;
 mod response;
 
 pub use fetch::{FetchParts, parse_fetch};

@@ -75,6 +75,8 @@ impl<'a> P<'a> {
             b"STATUS" => self.mailbox_status()?,
             b"SEARCH" => self.search()?,
             b"ESEARCH" => self.esearch()?,
+            b"SORT" => self.sort()?,
+            b"THREAD" => self.thread()?,
             b"VANISHED" => {
                 let mut earlier = false;
                 if self.eat(b'(') {
