@@ -21,6 +21,7 @@ pub mod uids;
 mod validity;
 
 pub use codec::InternalDate;
+pub use codec::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use connection::{
     AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces, Quota,
     SearchStats,
@@ -35,6 +36,5 @@ pub use search::SearchQuery;
 pub use seqset::SequenceSet;
 pub use session::{Capabilities, ConnectionState};
 pub use sync::{SyncDelta, SyncState, SyncStrategy};
-pub use codec::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use types::{Flag, Thread};
 pub use uids::{Uid, Uids};

@@ -31,8 +31,7 @@ pub(crate) use command::sasl_line;
 pub use command::{
     Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync, RawArg,
     SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion, SortKey, StatusAttr,
-    StoreAction, ThreadAlgorithm, idle_done,
-    sasl_response,
+    StoreAction, ThreadAlgorithm, idle_done, sasl_response,
 };
 pub use writer::{EncodeOptions, EncodedCommand, LITERAL_MINUS_MAX, LiteralMode};
 

@@ -222,7 +222,10 @@ impl ImapConnection {
         if !self.has_capability("ESEARCH") {
             let found = self.search(folder, query)?;
             let set = found.set();
-            let count = set.len().and_then(|n| u32::try_from(n).ok()).unwrap_or(u32::MAX);
+            let count = set
+                .len()
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(u32::MAX);
             return Ok(SearchStats {
                 min: set.first(),
                 max: set.last(),
@@ -236,7 +239,11 @@ impl ImapConnection {
             let command = Command::Search {
                 uid: true,
                 query: query.clone(),
-                returns: Some(vec![SearchReturn::Min, SearchReturn::Max, SearchReturn::Count]),
+                returns: Some(vec![
+                    SearchReturn::Min,
+                    SearchReturn::Max,
+                    SearchReturn::Count,
+                ]),
             };
             let c = run_ok(s, &command)?;
             stats_answer(&c.untagged).map_err(|e| broken(s, e))

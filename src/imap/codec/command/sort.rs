@@ -158,7 +158,10 @@ mod tests {
     fn wire(cmd: Command) -> (String, String) {
         let opts = EncodeOptions::new().with_literal(LiteralMode::Plus);
         let e = cmd.encode("S", &opts).unwrap();
-        (String::from_utf8(e.to_bytes()).unwrap(), e.trace_text().to_string())
+        (
+            String::from_utf8(e.to_bytes()).unwrap(),
+            e.trace_text().to_string(),
+        )
     }
 
     #[test]

@@ -163,7 +163,9 @@ mod tests {
             })
         );
         let r = parse_response(b"* SORT 5 3 4 1 2\r\n").unwrap();
-        assert!(matches!(r, Response::Untagged(Untagged::Sort { ids, .. }) if ids == [5, 3, 4, 1, 2]));
+        assert!(
+            matches!(r, Response::Untagged(Untagged::Sort { ids, .. }) if ids == [5, 3, 4, 1, 2])
+        );
         let r = parse_response(b"* SORT\r\n").unwrap();
         assert!(matches!(r, Response::Untagged(Untagged::Sort { ids, .. }) if ids.is_empty()));
         let r = parse_response(b"* SORT 7 3 (MODSEQ 917162500)\r\n").unwrap();
@@ -184,7 +186,10 @@ mod tests {
                     3,
                     vec![node(
                         6,
-                        vec![node(4, vec![leaf(23)]), node(44, vec![node(7, vec![leaf(96)])])]
+                        vec![
+                            node(4, vec![leaf(23)]),
+                            node(44, vec![node(7, vec![leaf(96)])])
+                        ]
                     )]
                 ),
             ]
@@ -202,7 +207,13 @@ mod tests {
         // The ORDEREDSUBJECT example: "(166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)(177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)(196 (197)(198))(199)(200 202)(201)(203)(204)(205)(206 207)(208)".
         let t = threads("* THREAD (166)(167)(168)(169)(172)(170)(171)(173)(174 (175)(176)(178)(181)(180))(179)(177 (183)(182)(188)(184)(185)(186)(187)(189))(190)(191)(192)(193)(194 195)(196 (197)(198))(199)(200 202)(201)(203)(204)(205)(206 207)(208)\r\n").unwrap();
         assert_eq!(t.len(), 25);
-        assert_eq!(t[8], node(174, vec![leaf(175), leaf(176), leaf(178), leaf(181), leaf(180)]));
+        assert_eq!(
+            t[8],
+            node(
+                174,
+                vec![leaf(175), leaf(176), leaf(178), leaf(181), leaf(180)]
+            )
+        );
         assert_eq!(t[15], node(194, vec![leaf(195)]));
         assert_eq!(t[16], node(196, vec![leaf(197), leaf(198)]));
         assert_eq!(t[24], leaf(208));
@@ -222,7 +233,11 @@ mod tests {
     #[test]
     fn hostile_thread_answers_are_errors_not_overflows() {
         // Parentheses nested far deeper than any stack would survive by recursion.
-        let deep = format!("* THREAD {}1{}\r\n", "(".repeat(100_000), ")".repeat(100_000));
+        let deep = format!(
+            "* THREAD {}1{}\r\n",
+            "(".repeat(100_000),
+            ")".repeat(100_000)
+        );
         assert!(matches!(threads(&deep), Err(Error::Protocol { .. })));
         // A chain of 100 000 messages in one list: refused past MAX_DEPTH levels.
         let chain: Vec<String> = (1..=100_000).map(|n| n.to_string()).collect();
