@@ -469,3 +469,12 @@ fn search_stats_without_esearch_counts_a_plain_search() {
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();
 }
+
+#[test]
+fn answer_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Thread>();
+    send_sync::<SearchStats>();
+    send_sync::<SortKey>();
+    send_sync::<ThreadAlgorithm>();
+}
