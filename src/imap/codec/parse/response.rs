@@ -616,9 +616,9 @@ mod tests {
             matches!(untagged(b"* LIST () \"/\" {5}\r\nIN}BX\r\n"), Untagged::List(l) if l.name == b"IN}BX")
         );
         assert_eq!(
-            untagged(b"* SORT 3 1 2\r\n"),
+            untagged(b"* XSORT 3 1 2\r\n"),
             Untagged::Other {
-                raw: b"* SORT 3 1 2".to_vec()
+                raw: b"* XSORT 3 1 2".to_vec()
             }
         );
         assert_eq!(
