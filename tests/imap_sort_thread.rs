@@ -152,8 +152,14 @@ fn raw(m: &Mail) -> Vec<u8> {
 
 /// A fresh user whose INBOX holds exactly [`MAILS`] as UIDs 1..=6.
 fn built(dc: &Dovecot) -> ImapConnection {
+    built_for(dc).0
+}
+
+/// [`built`], with the user's config.
+fn built_for(dc: &Dovecot) -> (ImapConnection, Config) {
     let u = dc.add_user();
-    let conn = ImapConnection::connect(&dovecot_config(dc, &u)).unwrap();
+    let config = dovecot_config(dc, &u);
+    let conn = ImapConnection::connect(&config).unwrap();
     for (i, m) in MAILS.iter().enumerate() {
         let date =
             InternalDate::new(ImapDate::new(2024, 6, m.arrival).unwrap(), 9, 0, 0, 0).unwrap();
@@ -163,7 +169,7 @@ fn built(dc: &Dovecot) -> ImapConnection {
             .unwrap();
         assert_eq!(uid.uid, i as u32 + 1);
     }
-    conn
+    (conn, config)
 }
 
 fn rev(c: C) -> SortKey {
@@ -292,6 +298,28 @@ fn search_stats_from_esearch() {
         .search_stats("INBOX", &SearchQuery::subject("nothing"))
         .unwrap();
     assert_eq!(s, SearchStats::default());
+}
+
+#[test]
+fn handler_twins_answer_as_the_connection_does() {
+    let Some(dc) = dovecot::shared() else { return };
+    let (conn, account) = built_for(dc);
+    conn.logout();
+    let handler = mailwire::imap::ImapHandler::new().unwrap();
+    let all = SearchQuery::all();
+    let keys = [key(C::From), rev(C::Date)];
+    assert_eq!(
+        handler.sort(&account, "INBOX", &keys, &all).unwrap(),
+        vec![4, 2, 3, 1, 5, 6]
+    );
+    let threads = handler
+        .thread(&account, "INBOX", ThreadAlgorithm::OrderedSubject, &all)
+        .unwrap();
+    assert_eq!(threads[0], Thread::new(Some(2), vec![leaf(4), leaf(1)]));
+    let s = handler
+        .search_stats(&account, "INBOX", &SearchQuery::subject("offsite"))
+        .unwrap();
+    assert_eq!((s.min, s.max, s.count), (Some(5), Some(6), 2));
 }
 
 // --- scripted servers -------------------------------------------------------------------
