@@ -32,47 +32,45 @@ fn unsupported(what: &str, capability: &str, rfc: &str) -> Error {
 /// connection dropped) when a UID is 0 or repeats, since no folder holds a message twice;
 /// dropped when outside the query's own `UID` bounds.
 fn sort_answer(untagged: &[Untagged], bound: Option<&SequenceSet>) -> Result<Vec<u32>> {
-    let mut out = Vec::new();
-    let mut seen = SequenceSet::new();
+    let mut all = Vec::new();
     for u in untagged {
-        let Untagged::Sort { ids, .. } = u else {
-            continue;
-        };
-        for &uid in ids {
-            check_uid(uid, &mut seen, "SORT")?;
-            if bound.is_none_or(|b| b.contains(uid)) {
-                out.push(uid);
-            }
+        if let Untagged::Sort { ids, .. } = u {
+            all.extend_from_slice(ids);
         }
     }
-    Ok(out)
+    check_uids(&all, "SORT")?;
+    all.retain(|&uid| bound.is_none_or(|b| b.contains(uid)));
+    Ok(all)
 }
 
-/// A UID of a SORT / THREAD answer: not 0, not seen before in the same answer.
-fn check_uid(uid: u32, seen: &mut SequenceSet, answer: &str) -> Result<()> {
-    if uid == 0 || seen.contains(uid) {
+/// The UIDs of a SORT / THREAD answer: none 0, none twice (a sorted copy, so a hostile
+/// answer of a million UIDs costs O(n log n), not O(n²)).
+fn check_uids(uids: &[u32], answer: &str) -> Result<()> {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    let zero = sorted.first() == Some(&0);
+    let repeated = sorted.windows(2).find_map(|w| match w {
+        [a, b] if a == b => Some(*a),
+        _ => None,
+    });
+    if zero || repeated.is_some() {
+        let uid = repeated.unwrap_or(0);
         let what = format!("the {answer} answer names UID {uid} twice or as 0");
         return Err(Error::protocol(what, &[], 0));
     }
-    seen.insert(uid);
     Ok(())
 }
 
-/// The threads of every `* THREAD` of one command, each UID checked as for SORT.
+/// The threads of every `* THREAD` of one command, the UIDs checked as for SORT.
 fn thread_answer(untagged: Vec<Untagged>) -> Result<Vec<Thread>> {
     let mut out = Vec::new();
-    let mut seen = SequenceSet::new();
     for u in untagged {
-        let Untagged::Thread(threads) = u else {
-            continue;
-        };
-        for t in &threads {
-            for uid in t.uids() {
-                check_uid(uid, &mut seen, "THREAD")?;
-            }
+        if let Untagged::Thread(threads) = u {
+            out.extend(threads);
         }
-        out.extend(threads);
     }
+    let uids: Vec<u32> = out.iter().flat_map(Thread::uids).collect();
+    check_uids(&uids, "THREAD")?;
     Ok(out)
 }
 
@@ -248,5 +246,73 @@ impl ImapConnection {
             let c = run_ok(s, &command)?;
             stats_answer(&c.untagged).map_err(|e| broken(s, e))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_million_uid_answer_is_checked_by_sorting() {
+        let mut ids: Vec<u32> = (1..=1_000_000u32).map(|n| n * 2).collect();
+        let sort = |ids: Vec<u32>| vec![Untagged::Sort { ids, modseq: None }];
+        assert_eq!(
+            sort_answer(&sort(ids.clone()), None).unwrap().len(),
+            1_000_000
+        );
+        ids.push(1_000);
+        assert!(matches!(
+            sort_answer(&sort(ids.clone()), None),
+            Err(Error::Protocol { .. })
+        ));
+        ids.pop();
+        ids.insert(500, 0);
+        assert!(matches!(
+            sort_answer(&sort(ids), None),
+            Err(Error::Protocol { .. })
+        ));
+        // Split over two responses, a repeat across them still counts.
+        let two = vec![
+            Untagged::Sort {
+                ids: vec![5, 6],
+                modseq: None,
+            },
+            Untagged::Sort {
+                ids: vec![7, 5],
+                modseq: None,
+            },
+        ];
+        assert!(matches!(
+            sort_answer(&two, None),
+            Err(Error::Protocol { .. })
+        ));
+    }
+
+    #[test]
+    fn esearch_stats_consistency() {
+        let esearch = |items| {
+            vec![Untagged::Esearch {
+                tag: None,
+                uid: true,
+                items,
+            }]
+        };
+        use EsearchItem::{Count, Max, Min};
+        let ok = stats_answer(&esearch(vec![Min(3), Max(3), Count(1)])).unwrap();
+        assert_eq!((ok.min, ok.max, ok.count), (Some(3), Some(3), 1));
+        assert_eq!(
+            stats_answer(&esearch(vec![Count(0)])).unwrap(),
+            SearchStats::default()
+        );
+        for bad in [
+            vec![Min(3), Max(3), Count(2)],
+            vec![Min(2), Max(3), Count(1)],
+            vec![Min(0), Max(3), Count(2)],
+            vec![Min(3), Count(1)],
+            vec![Min(1), Max(3), Count(4)],
+        ] {
+            assert!(stats_answer(&esearch(bad.clone())).is_err(), "{bad:?}");
+        }
     }
 }
