@@ -14,6 +14,7 @@ use crate::pool::{AccountStats, PoolOptions};
 mod fetch;
 mod flags;
 mod folders;
+mod order;
 mod selection;
 mod sync;
 mod transfer;

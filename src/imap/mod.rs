@@ -21,8 +21,10 @@ pub mod uids;
 mod validity;
 
 pub use codec::InternalDate;
+pub use codec::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use connection::{
     AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces, Quota,
+    SearchStats,
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};
@@ -34,5 +36,5 @@ pub use search::SearchQuery;
 pub use seqset::SequenceSet;
 pub use session::{Capabilities, ConnectionState};
 pub use sync::{SyncDelta, SyncState, SyncStrategy};
-pub use types::Flag;
+pub use types::{Flag, Thread};
 pub use uids::{Uid, Uids};

@@ -299,6 +299,49 @@ pub enum EsearchItem {
     },
 }
 
+/// One node of a `THREAD` answer (RFC 5256): a message and the messages that answer it.
+///
+/// `uid` is `None` for a dummy parent: the server knows the children belong together
+/// (they answer the same missing message) but has no message for their parent, as in
+/// `((3)(5))`. A chain `(3 6 4)` is 3 with the single child 6, which has the child 4.
+/// Parsing refuses trees deeper than [`Thread::MAX_DEPTH`] levels.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Thread {
+    /// The message (UID or sequence number, by command), `None` for a dummy parent.
+    pub uid: Option<u32>,
+    /// The answers to it, in the server's order.
+    pub children: Vec<Thread>,
+}
+
+impl Thread {
+    /// The deepest tree a `THREAD` answer may hold (levels from a root); a deeper one is an
+    /// [`Error::Protocol`](crate::Error::Protocol), never a stack overflow.
+    pub const MAX_DEPTH: usize = 1000;
+
+    /// A node for `uid` (`None`: a dummy parent) with `children`.
+    pub fn new(uid: Option<u32>, children: Vec<Thread>) -> Thread {
+        Thread { uid, children }
+    }
+
+    /// A message without answers.
+    pub fn leaf(uid: u32) -> Thread {
+        Thread::new(Some(uid), Vec::new())
+    }
+
+    /// Every message in the tree, parents before children, siblings in the server's order
+    /// (dummy parents skipped).
+    pub fn uids(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(t) = stack.pop() {
+            out.extend(t.uid);
+            stack.extend(t.children.iter().rev());
+        }
+        out
+    }
+}
+
 /// One entry of a `NAMESPACE` response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -363,6 +406,16 @@ pub enum Untagged {
         /// The result items.
         items: Vec<EsearchItem>,
     },
+    /// `* SORT n n n [(MODSEQ m)]` (RFC 5256): the UIDs (or sequence numbers) in the
+    /// server's order.
+    Sort {
+        /// The numbers in the order sent.
+        ids: Vec<u32>,
+        /// The highest mod-sequence, with CONDSTORE.
+        modseq: Option<u64>,
+    },
+    /// `* THREAD (..)(..)` (RFC 5256): the threads, as trees.
+    Thread(Vec<Thread>),
     /// `* FLAGS (...)`.
     Flags(Vec<Flag>),
     /// `* n EXISTS`.

@@ -36,6 +36,7 @@ mod fetch;
 mod flags;
 mod folders;
 mod missing;
+mod order;
 mod search;
 mod server;
 mod sync;
@@ -43,6 +44,7 @@ mod transfer;
 
 pub use fetch::FetchWhat;
 pub use folders::FolderStatus;
+pub use order::SearchStats;
 pub use server::{Namespaces, Quota};
 pub use transfer::{AppendUid, CopyUids};
 

@@ -16,7 +16,7 @@
 //!
 //! The arguments live beside the grammar they belong to, one file a family: `auth`
 //! (LOGIN, AUTHENTICATE, SASL lines), `mailbox` (names and LIST patterns), `select`,
-//! `status`, `list`, `search`, `fetch`, `store`, `append`, `raw` (extension commands) and
+//! `status`, `list`, `search`, `sort` (SORT and THREAD), `fetch`, `store`, `append`, `raw` (extension commands) and
 //! `modseq` (the CONDSTORE numbers).
 
 mod append;
@@ -28,6 +28,7 @@ mod modseq;
 mod raw;
 mod search;
 mod select;
+mod sort;
 mod status;
 mod store;
 
@@ -40,6 +41,7 @@ pub use mailbox::MailboxName;
 pub use raw::RawArg;
 pub use search::SearchReturn;
 pub use select::{Qresync, SelectOptions};
+pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use status::StatusAttr;
 pub use store::StoreAction;
 
@@ -159,6 +161,20 @@ pub enum Command {
         query: SearchQuery,
         /// ESEARCH return options.
         returns: Option<Vec<SearchReturn>>,
+    },
+    /// `UID SORT (keys) UTF-8 query` (RFC 5256): the matching UIDs in the keys' order.
+    UidSort {
+        /// The sort keys (at least one), most significant first.
+        keys: Vec<SortKey>,
+        /// The query.
+        query: SearchQuery,
+    },
+    /// `UID THREAD algorithm UTF-8 query` (RFC 5256): the matching UIDs as threads.
+    UidThread {
+        /// The threading algorithm.
+        algorithm: ThreadAlgorithm,
+        /// The query.
+        query: SearchQuery,
     },
     /// `[UID] FETCH set (items) [(CHANGEDSINCE n [VANISHED])]`.
     Fetch {
@@ -363,6 +379,8 @@ impl Command {
             Command::UidExpunge(_) => "UID EXPUNGE",
             Command::Search { uid: true, .. } => "UID SEARCH",
             Command::Search { .. } => "SEARCH",
+            Command::UidSort { .. } => "UID SORT",
+            Command::UidThread { .. } => "UID THREAD",
             Command::Fetch { uid: true, .. } => "UID FETCH",
             Command::Fetch { .. } => "FETCH",
             Command::Store { uid: true, .. } => "UID STORE",
@@ -464,6 +482,8 @@ impl Command {
                 w.set(set, "UID set")
             }
             Command::Search { query, returns, .. } => search::search(w, query, returns.as_deref()),
+            Command::UidSort { keys, query } => sort::sort(w, keys, query),
+            Command::UidThread { algorithm, query } => sort::thread(w, *algorithm, query),
             Command::Fetch {
                 uid,
                 set,

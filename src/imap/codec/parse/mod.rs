@@ -20,13 +20,15 @@
 //! (response codes), `fetch` (FETCH items and [`FetchParts`]), `envelope`, `body_structure`,
 //! `quirks` (the tolerated server defects that need more than leniency: a response code on a
 //! bare line, a FETCH item in its own parentheses, a body section without its content, a
-//! negative `MODSEQ`).
+//! negative `MODSEQ`),
+//! `order` (the SORT and THREAD answers).
 
 mod body_structure;
 mod codes;
 mod cursor;
 mod envelope;
 mod fetch;
+mod order;
 mod quirks;
 mod response;
 

@@ -78,6 +78,8 @@ impl<'a> P<'a> {
             b"STATUS" => self.mailbox_status()?,
             b"SEARCH" => self.search()?,
             b"ESEARCH" => self.esearch()?,
+            b"SORT" => self.sort()?,
+            b"THREAD" => self.thread()?,
             b"VANISHED" => {
                 let mut earlier = false;
                 if self.eat(b'(') {
@@ -617,9 +619,9 @@ mod tests {
             matches!(untagged(b"* LIST () \"/\" {5}\r\nIN}BX\r\n"), Untagged::List(l) if l.name == b"IN}BX")
         );
         assert_eq!(
-            untagged(b"* SORT 3 1 2\r\n"),
+            untagged(b"* XSORT 3 1 2\r\n"),
             Untagged::Other {
-                raw: b"* SORT 3 1 2".to_vec()
+                raw: b"* XSORT 3 1 2".to_vec()
             }
         );
         assert_eq!(
