@@ -266,6 +266,9 @@ pub enum StatusData {
     Size(u64),
     /// `HIGHESTMODSEQ n` (CONDSTORE).
     HighestModSeq(u64),
+    /// `APPENDLIMIT n` (RFC 7889): the largest message the folder accepts, in bytes;
+    /// `None` for `APPENDLIMIT NIL` (no limit).
+    AppendLimit(Option<u64>),
     /// Any other item: its name (upper-cased) and its raw value.
     Other {
         /// The item's name, upper-cased.

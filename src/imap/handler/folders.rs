@@ -1,10 +1,12 @@
 //! `ImapHandler` calls on folders beyond `list_folders` / `folder_status`: listing by
-//! pattern, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled
+//! pattern, listing with status, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled
 //! connection for the call.
 
 use super::ImapHandler;
 use crate::config::Config;
 use crate::error::Result;
+use crate::imap::FolderStatus;
+use crate::imap::codec::StatusAttr;
 use crate::imap::folder::Folder;
 use crate::imap::mailbox::Mailbox;
 
@@ -19,6 +21,17 @@ impl ImapHandler {
     ) -> Result<Vec<Folder>> {
         self.conn(account)?
             .list_folders_matching(reference, pattern)
+    }
+
+    /// Every folder with its `STATUS`, in one `LIST` when the server offers
+    /// `LIST-STATUS` (see
+    /// [`ImapConnection::list_folders_with_status`](crate::imap::ImapConnection::list_folders_with_status)).
+    pub fn list_folders_with_status(
+        &self,
+        account: &Config,
+        items: &[StatusAttr],
+    ) -> Result<Vec<(Folder, Option<FolderStatus>)>> {
+        self.conn(account)?.list_folders_with_status(items)
     }
 
     /// Creates a folder.

@@ -198,6 +198,7 @@ impl<'a> P<'a> {
                 b"DELETED" => StatusData::Deleted(p.number()?),
                 b"SIZE" => StatusData::Size(p.number_u64()?),
                 b"HIGHESTMODSEQ" => StatusData::HighestModSeq(p.number_u64()?),
+                b"APPENDLIMIT" => StatusData::AppendLimit(p.number_or_nil()?),
                 _ => StatusData::Other {
                     name: lossy(&name),
                     raw: p.skip_value()?.to_vec(),
@@ -207,6 +208,19 @@ impl<'a> P<'a> {
             Ok(())
         })?;
         Ok(Untagged::MailboxStatus { mailbox, items })
+    }
+
+    /// A number, or `NIL` (RFC 7889's `APPENDLIMIT NIL`) as `None`.
+    fn number_or_nil(&mut self) -> Result<Option<u64>> {
+        if self
+            .b
+            .get(self.i..self.i + 3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"NIL"))
+        {
+            self.i += 3;
+            return Ok(None);
+        }
+        self.number_u64().map(Some)
     }
 
     pub(super) fn search(&mut self) -> Result<Untagged> {
@@ -509,6 +523,32 @@ mod tests {
         );
         // the non-extensible BODY form
         assert!(items.iter().any(|i| matches!(i, FetchData::Body(b) if matches!(**b, BodyStructure::Multipart { ref parts, .. } if parts.len() == 3))));
+    }
+
+    #[test]
+    fn status_size_and_appendlimit() {
+        // RFC 8438 and RFC 7889's examples; a LIST-STATUS answer (RFC 5819) is the same
+        // STATUS response after the LIST line.
+        assert_eq!(
+            untagged(b"* STATUS INBOX (MESSAGES 4 SIZE 8000 APPENDLIMIT 257890)\r\n"),
+            Untagged::MailboxStatus {
+                mailbox: b"INBOX".to_vec(),
+                items: vec![
+                    StatusData::Messages(4),
+                    StatusData::Size(8000),
+                    StatusData::AppendLimit(Some(257890))
+                ]
+            }
+        );
+        assert_eq!(
+            untagged(b"* STATUS Drafts (APPENDLIMIT NIL)\r\n"),
+            Untagged::MailboxStatus {
+                mailbox: b"Drafts".to_vec(),
+                items: vec![StatusData::AppendLimit(None)]
+            }
+        );
+        assert!(parse_response(b"* STATUS Drafts (APPENDLIMIT NILS)\r\n").is_err());
+        assert!(parse_response(b"* STATUS Drafts (SIZE 99999999999999999999999)\r\n").is_err());
     }
 
     #[test]
