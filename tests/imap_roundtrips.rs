@@ -247,3 +247,72 @@ fn list_status_on_a_scripted_server_and_append_limit_nil() {
     assert_eq!(listed[2].1, None);
     assert_eq!(status.append_limit, Some(257890));
 }
+
+/// A multipart message whose second part is `payload` in base64 (76-column lines).
+fn with_attachment(payload: &[u8]) -> Vec<u8> {
+    let encoded = support::base64(payload);
+    let mut lines = String::new();
+    for chunk in encoded.as_bytes().chunks(76) {
+        lines.push_str(std::str::from_utf8(chunk).unwrap());
+        lines.push_str("\r\n");
+    }
+    format!(
+        "From: a@example.org\r\nSubject: attachment\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n\
+         --b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"blob.bin\"\r\n\r\n{lines}--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn dovecot_binary_fetch_returns_the_attachment_decoded() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    // Every byte value, NUL and 0xFF included: the server may send it as a literal8.
+    let payload: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 256) as u8).collect();
+    assert!(payload.contains(&0) && payload.contains(&0xff));
+    dc.seed(&u.name, "INBOX", &[with_attachment(&payload)]);
+    let conn = ImapConnection::connect(&config(dc, &u)).unwrap();
+    assert!(conn.has_capability("BINARY"), "{:?}", conn.capabilities());
+    let decoded = conn.fetch_part_binary("INBOX", 1, &[2]).unwrap().unwrap();
+    assert_eq!(decoded.len(), payload.len());
+    assert!(decoded == payload, "the attachment differs from the original");
+    // The plain section is still base64, and the decoded one is not.
+    let encoded = conn.fetch_part("INBOX", 1, &[2]).unwrap().unwrap();
+    assert!(encoded.len() > payload.len() * 4 / 3, "{}", encoded.len());
+    assert_eq!(
+        conn.fetch_part_binary("INBOX", 1, &[1]).unwrap().as_deref(),
+        Some(&b"see the file"[..])
+    );
+    // No such message: None. Not marked \Seen by the BINARY.PEEK.
+    assert_eq!(conn.fetch_part_binary("INBOX", 99, &[2]).unwrap(), None);
+    let meta = conn.fetch_metadata("INBOX", &[1]).unwrap();
+    assert!(!meta[0].is_seen(), "{:?}", meta[0].flags());
+    // The handler's twin.
+    let handler = ImapHandler::new().unwrap();
+    let by_handler = handler
+        .fetch_part_binary(&config(dc, &u), "INBOX", 1, &[2])
+        .unwrap();
+    assert!(by_handler.as_deref() == Some(&payload[..]));
+    conn.logout();
+}
+
+#[test]
+fn binary_fetch_without_binary_is_a_clear_error_before_sending() {
+    let script = login("IMAP4rev1 UIDPLUS")
+        .expect_contains("LOGOUT")
+        .reply_tagged("OK bye")
+        .close();
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
+    let err = conn.fetch_part_binary("INBOX", 1, &[2]).unwrap_err();
+    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("BINARY"), "{err}");
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(10)));
+    server.assert_ok();
+}

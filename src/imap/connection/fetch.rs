@@ -299,6 +299,68 @@ impl ImapConnection {
         )
     }
 
+    /// Fetches one MIME part like [`fetch_part`](Self::fetch_part), decoded by the server:
+    /// `BINARY.PEEK[path]` (RFC 3516) returns the part with its
+    /// Content-Transfer-Encoding (base64, quoted-printable) removed, so an attachment
+    /// comes back as its original bytes. `None` if there is no such message (or the
+    /// server sends `NIL` for the part). Does not set `\Seen`.
+    ///
+    /// Needs `BINARY`: without it the call fails with [`Error::InvalidInput`] before
+    /// anything is sent (fetch with [`fetch_part`](Self::fetch_part) and decode the part
+    /// yourself, e.g. through [`Message::parts`](crate::Message::parts)). A server that
+    /// cannot decode the part's encoding answers `NO [UNKNOWN-CTE]`
+    /// ([`Error::Server`]).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// if let Some(pdf) = conn.fetch_part_binary("INBOX", 42, &[2])? {
+    ///     std::fs::write("attachment.pdf", pdf)?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_part_binary(
+        &self,
+        folder: &str,
+        uid: impl Into<Uid>,
+        path: &[u32],
+    ) -> Result<Option<Vec<u8>>> {
+        let uid = uid.into();
+        let (validity, uid) = (uid.validity(), uid.uid());
+        let memory = self.validities();
+        self.cancellable("fetching a decoded message part", |s| {
+            if !s.capabilities().has("BINARY") {
+                return Err(Error::invalid(
+                    "fetch_part_binary",
+                    "the server does not offer BINARY (RFC 3516); use fetch_part and decode the part's Content-Transfer-Encoding",
+                ));
+            }
+            ensure_acting(s, &memory, folder, validity)?;
+            let set = SequenceSet::single(uid);
+            let command = Command::uid_fetch(
+                set.clone(),
+                [
+                    FetchAttr::Uid,
+                    FetchAttr::Binary {
+                        part: path.to_vec(),
+                        partial: None,
+                        peek: true,
+                    },
+                ],
+            );
+            let c = s.soliciting(set, |s| run_ok(s, &command))?;
+            Ok(c.untagged.into_iter().find_map(|u| match u {
+                Untagged::Fetch { items, .. } if items.contains(&FetchData::Uid(uid)) => {
+                    items.into_iter().find_map(|i| match i {
+                        FetchData::Binary { data, .. } => data,
+                        _ => None,
+                    })
+                }
+                _ => None,
+            }))
+        })
+    }
+
     /// Fetches `len` bytes of a message starting at byte `offset` (a partial fetch).
     pub fn fetch_range(
         &self,
