@@ -316,3 +316,51 @@ fn binary_fetch_without_binary_is_a_clear_error_before_sending() {
     assert!(server.wait_done(Duration::from_secs(10)));
     server.assert_ok();
 }
+
+#[test]
+fn create_special_folder_sends_create_use_and_reports_useattr() {
+    use mailwire::imap::FolderKind;
+    let script = login("IMAP4rev1 SPECIAL-USE CREATE-SPECIAL-USE")
+        .expect_line("A2 CREATE Outbox (USE (\\Sent))")
+        .reply_tagged("OK MySpecial created")
+        .expect_line("A3 CREATE Entw&APw-rfe (USE (\\Drafts))")
+        .reply_tagged("NO [USEATTR] \\Drafts not supported here")
+        .expect_contains("LOGOUT")
+        .reply_tagged("OK bye")
+        .close();
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
+    conn.create_special_folder("Outbox", FolderKind::Sent).unwrap();
+    match conn.create_special_folder("Entwürfe", FolderKind::Drafts) {
+        Err(mailwire::Error::Server { code, .. }) => assert_eq!(code.as_deref(), Some("USEATTR")),
+        other => panic!("{other:?}"),
+    }
+    // No special use: refused before sending.
+    let err = conn
+        .create_special_folder("x", FolderKind::Other)
+        .unwrap_err();
+    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(10)));
+    server.assert_ok();
+}
+
+#[test]
+fn create_special_folder_without_the_capability_is_a_clear_error() {
+    use mailwire::imap::FolderKind;
+    // SPECIAL-USE (listing) without CREATE-SPECIAL-USE, as on Dovecot 2.3: nothing sent.
+    let script = login("IMAP4rev1 SPECIAL-USE")
+        .expect_contains("LOGOUT")
+        .reply_tagged("OK bye")
+        .close();
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
+    let err = conn
+        .create_special_folder("Outbox", FolderKind::Sent)
+        .unwrap_err();
+    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(err.to_string().contains("CREATE-SPECIAL-USE"), "{err}");
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(10)));
+    server.assert_ok();
+}

@@ -1,7 +1,10 @@
-//! `ImapConnection` calls on folders: LIST, STATUS, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE.
+//! `ImapConnection` calls on folders: LIST (with LIST-STATUS), STATUS, CREATE (with
+//! SPECIAL-USE) / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE.
 
 use super::*;
+use crate::imap::FolderKind;
 use crate::imap::codec::StatusAttr;
+use crate::imap::types::NameAttribute;
 
 /// What `STATUS` reported about a folder (fields the server did not send are `None`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,6 +58,20 @@ impl FolderStatus {
         }
         status
     }
+}
+
+/// The RFC 6154 attribute that marks a folder of `kind`; `None` for no special use.
+fn special_use_of(kind: FolderKind) -> Option<NameAttribute> {
+    Some(match kind {
+        FolderKind::Sent => NameAttribute::Sent,
+        FolderKind::Drafts => NameAttribute::Drafts,
+        FolderKind::Trash => NameAttribute::Trash,
+        FolderKind::Junk => NameAttribute::Junk,
+        FolderKind::Archive => NameAttribute::Archive,
+        FolderKind::All => NameAttribute::All,
+        FolderKind::Flagged => NameAttribute::Flagged,
+        _ => return None,
+    })
 }
 
 /// Whether the server refused a command with `NO` (the session is fine).
@@ -312,6 +329,48 @@ impl ImapConnection {
     /// Creates a folder (intermediate levels as the server's rules allow).
     pub fn create_folder(&self, folder: &str) -> Result<()> {
         self.with(|s| run_ok(s, &Command::Create(MailboxName::new(folder))).map(drop))
+    }
+
+    /// Creates a folder marked for a special use (`CREATE name (USE (\Sent))`, RFC 6154),
+    /// so other clients find it as the Sent (Drafts, Trash, …) folder.
+    ///
+    /// Needs `CREATE-SPECIAL-USE` (Dovecot 2.3 lacks it; its special uses come from its
+    /// configuration): without it the call fails with [`Error::InvalidInput`] naming the
+    /// capability, before anything is sent, and so does a kind that is no special use
+    /// ([`FolderKind::Inbox`](crate::imap::FolderKind::Inbox),
+    /// [`FolderKind::Other`](crate::imap::FolderKind::Other)). A server that cannot give
+    /// the folder that use answers `NO [USEATTR]` ([`Error::Server`] with that code).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FolderKind};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// if conn.has_capability("CREATE-SPECIAL-USE") {
+    ///     conn.create_special_folder("Outbox", FolderKind::Sent)?;
+    /// } else {
+    ///     conn.create_folder("Outbox")?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn create_special_folder(&self, folder: &str, kind: FolderKind) -> Result<()> {
+        let Some(attribute) = special_use_of(kind) else {
+            return Err(Error::invalid(
+                "create_special_folder",
+                format!("{kind} is no special use (RFC 6154 names sent, drafts, trash, junk, archive, all and flagged)"),
+            ));
+        };
+        self.with(|s| {
+            if !s.capabilities().has("CREATE-SPECIAL-USE") {
+                return Err(Error::invalid(
+                    "create_special_folder",
+                    "the server does not offer CREATE-SPECIAL-USE (RFC 6154); use create_folder (the server may mark folders by its own configuration)",
+                ));
+            }
+            let command = Command::CreateSpecialUse {
+                mailbox: MailboxName::new(folder),
+                uses: vec![attribute],
+            };
+            run_ok(s, &command).map(drop)
+        })
     }
 
     /// Deletes a folder.

@@ -5,7 +5,7 @@
 use super::ImapHandler;
 use crate::config::Config;
 use crate::error::Result;
-use crate::imap::FolderStatus;
+use crate::imap::{FolderKind, FolderStatus};
 use crate::imap::codec::StatusAttr;
 use crate::imap::folder::Folder;
 use crate::imap::mailbox::Mailbox;
@@ -37,6 +37,17 @@ impl ImapHandler {
     /// Creates a folder.
     pub fn create_folder(&self, account: &Config, folder: &str) -> Result<()> {
         self.conn(account)?.create_folder(folder)
+    }
+
+    /// Creates a folder marked for a special use (`CREATE-SPECIAL-USE`, see
+    /// [`ImapConnection::create_special_folder`](crate::imap::ImapConnection::create_special_folder)).
+    pub fn create_special_folder(
+        &self,
+        account: &Config,
+        folder: &str,
+        kind: FolderKind,
+    ) -> Result<()> {
+        self.conn(account)?.create_special_folder(folder, kind)
     }
 
     /// Deletes a folder, leaving it first without expunging when the pooled connection
