@@ -364,3 +364,51 @@ fn create_special_folder_without_the_capability_is_a_clear_error() {
     assert!(server.wait_done(Duration::from_secs(10)));
     server.assert_ok();
 }
+
+#[test]
+fn dovecot_metadata_carries_the_preview() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let u = dc.add_user();
+    let body = "Lunch on Friday? The new place opens at noon.";
+    let message = format!("From: a@example.org\r\nSubject: lunch\r\n\r\n{body}\r\n");
+    dc.seed(&u.name, "INBOX", &[message.into_bytes()]);
+    let conn = ImapConnection::connect(&config(dc, &u)).unwrap();
+    assert!(conn.has_capability("PREVIEW"), "{:?}", conn.capabilities());
+    let meta = conn.fetch_metadata("INBOX", &[1]).unwrap();
+    assert_eq!(meta[0].preview(), Some(body), "{:?}", meta[0].meta());
+    // Still \Seen-free, and a full fetch asks no preview.
+    assert!(!meta[0].is_seen());
+    let full = conn.fetch_messages("INBOX", &[1]).unwrap();
+    assert_eq!(full[0].preview(), None);
+    conn.logout();
+}
+
+#[test]
+fn preview_is_asked_only_when_offered() {
+    let fetch = |caps: &str, asks: bool| {
+        login(caps)
+            .expect_contains("SELECT INBOX")
+            .send_line("* 1 EXISTS")
+            .send_line("* OK [UIDVALIDITY 1] ok")
+            .reply_tagged("OK [READ-WRITE] selected")
+            .expect(move |l| l.contains("UID FETCH 7") && l.contains("PREVIEW") == asks)
+            .send_line("* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 10 PREVIEW NIL)")
+            .reply_tagged("OK fetched")
+    };
+    for (caps, asks) in [("IMAP4rev1 PREVIEW", true), ("IMAP4rev1", false)] {
+        let script = fetch(caps, asks)
+            .expect_contains("LOGOUT")
+            .reply_tagged("OK bye")
+            .close();
+        let server = ScriptServer::start_seq(vec![script]);
+        let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
+        let meta = conn.fetch_metadata("INBOX", &[7]).unwrap_or_else(|e| panic!("{caps}: {e}"));
+        assert_eq!(meta.len(), 1);
+        assert_eq!(meta[0].preview(), None);
+        conn.logout();
+        assert!(server.wait_done(Duration::from_secs(10)));
+        server.assert_ok();
+    }
+}

@@ -477,6 +477,9 @@ pub enum FetchData {
     Rfc822Text(Option<Vec<u8>>),
     /// `MODSEQ (n)` (CONDSTORE).
     ModSeq(u64),
+    /// `PREVIEW text` (RFC 8970): at most 256 characters of plain text (longer is cut
+    /// there); `None` for `NIL` (the server has none to give).
+    Preview(Option<String>),
     /// `X-GM-MSGID n` (Gmail).
     GmMsgId(u64),
     /// `X-GM-THRID n` (Gmail).

@@ -16,7 +16,9 @@ pub enum FetchWhat {
     Headers,
 }
 
-fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
+/// The items of a fetch of `what`; `preview` asks `PREVIEW` with the metadata (the
+/// server offers it).
+fn fetch_items(what: FetchWhat, preview: bool) -> Vec<FetchAttr> {
     let mut items = vec![
         FetchAttr::Uid,
         FetchAttr::Flags,
@@ -27,6 +29,9 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
         FetchWhat::Metadata => {
             items.push(FetchAttr::Envelope);
             items.push(FetchAttr::BodyStructure);
+            if preview {
+                items.push(FetchAttr::Preview);
+            }
         }
         FetchWhat::Full => items.push(FetchAttr::full_message()),
         FetchWhat::Headers => items.push(FetchAttr::peek(Section::header())),
@@ -114,6 +119,10 @@ fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
         envelope: parts.envelope.map(|e| Box::new(meta::envelope(*e))),
         body_structure: parts.body_structure,
         mod_seq: parts.mod_seq,
+        preview: parts.other.into_iter().find_map(|item| match item {
+            FetchData::Preview(text) => text,
+            _ => None,
+        }),
     };
     (meta, parts.content)
 }
@@ -214,10 +223,10 @@ impl ImapConnection {
         if set.is_empty() {
             return Ok(Vec::new());
         }
-        let items = fetch_items(what);
         let memory = self.validities();
         self.cancellable("fetching messages", |s| {
             ensure_acting(s, &memory, folder, carried)?;
+            let items = fetch_items(what, s.capabilities().has("PREVIEW"));
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
