@@ -63,8 +63,16 @@ fn dovecot_list_status_equals_separate_status_calls_in_one_command() {
     let u = dc.add_user();
     dc.seed(&u.name, "INBOX", &[mail(1), mail(2), mail(3)]);
     let conn = ImapConnection::connect(&config(dc, &u)).unwrap();
-    assert!(conn.has_capability("LIST-STATUS"), "{:?}", conn.capabilities());
-    assert!(conn.has_capability("STATUS=SIZE"), "{:?}", conn.capabilities());
+    assert!(
+        conn.has_capability("LIST-STATUS"),
+        "{:?}",
+        conn.capabilities()
+    );
+    assert!(
+        conn.has_capability("STATUS=SIZE"),
+        "{:?}",
+        conn.capabilities()
+    );
     conn.create_folder("Projects/2026").unwrap();
     conn.create_folder("Résumé").unwrap();
     conn.append("Résumé", &mail(9), &[], None).unwrap();
@@ -87,7 +95,9 @@ fn dovecot_list_status_equals_separate_status_calls_in_one_command() {
             assert_eq!(status, &None, "{folder:?}");
             continue;
         }
-        let status = status.as_ref().unwrap_or_else(|| panic!("no status: {folder:?}"));
+        let status = status
+            .as_ref()
+            .unwrap_or_else(|| panic!("no status: {folder:?}"));
         let separate = conn.folder_status(&folder.name).unwrap();
         assert_eq!(status, &separate, "{}", folder.name);
         compared += 1;
@@ -113,7 +123,10 @@ fn dovecot_list_status_equals_separate_status_calls_in_one_command() {
     assert_eq!(commands_sent(&conn, before), ["LIST"]);
     let inbox = only.iter().find(|(f, _)| f.name == "INBOX").unwrap();
     let inbox = inbox.1.as_ref().unwrap();
-    assert_eq!((inbox.messages, inbox.unseen, inbox.size), (Some(3), None, None));
+    assert_eq!(
+        (inbox.messages, inbox.unseen, inbox.size),
+        (Some(3), None, None)
+    );
     let handler = ImapHandler::new().unwrap();
     let by_handler = handler
         .list_folders_with_status(&config(dc, &u), &[StatusAttr::Messages])
@@ -239,7 +252,10 @@ fn list_status_on_a_scripted_server_and_append_limit_nil() {
     server.assert_ok();
     assert_eq!(listed.len(), 3, "{listed:?}");
     let inbox = listed[0].1.as_ref().unwrap();
-    assert_eq!((inbox.messages, inbox.append_limit), (Some(17), Some(257890)));
+    assert_eq!(
+        (inbox.messages, inbox.append_limit),
+        (Some(17), Some(257890))
+    );
     assert!(listed[0].0.subscribed);
     let drafts = listed[1].1.as_ref().unwrap();
     assert_eq!((drafts.messages, drafts.append_limit), (Some(2), None));
@@ -280,7 +296,10 @@ fn dovecot_binary_fetch_returns_the_attachment_decoded() {
     assert!(conn.has_capability("BINARY"), "{:?}", conn.capabilities());
     let decoded = conn.fetch_part_binary("INBOX", 1, &[2]).unwrap().unwrap();
     assert_eq!(decoded.len(), payload.len());
-    assert!(decoded == payload, "the attachment differs from the original");
+    assert!(
+        decoded == payload,
+        "the attachment differs from the original"
+    );
     // The plain section is still base64, and the decoded one is not.
     let encoded = conn.fetch_part("INBOX", 1, &[2]).unwrap().unwrap();
     assert!(encoded.len() > payload.len() * 4 / 3, "{}", encoded.len());
@@ -310,7 +329,10 @@ fn binary_fetch_without_binary_is_a_clear_error_before_sending() {
     let server = ScriptServer::start_seq(vec![script]);
     let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
     let err = conn.fetch_part_binary("INBOX", 1, &[2]).unwrap_err();
-    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, mailwire::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("BINARY"), "{err}");
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(10)));
@@ -330,7 +352,8 @@ fn create_special_folder_sends_create_use_and_reports_useattr() {
         .close();
     let server = ScriptServer::start_seq(vec![script]);
     let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
-    conn.create_special_folder("Outbox", FolderKind::Sent).unwrap();
+    conn.create_special_folder("Outbox", FolderKind::Sent)
+        .unwrap();
     match conn.create_special_folder("Entwürfe", FolderKind::Drafts) {
         Err(mailwire::Error::Server { code, .. }) => assert_eq!(code.as_deref(), Some("USEATTR")),
         other => panic!("{other:?}"),
@@ -339,7 +362,10 @@ fn create_special_folder_sends_create_use_and_reports_useattr() {
     let err = conn
         .create_special_folder("x", FolderKind::Other)
         .unwrap_err();
-    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, mailwire::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(10)));
     server.assert_ok();
@@ -358,7 +384,10 @@ fn create_special_folder_without_the_capability_is_a_clear_error() {
     let err = conn
         .create_special_folder("Outbox", FolderKind::Sent)
         .unwrap_err();
-    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, mailwire::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("CREATE-SPECIAL-USE"), "{err}");
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(10)));
@@ -404,7 +433,9 @@ fn preview_is_asked_only_when_offered() {
             .close();
         let server = ScriptServer::start_seq(vec![script]);
         let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
-        let meta = conn.fetch_metadata("INBOX", &[7]).unwrap_or_else(|e| panic!("{caps}: {e}"));
+        let meta = conn
+            .fetch_metadata("INBOX", &[7])
+            .unwrap_or_else(|e| panic!("{caps}: {e}"));
         assert_eq!(meta.len(), 1);
         assert_eq!(meta[0].preview(), None);
         conn.logout();

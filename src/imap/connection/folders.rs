@@ -355,7 +355,9 @@ impl ImapConnection {
         let Some(attribute) = special_use_of(kind) else {
             return Err(Error::invalid(
                 "create_special_folder",
-                format!("{kind} is no special use (RFC 6154 names sent, drafts, trash, junk, archive, all and flagged)"),
+                format!(
+                    "{kind} is no special use (RFC 6154 names sent, drafts, trash, junk, archive, all and flagged)"
+                ),
             ));
         };
         self.with(|s| {

@@ -5,10 +5,10 @@
 use super::ImapHandler;
 use crate::config::Config;
 use crate::error::Result;
-use crate::imap::{FolderKind, FolderStatus};
 use crate::imap::codec::StatusAttr;
 use crate::imap::folder::Folder;
 use crate::imap::mailbox::Mailbox;
+use crate::imap::{FolderKind, FolderStatus};
 
 impl ImapHandler {
     /// The folders matching `pattern` (`*` any levels, `%` one level) under `reference`

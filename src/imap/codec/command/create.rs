@@ -61,10 +61,7 @@ mod tests {
             mailbox: "Entwürfe".into(),
             uses: vec![NameAttribute::Drafts],
         };
-        assert_eq!(
-            enc(&unicode),
-            "A1 CREATE Entw&APw-rfe (USE (\\Drafts))\r\n"
-        );
+        assert_eq!(enc(&unicode), "A1 CREATE Entw&APw-rfe (USE (\\Drafts))\r\n");
         for uses in [
             vec![],
             vec![NameAttribute::Other("Sent".into())],
