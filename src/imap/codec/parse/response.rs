@@ -666,10 +666,10 @@ mod tests {
             }
         );
         assert_eq!(
-            fetch(b"* 1 FETCH (PREVIEW \"hi there\" UID 4)\r\n"),
+            fetch(b"* 1 FETCH (X-SNIPPET \"hi there\" UID 4)\r\n"),
             vec![
                 FetchData::Other {
-                    name: "PREVIEW".into(),
+                    name: "X-SNIPPET".into(),
                     raw: b"\"hi there\"".to_vec()
                 },
                 FetchData::Uid(4)
