@@ -284,14 +284,18 @@ impl ImapConnection {
             };
             let limit = append_limit_capability(s.capabilities());
             if s.capabilities().has("LIST-STATUS") {
-                let mut listing = list_in(s, "", "*", &items)?;
+                let listing = list_in(s, "", "*", &items)?;
+                // By name: one lookup a folder, however many the account has (the first
+                // answer for a name counts).
+                let mut by_name: std::collections::HashMap<Vec<u8>, Vec<StatusData>> =
+                    std::collections::HashMap::with_capacity(listing.statuses.len());
+                for (name, st) in listing.statuses {
+                    by_name.entry(name).or_insert(st);
+                }
                 let mut out = Vec::with_capacity(listing.folders.len());
                 for folder in listing.folders {
-                    let status = listing
-                        .statuses
-                        .iter()
-                        .position(|(name, _)| *name == folder.raw_name)
-                        .map(|i| listing.statuses.swap_remove(i).1)
+                    let status = by_name
+                        .remove(&folder.raw_name)
                         .filter(|_| folder.is_selectable())
                         .map(|st| FolderStatus::from_items(&folder.name, st, limit));
                     out.push((folder, status));
