@@ -322,7 +322,7 @@ impl ImapConnection {
     ///
     /// ```no_run
     /// # use mailwire::imap::ImapConnection;
-    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// # fn demo(conn: &ImapConnection) -> Result<(), Box<dyn std::error::Error>> {
     /// if let Some(pdf) = conn.fetch_part_binary("INBOX", 42, &[2])? {
     ///     std::fs::write("attachment.pdf", pdf)?;
     /// }
