@@ -266,6 +266,9 @@ pub enum StatusData {
     Size(u64),
     /// `HIGHESTMODSEQ n` (CONDSTORE).
     HighestModSeq(u64),
+    /// `APPENDLIMIT n` (RFC 7889): the largest message the folder accepts, in bytes;
+    /// `None` for `APPENDLIMIT NIL` (no limit).
+    AppendLimit(Option<u64>),
     /// Any other item: its name (upper-cased) and its raw value.
     Other {
         /// The item's name, upper-cased.
@@ -527,6 +530,9 @@ pub enum FetchData {
     Rfc822Text(Option<Vec<u8>>),
     /// `MODSEQ (n)` (CONDSTORE).
     ModSeq(u64),
+    /// `PREVIEW text` (RFC 8970): at most 256 characters of plain text (longer is cut
+    /// there); `None` for `NIL` (the server has none to give).
+    Preview(Option<String>),
     /// `X-GM-MSGID n` (Gmail).
     GmMsgId(u64),
     /// `X-GM-THRID n` (Gmail).

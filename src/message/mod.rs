@@ -139,6 +139,9 @@ pub struct MessageMeta {
     pub body_structure: Option<Box<BodyStructure>>,
     /// The mod-sequence (CONDSTORE).
     pub mod_seq: Option<u64>,
+    /// The server's plain-text preview of the message (IMAP `PREVIEW`, RFC 8970; at most
+    /// 256 characters), when fetched.
+    pub preview: Option<String>,
 }
 
 impl Message {
@@ -203,6 +206,12 @@ impl Message {
     /// The UID, when fetched over IMAP.
     pub fn uid(&self) -> Option<u32> {
         self.meta.uid
+    }
+
+    /// The server's short plain-text preview (IMAP `PREVIEW`, RFC 8970), when the
+    /// metadata fetch got one: servers that offer `PREVIEW` are asked for it.
+    pub fn preview(&self) -> Option<&str> {
+        self.meta.preview.as_deref()
     }
 
     /// The flags reported by the server (empty when not fetched).

@@ -16,7 +16,9 @@ pub enum FetchWhat {
     Headers,
 }
 
-fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
+/// The items of a fetch of `what`; `preview` asks `PREVIEW` with the metadata (the
+/// server offers it).
+fn fetch_items(what: FetchWhat, preview: bool) -> Vec<FetchAttr> {
     let mut items = vec![
         FetchAttr::Uid,
         FetchAttr::Flags,
@@ -27,6 +29,9 @@ fn fetch_items(what: FetchWhat) -> Vec<FetchAttr> {
         FetchWhat::Metadata => {
             items.push(FetchAttr::Envelope);
             items.push(FetchAttr::BodyStructure);
+            if preview {
+                items.push(FetchAttr::Preview);
+            }
         }
         FetchWhat::Full => items.push(FetchAttr::full_message()),
         FetchWhat::Headers => items.push(FetchAttr::peek(Section::header())),
@@ -114,6 +119,10 @@ fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
         envelope: parts.envelope.map(|e| Box::new(meta::envelope(*e))),
         body_structure: parts.body_structure,
         mod_seq: parts.mod_seq,
+        preview: parts.other.into_iter().find_map(|item| match item {
+            FetchData::Preview(text) => text,
+            _ => None,
+        }),
     };
     (meta, parts.content)
 }
@@ -214,10 +223,10 @@ impl ImapConnection {
         if set.is_empty() {
             return Ok(Vec::new());
         }
-        let items = fetch_items(what);
         let memory = self.validities();
         self.cancellable("fetching messages", |s| {
             ensure_acting(s, &memory, folder, carried)?;
+            let items = fetch_items(what, s.capabilities().has("PREVIEW"));
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
@@ -297,6 +306,68 @@ impl ImapConnection {
             uid.into(),
             FetchAttr::peek(Section::part(path.to_vec())),
         )
+    }
+
+    /// Fetches one MIME part like [`fetch_part`](Self::fetch_part), decoded by the server:
+    /// `BINARY.PEEK[path]` (RFC 3516) returns the part with its
+    /// Content-Transfer-Encoding (base64, quoted-printable) removed, so an attachment
+    /// comes back as its original bytes. `None` if there is no such message (or the
+    /// server sends `NIL` for the part). Does not set `\Seen`.
+    ///
+    /// Needs `BINARY`: without it the call fails with [`Error::InvalidInput`] before
+    /// anything is sent (fetch with [`fetch_part`](Self::fetch_part) and decode the part
+    /// yourself, e.g. through [`Message::parts`](crate::Message::parts)). A server that
+    /// cannot decode the part's encoding answers `NO [UNKNOWN-CTE]`
+    /// ([`Error::Server`]).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> Result<(), Box<dyn std::error::Error>> {
+    /// if let Some(pdf) = conn.fetch_part_binary("INBOX", 42, &[2])? {
+    ///     std::fs::write("attachment.pdf", pdf)?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch_part_binary(
+        &self,
+        folder: &str,
+        uid: impl Into<Uid>,
+        path: &[u32],
+    ) -> Result<Option<Vec<u8>>> {
+        let uid = uid.into();
+        let (validity, uid) = (uid.validity(), uid.uid());
+        let memory = self.validities();
+        self.cancellable("fetching a decoded message part", |s| {
+            if !s.capabilities().has("BINARY") {
+                return Err(Error::invalid(
+                    "fetch_part_binary",
+                    "the server does not offer BINARY (RFC 3516); use fetch_part and decode the part's Content-Transfer-Encoding",
+                ));
+            }
+            ensure_acting(s, &memory, folder, validity)?;
+            let set = SequenceSet::single(uid);
+            let command = Command::uid_fetch(
+                set.clone(),
+                [
+                    FetchAttr::Uid,
+                    FetchAttr::Binary {
+                        part: path.to_vec(),
+                        partial: None,
+                        peek: true,
+                    },
+                ],
+            );
+            let c = s.soliciting(set, |s| run_ok(s, &command))?;
+            Ok(c.untagged.into_iter().find_map(|u| match u {
+                Untagged::Fetch { items, .. } if items.contains(&FetchData::Uid(uid)) => {
+                    items.into_iter().find_map(|i| match i {
+                        FetchData::Binary { data, .. } => data,
+                        _ => None,
+                    })
+                }
+                _ => None,
+            }))
+        })
     }
 
     /// Fetches `len` bytes of a message starting at byte `offset` (a partial fetch).

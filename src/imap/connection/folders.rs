@@ -1,6 +1,10 @@
-//! `ImapConnection` calls on folders: LIST, STATUS, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE.
+//! `ImapConnection` calls on folders: LIST (with LIST-STATUS), STATUS, CREATE (with
+//! SPECIAL-USE) / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE.
 
 use super::*;
+use crate::imap::FolderKind;
+use crate::imap::codec::StatusAttr;
+use crate::imap::types::NameAttribute;
 
 /// What `STATUS` reported about a folder (fields the server did not send are `None`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +24,187 @@ pub struct FolderStatus {
     pub uid_validity: Option<u32>,
     /// The highest mod-sequence (CONDSTORE).
     pub highest_modseq: Option<u64>,
+    /// The folder's total size in bytes (`STATUS=SIZE`, RFC 8438), when the server
+    /// offers it.
+    pub size: Option<u64>,
+    /// The largest message the folder accepts, in bytes (`APPENDLIMIT`, RFC 7889): the
+    /// folder's own `STATUS APPENDLIMIT`, else the server-wide `APPENDLIMIT=n`
+    /// capability; `None` when the server states no limit (or `APPENDLIMIT NIL`).
+    pub append_limit: Option<u64>,
+}
+
+impl FolderStatus {
+    /// Fills the status from a `STATUS` answer's items; `limit` is the server-wide
+    /// `APPENDLIMIT=n`, used when the folder states none.
+    fn from_items(name: &str, items: Vec<StatusData>, limit: Option<u64>) -> FolderStatus {
+        let mut status = FolderStatus {
+            name: name.to_string(),
+            append_limit: limit,
+            ..FolderStatus::default()
+        };
+        for item in items {
+            match item {
+                StatusData::Messages(n) => status.messages = Some(n),
+                StatusData::Recent(n) => status.recent = Some(n),
+                StatusData::Unseen(n) => status.unseen = Some(n),
+                StatusData::UidNext(n) => status.uid_next = Some(n),
+                StatusData::UidValidity(n) => status.uid_validity = Some(n),
+                StatusData::HighestModSeq(n) => status.highest_modseq = Some(n),
+                StatusData::Size(n) => status.size = Some(n),
+                // NIL: this folder has no limit, whatever the server-wide one says.
+                StatusData::AppendLimit(n) => status.append_limit = n,
+                _ => {}
+            }
+        }
+        status
+    }
+}
+
+/// The RFC 6154 attribute that marks a folder of `kind`; `None` for no special use.
+fn special_use_of(kind: FolderKind) -> Option<NameAttribute> {
+    Some(match kind {
+        FolderKind::Sent => NameAttribute::Sent,
+        FolderKind::Drafts => NameAttribute::Drafts,
+        FolderKind::Trash => NameAttribute::Trash,
+        FolderKind::Junk => NameAttribute::Junk,
+        FolderKind::Archive => NameAttribute::Archive,
+        FolderKind::All => NameAttribute::All,
+        FolderKind::Flagged => NameAttribute::Flagged,
+        _ => return None,
+    })
+}
+
+/// Whether the server refused a command with `NO` (the session is fine).
+fn is_refused(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Server {
+            status: crate::error::ServerStatus::No,
+            ..
+        }
+    )
+}
+
+/// The server-wide limit of `APPENDLIMIT=n` (RFC 7889), when announced with a value.
+pub(super) fn append_limit_capability(caps: &Capabilities) -> Option<u64> {
+    caps.iter()
+        .filter_map(|c| c.strip_prefix("APPENDLIMIT="))
+        .find_map(|n| n.parse::<u64>().ok())
+}
+
+/// Whether the server has `APPENDLIMIT` (with or without a value).
+fn has_append_limit(caps: &Capabilities) -> bool {
+    caps.iter()
+        .any(|c| c == "APPENDLIMIT" || c.starts_with("APPENDLIMIT="))
+}
+
+/// The STATUS items [`ImapConnection::folder_status`] asks for on this server: the
+/// five of RFC 3501, then HIGHESTMODSEQ, SIZE and APPENDLIMIT where offered.
+fn default_status_items(caps: &Capabilities) -> Vec<StatusAttr> {
+    let mut items = vec![
+        StatusAttr::Messages,
+        StatusAttr::Recent,
+        StatusAttr::UidNext,
+        StatusAttr::UidValidity,
+        StatusAttr::Unseen,
+    ];
+    if caps.has("CONDSTORE") {
+        items.push(StatusAttr::HighestModSeq);
+    }
+    if caps.has("STATUS=SIZE") {
+        items.push(StatusAttr::Size);
+    }
+    if has_append_limit(caps) {
+        items.push(StatusAttr::AppendLimit);
+    }
+    items
+}
+
+/// What one LIST (possibly with `RETURN (STATUS ...)`) produced: the folders and the
+/// STATUS answers by raw mailbox name.
+struct Listing {
+    folders: Vec<Folder>,
+    statuses: Vec<(Vec<u8>, Vec<StatusData>)>,
+}
+
+/// LIST (plus LSUB on a server without LIST-EXTENDED); with `status` not empty, asks
+/// `RETURN (STATUS (...))` (the caller checked LIST-STATUS).
+fn list_in(
+    s: &mut Session,
+    reference: &str,
+    pattern: &str,
+    status: &[StatusAttr],
+) -> Result<Listing> {
+    let extended = s.capabilities().has("LIST-EXTENDED");
+    let mut returns = ListReturn::new();
+    if extended {
+        // Without RETURN (CHILDREN) a LIST-EXTENDED server may omit \HasChildren.
+        returns = returns.subscribed().children();
+        if s.capabilities().has("SPECIAL-USE") {
+            returns = returns.special_use();
+        }
+    }
+    if !status.is_empty() {
+        returns = returns.status(status.iter().copied());
+    }
+    let list = Command::List {
+        reference: MailboxName::new(reference),
+        pattern: pattern.to_string(),
+        returns,
+    };
+    let c = run_ok(s, &list)?;
+    // After ENABLE UTF8=ACCEPT (or on a UTF8=ONLY server) names come back as UTF-8,
+    // not modified UTF-7 (RFC 6855 §3).
+    let utf8 = s.utf8_accept() || s.capabilities().has("UTF8=ONLY");
+    let mut folders = Vec::new();
+    let mut statuses = Vec::new();
+    for u in c.untagged {
+        match u {
+            Untagged::List(item) => folders.push(to_folder(item, utf8)),
+            Untagged::MailboxStatus { mailbox, items } => statuses.push((mailbox, items)),
+            _ => {}
+        }
+    }
+    if !extended {
+        let lsub = Command::Lsub {
+            reference: MailboxName::new(reference),
+            pattern: pattern.to_string(),
+        };
+        let c = run_ok(s, &lsub)?;
+        let subscribed: Vec<Vec<u8>> = c
+            .untagged
+            .into_iter()
+            .filter_map(|u| match u {
+                Untagged::Lsub(item) => Some(item.name),
+                _ => None,
+            })
+            .collect();
+        for f in &mut folders {
+            f.subscribed = subscribed.contains(&f.raw_name);
+        }
+    }
+    crate::imap::folder::settle_kinds(&mut folders);
+    Ok(Listing { folders, statuses })
+}
+
+/// One `STATUS` of `folder`, asking `items`; the answer's items.
+fn status_in(s: &mut Session, folder: &str, items: Vec<StatusAttr>) -> Result<Vec<StatusData>> {
+    let c = run_on_folder(
+        s,
+        folder,
+        &Command::Status {
+            mailbox: MailboxName::new(folder),
+            items,
+        },
+    )?;
+    Ok(c.untagged
+        .into_iter()
+        .filter_map(|u| match u {
+            Untagged::MailboxStatus { items, .. } => Some(items),
+            _ => None,
+        })
+        .flatten()
+        .collect())
 }
 
 pub(super) fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
@@ -59,105 +244,139 @@ impl ImapConnection {
 
     /// The folders matching `pattern` (`*` any levels, `%` one level) under `reference`.
     pub fn list_folders_matching(&self, reference: &str, pattern: &str) -> Result<Vec<Folder>> {
+        self.with(|s| list_in(s, reference, pattern, &[]).map(|l| l.folders))
+    }
+
+    /// Every folder with its `STATUS` in as few round trips as the server allows: one
+    /// `LIST "" * RETURN (STATUS (...))` when it offers `LIST-STATUS` (RFC 5819), else
+    /// the listing of [`list_folders`](Self::list_folders) and one `STATUS` per
+    /// selectable folder (documented in docs/imap.md's "Server extensions").
+    ///
+    /// `items` are the STATUS attributes to ask; empty asks what
+    /// [`folder_status`](Self::folder_status) asks on this server. The status is `None`
+    /// for a folder that cannot be selected (`\Noselect`, `\NonExistent`) and for one the
+    /// server gave no status for (with LIST-STATUS a server omits a folder whose STATUS
+    /// fails; in the fallback a `NO` to one folder's STATUS, e.g. deleted meanwhile,
+    /// leaves that folder without a status and the others as they are). The answers are
+    /// the ones separate `STATUS` calls give, and
+    /// [`FolderStatus::append_limit`] falls back to the server's `APPENDLIMIT=n` alike.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// use mailwire::imap::codec::StatusAttr;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// for (folder, status) in conn.list_folders_with_status(&[StatusAttr::Messages, StatusAttr::Unseen])? {
+    ///     if let Some(st) = status {
+    ///         println!("{}: {:?} messages, {:?} unseen", folder.name, st.messages, st.unseen);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_folders_with_status(
+        &self,
+        items: &[StatusAttr],
+    ) -> Result<Vec<(Folder, Option<FolderStatus>)>> {
         self.with(|s| {
-            let extended = s.capabilities().has("LIST-EXTENDED");
-            let mut returns = ListReturn::new();
-            if extended {
-                // Without RETURN (CHILDREN) a LIST-EXTENDED server may omit \HasChildren.
-                returns = returns.subscribed().children();
-                if s.capabilities().has("SPECIAL-USE") {
-                    returns = returns.special_use();
-                }
-            }
-            let list = Command::List {
-                reference: MailboxName::new(reference),
-                pattern: pattern.to_string(),
-                returns,
+            let items = if items.is_empty() {
+                default_status_items(s.capabilities())
+            } else {
+                items.to_vec()
             };
-            let c = run_ok(s, &list)?;
-            // After ENABLE UTF8=ACCEPT (or on a UTF8=ONLY server) names come back as UTF-8,
-            // not modified UTF-7 (RFC 6855 §3).
-            let utf8 = s.utf8_accept() || s.capabilities().has("UTF8=ONLY");
-            let mut folders: Vec<Folder> = c
-                .untagged
-                .into_iter()
-                .filter_map(|u| match u {
-                    Untagged::List(item) => Some(item),
-                    _ => None,
-                })
-                .map(|item| to_folder(item, utf8))
-                .collect();
-            if !extended {
-                let lsub = Command::Lsub {
-                    reference: MailboxName::new(reference),
-                    pattern: pattern.to_string(),
-                };
-                let c = run_ok(s, &lsub)?;
-                let subscribed: Vec<Vec<u8>> = c
-                    .untagged
-                    .into_iter()
-                    .filter_map(|u| match u {
-                        Untagged::Lsub(item) => Some(item.name),
-                        _ => None,
-                    })
-                    .collect();
-                for f in &mut folders {
-                    f.subscribed = subscribed.contains(&f.raw_name);
+            let limit = append_limit_capability(s.capabilities());
+            if s.capabilities().has("LIST-STATUS") {
+                let listing = list_in(s, "", "*", &items)?;
+                // By name: one lookup a folder, however many the account has (the first
+                // answer for a name counts).
+                let mut by_name: std::collections::HashMap<Vec<u8>, Vec<StatusData>> =
+                    std::collections::HashMap::with_capacity(listing.statuses.len());
+                for (name, st) in listing.statuses {
+                    by_name.entry(name).or_insert(st);
                 }
+                let mut out = Vec::with_capacity(listing.folders.len());
+                for folder in listing.folders {
+                    let status = by_name
+                        .remove(&folder.raw_name)
+                        .filter(|_| folder.is_selectable())
+                        .map(|st| FolderStatus::from_items(&folder.name, st, limit));
+                    out.push((folder, status));
+                }
+                return Ok(out);
             }
-            crate::imap::folder::settle_kinds(&mut folders);
-            Ok(folders)
+            let folders = list_in(s, "", "*", &[])?.folders;
+            let mut out = Vec::with_capacity(folders.len());
+            for folder in folders {
+                let status = if folder.is_selectable() {
+                    match status_in(s, &folder.name, items.clone()) {
+                        Ok(st) => Some(FolderStatus::from_items(&folder.name, st, limit)),
+                        Err(e) if e.is_missing_folder() || is_refused(&e) => None,
+                        Err(e) => return Err(e),
+                    }
+                } else {
+                    None
+                };
+                out.push((folder, status));
+            }
+            Ok(out)
         })
     }
 
     /// `STATUS` of a folder without selecting it.
     pub fn folder_status(&self, folder: &str) -> Result<FolderStatus> {
         self.with(|s| {
-            use crate::imap::codec::StatusAttr;
-            let mut items = vec![
-                StatusAttr::Messages,
-                StatusAttr::Recent,
-                StatusAttr::UidNext,
-                StatusAttr::UidValidity,
-                StatusAttr::Unseen,
-            ];
-            if s.capabilities().has("CONDSTORE") {
-                items.push(StatusAttr::HighestModSeq);
-            }
-            let c = run_on_folder(
-                s,
-                folder,
-                &Command::Status {
-                    mailbox: MailboxName::new(folder),
-                    items,
-                },
-            )?;
-            let mut status = FolderStatus {
-                name: folder.to_string(),
-                ..FolderStatus::default()
-            };
-            for u in c.untagged {
-                if let Untagged::MailboxStatus { items, .. } = u {
-                    for item in items {
-                        match item {
-                            StatusData::Messages(n) => status.messages = Some(n),
-                            StatusData::Recent(n) => status.recent = Some(n),
-                            StatusData::Unseen(n) => status.unseen = Some(n),
-                            StatusData::UidNext(n) => status.uid_next = Some(n),
-                            StatusData::UidValidity(n) => status.uid_validity = Some(n),
-                            StatusData::HighestModSeq(n) => status.highest_modseq = Some(n),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-            Ok(status)
+            let items = default_status_items(s.capabilities());
+            let limit = append_limit_capability(s.capabilities());
+            let answer = status_in(s, folder, items)?;
+            Ok(FolderStatus::from_items(folder, answer, limit))
         })
     }
 
     /// Creates a folder (intermediate levels as the server's rules allow).
     pub fn create_folder(&self, folder: &str) -> Result<()> {
         self.with(|s| run_ok(s, &Command::Create(MailboxName::new(folder))).map(drop))
+    }
+
+    /// Creates a folder marked for a special use (`CREATE name (USE (\Sent))`, RFC 6154),
+    /// so other clients find it as the Sent (Drafts, Trash, …) folder.
+    ///
+    /// Needs `CREATE-SPECIAL-USE` (Dovecot 2.3 lacks it; its special uses come from its
+    /// configuration): without it the call fails with [`Error::InvalidInput`] naming the
+    /// capability, before anything is sent, and so does a kind that is no special use
+    /// ([`FolderKind::Inbox`](crate::imap::FolderKind::Inbox),
+    /// [`FolderKind::Other`](crate::imap::FolderKind::Other)). A server that cannot give
+    /// the folder that use answers `NO [USEATTR]` ([`Error::Server`] with that code).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, FolderKind};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// if conn.has_capability("CREATE-SPECIAL-USE") {
+    ///     conn.create_special_folder("Outbox", FolderKind::Sent)?;
+    /// } else {
+    ///     conn.create_folder("Outbox")?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn create_special_folder(&self, folder: &str, kind: FolderKind) -> Result<()> {
+        let Some(attribute) = special_use_of(kind) else {
+            return Err(Error::invalid(
+                "create_special_folder",
+                format!(
+                    "{kind} is no special use (RFC 6154 names sent, drafts, trash, junk, archive, all and flagged)"
+                ),
+            ));
+        };
+        self.with(|s| {
+            if !s.capabilities().has("CREATE-SPECIAL-USE") {
+                return Err(Error::invalid(
+                    "create_special_folder",
+                    "the server does not offer CREATE-SPECIAL-USE (RFC 6154); use create_folder (the server may mark folders by its own configuration)",
+                ));
+            }
+            let command = Command::CreateSpecialUse {
+                mailbox: MailboxName::new(folder),
+                uses: vec![attribute],
+            };
+            run_ok(s, &command).map(drop)
+        })
     }
 
     /// Deletes a folder.

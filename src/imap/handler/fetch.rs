@@ -48,6 +48,20 @@ impl ImapHandler {
             .fetch_part(folder, uid, path)
     }
 
+    /// One MIME part of a message, decoded by the server (`BINARY`, RFC 3516); `None` if
+    /// there is no such message (see
+    /// [`ImapConnection::fetch_part_binary`](crate::imap::ImapConnection::fetch_part_binary)).
+    pub fn fetch_part_binary(
+        &self,
+        account: &Config,
+        folder: &str,
+        uid: impl Into<Uid>,
+        path: &[u32],
+    ) -> Result<Option<Vec<u8>>> {
+        self.conn_for(account, folder)?
+            .fetch_part_binary(folder, uid, path)
+    }
+
     /// `len` bytes of a message from byte `offset` (see
     /// [`ImapConnection::fetch_range`](crate::imap::ImapConnection::fetch_range)).
     pub fn fetch_range(

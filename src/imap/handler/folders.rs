@@ -1,12 +1,14 @@
 //! `ImapHandler` calls on folders beyond `list_folders` / `folder_status`: listing by
-//! pattern, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled
+//! pattern, listing with status, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled
 //! connection for the call.
 
 use super::ImapHandler;
 use crate::config::Config;
 use crate::error::Result;
+use crate::imap::codec::StatusAttr;
 use crate::imap::folder::Folder;
 use crate::imap::mailbox::Mailbox;
+use crate::imap::{FolderKind, FolderStatus};
 
 impl ImapHandler {
     /// The folders matching `pattern` (`*` any levels, `%` one level) under `reference`
@@ -21,9 +23,31 @@ impl ImapHandler {
             .list_folders_matching(reference, pattern)
     }
 
+    /// Every folder with its `STATUS`, in one `LIST` when the server offers
+    /// `LIST-STATUS` (see
+    /// [`ImapConnection::list_folders_with_status`](crate::imap::ImapConnection::list_folders_with_status)).
+    pub fn list_folders_with_status(
+        &self,
+        account: &Config,
+        items: &[StatusAttr],
+    ) -> Result<Vec<(Folder, Option<FolderStatus>)>> {
+        self.conn(account)?.list_folders_with_status(items)
+    }
+
     /// Creates a folder.
     pub fn create_folder(&self, account: &Config, folder: &str) -> Result<()> {
         self.conn(account)?.create_folder(folder)
+    }
+
+    /// Creates a folder marked for a special use (`CREATE-SPECIAL-USE`, see
+    /// [`ImapConnection::create_special_folder`](crate::imap::ImapConnection::create_special_folder)).
+    pub fn create_special_folder(
+        &self,
+        account: &Config,
+        folder: &str,
+        kind: FolderKind,
+    ) -> Result<()> {
+        self.conn(account)?.create_special_folder(folder, kind)
     }
 
     /// Deletes a folder, leaving it first without expunging when the pooled connection

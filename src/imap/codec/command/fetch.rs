@@ -133,6 +133,8 @@ pub enum FetchAttr {
     },
     /// `MODSEQ` (CONDSTORE).
     ModSeq,
+    /// `PREVIEW` (RFC 8970): a short plain-text preview of the message.
+    Preview,
     /// `X-GM-MSGID` (Gmail).
     GmailMessageId,
     /// `X-GM-THRID` (Gmail).
@@ -229,6 +231,7 @@ fn fetch_attr(w: &mut Writer<'_>, item: &FetchAttr) -> Result<()> {
         FetchAttr::BodyStructure => w.token("BODYSTRUCTURE"),
         FetchAttr::BodyStructureBasic => w.token("BODY"),
         FetchAttr::ModSeq => w.token("MODSEQ"),
+        FetchAttr::Preview => w.token("PREVIEW"),
         FetchAttr::GmailMessageId => w.token("X-GM-MSGID"),
         FetchAttr::GmailThreadId => w.token("X-GM-THRID"),
         FetchAttr::GmailLabels => w.token("X-GM-LABELS"),

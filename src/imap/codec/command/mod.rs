@@ -15,12 +15,14 @@
 //! the command is one part.
 //!
 //! The arguments live beside the grammar they belong to, one file a family: `auth`
-//! (LOGIN, AUTHENTICATE, SASL lines), `mailbox` (names and LIST patterns), `select`,
+//! (LOGIN, AUTHENTICATE, SASL lines), `mailbox` (names and LIST patterns), `create`
+//! (CREATE with SPECIAL-USE), `select`,
 //! `status`, `list`, `search`, `sort` (SORT and THREAD), `fetch`, `store`, `append`, `raw` (extension commands) and
 //! `modseq` (the CONDSTORE numbers).
 
 mod append;
 mod auth;
+mod create;
 mod fetch;
 mod list;
 mod mailbox;
@@ -106,6 +108,14 @@ pub enum Command {
     },
     /// `CREATE mailbox`.
     Create(MailboxName),
+    /// `CREATE mailbox (USE (attributes))` (RFC 6154, CREATE-SPECIAL-USE): a folder
+    /// marked `\Sent`, `\Drafts`, …; each attribute must be `\` and an atom.
+    CreateSpecialUse {
+        /// The new mailbox.
+        mailbox: MailboxName,
+        /// Its special-use attributes (at least one).
+        uses: Vec<crate::imap::types::NameAttribute>,
+    },
     /// `DELETE mailbox`.
     Delete(MailboxName),
     /// `RENAME from to`.
@@ -364,7 +374,7 @@ impl Command {
             Command::Namespace => "NAMESPACE",
             Command::Select { .. } => "SELECT",
             Command::Examine { .. } => "EXAMINE",
-            Command::Create(_) => "CREATE",
+            Command::Create(_) | Command::CreateSpecialUse { .. } => "CREATE",
             Command::Delete(_) => "DELETE",
             Command::Rename { .. } => "RENAME",
             Command::Subscribe(_) => "SUBSCRIBE",
@@ -456,6 +466,9 @@ impl Command {
             | Command::GetQuotaRoot(m) => {
                 w.sp();
                 w.mailbox(m)
+            }
+            Command::CreateSpecialUse { mailbox, uses } => {
+                create::create_special_use(w, mailbox, uses)
             }
             Command::Rename { from, to } => {
                 w.sp();

@@ -256,6 +256,7 @@ impl<'a> P<'a> {
                 self.require(b')', "expected ) after the mod-sequence")?;
                 FetchData::ModSeq(n)
             }
+            (b"PREVIEW", false) => FetchData::Preview(self.nstring_text()?.map(clip_preview)),
             (b"X-GM-MSGID", false) => FetchData::GmMsgId(self.number_u64()?),
             (b"X-GM-THRID", false) => FetchData::GmThrId(self.number_u64()?),
             (b"X-GM-LABELS", false) => {
@@ -274,6 +275,17 @@ impl<'a> P<'a> {
     }
 }
 
+/// RFC 8970 §3: a preview is at most 256 characters; a longer one is cut there.
+fn clip_preview(mut text: String) -> String {
+    if let Some((i, _)) = text.char_indices().nth(PREVIEW_CHARS) {
+        text.truncate(i);
+    }
+    text
+}
+
+/// The most characters of a `PREVIEW` kept (RFC 8970's limit).
+const PREVIEW_CHARS: usize = 256;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +294,20 @@ mod tests {
     use crate::imap::codec::parse::tests::{DOMINO, DOVECOT, DOVECOT_APPEND, EXCHANGE, GMAIL};
     use crate::imap::codec::parse::*;
     use crate::imap::types::*;
+
+    #[test]
+    fn preview_items() {
+        // RFC 8970 §4's example, NIL, and a server that sends more than 256 characters.
+        let items = crate::imap::codec::parse::tests::fetch(
+            b"* 1 FETCH (UID 5 PREVIEW \"Hello, this is a preview\")\r\n",
+        );
+        assert!(items.contains(&FetchData::Preview(Some("Hello, this is a preview".into()))));
+        let items = crate::imap::codec::parse::tests::fetch(b"* 2 FETCH (PREVIEW NIL)\r\n");
+        assert_eq!(items, [FetchData::Preview(None)]);
+        let long = format!("* 3 FETCH (PREVIEW \"{}\")\r\n", "ü".repeat(300));
+        let items = crate::imap::codec::parse::tests::fetch(long.as_bytes());
+        assert_eq!(items, [FetchData::Preview(Some("ü".repeat(256)))]);
+    }
 
     /// Rebuilds the FETCH items a [`FetchParts`] stands for, in the order `parse_fetch`
     /// files them.

@@ -203,6 +203,7 @@ impl<'a> P<'a> {
                 b"DELETED" => StatusData::Deleted(p.number()?),
                 b"SIZE" => StatusData::Size(p.number_u64()?),
                 b"HIGHESTMODSEQ" => StatusData::HighestModSeq(p.number_u64()?),
+                b"APPENDLIMIT" => StatusData::AppendLimit(p.number_or_nil()?),
                 _ => StatusData::Other {
                     name: lossy(&name),
                     raw: p.skip_value()?.to_vec(),
@@ -212,6 +213,19 @@ impl<'a> P<'a> {
             Ok(())
         })?;
         Ok(Untagged::MailboxStatus { mailbox, items })
+    }
+
+    /// A number, or `NIL` (RFC 7889's `APPENDLIMIT NIL`) as `None`.
+    fn number_or_nil(&mut self) -> Result<Option<u64>> {
+        if self
+            .b
+            .get(self.i..self.i + 3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"NIL"))
+        {
+            self.i += 3;
+            return Ok(None);
+        }
+        self.number_u64().map(Some)
     }
 
     pub(super) fn search(&mut self) -> Result<Untagged> {
@@ -517,6 +531,32 @@ mod tests {
     }
 
     #[test]
+    fn status_size_and_appendlimit() {
+        // RFC 8438 and RFC 7889's examples; a LIST-STATUS answer (RFC 5819) is the same
+        // STATUS response after the LIST line.
+        assert_eq!(
+            untagged(b"* STATUS INBOX (MESSAGES 4 SIZE 8000 APPENDLIMIT 257890)\r\n"),
+            Untagged::MailboxStatus {
+                mailbox: b"INBOX".to_vec(),
+                items: vec![
+                    StatusData::Messages(4),
+                    StatusData::Size(8000),
+                    StatusData::AppendLimit(Some(257890))
+                ]
+            }
+        );
+        assert_eq!(
+            untagged(b"* STATUS Drafts (APPENDLIMIT NIL)\r\n"),
+            Untagged::MailboxStatus {
+                mailbox: b"Drafts".to_vec(),
+                items: vec![StatusData::AppendLimit(None)]
+            }
+        );
+        assert!(parse_response(b"* STATUS Drafts (APPENDLIMIT NILS)\r\n").is_err());
+        assert!(parse_response(b"* STATUS Drafts (SIZE 99999999999999999999999)\r\n").is_err());
+    }
+
+    #[test]
     fn dovecot_appenduid() {
         let rs = transcript(DOVECOT_APPEND);
         assert!(rs.contains(&Response::Tagged {
@@ -631,10 +671,10 @@ mod tests {
             }
         );
         assert_eq!(
-            fetch(b"* 1 FETCH (PREVIEW \"hi there\" UID 4)\r\n"),
+            fetch(b"* 1 FETCH (X-SNIPPET \"hi there\" UID 4)\r\n"),
             vec![
                 FetchData::Other {
-                    name: "PREVIEW".into(),
+                    name: "X-SNIPPET".into(),
                     raw: b"\"hi there\"".to_vec()
                 },
                 FetchData::Uid(4)
