@@ -383,15 +383,6 @@ impl Exchange {
         }
     }
 
-    /// Checks a server-final message sent as the additional data of the server's success
-    /// (POP3 `+OK` and IMAP `OK` never carry one in practice, but a SASL profile may).
-    pub(crate) fn accept_final(&mut self, message_b64: &str) -> Result<()> {
-        match self {
-            Exchange::Scram(s) => s.accept_final(message_b64),
-            Exchange::CramMd5 { .. } => Ok(()),
-        }
-    }
-
     /// After the server's success: fails with [`Error::Auth`] if SCRAM's server did not
     /// prove it knows the password (`command` names the login command in the error).
     pub(crate) fn verified(&self, command: &str) -> Result<()> {
