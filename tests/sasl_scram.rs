@@ -49,7 +49,10 @@ fn assert_clean_log(what: &str, password: &str, proofs: &[String]) {
     let mut forbidden = vec![password.to_string(), base64(password.as_bytes())];
     forbidden.extend(proofs.iter().cloned());
     for secret in forbidden {
-        assert!(!all.contains(&secret), "{what}: {secret:?} was logged:\n{all}");
+        assert!(
+            !all.contains(&secret),
+            "{what}: {secret:?} was logged:\n{all}"
+        );
     }
 }
 
@@ -117,7 +120,10 @@ fn real_logins_with_scram_and_cram_md5() {
     // The automatic choice: Dovecot offers PLAIN, LOGIN, CRAM-MD5, DIGEST-MD5 and both
     // SCRAMs over TLS; SCRAM-SHA-256 is the one used.
     let conn = ImapConnection::connect(&imap_config(dc, &user, None)).unwrap();
-    assert_eq!(imap_logged_in_with(&user.name), "AUTHENTICATE SCRAM-SHA-256");
+    assert_eq!(
+        imap_logged_in_with(&user.name),
+        "AUTHENTICATE SCRAM-SHA-256"
+    );
     conn.logout();
     let pop = Pop3Handler::connect(&pop3_config(dc, &user, None)).unwrap();
     assert_eq!(pop.logged_in_with(), Some("SCRAM-SHA-256"));
@@ -210,7 +216,11 @@ fn serve(stream: TcpStream, pop3: bool, ending: Ending) -> Vec<String> {
         if read(&mut got).is_empty() {
             break;
         }
-        send(if pop3 { "+OK bye" } else { "* BYE bye\r\nA2 OK done" });
+        send(if pop3 {
+            "+OK bye"
+        } else {
+            "* BYE bye\r\nA2 OK done"
+        });
     }
     got
 }
@@ -262,10 +272,15 @@ fn a_server_that_cannot_prove_it_knows_the_password_is_refused() {
             }
             let got = server.join().unwrap();
             let proofs = proofs(&got);
-            assert_eq!(proofs.len(), 1, "{what}: the client-final was sent: {got:?}");
+            assert_eq!(
+                proofs.len(),
+                1,
+                "{what}: the client-final was sent: {got:?}"
+            );
             // The password itself never crossed the wire.
             assert!(
-                !got.iter().any(|l| l.contains(PASSWORD) || decode(l).contains(PASSWORD)),
+                !got.iter()
+                    .any(|l| l.contains(PASSWORD) || decode(l).contains(PASSWORD)),
                 "{what}: {got:?}"
             );
             assert_clean_log(&what, PASSWORD, &proofs);

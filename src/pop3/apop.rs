@@ -41,7 +41,11 @@ mod tests {
             ),
         ];
         for (input, expected) in suite {
-            assert_eq!(hex(&Md5::digest(input.as_bytes())), expected, "MD5({input:?})");
+            assert_eq!(
+                hex(&Md5::digest(input.as_bytes())),
+                expected,
+                "MD5({input:?})"
+            );
         }
     }
 

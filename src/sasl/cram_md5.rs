@@ -9,9 +9,9 @@
 use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 
+use super::hex;
 use crate::base64;
 use crate::error::{Error, Result};
-use super::hex;
 
 /// The client response to the base64 `challenge`: base64 of `user SP hex(HMAC-MD5(password,
 /// challenge))`.
@@ -54,10 +54,7 @@ mod tests {
             "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"
         );
         let answer = response("tim", "tanstaaftanstaaf", &challenge).unwrap();
-        assert_eq!(
-            answer,
-            "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw"
-        );
+        assert_eq!(answer, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
         assert_eq!(
             base64::decode(answer.as_bytes()).unwrap(),
             b"tim b913a602c7eda7a495b4e6e7334d3890"

@@ -100,12 +100,18 @@ impl FromStr for Mechanism {
 
 /// The password mechanisms preferred over the protocol's own login (IMAP `LOGIN`, POP3
 /// `USER` / `PASS`), best first.
-const BEST_PASSWORD: [Mechanism; 3] = [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::Plain];
+const BEST_PASSWORD: [Mechanism; 3] = [
+    Mechanism::ScramSha256,
+    Mechanism::ScramSha1,
+    Mechanism::Plain,
+];
 
 /// The best of `SCRAM-SHA-256`, `SCRAM-SHA-1`, `PLAIN` that `server_mechanisms` offers, if
 /// any: what a password logs in with before the protocol's own login is considered.
 pub(crate) fn best_password<S: AsRef<str>>(server_mechanisms: &[S]) -> Option<Mechanism> {
-    BEST_PASSWORD.into_iter().find(|m| offers(server_mechanisms, *m))
+    BEST_PASSWORD
+        .into_iter()
+        .find(|m| offers(server_mechanisms, *m))
 }
 
 fn offers<S: AsRef<str>>(server_mechanisms: &[S], m: Mechanism) -> bool {
@@ -141,7 +147,9 @@ pub(crate) fn choose<S: AsRef<str>>(
     }
     let kind = match credentials {
         Credentials::OAuth2 { .. } => "OAuth2 credentials need OAUTHBEARER or XOAUTH2",
-        Credentials::Password { .. } => "password credentials need SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN or CRAM-MD5",
+        Credentials::Password { .. } => {
+            "password credentials need SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN or CRAM-MD5"
+        }
         Credentials::Provider(_) => "a credential provider's secret is needed first",
     };
     let list: Vec<&str> = server_mechanisms.iter().map(|s| s.as_ref()).collect();
@@ -332,7 +340,10 @@ impl Exchange {
     ///
     /// Fails with [`Error::InvalidInput`] when the credentials are not a password, or
     /// SASLprep refuses the password (SCRAM).
-    pub(crate) fn start(mechanism: Mechanism, credentials: &Credentials) -> Result<Option<Exchange>> {
+    pub(crate) fn start(
+        mechanism: Mechanism,
+        credentials: &Credentials,
+    ) -> Result<Option<Exchange>> {
         let hash = match mechanism {
             Mechanism::ScramSha1 => Some(scram::Hash::Sha1),
             Mechanism::ScramSha256 => Some(scram::Hash::Sha256),
@@ -496,14 +507,21 @@ mod tests {
         );
         // SCRAM-SHA-256 > SCRAM-SHA-1 > PLAIN; CRAM-MD5 only when nothing else fits.
         assert_eq!(
-            m(&["PLAIN", "SCRAM-SHA-1", "scram-sha-256", "CRAM-MD5"], &password()).unwrap(),
+            m(
+                &["PLAIN", "SCRAM-SHA-1", "scram-sha-256", "CRAM-MD5"],
+                &password()
+            )
+            .unwrap(),
             Mechanism::ScramSha256
         );
         assert_eq!(
             m(&["PLAIN", "CRAM-MD5", "SCRAM-SHA-1"], &password()).unwrap(),
             Mechanism::ScramSha1
         );
-        assert_eq!(m(&["CRAM-MD5", "GSSAPI"], &password()).unwrap(), Mechanism::CramMd5);
+        assert_eq!(
+            m(&["CRAM-MD5", "GSSAPI"], &password()).unwrap(),
+            Mechanism::CramMd5
+        );
         assert_eq!(best_password(&["CRAM-MD5", "LOGIN"]), None);
         assert_eq!(best_password(&["PLAIN", "LOGIN"]), Some(Mechanism::Plain));
         assert_eq!(

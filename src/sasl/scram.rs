@@ -202,7 +202,8 @@ impl Scram {
                 })
             }
             Stage::Verified | Stage::Failed(_) => {
-                self.stage = Stage::Failed("the server sent a challenge after its final message".into());
+                self.stage =
+                    Stage::Failed("the server sent a challenge after its final message".into());
                 Ok("*".to_string())
             }
         }
@@ -240,7 +241,13 @@ impl Scram {
     }
 
     fn client_final(&self, server_first: &str) -> Result<(String, Vec<u8>)> {
-        let bad = |what: &str| Error::protocol(format!("SCRAM server-first message: {what}"), server_first.as_bytes(), 0);
+        let bad = |what: &str| {
+            Error::protocol(
+                format!("SCRAM server-first message: {what}"),
+                server_first.as_bytes(),
+                0,
+            )
+        };
         if let Some(e) = attribute(server_first, 'e') {
             return Err(Error::Auth {
                 mechanism: self.name().to_string(),
@@ -272,9 +279,12 @@ impl Scram {
         let auth_message = format!("{},{server_first},{without_proof}", self.client_first_bare);
         let password = self.password.as_bytes();
         let (proof, signature) = match self.hash {
-            Hash::Sha1 => {
-                proof_and_signature::<sha1::Sha1>(password, &salt, iterations, auth_message.as_bytes())?
-            }
+            Hash::Sha1 => proof_and_signature::<sha1::Sha1>(
+                password,
+                &salt,
+                iterations,
+                auth_message.as_bytes(),
+            )?,
             Hash::Sha256 => proof_and_signature::<sha2::Sha256>(
                 password,
                 &salt,
@@ -341,7 +351,10 @@ mod tests {
             "fyko+d2lbbFgONRv9qkxdawL".into(),
         )
         .unwrap();
-        assert_eq!(text(&s.client_first()), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
+        assert_eq!(
+            text(&s.client_first()),
+            "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL"
+        );
         let final_ = s
             .respond(&b64(
                 "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
@@ -352,7 +365,10 @@ mod tests {
             "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
         );
         assert!(s.verified("x").is_err());
-        assert_eq!(s.respond(&b64("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=")).unwrap(), "");
+        assert_eq!(
+            s.respond(&b64("v=rmF9pqV8S7suAoZWja4dJRkFsKQ=")).unwrap(),
+            ""
+        );
         s.verified("x").unwrap();
     }
 
@@ -383,9 +399,13 @@ mod tests {
     }
 
     fn started() -> Scram {
-        let mut s =
-            Scram::with_nonce(Hash::Sha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL".into())
-                .unwrap();
+        let mut s = Scram::with_nonce(
+            Hash::Sha1,
+            "user",
+            "pencil",
+            "fyko+d2lbbFgONRv9qkxdawL".into(),
+        )
+        .unwrap();
         s.respond(&b64(
             "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096",
         ))
@@ -404,7 +424,10 @@ mod tests {
     fn wrong_missing_or_error_final_is_refused() {
         let mut s = started();
         // One bit off in the RFC's signature.
-        assert_eq!(s.respond(&b64("v=rmF9pqV8S7suAoZWja4dJRkFsKA=")).unwrap(), "*");
+        assert_eq!(
+            s.respond(&b64("v=rmF9pqV8S7suAoZWja4dJRkFsKA=")).unwrap(),
+            "*"
+        );
         assert!(refused(&s).contains("could not prove it knows the password"));
         assert!(refused(&s).contains("wrong"));
         assert!(s.failure("x").is_some());
@@ -426,16 +449,15 @@ mod tests {
     #[test]
     fn hostile_server_first_is_refused_before_any_work() {
         let first = |msg: &str| {
-            let mut s =
-                Scram::with_nonce(Hash::Sha256, "u", "p", "abc".into()).unwrap();
+            let mut s = Scram::with_nonce(Hash::Sha256, "u", "p", "abc".into()).unwrap();
             s.respond(&b64(msg))
         };
         assert!(first("r=abcdef,s=QSXCR+Q6sek8bf92,i=4096").is_ok());
         for bad in [
             "r=xyzdef,s=QSXCR+Q6sek8bf92,i=4096", // not our nonce
             "r=abc,s=QSXCR+Q6sek8bf92,i=4096",    // not extended
-            "r=abcdef,i=4096",                     // no salt
-            "r=abcdef,s=QSXCR+Q6sek8bf92",         // no count
+            "r=abcdef,i=4096",                    // no salt
+            "r=abcdef,s=QSXCR+Q6sek8bf92",        // no count
             "r=abcdef,s=QSXCR+Q6sek8bf92,i=0",
             "r=abcdef,s=QSXCR+Q6sek8bf92,i=4294967295", // would spin
             "r=abcdef,s=QSXCR+Q6sek8bf92,i=-1",
