@@ -8,8 +8,8 @@
 //! the protocol's own login (IMAP `LOGIN`, POP3 `USER` / `PASS`), else `LOGIN`, and
 //! `CRAM-MD5` (RFC 2195) only when nothing else can carry the password or when configured.
 //!
-//! `SCRAM-*` and `CRAM-MD5` answer the server's challenges: an [`Exchange`] drives them
-//! (one mechanism per file: [`scram`], [`cram_md5`]).
+//! `SCRAM-*` and `CRAM-MD5` answer the server's challenges: an internal exchange drives them
+//! (one mechanism per file: `sasl/scram.rs`, `sasl/cram_md5.rs`).
 
 mod cram_md5;
 mod scram;

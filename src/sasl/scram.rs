@@ -88,7 +88,7 @@ fn saslname(user: &str) -> String {
 }
 
 /// The attribute `key=` of a SCRAM message, if present.
-fn attribute<'a>(message: &'a str, key: char) -> Option<&'a str> {
+fn attribute(message: &str, key: char) -> Option<&str> {
     message.split(',').find_map(|part| {
         let mut chars = part.chars();
         (chars.next() == Some(key) && chars.next() == Some('=')).then(|| part.get(2..))?
@@ -186,7 +186,10 @@ impl Scram {
     pub(crate) fn respond(&mut self, challenge: &str) -> Result<String> {
         let bytes = base64::decode(challenge.trim().as_bytes())?;
         let message = String::from_utf8_lossy(&bytes).into_owned();
-        match std::mem::replace(&mut self.stage, Stage::Failed(String::new())) {
+        match std::mem::replace(
+            &mut self.stage,
+            Stage::Failed("its first message was refused".into()),
+        ) {
             Stage::SentFirst => {
                 let (final_message, signature) = self.client_final(&message)?;
                 self.stage = Stage::SentFinal {
