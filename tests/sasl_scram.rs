@@ -155,7 +155,11 @@ enum Ending {
 /// A fake IMAP (or POP3) server for one SCRAM-SHA-256 login: answers the client-first with
 /// a server-first that extends the client's nonce, then ends as `ending` says, and says OK
 /// to whatever the client answers. Returns the port and a handle yielding the lines it got.
-fn fake_scram_server(pop3: bool, ending: Ending) -> (u16, thread::JoinHandle<Vec<String>>) {
+fn fake_scram_server(
+    pop3: bool,
+    sasl_ir: bool,
+    ending: Ending,
+) -> (u16, thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
@@ -163,12 +167,12 @@ fn fake_scram_server(pop3: bool, ending: Ending) -> (u16, thread::JoinHandle<Vec
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        serve(stream, pop3, ending)
+        serve(stream, pop3, sasl_ir, ending)
     });
     (port, handle)
 }
 
-fn serve(stream: TcpStream, pop3: bool, ending: Ending) -> Vec<String> {
+fn serve(stream: TcpStream, pop3: bool, sasl_ir: bool, ending: Ending) -> Vec<String> {
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     let mut got = Vec::new();
@@ -187,10 +191,18 @@ fn serve(stream: TcpStream, pop3: bool, ending: Ending) -> Vec<String> {
         read(&mut got); // CAPA
         send("+OK\r\nSASL SCRAM-SHA-256 PLAIN\r\n.");
     } else {
-        send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-256 AUTH=PLAIN] ready");
+        let ir = if sasl_ir { "SASL-IR " } else { "" };
+        send(&format!(
+            "* OK [CAPABILITY IMAP4rev1 {ir}AUTH=SCRAM-SHA-256 AUTH=PLAIN] ready"
+        ));
     }
-    // `AUTHENTICATE SCRAM-SHA-256 <client-first>` / `AUTH SCRAM-SHA-256 <client-first>`.
-    let first = read(&mut got);
+    // `AUTHENTICATE SCRAM-SHA-256 <client-first>` / `AUTH SCRAM-SHA-256 <client-first>`,
+    // or without SASL-IR the command, an empty challenge, then the client-first.
+    let mut first = read(&mut got);
+    if !sasl_ir {
+        send("+ ");
+        first = read(&mut got);
+    }
     let client_first = decode(first.rsplit(' ').next().unwrap_or(""));
     let nonce = client_first.rsplit("r=").next().unwrap_or("").to_string();
     send(&format!(
@@ -242,15 +254,25 @@ fn proofs(got: &[String]) -> Vec<String> {
 #[test]
 fn a_server_that_cannot_prove_it_knows_the_password_is_refused() {
     capture::install();
-    for pop3 in [false, true] {
-        for ending in [
-            Ending::WrongSignature,
-            Ending::ErrorFinal,
-            Ending::NoSignature,
-            Ending::OkWithoutFinal,
-        ] {
-            let what = format!("{} {ending:?}", if pop3 { "POP3" } else { "IMAP" });
-            let (port, server) = fake_scram_server(pop3, ending);
+    let endings = [
+        Ending::WrongSignature,
+        Ending::ErrorFinal,
+        Ending::NoSignature,
+        Ending::OkWithoutFinal,
+    ];
+    let cases = endings
+        .iter()
+        .flat_map(|&e| [(false, true, e), (true, true, e)])
+        // IMAP without SASL-IR: the client-first answers an empty challenge.
+        .chain([(false, false, Ending::WrongSignature)]);
+    {
+        for (pop3, sasl_ir, ending) in cases {
+            let what = format!(
+                "{} {ending:?}{}",
+                if pop3 { "POP3" } else { "IMAP" },
+                if sasl_ir { "" } else { " without SASL-IR" }
+            );
+            let (port, server) = fake_scram_server(pop3, sasl_ir, ending);
             let config = Config::builder("127.0.0.1")
                 .port(port)
                 .pop3_port(port)
