@@ -203,8 +203,21 @@ fn auth_plain_user_pass_and_bad_password() {
     // Plain port without TLS: Dovecot is configured to allow it for tests.
     let cfg = config(dc, &user, Security::Plain);
     let pop = Pop3Handler::connect(&cfg).unwrap();
-    assert_eq!(pop.logged_in_with(), Some("PLAIN"));
+    // Dovecot offers SCRAM-SHA-256, preferred over PLAIN (docs/security.md).
+    assert_eq!(pop.logged_in_with(), Some("SCRAM-SHA-256"));
     assert!(!pop.is_tls());
+    assert_eq!(pop.stat().unwrap().count, 1);
+    pop.quit().unwrap();
+
+    let plain = Config::builder(dc.host())
+        .pop3_port(dc.pop3_port())
+        .security(Security::Plain)
+        .login(&user.name, &user.password)
+        .auth_mechanism(mailwire::sasl::Mechanism::Plain)
+        .build()
+        .unwrap();
+    let pop = Pop3Handler::connect(&plain).unwrap();
+    assert_eq!(pop.logged_in_with(), Some("PLAIN"));
     assert_eq!(pop.stat().unwrap().count, 1);
     pop.quit().unwrap();
 
@@ -240,7 +253,7 @@ fn auth_plain_user_pass_and_bad_password() {
     match Pop3Handler::connect(&wrong) {
         Err(e @ Error::Auth { .. }) => {
             assert!(!e.is_transient());
-            assert!(e.to_string().contains("PLAIN"), "{e}");
+            assert!(e.to_string().contains("SCRAM-SHA-256"), "{e}");
         }
         other => panic!("expected Auth, got {other:?}"),
     }

@@ -122,9 +122,10 @@ impl ConfigBuilder {
     setters! {
         /// Forces an authentication mechanism instead of letting mailwire choose.
         ///
-        /// By default, with a password: IMAP `AUTHENTICATE PLAIN` when offered, else the
-        /// `LOGIN` command (unless `LOGINDISABLED`), else SASL `LOGIN`; POP3 `AUTH PLAIN`, else
-        /// `USER`/`PASS`. With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
+        /// By default, with a password: IMAP `AUTHENTICATE SCRAM-SHA-256`, else `SCRAM-SHA-1`,
+        /// else `PLAIN` when offered, else the `LOGIN` command (unless `LOGINDISABLED`), else
+        /// SASL `LOGIN`, else `CRAM-MD5`; POP3 `AUTH SCRAM-SHA-256`, else `SCRAM-SHA-1`, else
+        /// `PLAIN`, else `USER`/`PASS` (the rule: docs/security.md). With an OAuth2 token: `OAUTHBEARER` when offered, else `XOAUTH2`.
         /// With IMAP, [`Mechanism::Login`] selects the `LOGIN`
         /// command (SASL `AUTHENTICATE LOGIN` only if the server sets `LOGINDISABLED`).
         pub fn auth_mechanism(mechanism: Mechanism) { self.auth_mechanism = Some(mechanism) }

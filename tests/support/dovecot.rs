@@ -451,7 +451,7 @@ ssl_key = <{d}/ssl/key.pem
 {dh}
 
 disable_plaintext_auth = no
-auth_mechanisms = plain login cram-md5 digest-md5
+auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
 auth_cache_size = 1M
 passdb {{
   driver = passwd-file

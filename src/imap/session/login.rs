@@ -175,9 +175,11 @@ impl Session {
             });
         }
         match credentials {
+            // SCRAM-SHA-256 > SCRAM-SHA-1 > PLAIN > the LOGIN command > SASL LOGIN >
+            // CRAM-MD5 (the rule of docs/security.md).
             Credentials::Password { .. } => {
-                if offered.iter().any(|m| m.eq_ignore_ascii_case("PLAIN")) {
-                    Ok(Some(Mechanism::Plain))
+                if let Some(best) = sasl::best_password(&offered) {
+                    Ok(Some(best))
                 } else if !self.caps.has("LOGINDISABLED") {
                     Ok(None)
                 } else {
@@ -323,6 +325,9 @@ impl Session {
         mechanism: Mechanism,
         credentials: &Credentials,
     ) -> Result<Completion> {
+        if let Some(exchange) = sasl::Exchange::start(mechanism, credentials)? {
+            return self.run_exchange(mechanism, exchange);
+        }
         let host = self.config.tls_server_name().to_string();
         let port = self.config.port(Protocol::Imap);
         let user = credentials.user().to_string();
@@ -367,5 +372,64 @@ impl Session {
             };
             Ok(codec::sasl_line(&answer))
         })
+    }
+
+    /// `AUTHENTICATE` for a challenge-driven mechanism (SCRAM, CRAM-MD5): each server
+    /// challenge is answered by the [`sasl::Exchange`]; a malformed challenge or a server
+    /// that fails SCRAM's proof cancels the exchange (`*`) and is the error returned, and an
+    /// OK from a SCRAM server that did not prove it knows the password is [`Error::Auth`].
+    fn run_exchange(
+        &mut self,
+        mechanism: Mechanism,
+        mut exchange: sasl::Exchange,
+    ) -> Result<Completion> {
+        let name = format!("AUTHENTICATE {}", mechanism.name());
+        let initial = exchange.initial_response();
+        let sasl_ir = self.caps.has("SASL-IR") && initial.is_some();
+        let mut unsent = if sasl_ir { None } else { initial.clone() };
+        let command = Command::Authenticate {
+            mechanism: mechanism.name().to_string(),
+            initial_response: match initial.filter(|_| sasl_ir) {
+                Some(b64) => Some(Secret::new(crate::base64::decode(b64.as_bytes())?)),
+                None => None,
+            },
+        };
+        let mut challenges = 0;
+        let mut broken: Option<Error> = None;
+        let id = self.id().to_string();
+        let completion = self.run_with(&command, |_, continuation| {
+            challenges += 1;
+            if challenges > MAX_SASL_CHALLENGES {
+                return Err(Error::protocol(
+                    format!(
+                        "the server sent more than {MAX_SASL_CHALLENGES} authentication challenges"
+                    ),
+                    &[],
+                    0,
+                ));
+            }
+            if let Some(first) = unsent.take() {
+                return Ok(codec::sasl_line(&first));
+            }
+            if broken.is_some() {
+                return Ok(codec::sasl_line("*"));
+            }
+            let answer = match exchange.respond(&continuation.text) {
+                Ok(answer) => answer,
+                Err(e) => {
+                    log::debug!(target: "mailwire::imap", "[{id}] {} exchange cancelled: {e}", mechanism.name());
+                    broken = Some(e);
+                    "*".to_string()
+                }
+            };
+            Ok(codec::sasl_line(&answer))
+        })?;
+        if let Some(e) = broken.or_else(|| exchange.failure(&name)) {
+            return Err(e);
+        }
+        if completion.status == Status::Ok {
+            exchange.verified(&name)?;
+        }
+        Ok(completion)
     }
 }

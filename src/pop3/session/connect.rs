@@ -214,18 +214,11 @@ impl Session {
             LoginMethod::Apop => self.apop(credentials).map(|()| "APOP"),
             LoginMethod::Auto => match self.config.auth_mechanism() {
                 Some(mechanism) => self.auth_sasl(mechanism, credentials),
-                None => {
-                    let offers_plain = self
-                        .caps
-                        .sasl_mechanisms()
-                        .iter()
-                        .any(|m| m.eq_ignore_ascii_case("PLAIN"));
-                    if offers_plain {
-                        self.auth_sasl(Mechanism::Plain, credentials)
-                    } else {
-                        user_pass(self)
-                    }
-                }
+                // SCRAM-SHA-256 > SCRAM-SHA-1 > PLAIN > USER/PASS (docs/security.md).
+                None => match sasl::best_password(&self.caps.sasl_mechanisms()) {
+                    Some(best) => self.auth_sasl(best, credentials),
+                    None => user_pass(self),
+                },
             },
         }
     }
@@ -266,6 +259,9 @@ impl Session {
         credentials: &Credentials,
     ) -> Result<&'static str> {
         let name = mechanism.name();
+        if let Some(exchange) = sasl::Exchange::start(mechanism, credentials)? {
+            return self.auth_exchange(mechanism, exchange).map(|()| name);
+        }
         let port = self.config.port(Protocol::Pop3);
         let first = sasl::initial_response(mechanism, credentials, self.config.host(), port)?;
         // LOGIN answers prompts; the others send their response at once (RFC 5034 §4).
@@ -309,4 +305,55 @@ impl Session {
             }
         }
     }
+
+    /// `AUTH` for a challenge-driven mechanism (SCRAM, CRAM-MD5): the [`sasl::Exchange`]
+    /// answers each `+` line; a malformed challenge or a server that fails SCRAM's proof
+    /// cancels (`*`) and is the error returned; a `+OK` from a SCRAM server that did not
+    /// prove it knows the password is [`Error::Auth`].
+    fn auth_exchange(&mut self, mechanism: Mechanism, mut exchange: sasl::Exchange) -> Result<()> {
+        let name = mechanism.name();
+        let initial = exchange.initial_response();
+        let plan = plan_auth(name, initial.as_deref())?;
+        let mut unsent = plan.deferred_response.map(str::to_string);
+        self.send(&plan.command)?;
+        let mut broken: Option<Error> = None;
+        for _ in 0..=MAX_AUTH_CHALLENGES {
+            let line = self.read_status_line("waiting for the answer to AUTH")?;
+            match codec::parse_auth_line(&line)? {
+                AuthLine::Status(status) => {
+                    let result = status.into_auth_result(name);
+                    if let Some(e) = broken.or_else(|| exchange.failure(name)) {
+                        return Err(e);
+                    }
+                    result?;
+                    return exchange.verified(name);
+                }
+                AuthLine::Continuation { payload } => {
+                    let response = if let Some(first) = unsent.take() {
+                        first
+                    } else if broken.is_some() {
+                        "*".to_string()
+                    } else {
+                        match exchange.respond(&payload) {
+                            Ok(r) => r,
+                            Err(e) => {
+                                log::debug!(target: LOG, "[{}] {name} exchange cancelled: {e}", self.id());
+                                broken = Some(e);
+                                "*".to_string()
+                            }
+                        }
+                    };
+                    self.send(&Command::AuthResponse(&response))?;
+                }
+            }
+        }
+        Err(Error::protocol(
+            format!("the server sent more than {MAX_AUTH_CHALLENGES} AUTH challenges"),
+            &[],
+            0,
+        ))
+    }
 }
+
+/// How many `+` challenges an `AUTH` exchange may bring (SCRAM needs two).
+const MAX_AUTH_CHALLENGES: usize = 8;

@@ -3,8 +3,16 @@
 //! The client responses are built here already base64-encoded, ready to be sent as an initial
 //! response or after a server continuation. Which mechanism is used is decided by
 //! [`Mechanism`] selection from what the server offers and what credentials are configured:
-//! OAuth2 credentials use `OAUTHBEARER` (RFC 7628) or else `XOAUTH2`; a password uses `PLAIN`
-//! (RFC 4616) or else `LOGIN`.
+//! OAuth2 credentials use `OAUTHBEARER` (RFC 7628) or else `XOAUTH2`; a password uses
+//! `SCRAM-SHA-256`, else `SCRAM-SHA-1` (RFC 7677 / RFC 5802), else `PLAIN` (RFC 4616), else
+//! the protocol's own login (IMAP `LOGIN`, POP3 `USER` / `PASS`), else `LOGIN`, and
+//! `CRAM-MD5` (RFC 2195) only when nothing else can carry the password or when configured.
+//!
+//! `SCRAM-*` and `CRAM-MD5` answer the server's challenges: an internal exchange drives them
+//! (one mechanism per file: `sasl/scram.rs`, `sasl/cram_md5.rs`).
+
+mod cram_md5;
+mod scram;
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,7 +33,28 @@ pub enum Mechanism {
     XOAuth2,
     /// `OAUTHBEARER` (RFC 7628): user, host, port and OAuth2 bearer token.
     OAuthBearer,
+    /// `CRAM-MD5` (RFC 2195): HMAC-MD5 of the server's challenge keyed with the password.
+    /// The password is not sent, but the server must keep it in clear and a captured answer
+    /// allows an offline dictionary attack: chosen automatically only when nothing else fits.
+    CramMd5,
+    /// `SCRAM-SHA-1` (RFC 5802), without channel binding: the password is not sent and the
+    /// server must prove it knows it.
+    ScramSha1,
+    /// `SCRAM-SHA-256` (RFC 7677), without channel binding: the preferred password
+    /// mechanism when the server offers it.
+    ScramSha256,
 }
+
+/// Every mechanism, in the order of [`Mechanism::from_str`]'s error message.
+const ALL: [Mechanism; 7] = [
+    Mechanism::Plain,
+    Mechanism::Login,
+    Mechanism::XOAuth2,
+    Mechanism::OAuthBearer,
+    Mechanism::CramMd5,
+    Mechanism::ScramSha1,
+    Mechanism::ScramSha256,
+];
 
 impl Mechanism {
     /// The mechanism's registered name as sent on the wire (`PLAIN`, `LOGIN`, …).
@@ -35,6 +64,9 @@ impl Mechanism {
             Mechanism::Login => "LOGIN",
             Mechanism::XOAuth2 => "XOAUTH2",
             Mechanism::OAuthBearer => "OAUTHBEARER",
+            Mechanism::CramMd5 => "CRAM-MD5",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
         }
     }
 
@@ -55,27 +87,44 @@ impl FromStr for Mechanism {
 
     /// Parses a mechanism name, ignoring ASCII case.
     fn from_str(s: &str) -> Result<Mechanism> {
-        [
-            Mechanism::Plain,
-            Mechanism::Login,
-            Mechanism::XOAuth2,
-            Mechanism::OAuthBearer,
-        ]
-        .into_iter()
-        .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
-        .ok_or_else(|| {
-            Error::invalid(
-                "SASL mechanism",
-                format!("{s:?} is not one of PLAIN, LOGIN, XOAUTH2, OAUTHBEARER"),
-            )
-        })
+        ALL.into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "SASL mechanism",
+                    format!("{s:?} is not one of PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256"),
+                )
+            })
     }
+}
+
+/// The password mechanisms preferred over the protocol's own login (IMAP `LOGIN`, POP3
+/// `USER` / `PASS`), best first.
+const BEST_PASSWORD: [Mechanism; 3] = [
+    Mechanism::ScramSha256,
+    Mechanism::ScramSha1,
+    Mechanism::Plain,
+];
+
+/// The best of `SCRAM-SHA-256`, `SCRAM-SHA-1`, `PLAIN` that `server_mechanisms` offers, if
+/// any: what a password logs in with before the protocol's own login is considered.
+pub(crate) fn best_password<S: AsRef<str>>(server_mechanisms: &[S]) -> Option<Mechanism> {
+    BEST_PASSWORD
+        .into_iter()
+        .find(|m| offers(server_mechanisms, *m))
+}
+
+fn offers<S: AsRef<str>>(server_mechanisms: &[S], m: Mechanism) -> bool {
+    server_mechanisms
+        .iter()
+        .any(|s| s.as_ref().trim().eq_ignore_ascii_case(m.name()))
 }
 
 /// Picks the best mechanism among `server_mechanisms` (names as the server listed them, any
 /// case) for `credentials`.
 ///
-/// OAuth2 credentials: `OAUTHBEARER`, else `XOAUTH2`. Password: `PLAIN`, else `LOGIN`.
+/// OAuth2 credentials: `OAUTHBEARER`, else `XOAUTH2`. Password: `SCRAM-SHA-256`, else
+/// `SCRAM-SHA-1`, else `PLAIN`, else `LOGIN`, else `CRAM-MD5`.
 /// Fails with [`Error::InvalidInput`] naming what the server offers when none fits.
 pub(crate) fn choose<S: AsRef<str>>(
     server_mechanisms: &[S],
@@ -83,21 +132,24 @@ pub(crate) fn choose<S: AsRef<str>>(
 ) -> Result<Mechanism> {
     let preference: &[Mechanism] = match credentials {
         Credentials::OAuth2 { .. } => &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
-        Credentials::Password { .. } => &[Mechanism::Plain, Mechanism::Login],
+        Credentials::Password { .. } => &[
+            Mechanism::ScramSha256,
+            Mechanism::ScramSha1,
+            Mechanism::Plain,
+            Mechanism::Login,
+            Mechanism::CramMd5,
+        ],
         // A provider's secret is asked for before a mechanism is chosen.
         Credentials::Provider(_) => &[],
     };
-    let offered = |m: Mechanism| {
-        server_mechanisms
-            .iter()
-            .any(|s| s.as_ref().trim().eq_ignore_ascii_case(m.name()))
-    };
-    if let Some(&m) = preference.iter().find(|&&m| offered(m)) {
+    if let Some(&m) = preference.iter().find(|&&m| offers(server_mechanisms, m)) {
         return Ok(m);
     }
     let kind = match credentials {
         Credentials::OAuth2 { .. } => "OAuth2 credentials need OAUTHBEARER or XOAUTH2",
-        Credentials::Password { .. } => "password credentials need PLAIN or LOGIN",
+        Credentials::Password { .. } => {
+            "password credentials need SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN or CRAM-MD5"
+        }
         Credentials::Provider(_) => "a credential provider's secret is needed first",
     };
     let list: Vec<&str> = server_mechanisms.iter().map(|s| s.as_ref()).collect();
@@ -198,6 +250,12 @@ pub(crate) fn initial_response(
         (Mechanism::OAuthBearer, Credentials::OAuth2 { .. }) => {
             oauthbearer(user, secret, host, port)
         }
+        (Mechanism::CramMd5 | Mechanism::ScramSha1 | Mechanism::ScramSha256, _) => {
+            Err(Error::invalid(
+                "SASL mechanism",
+                format!("{mechanism} answers challenges: it runs through sasl::Exchange"),
+            ))
+        }
         (m, _) => Err(Error::invalid(
             "SASL mechanism",
             format!(
@@ -231,7 +289,127 @@ pub(crate) fn error_acknowledgement(mechanism: Mechanism) -> &'static str {
     match mechanism {
         Mechanism::XOAuth2 => "",
         Mechanism::OAuthBearer => "AQ==",
-        Mechanism::Plain | Mechanism::Login => "*",
+        _ => "*",
+    }
+}
+
+/// Lowercase hexadecimal of `bytes` (CRAM-MD5 and APOP digests).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+/// A challenge-driven exchange (`SCRAM-*`, `CRAM-MD5`): the session sends
+/// [`Exchange::initial_response`] (if any), answers each server challenge with
+/// [`Exchange::respond`], and on the server's success calls [`Exchange::verified`] (SCRAM
+/// refuses a server that did not prove it knows the password).
+#[derive(Debug)]
+pub(crate) enum Exchange {
+    /// SCRAM-SHA-1 or SCRAM-SHA-256.
+    Scram(scram::Scram),
+    /// CRAM-MD5; `answered` once the challenge was answered.
+    CramMd5 {
+        /// The user name.
+        user: String,
+        /// The password (kept out of `Debug` by `Credentials`' redaction rules: never
+        /// printed, see the `Debug` of [`Exchange`] users).
+        password: Redacted,
+        /// Whether the challenge has been answered.
+        answered: bool,
+    },
+}
+
+/// A password held by an [`Exchange`], shown as `<redacted>`.
+pub(crate) struct Redacted(String);
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Exchange {
+    /// The exchange for `mechanism` with `credentials`, or `None` when the mechanism sends
+    /// fixed responses (`PLAIN`, `LOGIN`, `XOAUTH2`, `OAUTHBEARER`: see
+    /// [`initial_response`]).
+    ///
+    /// Fails with [`Error::InvalidInput`] when the credentials are not a password, or
+    /// SASLprep refuses the password (SCRAM).
+    pub(crate) fn start(
+        mechanism: Mechanism,
+        credentials: &Credentials,
+    ) -> Result<Option<Exchange>> {
+        let hash = match mechanism {
+            Mechanism::ScramSha1 => Some(scram::Hash::Sha1),
+            Mechanism::ScramSha256 => Some(scram::Hash::Sha256),
+            Mechanism::CramMd5 => None,
+            _ => return Ok(None),
+        };
+        let Credentials::Password { user, password } = credentials else {
+            return Err(Error::invalid(
+                "SASL mechanism",
+                format!("{mechanism} needs password credentials"),
+            ));
+        };
+        Ok(Some(match hash {
+            Some(hash) => Exchange::Scram(scram::Scram::new(hash, user, password)?),
+            None => Exchange::CramMd5 {
+                user: user.clone(),
+                password: Redacted(password.clone()),
+                answered: false,
+            },
+        }))
+    }
+
+    /// The initial response (base64), sent with the command: SCRAM's client-first message;
+    /// none for CRAM-MD5 (the server speaks first).
+    pub(crate) fn initial_response(&self) -> Option<String> {
+        match self {
+            Exchange::Scram(s) => Some(s.client_first()),
+            Exchange::CramMd5 { .. } => None,
+        }
+    }
+
+    /// The answer (base64, or `*` to cancel) to the server's base64 `challenge`.
+    ///
+    /// Fails with [`Error::Protocol`] on a malformed challenge, [`Error::Auth`] when the
+    /// server refuses the SCRAM exchange in its first message (`e=`).
+    pub(crate) fn respond(&mut self, challenge: &str) -> Result<String> {
+        match self {
+            Exchange::Scram(s) => s.respond(challenge),
+            Exchange::CramMd5 { answered: true, .. } => Ok("*".to_string()),
+            Exchange::CramMd5 {
+                user,
+                password,
+                answered,
+            } => {
+                *answered = true;
+                cram_md5::response(user, &password.0, challenge)
+            }
+        }
+    }
+
+    /// After the server's success: fails with [`Error::Auth`] if SCRAM's server did not
+    /// prove it knows the password (`command` names the login command in the error).
+    pub(crate) fn verified(&self, command: &str) -> Result<()> {
+        match self {
+            Exchange::Scram(s) => s.verified(command),
+            Exchange::CramMd5 { .. } => Ok(()),
+        }
+    }
+
+    /// After the server's refusal: the error to return instead of the server's own when
+    /// the client cancelled because the server failed to prove it knows the password.
+    pub(crate) fn failure(&self, command: &str) -> Option<Error> {
+        match self {
+            Exchange::Scram(s) => s.failure(command),
+            Exchange::CramMd5 { .. } => None,
+        }
     }
 }
 
@@ -327,9 +505,32 @@ mod tests {
             m(&["CRAM-MD5", "login"], &password()).unwrap(),
             Mechanism::Login
         );
-        match m(&["CRAM-MD5", "GSSAPI"], &password()) {
+        // SCRAM-SHA-256 > SCRAM-SHA-1 > PLAIN; CRAM-MD5 only when nothing else fits.
+        assert_eq!(
+            m(
+                &["PLAIN", "SCRAM-SHA-1", "scram-sha-256", "CRAM-MD5"],
+                &password()
+            )
+            .unwrap(),
+            Mechanism::ScramSha256
+        );
+        assert_eq!(
+            m(&["PLAIN", "CRAM-MD5", "SCRAM-SHA-1"], &password()).unwrap(),
+            Mechanism::ScramSha1
+        );
+        assert_eq!(
+            m(&["CRAM-MD5", "GSSAPI"], &password()).unwrap(),
+            Mechanism::CramMd5
+        );
+        assert_eq!(best_password(&["CRAM-MD5", "LOGIN"]), None);
+        assert_eq!(best_password(&["PLAIN", "LOGIN"]), Some(Mechanism::Plain));
+        assert_eq!(
+            best_password(&["PLAIN", "SCRAM-SHA-256"]),
+            Some(Mechanism::ScramSha256)
+        );
+        match m(&["DIGEST-MD5", "GSSAPI"], &password()) {
             Err(Error::InvalidInput { reason, .. }) => {
-                assert!(reason.contains("CRAM-MD5 GSSAPI"), "{reason}")
+                assert!(reason.contains("DIGEST-MD5 GSSAPI"), "{reason}")
             }
             other => panic!("{other:?}"),
         }
@@ -400,16 +601,12 @@ mod tests {
 
     #[test]
     fn mechanism_names() {
-        for m in [
-            Mechanism::Plain,
-            Mechanism::Login,
-            Mechanism::XOAuth2,
-            Mechanism::OAuthBearer,
-        ] {
+        for m in ALL {
             assert_eq!(m.name().to_lowercase().parse::<Mechanism>().unwrap(), m);
             assert_eq!(m.to_string(), m.name());
         }
-        assert!("CRAM-MD5".parse::<Mechanism>().is_err());
+        assert_eq!("cram-md5".parse::<Mechanism>().unwrap(), Mechanism::CramMd5);
+        assert!("DIGEST-MD5".parse::<Mechanism>().is_err());
         assert!(Mechanism::XOAuth2.uses_oauth2() && !Mechanism::Login.uses_oauth2());
     }
 }
