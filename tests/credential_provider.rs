@@ -173,7 +173,20 @@ fn a_listener_keeps_working_across_a_password_rotation() {
         "the message added during the outage was not reported"
     );
     assert!(listener.is_running());
-    assert_eq!(store.asks(), [FIRST, FIRST, REJECTED]);
+    // The rotation cost exactly one refresh: the first login, the reconnect's first try with
+    // the old secret, its one `Rejected`. (Under load a later reconnect was seen once in CI,
+    // asking `First` and succeeding with the cached new secret; it refreshes nothing.)
+    let asks = store.asks();
+    assert_eq!(
+        asks[..3.min(asks.len())],
+        [FIRST, FIRST, REJECTED],
+        "{asks:?}"
+    );
+    assert_eq!(
+        asks.iter().filter(|a| **a == REJECTED).count(),
+        1,
+        "{asks:?}"
+    );
     listener.stop();
 }
 
