@@ -54,6 +54,22 @@ fn commands_sent(conn: &ImapConnection, from: usize) -> Vec<String> {
         .collect()
 }
 
+/// Logs out and checks that the scripted server saw exactly its script.
+fn log_out_and_check(conn: ImapConnection, server: &ScriptServer) {
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(10)));
+    server.assert_ok();
+}
+
+/// A call refused before sending, naming the capability it needs.
+fn assert_refused_naming(err: &mailwire::Error, capability: &str) {
+    assert!(
+        matches!(err, mailwire::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(capability), "{err}");
+}
+
 #[test]
 fn dovecot_list_status_equals_separate_status_calls_in_one_command() {
     capture::install();
@@ -196,9 +212,7 @@ fn without_list_status_it_lists_then_asks_status_per_selectable_folder() {
             StatusAttr::AppendLimit,
         ])
         .unwrap();
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
+    log_out_and_check(conn, &server);
     let get = |name: &str| -> Option<FolderStatus> {
         listed
             .iter()
@@ -247,9 +261,7 @@ fn list_status_on_a_scripted_server_and_append_limit_nil() {
         .list_folders_with_status(&[StatusAttr::Messages, StatusAttr::AppendLimit])
         .unwrap();
     let status = conn.folder_status("INBOX").unwrap();
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
+    log_out_and_check(conn, &server);
     assert_eq!(listed.len(), 3, "{listed:?}");
     let inbox = listed[0].1.as_ref().unwrap();
     assert_eq!(
@@ -329,14 +341,8 @@ fn binary_fetch_without_binary_is_a_clear_error_before_sending() {
     let server = ScriptServer::start_seq(vec![script]);
     let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
     let err = conn.fetch_part_binary("INBOX", 1, &[2]).unwrap_err();
-    assert!(
-        matches!(err, mailwire::Error::InvalidInput { .. }),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("BINARY"), "{err}");
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
+    assert_refused_naming(&err, "BINARY");
+    log_out_and_check(conn, &server);
 }
 
 #[test]
@@ -366,9 +372,7 @@ fn create_special_folder_sends_create_use_and_reports_useattr() {
         matches!(err, mailwire::Error::InvalidInput { .. }),
         "{err:?}"
     );
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
+    log_out_and_check(conn, &server);
 }
 
 #[test]
@@ -384,14 +388,8 @@ fn create_special_folder_without_the_capability_is_a_clear_error() {
     let err = conn
         .create_special_folder("Outbox", FolderKind::Sent)
         .unwrap_err();
-    assert!(
-        matches!(err, mailwire::Error::InvalidInput { .. }),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains("CREATE-SPECIAL-USE"), "{err}");
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
+    assert_refused_naming(&err, "CREATE-SPECIAL-USE");
+    log_out_and_check(conn, &server);
 }
 
 #[test]
