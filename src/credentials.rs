@@ -1,7 +1,7 @@
-//! Who to log in as: [`Credentials`], a fixed password or OAuth2 token or a
-//! [`CredentialProvider`] asked at every login ([`Ask`] says why, [`Secret`] is its answer);
-//! in a module of their own so that configuration and SASL use them without depending on
-//! each other.
+//! Who to log in as: [`Credentials`], a fixed password or OAuth2 token, a
+//! [`CredentialProvider`] asked at every login ([`Ask`] says why, [`Secret`] is its answer)
+//! or an application's own SASL mechanism ([`CustomMechanism`]); in a module of their own so
+//! that configuration and SASL use them without depending on each other.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -9,6 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::sasl::custom::{CustomMechanism, SaslContext, SaslMechanism};
 
 /// Who to log in as. `Debug` shows the user but never the secret.
 ///
@@ -37,6 +38,9 @@ pub enum Credentials {
     /// A user name and a provider asked for the password or token at every login (see
     /// [`Credentials::provider`]).
     Provider(CredentialProvider),
+    /// A user name and the application's own SASL mechanism, used by its name (see
+    /// [`Credentials::custom`]).
+    Custom(CustomMechanism),
 }
 
 /// What a [`CredentialProvider`] is asked.
@@ -178,20 +182,80 @@ impl Credentials {
         })
     }
 
+    /// Credentials that log in with the application's own SASL mechanism `name` (NTLM,
+    /// GSSAPI, …: one mailwire does not have), IMAP `AUTHENTICATE` and POP3 `AUTH` alike.
+    /// `make` is asked for a fresh [`SaslMechanism`] at every login (direct connects, pool
+    /// connects, idle-listener reconnects), with the [`SaslContext`] of that login.
+    ///
+    /// `name` must be a SASL mechanism name (RFC 4422: 1 to 20 characters of `A`–`Z`,
+    /// `0`–`9`, `-`, `_`, upper case): [`ConfigBuilder::build`](crate::ConfigBuilder::build)
+    /// refuses another with [`Error::InvalidInput`], and refuses it together with
+    /// [`auth_mechanism`](crate::ConfigBuilder::auth_mechanism). The server must offer it;
+    /// else the connect fails with [`Error::InvalidInput`] naming it and what the server
+    /// offers, before anything of the exchange is sent. POP3 logs in with `AUTH` whatever
+    /// the [`LoginMethod`](crate::pop3::LoginMethod) (as with OAuth2), and
+    /// [`Pop3Handler::logged_in_with`](crate::pop3::Pop3Handler::logged_in_with) says
+    /// `"SASL"`.
+    ///
+    /// `user` names the account (the pool's [`AccountKey`](crate::pool::AccountKey)) and the
+    /// logs; the pool's reuse key holds the user and `name`, so configs with another
+    /// mechanism name never share a connection. See [`SaslMechanism`] for how the exchange
+    /// runs, its errors and its bound of [`MAX_CHALLENGES`](crate::sasl::MAX_CHALLENGES)
+    /// challenges.
+    ///
+    /// ```
+    /// use mailwire::sasl::{SaslContext, SaslMechanism};
+    /// use mailwire::{Config, Credentials, Result};
+    ///
+    /// /// PLAIN (RFC 4616) as an application would plug in its own mechanism.
+    /// struct MyPlain {
+    ///     user: String,
+    ///     password: String,
+    /// }
+    ///
+    /// impl SaslMechanism for MyPlain {
+    ///     fn start(&mut self) -> Result<Option<Vec<u8>>> {
+    ///         Ok(Some(format!("\0{}\0{}", self.user, self.password).into_bytes()))
+    ///     }
+    ///     fn step(&mut self, _challenge: &[u8]) -> Result<Vec<u8>> {
+    ///         Ok(Vec::new())
+    ///     }
+    /// }
+    ///
+    /// let credentials = Credentials::custom("alice", "PLAIN", |login: &SaslContext| {
+    ///     Ok(Box::new(MyPlain {
+    ///         user: login.user.clone(),
+    ///         password: "app-password".into(),
+    ///     }) as Box<dyn SaslMechanism>)
+    /// });
+    /// let config = Config::builder("imap.example.com").credentials(credentials).build()?;
+    /// assert_eq!(config.user(), Some("alice"));
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn custom(
+        user: impl Into<String>,
+        name: impl Into<String>,
+        make: impl Fn(&SaslContext) -> Result<Box<dyn SaslMechanism>> + Send + Sync + 'static,
+    ) -> Credentials {
+        Credentials::Custom(CustomMechanism::new(user.into(), name.into(), make))
+    }
+
     /// The user name.
     pub fn user(&self) -> &str {
         match self {
             Credentials::Password { user, .. } | Credentials::OAuth2 { user, .. } => user,
             Credentials::Provider(p) => &p.user,
+            Credentials::Custom(c) => c.user(),
         }
     }
 
-    /// The password or token (empty for a provider: logins use [`resolve`](Self::resolve)).
+    /// The password or token (empty for a provider: logins use [`resolve`](Self::resolve);
+    /// empty for a custom mechanism, which holds its own secrets).
     pub(crate) fn secret(&self) -> &str {
         match self {
             Credentials::Password { password, .. } => password,
             Credentials::OAuth2 { token, .. } => token,
-            Credentials::Provider(_) => "",
+            Credentials::Provider(_) | Credentials::Custom(_) => "",
         }
     }
 
@@ -241,6 +305,9 @@ impl Credentials {
     pub(crate) fn check(&self) -> Result<()> {
         if self.user().is_empty() {
             return Err(Error::invalid("user name", "the user name is empty"));
+        }
+        if let Credentials::Custom(c) = self {
+            c.check_name()?;
         }
         let bad = |s: &str| s.bytes().any(|b| matches!(b, 0 | b'\r' | b'\n'));
         if bad(self.user()) {
@@ -361,6 +428,7 @@ impl fmt::Debug for Credentials {
                 .field("token", &"<redacted>")
                 .finish(),
             Credentials::Provider(p) => f.debug_tuple("Provider").field(p).finish(),
+            Credentials::Custom(c) => f.debug_tuple("Custom").field(c).finish(),
         }
     }
 }

@@ -252,6 +252,8 @@ impl ConfigBuilder {
     /// outside 1 s – 32,767 s or a probe count outside 1 – 127, a line limit under 1 KiB, credentials
     /// with an empty user or containing NUL, CR or LF, OAuth2 credentials whose user or token
     /// holds any control character (`\x01` separates XOAUTH2 / OAUTHBEARER fields), a
+    /// [custom mechanism](Credentials::custom) whose name is not an RFC 4422 name or that
+    /// comes with [`auth_mechanism`](Self::auth_mechanism), a
     /// root certificate that is not valid PEM, or a [`resolve`](Self::resolve) override out of
     /// its bounds.
     pub fn build(self) -> Result<Config> {
@@ -277,6 +279,16 @@ impl ConfigBuilder {
         let limits = self.limits.validated(self.response_size_set)?;
         if let Some(credentials) = &self.credentials {
             credentials.check()?;
+            if let (Credentials::Custom(custom), Some(forced)) = (credentials, self.auth_mechanism)
+            {
+                return Err(Error::invalid(
+                    "SASL mechanism",
+                    format!(
+                        "auth_mechanism({forced}) and the custom mechanism {} are both set: the custom mechanism is the one used, drop auth_mechanism",
+                        custom.name()
+                    ),
+                ));
+            }
         }
         let client_id = match self.client_id {
             Some((name, version)) => Some(ClientId::new(name, version)?),

@@ -274,6 +274,9 @@ impl Config {
             // make every refresh a new account. Not the function's address either: two
             // configs built with one name share connections, as the docs promise.
             Some(Credentials::Provider(p)) => (3u8, p.user(), p.name()).hash(state),
+            // A custom mechanism by its name, as a provider (the factory cannot be compared;
+            // it holds its own secrets): another name is never handed this connection.
+            Some(Credentials::Custom(c)) => (4u8, c.user(), c.name()).hash(state),
         }
         // What ran on the connection after login: the ID sent, and which setup hook (by
         // address; a connection holds its config and so the hook, so the address cannot

@@ -267,7 +267,9 @@ impl Pop3Handler {
     }
 
     /// How the connection logged in: the SASL mechanism (`PLAIN`, `LOGIN`, `XOAUTH2`,
-    /// `OAUTHBEARER`), `USER/PASS` or `APOP`; `None` when the config had no credentials.
+    /// `OAUTHBEARER`), `USER/PASS` or `APOP`; `SASL` after a
+    /// [custom mechanism](crate::Credentials::custom) (its name is the credentials');
+    /// `None` when the config had no credentials.
     pub fn logged_in_with(&self) -> Option<&'static str> {
         self.session.lock().logged_in_with()
     }

@@ -9,10 +9,15 @@
 //! `CRAM-MD5` (RFC 2195) only when nothing else can carry the password or when configured.
 //!
 //! `SCRAM-*` and `CRAM-MD5` answer the server's challenges: an internal exchange drives them
-//! (one mechanism per file: `sasl/scram.rs`, `sasl/cram_md5.rs`).
+//! (one mechanism per file: `sasl/scram.rs`, `sasl/cram_md5.rs`). A mechanism mailwire does
+//! not have is plugged in by the application through [`SaslMechanism`] and
+//! [`Credentials::custom`] (`sasl/custom.rs`), and runs through the same exchange.
 
 mod cram_md5;
+pub(crate) mod custom;
 mod scram;
+
+pub use custom::{CustomMechanism, MAX_CHALLENGES, SaslContext, SaslMechanism};
 
 use std::fmt;
 use std::str::FromStr;
@@ -139,8 +144,9 @@ pub(crate) fn choose<S: AsRef<str>>(
             Mechanism::Login,
             Mechanism::CramMd5,
         ],
-        // A provider's secret is asked for before a mechanism is chosen.
-        Credentials::Provider(_) => &[],
+        // A provider's secret is asked for before a mechanism is chosen; a custom
+        // mechanism is named by the credentials, never chosen.
+        Credentials::Provider(_) | Credentials::Custom(_) => &[],
     };
     if let Some(&m) = preference.iter().find(|&&m| offers(server_mechanisms, m)) {
         return Ok(m);
@@ -151,16 +157,43 @@ pub(crate) fn choose<S: AsRef<str>>(
             "password credentials need SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN or CRAM-MD5"
         }
         Credentials::Provider(_) => "a credential provider's secret is needed first",
-    };
-    let list: Vec<&str> = server_mechanisms.iter().map(|s| s.as_ref()).collect();
-    let offered_text = if list.is_empty() {
-        "none".to_string()
-    } else {
-        list.join(" ")
+        Credentials::Custom(_) => "a custom mechanism is used by its name, never chosen",
     };
     Err(Error::invalid(
         "SASL mechanism",
-        format!("{kind}, but the server offers: {offered_text}"),
+        format!(
+            "{kind}, but the server offers: {}",
+            offered_text(server_mechanisms)
+        ),
+    ))
+}
+
+/// The mechanisms a server offers, for an error message (`none` for none).
+fn offered_text<S: AsRef<str>>(server_mechanisms: &[S]) -> String {
+    let list: Vec<&str> = server_mechanisms.iter().map(|s| s.as_ref()).collect();
+    if list.is_empty() {
+        "none".to_string()
+    } else {
+        list.join(" ")
+    }
+}
+
+/// Fails with [`Error::InvalidInput`] naming the custom mechanism `name` and what the
+/// server offers, unless `server_mechanisms` holds `name` (any case): checked before
+/// anything of the exchange is sent.
+pub(crate) fn require_offered<S: AsRef<str>>(server_mechanisms: &[S], name: &str) -> Result<()> {
+    if server_mechanisms
+        .iter()
+        .any(|s| s.as_ref().trim().eq_ignore_ascii_case(name))
+    {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "SASL mechanism",
+        format!(
+            "the custom mechanism {name} is not offered by the server, which offers: {}",
+            offered_text(server_mechanisms)
+        ),
     ))
 }
 
@@ -304,7 +337,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A challenge-driven exchange (`SCRAM-*`, `CRAM-MD5`): the session sends
+/// A challenge-driven exchange (`SCRAM-*`, `CRAM-MD5`, a custom mechanism): the session sends
 /// [`Exchange::initial_response`] (if any), answers each server challenge with
 /// [`Exchange::respond`], and on the server's success calls [`Exchange::verified`] (SCRAM
 /// refuses a server that did not prove it knows the password).
@@ -322,6 +355,8 @@ pub(crate) enum Exchange {
         /// Whether the challenge has been answered.
         answered: bool,
     },
+    /// The application's [`SaslMechanism`], started.
+    Custom(custom::Running),
 }
 
 /// A password held by an [`Exchange`], shown as `<redacted>`.
@@ -372,6 +407,7 @@ impl Exchange {
         match self {
             Exchange::Scram(s) => Some(s.client_first()),
             Exchange::CramMd5 { .. } => None,
+            Exchange::Custom(c) => c.initial_response(),
         }
     }
 
@@ -382,6 +418,7 @@ impl Exchange {
     pub(crate) fn respond(&mut self, challenge: &str) -> Result<String> {
         match self {
             Exchange::Scram(s) => s.respond(challenge),
+            Exchange::Custom(c) => c.respond(challenge),
             Exchange::CramMd5 { answered: true, .. } => Ok("*".to_string()),
             Exchange::CramMd5 {
                 user,
@@ -395,11 +432,13 @@ impl Exchange {
     }
 
     /// After the server's success: fails with [`Error::Auth`] if SCRAM's server did not
-    /// prove it knows the password (`command` names the login command in the error).
-    pub(crate) fn verified(&self, command: &str) -> Result<()> {
+    /// prove it knows the password (`command` names the login command in the error), or
+    /// with what a custom mechanism's [`finish`](SaslMechanism::finish) returned.
+    pub(crate) fn verified(&mut self, command: &str) -> Result<()> {
         match self {
             Exchange::Scram(s) => s.verified(command),
             Exchange::CramMd5 { .. } => Ok(()),
+            Exchange::Custom(c) => c.finish(),
         }
     }
 
@@ -408,7 +447,7 @@ impl Exchange {
     pub(crate) fn failure(&self, command: &str) -> Option<Error> {
         match self {
             Exchange::Scram(s) => s.failure(command),
-            Exchange::CramMd5 { .. } => None,
+            Exchange::CramMd5 { .. } | Exchange::Custom(_) => None,
         }
     }
 }

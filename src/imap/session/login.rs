@@ -15,6 +15,9 @@ const MAX_PROBE_ANSWER: usize = 16;
 /// How many characters of the server's `ID` answer are logged.
 const MAX_ID_LOGGED: usize = 512;
 
+// The bound a custom mechanism's docs promise is the one the exchange applies.
+const _: () = assert!(MAX_SASL_CHALLENGES == sasl::MAX_CHALLENGES);
+
 impl Session {
     pub(super) fn greet(&mut self) -> Result<()> {
         let probed = net::probe::await_plain_greeting(
@@ -193,9 +196,16 @@ impl Session {
     /// Logs in with `credentials`, choosing the mechanism (see [`Config`]).
     pub(crate) fn authenticate(&mut self, credentials: &Credentials) -> Result<()> {
         self.update_literal_mode();
-        let mechanism = self.choose_mechanism(credentials)?;
-        let (name, result) = match mechanism {
-            None => {
+        let mechanism = match credentials {
+            Credentials::Custom(_) => None,
+            _ => self.choose_mechanism(credentials)?,
+        };
+        let (name, result) = match (mechanism, credentials) {
+            (_, Credentials::Custom(custom)) => (
+                format!("AUTHENTICATE {}", custom.name()),
+                self.run_custom(custom),
+            ),
+            (None, _) => {
                 if self.caps.has("LOGINDISABLED") {
                     return Err(Error::invalid(
                         "authentication",
@@ -209,7 +219,7 @@ impl Session {
                     Command::login(user.clone(), Secret::new(password.as_bytes().to_vec()));
                 ("LOGIN".to_string(), self.run(&command))
             }
-            Some(mechanism) => (
+            (Some(mechanism), _) => (
                 format!("AUTHENTICATE {}", mechanism.name()),
                 self.run_authenticate(mechanism, credentials),
             ),
@@ -326,7 +336,7 @@ impl Session {
         credentials: &Credentials,
     ) -> Result<Completion> {
         if let Some(exchange) = sasl::Exchange::start(mechanism, credentials)? {
-            return self.run_exchange(mechanism, exchange);
+            return self.run_exchange(mechanism.name(), exchange);
         }
         let host = self.config.tls_server_name().to_string();
         let port = self.config.port(Protocol::Imap);
@@ -374,21 +384,38 @@ impl Session {
         })
     }
 
-    /// `AUTHENTICATE` for a challenge-driven mechanism (SCRAM, CRAM-MD5): each server
-    /// challenge is answered by the [`sasl::Exchange`]; a malformed challenge or a server
-    /// that fails SCRAM's proof cancels the exchange (`*`) and is the error returned, and an
-    /// OK from a SCRAM server that did not prove it knows the password is [`Error::Auth`].
+    /// `AUTHENTICATE` with the application's own mechanism ([`Credentials::custom`]): the
+    /// server must offer it (checked before anything is sent), then a fresh instance runs
+    /// as any challenge-driven exchange.
+    fn run_custom(&mut self, custom: &sasl::CustomMechanism) -> Result<Completion> {
+        sasl::require_offered(&self.caps.auth_mechanisms(), custom.name())?;
+        let context = sasl::SaslContext {
+            protocol: Protocol::Imap,
+            host: self.config.host().to_string(),
+            port: self.config.port(Protocol::Imap),
+            user: custom.user().to_string(),
+        };
+        let exchange = sasl::Exchange::Custom(custom.begin(&context)?);
+        self.run_exchange(custom.name(), exchange)
+    }
+
+    /// `AUTHENTICATE` for a challenge-driven mechanism (SCRAM, CRAM-MD5, a custom one):
+    /// each server challenge is answered by the [`sasl::Exchange`], at most
+    /// `MAX_SASL_CHALLENGES` of them; a malformed challenge, a server that fails SCRAM's
+    /// proof or a custom mechanism's error cancels the exchange (`*`) and is the error
+    /// returned, and an OK from a SCRAM server that did not prove it knows the password is
+    /// [`Error::Auth`].
     fn run_exchange(
         &mut self,
-        mechanism: Mechanism,
+        mechanism: &str,
         mut exchange: sasl::Exchange,
     ) -> Result<Completion> {
-        let name = format!("AUTHENTICATE {}", mechanism.name());
+        let name = format!("AUTHENTICATE {mechanism}");
         let initial = exchange.initial_response();
         let sasl_ir = self.caps.has("SASL-IR") && initial.is_some();
         let mut unsent = if sasl_ir { None } else { initial.clone() };
         let command = Command::Authenticate {
-            mechanism: mechanism.name().to_string(),
+            mechanism: mechanism.to_string(),
             initial_response: match initial.filter(|_| sasl_ir) {
                 Some(b64) => Some(Secret::new(crate::base64::decode(b64.as_bytes())?)),
                 None => None,
@@ -417,7 +444,7 @@ impl Session {
             let answer = match exchange.respond(&continuation.text) {
                 Ok(answer) => answer,
                 Err(e) => {
-                    log::debug!(target: "mailwire::imap", "[{id}] {} exchange cancelled: {e}", mechanism.name());
+                    log::debug!(target: "mailwire::imap", "[{id}] {mechanism} exchange cancelled: {e}");
                     broken = Some(e);
                     "*".to_string()
                 }

@@ -200,6 +200,9 @@ impl Session {
 
     /// Logs in; returns the method used.
     fn authenticate_inner(&mut self, credentials: &Credentials) -> Result<&'static str> {
+        if let Credentials::Custom(custom) = credentials {
+            return self.auth_custom(custom).map(|()| CUSTOM_METHOD);
+        }
         if let Credentials::OAuth2 { .. } = credentials {
             let mechanism = match self.config.auth_mechanism() {
                 Some(m) => m,
@@ -260,7 +263,7 @@ impl Session {
     ) -> Result<&'static str> {
         let name = mechanism.name();
         if let Some(exchange) = sasl::Exchange::start(mechanism, credentials)? {
-            return self.auth_exchange(mechanism, exchange).map(|()| name);
+            return self.auth_exchange(name, exchange).map(|()| name);
         }
         let port = self.config.port(Protocol::Pop3);
         let first = sasl::initial_response(mechanism, credentials, self.config.host(), port)?;
@@ -306,12 +309,31 @@ impl Session {
         }
     }
 
-    /// `AUTH` for a challenge-driven mechanism (SCRAM, CRAM-MD5): the [`sasl::Exchange`]
-    /// answers each `+` line; a malformed challenge or a server that fails SCRAM's proof
+    /// `AUTH` with the application's own mechanism ([`Credentials::custom`]): the server
+    /// must list it in `CAPA`'s `SASL` line (checked before anything is sent); then a fresh
+    /// instance runs as any challenge-driven exchange. Like OAuth2 credentials, whatever the
+    /// [`LoginMethod`](super::LoginMethod) (it chooses among password logins).
+    fn auth_custom(&mut self, custom: &sasl::CustomMechanism) -> Result<()> {
+        let name = custom.name();
+        sasl::require_offered(&self.caps.sasl_mechanisms(), name)?;
+        let context = sasl::SaslContext {
+            protocol: Protocol::Pop3,
+            host: self.config.host().to_string(),
+            port: self.config.port(Protocol::Pop3),
+            user: custom.user().to_string(),
+        };
+        let exchange = sasl::Exchange::Custom(custom.begin(&context)?);
+        self.auth_exchange(name, exchange)?;
+        log::debug!(target: LOG, "[{}] AUTH {name} (custom mechanism) accepted", self.id());
+        Ok(())
+    }
+
+    /// `AUTH` for a challenge-driven mechanism (SCRAM, CRAM-MD5, a custom one): the
+    /// [`sasl::Exchange`] answers each `+` line, at most [`MAX_AUTH_CHALLENGES`] of them; a
+    /// malformed challenge, a server that fails SCRAM's proof or a custom mechanism's error
     /// cancels (`*`) and is the error returned; a `+OK` from a SCRAM server that did not
     /// prove it knows the password is [`Error::Auth`].
-    fn auth_exchange(&mut self, mechanism: Mechanism, mut exchange: sasl::Exchange) -> Result<()> {
-        let name = mechanism.name();
+    fn auth_exchange(&mut self, name: &str, mut exchange: sasl::Exchange) -> Result<()> {
         let initial = exchange.initial_response();
         let plan = plan_auth(name, initial.as_deref())?;
         let mut unsent = plan.deferred_response.map(str::to_string);
@@ -355,5 +377,10 @@ impl Session {
     }
 }
 
-/// How many `+` challenges an `AUTH` exchange may bring (SCRAM needs two).
-const MAX_AUTH_CHALLENGES: usize = 8;
+/// How many `+` challenges an `AUTH` exchange may bring (SCRAM needs two; a custom
+/// mechanism gets the bound its docs promise).
+const MAX_AUTH_CHALLENGES: usize = sasl::MAX_CHALLENGES;
+
+/// What [`Pop3Handler::logged_in_with`](crate::pop3::Pop3Handler::logged_in_with) says after
+/// a login with a custom mechanism (its name is the credentials').
+const CUSTOM_METHOD: &str = "SASL";
