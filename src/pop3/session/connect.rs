@@ -339,7 +339,8 @@ impl Session {
         let mut unsent = plan.deferred_response.map(str::to_string);
         self.send(&plan.command)?;
         let mut broken: Option<Error> = None;
-        for _ in 0..=MAX_AUTH_CHALLENGES {
+        let mut challenges = 0;
+        loop {
             let line = self.read_status_line("waiting for the answer to AUTH")?;
             match codec::parse_auth_line(&line)? {
                 AuthLine::Status(status) => {
@@ -351,6 +352,17 @@ impl Session {
                     return exchange.verified(name);
                 }
                 AuthLine::Continuation { payload } => {
+                    challenges += 1;
+                    if challenges > MAX_AUTH_CHALLENGES {
+                        // Not answered: the connect fails and the connection is closed.
+                        return Err(Error::protocol(
+                            format!(
+                                "the server sent more than {MAX_AUTH_CHALLENGES} AUTH challenges"
+                            ),
+                            &[],
+                            0,
+                        ));
+                    }
                     let response = if let Some(first) = unsent.take() {
                         first
                     } else if broken.is_some() {
@@ -369,11 +381,6 @@ impl Session {
                 }
             }
         }
-        Err(Error::protocol(
-            format!("the server sent more than {MAX_AUTH_CHALLENGES} AUTH challenges"),
-            &[],
-            0,
-        ))
     }
 }
 
