@@ -20,7 +20,7 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 
-use mailwire::imap::{ImapConnection, ImapPool};
+use mailwire::imap::{IdleEvent, IdleListener, ImapConnection, ImapPool};
 use mailwire::pool::PoolOptions;
 use mailwire::pool::ReuseKey;
 use mailwire::pop3::{Pop3Handler, Pop3Options, Pop3Pool};
@@ -61,6 +61,7 @@ impl SaslMechanism for AppCramMd5 {
         Ok(None)
     }
     fn step(&mut self, challenge: &[u8]) -> mailwire::Result<Vec<u8>> {
+        assert!(!self.answered, "CRAM-MD5 has one challenge");
         self.answered = true;
         let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(self.password.as_bytes()).unwrap();
         mac.update(challenge);
@@ -245,6 +246,41 @@ fn the_pool_never_hands_a_connection_to_another_mechanism_name() {
     assert_eq!(other.stat().unwrap().count, 1);
     drop(other);
     assert_eq!(made(), [2, 0, 2], "POP3: one login per connection");
+}
+
+#[test]
+fn an_idle_listener_reconnect_logs_in_with_a_fresh_instance() {
+    let Some(dc) = dovecot::shared() else { return };
+    let user = dc.add_user();
+    let made = Arc::new(AtomicUsize::new(0));
+    let config = Config::builder(dc.host())
+        .port(dc.imaps_port())
+        .credentials(app_credentials(&user, "CRAM-MD5", made.clone()))
+        .add_root_certificate_pem(dc.cert_pem().to_vec())
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::new(5, Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let listener = IdleListener::builder(config).spawn().unwrap();
+    let events = listener.events();
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    dc.kick(&user.name);
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let mut reconnected = false;
+    while !reconnected && std::time::Instant::now() < until {
+        reconnected = matches!(
+            events.recv_timeout(Duration::from_millis(200)),
+            Ok(IdleEvent::Reconnected { .. })
+        );
+    }
+    assert!(reconnected, "no Reconnected event");
+    // CRAM-MD5 answers one challenge per instance: a reused instance would have refused.
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        2,
+        "one fresh instance per login"
+    );
+    drop(listener);
 }
 
 // ---- a scripted X-TEST server ---------------------------------------------------------
