@@ -45,7 +45,8 @@ const MAX_NAME: usize = 20;
 /// An error returned by any method cancels the exchange (`*`), and the connect fails with
 /// that error once the server acknowledged the cancel; a panic is caught and becomes
 /// [`Error::InvalidInput`] naming the mechanism. The methods run on the connecting thread
-/// and their time counts against the connect deadline.
+/// and their time counts against the connect deadline; an instance never leaves that
+/// thread, so it need not be `Send` (the factory, kept in the config, is `Send + Sync`).
 pub trait SaslMechanism {
     /// The initial response: `Some(bytes)` (possibly empty) when the mechanism speaks first,
     /// `None` when the server does (its first challenge then goes to [`step`](Self::step)).
@@ -328,6 +329,14 @@ mod tests {
             panics.begin(&context()),
             Err(Error::InvalidInput { .. })
         ));
+    }
+
+    #[test]
+    fn shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<CustomMechanism>();
+        send_sync::<SaslContext>();
+        send_sync::<crate::Credentials>();
     }
 
     #[test]
