@@ -614,6 +614,45 @@ fn a_server_that_never_stops_challenging_is_cut_off() {
 }
 
 #[test]
+fn pop3_plain_against_a_server_that_never_stops_challenging_is_cut_off() {
+    // The built-in fixed-response path has the same bound: PLAIN's one response, then `*`.
+    let server = ScriptServer::start(|_| {
+        let mut script = Script::new()
+            .send_line("+OK ready")
+            .expect_line("CAPA")
+            .send_line("+OK\r\nSASL PLAIN\r\n.")
+            .expect_prefix("AUTH PLAIN");
+        for _ in 0..MAX_CHALLENGES {
+            script = script.send_line("+ ").expect_any();
+        }
+        script.send_line("+ ").read_until_closed()
+    });
+    let config = Config::builder("127.0.0.1")
+        .pop3_port(server.port())
+        .security(Security::Plain)
+        .login("alice", "pw")
+        .auth_mechanism(Mechanism::Plain)
+        .timeouts(Duration::from_secs(5))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    match Pop3Handler::connect(&config) {
+        Err(e @ Error::Protocol { .. }) => {
+            assert!(
+                e.to_string()
+                    .contains(&format!("more than {MAX_CHALLENGES}")),
+                "{e}"
+            )
+        }
+        other => panic!("expected Error::Protocol, got {:?}", other.map(|_| ())),
+    }
+    assert!(server.wait_done(Duration::from_secs(10)));
+    server.assert_ok();
+    let got = server.received(0);
+    assert_eq!(got.len(), 2 + MAX_CHALLENGES, "{got:?}");
+}
+
+#[test]
 fn a_mechanism_the_server_does_not_offer_is_refused_before_sending() {
     for pop3 in [false, true] {
         let what = if pop3 { "POP3" } else { "IMAP" };

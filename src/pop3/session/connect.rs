@@ -281,6 +281,7 @@ impl Session {
         self.send(&plan.command)?;
         let mut pending = pending.into_iter();
         let mut acknowledged_error = false;
+        let mut challenges = 0;
         loop {
             let line = self.read_status_line("waiting for the answer to AUTH")?;
             match codec::parse_auth_line(&line)? {
@@ -288,6 +289,10 @@ impl Session {
                     return status.into_auth_result(name).map(|_| name);
                 }
                 AuthLine::Continuation { payload } => {
+                    challenges += 1;
+                    if challenges > MAX_AUTH_CHALLENGES {
+                        return Err(too_many_challenges());
+                    }
                     let response = match pending.next() {
                         Some(r) => r,
                         None if mechanism.uses_oauth2() && !acknowledged_error => {
@@ -354,14 +359,7 @@ impl Session {
                 AuthLine::Continuation { payload } => {
                     challenges += 1;
                     if challenges > MAX_AUTH_CHALLENGES {
-                        // Not answered: the connect fails and the connection is closed.
-                        return Err(Error::protocol(
-                            format!(
-                                "the server sent more than {MAX_AUTH_CHALLENGES} AUTH challenges"
-                            ),
-                            &[],
-                            0,
-                        ));
+                        return Err(too_many_challenges());
                     }
                     let response = if let Some(first) = unsent.take() {
                         first
@@ -387,6 +385,16 @@ impl Session {
 /// How many `+` challenges an `AUTH` exchange may bring (SCRAM needs two; a custom
 /// mechanism gets the bound its docs promise).
 const MAX_AUTH_CHALLENGES: usize = sasl::MAX_CHALLENGES;
+
+/// The error for a server that keeps challenging past [`MAX_AUTH_CHALLENGES`]: the one too
+/// many is not answered, the connect fails and the connection is closed.
+fn too_many_challenges() -> Error {
+    Error::protocol(
+        format!("the server sent more than {MAX_AUTH_CHALLENGES} AUTH challenges"),
+        &[],
+        0,
+    )
+}
 
 /// What [`Pop3Handler::logged_in_with`](crate::pop3::Pop3Handler::logged_in_with) says after
 /// a login with a custom mechanism (its name is the credentials').
