@@ -17,8 +17,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use mailwire::imap::{
-    FetchWhat, Flag, FolderKind, IdleEvent, IdleListener, ImapConnection, ImapHandler,
-    SearchQuery,
+    FetchWhat, Flag, FolderKind, IdleEvent, IdleListener, ImapConnection, ImapHandler, SearchQuery,
 };
 use mailwire::pool::PoolOptions;
 use mailwire::pop3::Pop3Handler;

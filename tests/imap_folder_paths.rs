@@ -40,7 +40,11 @@ fn scripted_config(port: u16) -> Config {
 
 /// `levels` as the setup names them: its prefix, then the levels joined by its separator.
 fn expected(ns: Namespace, levels: &[&str]) -> String {
-    format!("{}{}", ns.prefix(), levels.join(&ns.separator().to_string()))
+    format!(
+        "{}{}",
+        ns.prefix(),
+        levels.join(&ns.separator().to_string())
+    )
 }
 
 /// What every setup must show, on one server.
@@ -161,7 +165,10 @@ fn slash_names_fail_on_the_inbox_dot_setup_and_a_level_with_the_delimiter_is_ref
     match conn.folder_path(["mw", "v1.2"]) {
         Err(Error::InvalidInput { what, reason }) => {
             assert_eq!(what, "folder path");
-            assert!(reason.contains("v1.2") && reason.contains("'.'"), "{reason}");
+            assert!(
+                reason.contains("v1.2") && reason.contains("'.'"),
+                "{reason}"
+            );
         }
         other => panic!("not refused: {other:?}"),
     }
@@ -183,10 +190,7 @@ fn the_handler_builds_the_same_paths_as_the_connection() {
     let config = dovecot_config(&dc, &user);
     let handler = ImapHandler::new().unwrap();
     let layout = handler.folder_layout(&config).unwrap();
-    assert_eq!(
-        (layout.prefix(), layout.delimiter()),
-        ("INBOX/", Some('/'))
-    );
+    assert_eq!((layout.prefix(), layout.delimiter()), ("INBOX/", Some('/')));
     let path = handler.folder_path(&config, ["Reports", "2026"]).unwrap();
     assert_eq!(path.as_str(), "INBOX/Reports/2026");
     handler.create_folder(&config, &path).unwrap();
@@ -314,7 +318,10 @@ fn hostile_namespace_answers_are_refused_or_bounded() {
     let letter = namespace_answer("* NAMESPACE ((\"\" \"a\")) NIL NIL");
     match letter.1.folder_layout() {
         Err(Error::Protocol { message, .. }) => {
-            assert!(message.contains("'a'") && message.contains("NAMESPACE"), "{message}")
+            assert!(
+                message.contains("'a'") && message.contains("NAMESPACE"),
+                "{message}"
+            )
         }
         other => panic!("a letter as delimiter accepted: {other:?}"),
     }

@@ -226,7 +226,9 @@ impl FolderLayout {
     fn prefix_is_inbox(&self) -> bool {
         match (self.delimiter, self.prefix.get(..5), self.prefix.get(5..)) {
             (Some(d), Some(head), Some(tail)) => {
-                head.eq_ignore_ascii_case("INBOX") && tail.len() == d.len_utf8() && tail.starts_with(d)
+                head.eq_ignore_ascii_case("INBOX")
+                    && tail.len() == d.len_utf8()
+                    && tail.starts_with(d)
             }
             _ => false,
         }
@@ -243,7 +245,9 @@ fn check(prefix: &str, delimiter: Option<char>) -> std::result::Result<(), Strin
         ));
     }
     if prefix.contains(['\0', '\r', '\n']) {
-        return Err(format!("the namespace prefix {prefix:?} holds NUL, CR or LF"));
+        return Err(format!(
+            "the namespace prefix {prefix:?} holds NUL, CR or LF"
+        ));
     }
     if let Some(d) = delimiter
         && !d.is_ascii_punctuation()
@@ -349,7 +353,10 @@ mod tests {
         let inbox_slash = layout("INBOX/", Some('/'));
         assert_eq!(name(&slash, &["Projects", "2026"]), "Projects/2026");
         assert_eq!(name(&dot, &["Projects", "2026"]), "INBOX.Projects.2026");
-        assert_eq!(name(&inbox_slash, &["Projects", "2026"]), "INBOX/Projects/2026");
+        assert_eq!(
+            name(&inbox_slash, &["Projects", "2026"]),
+            "INBOX/Projects/2026"
+        );
         for l in [&slash, &dot, &inbox_slash] {
             assert_eq!(name(l, &["INBOX"]), "INBOX");
             assert_eq!(name(l, &["inbox"]), "inbox");
@@ -365,7 +372,10 @@ mod tests {
         assert_eq!(name(&mh, &["x", "y"]), "#mh/x/y");
         // Non-ASCII stays a Rust string (the writer encodes it).
         assert_eq!(name(&dot, &["Entwürfe", "Привет"]), "INBOX.Entwürfe.Привет");
-        assert_eq!(FolderPath::levels(&dot.path(["a", "b"]).unwrap()), ["a", "b"]);
+        assert_eq!(
+            FolderPath::levels(&dot.path(["a", "b"]).unwrap()),
+            ["a", "b"]
+        );
     }
 
     #[test]
@@ -399,10 +409,19 @@ mod tests {
         let flat = layout("", None);
         assert_eq!(flat.components("a/b.c"), ["a/b.c"]);
         for (l, names) in [
-            (&dot, &["INBOX", "INBOX.a", "INBOX.a.b", "inbox.x", "INBOX.Entwürfe"][..]),
-            (&slash, &["INBOX", "INBOX/a", "a/b/c", "Inbox/x", "Привет/мир"][..]),
+            (
+                &dot,
+                &["INBOX", "INBOX.a", "INBOX.a.b", "inbox.x", "INBOX.Entwürfe"][..],
+            ),
+            (
+                &slash,
+                &["INBOX", "INBOX/a", "a/b/c", "Inbox/x", "Привет/мир"][..],
+            ),
             (&layout("INBOX/", Some('/')), &["INBOX/a/b", "INBOX"][..]),
-            (&layout("#mh/", Some('/')), &["#mh/a/b", "INBOX", "INBOX/x"][..]),
+            (
+                &layout("#mh/", Some('/')),
+                &["#mh/a/b", "INBOX", "INBOX/x"][..],
+            ),
             (&flat, &["INBOX", "a.b/c"][..]),
         ] {
             for n in names {

@@ -73,7 +73,11 @@ pub enum Namespace {
 
 impl Namespace {
     /// Every setup.
-    pub const ALL: [Namespace; 3] = [Namespace::Default, Namespace::InboxDot, Namespace::InboxSlash];
+    pub const ALL: [Namespace; 3] = [
+        Namespace::Default,
+        Namespace::InboxDot,
+        Namespace::InboxSlash,
+    ];
 
     /// The name `scripts/demo --namespace` takes.
     pub fn name(self) -> &'static str {

@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::imap::FolderKind;
-use crate::imap::path::{FolderLayout, FolderPath, LayoutSource};
 use crate::imap::codec::StatusAttr;
+use crate::imap::path::{FolderLayout, FolderPath, LayoutSource};
 use crate::imap::types::NameAttribute;
 
 /// What `STATUS` reported about a folder (fields the server did not send are `None`).
