@@ -439,6 +439,19 @@ mod tests {
     }
 
     #[test]
+    fn a_path_is_a_str_and_both_types_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<FolderLayout>();
+        send_sync::<FolderPath>();
+        let path = layout("INBOX.", Some('.')).path(["a", "b"]).unwrap();
+        let as_str: &str = &path;
+        assert_eq!(as_str, "INBOX.a.b");
+        assert_eq!(path.to_string(), "INBOX.a.b");
+        assert_eq!(path, "INBOX.a.b");
+        assert_eq!(String::from(path), "INBOX.a.b");
+    }
+
+    #[test]
     fn layouts_that_cannot_work_are_refused() {
         for d in ['a', '7', ' ', 'é', '\u{0}'] {
             assert!(FolderLayout::new("", Some(d)).is_err(), "{d:?}");
