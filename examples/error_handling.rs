@@ -55,9 +55,18 @@ fn main() {
         Err(e) => show("wrong password config", Err::<(), _>(e)),
     }
     let conn = common::connect();
+    // Named in the server's layout (`mailwire/does/not/exist`, `INBOX.mailwire.does.…`).
+    let missing = match conn.folder_path(["mailwire", "does", "not", "exist"]) {
+        Ok(path) => path.into_string(),
+        Err(e) => {
+            show("folder path", Err::<(), _>(e));
+            return;
+        }
+    };
+    show("select a missing folder", conn.select(&missing));
     show(
-        "select a missing folder",
-        conn.select("mailwire/does/not/exist"),
+        "a folder level holding the delimiter",
+        conn.folder_path(["a.b/c"]),
     );
     show("folder name with NUL", conn.create_folder("bad\0name"));
     show(
@@ -66,7 +75,7 @@ fn main() {
     );
     show(
         "copy to a missing folder",
-        conn.copy("INBOX", &[1], "mailwire/does/not/exist"),
+        conn.copy("INBOX", &[1], &missing),
     );
     show(
         "raw command the server does not know",

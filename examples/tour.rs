@@ -17,7 +17,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use mailwire::imap::{
-    FetchWhat, Flag, IdleEvent, IdleListener, ImapConnection, ImapHandler, SearchQuery,
+    FetchWhat, Flag, FolderKind, IdleEvent, IdleListener, ImapConnection, ImapHandler, SearchQuery,
 };
 use mailwire::pool::PoolOptions;
 use mailwire::pop3::Pop3Handler;
@@ -120,19 +120,30 @@ fn run(config: &Config, tour: &mut Tour) -> mailwire::Result<()> {
     tour.step("Folders and what they are for");
     let t = Instant::now();
     let folders = conn.list_folders()?;
+    // Shown by their levels, without the server's namespace prefix: `INBOX.Archive.2025`
+    // and `Archive/2025` both read "Archive › 2025".
+    let layout = conn.folder_layout()?;
     for f in &folders {
         println!(
             "  {} {:<28} {}",
             if f.subscribed { "*" } else { " " },
-            short(&f.name, 28),
+            short(&layout.components(&f.name).join(" › "), 28),
             f.kind
         );
     }
     println!(
-        "  {} folders in {} (* = subscribed)",
+        "  {} folders in {} (* = subscribed); this server names them like {:?} (prefix {:?}, delimiter {:?}, from {})",
         folders.len(),
-        ms(t.elapsed())
+        ms(t.elapsed()),
+        layout.path(["Projects", "2026"])?.as_str(),
+        layout.prefix(),
+        layout.delimiter().map(String::from).unwrap_or_default(),
+        layout.source()
     );
+    // Special folders by kind, never by a name that assumes a layout or a language.
+    if let Some(sent) = folders.iter().find(|f| f.kind == FolderKind::Sent) {
+        println!("  the Sent folder here is {:?}", sent.name);
+    }
 
     tour.step("INBOX status");
     let status = conn.folder_status("INBOX")?;

@@ -53,6 +53,64 @@ pub fn start_with_config(extra: &str) -> Option<Dovecot> {
     Dovecot::start_with_config(extra)
 }
 
+/// Starts a private instance whose personal namespace is laid out as `namespace` says.
+pub fn start_with_namespace(namespace: Namespace) -> Option<Dovecot> {
+    Dovecot::start_with(namespace, "")
+}
+
+/// How the personal (`inbox`) namespace names folders: its `prefix` and `separator`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// No prefix, separator `/` (`Projects/2026`): what every test gets by default.
+    Default,
+    /// `prefix = INBOX.`, `separator = .` (`INBOX.Projects.2026`), as Courier and many
+    /// Cyrus setups.
+    InboxDot,
+    /// `prefix = INBOX/`, `separator = /` (`INBOX/Projects/2026`), as Cyrus with
+    /// `unixhierarchysep`.
+    InboxSlash,
+}
+
+impl Namespace {
+    /// Every setup.
+    pub const ALL: [Namespace; 3] = [
+        Namespace::Default,
+        Namespace::InboxDot,
+        Namespace::InboxSlash,
+    ];
+
+    /// The name `scripts/demo --namespace` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Namespace::Default => "default",
+            Namespace::InboxDot => "inbox-dot",
+            Namespace::InboxSlash => "inbox-slash",
+        }
+    }
+
+    /// The setup called `name` (see [`name`](Self::name)).
+    pub fn from_name(name: &str) -> Option<Namespace> {
+        Namespace::ALL.into_iter().find(|n| n.name() == name)
+    }
+
+    /// The namespace's prefix as the server announces it.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Namespace::Default => "",
+            Namespace::InboxDot => "INBOX.",
+            Namespace::InboxSlash => "INBOX/",
+        }
+    }
+
+    /// The hierarchy separator.
+    pub fn separator(self) -> char {
+        match self {
+            Namespace::InboxDot => '.',
+            Namespace::Default | Namespace::InboxSlash => '/',
+        }
+    }
+}
+
 /// The instance shared by all tests of this test binary (see [`Dovecot::shared`]).
 pub fn shared() -> Option<&'static Dovecot> {
     Dovecot::shared()
@@ -114,6 +172,7 @@ pub struct Dovecot {
     cert_pem: Vec<u8>,
     running: Mutex<Option<Running>>,
     passwd_lock: Mutex<()>,
+    namespace: Namespace,
     /// Users already in the passwd-file, not handed out yet (see `add_user`).
     user_pool: Mutex<Vec<User>>,
 }
@@ -288,10 +347,16 @@ impl Dovecot {
     /// `dovecot.conf` (later settings override earlier ones), e.g.
     /// `imap_capability = IMAP4rev1 IDLE` to hide extensions from clients.
     pub fn start_with_config(extra: &str) -> Option<Dovecot> {
+        Dovecot::start_with(Namespace::Default, extra)
+    }
+
+    /// Like [`start_with_config`](Self::start_with_config), with the personal namespace
+    /// laid out as `namespace` says.
+    pub fn start_with(namespace: Namespace, extra: &str) -> Option<Dovecot> {
         let bins = find_binaries().or_else(not_installed)?;
         let mut last = String::new();
         for _attempt in 0..4 {
-            let dc = Dovecot::prepare(bins.clone(), free_ports(), extra);
+            let dc = Dovecot::prepare(bins.clone(), free_ports(), namespace, extra);
             match dc.launch() {
                 Ok(()) => return Some(dc),
                 Err(LaunchError::PortTaken(msg)) => last = msg,
@@ -310,7 +375,7 @@ impl Dovecot {
     }
 
     /// Writes the directory layout, certificate, passwd-file and config.
-    fn prepare(bins: Binaries, ports: Ports, extra: &str) -> Dovecot {
+    fn prepare(bins: Binaries, ports: Ports, namespace: Namespace, extra: &str) -> Dovecot {
         let root = super::is_root();
         let dir = super::make_temp_dir("mw-");
         let suffix = dir
@@ -385,6 +450,7 @@ impl Dovecot {
             cert_pem: cert.cert_pem.clone(),
             running: Mutex::new(None),
             passwd_lock: Mutex::new(()),
+            namespace,
             user_pool: Mutex::new(Vec::new()),
         };
         std::fs::write(dir.join("passwd"), "").expect("write passwd");
@@ -417,6 +483,11 @@ impl Dovecot {
             "service anvil {\n  chroot =\n}\nservice imap-login {\n  chroot =\n}\nservice pop3-login {\n  chroot =\n}\n"
         };
         let d = dir.display();
+        let namespace_prefix = match namespace.prefix() {
+            "" => String::new(),
+            p => format!("prefix = {p}"),
+        };
+        let separator = namespace.separator();
         let Ports {
             imap,
             imaps,
@@ -468,7 +539,8 @@ mail_max_userip_connections = 1000
 mailbox_idle_check_interval = 1 secs
 namespace inbox {{
   inbox = yes
-  separator = /
+  {namespace_prefix}
+  separator = {separator}
   mailbox Drafts {{
     special_use = \Drafts
     auto = subscribe
@@ -713,6 +785,11 @@ while [ $i -lt 40 ] && alive; do sleep 0.05; i=$((i+1)); done
         &self.conf
     }
 
+    /// How the personal namespace names folders.
+    pub fn namespace(&self) -> Namespace {
+        self.namespace
+    }
+
     /// The last `n` lines of the server log (and of the wrapper's stderr).
     pub fn log_tail(&self, n: usize) -> String {
         let mut out = String::new();
@@ -867,7 +944,9 @@ while [ $i -lt 40 ] && alive; do sleep 0.05; i=$((i+1)); done
 
     /// The maildir directory of `folder` of `user` ("INBOX" is the Maildir root; other
     /// folders use the Maildir++ layout: "Archive/2024" is `.Archive.2024`), created with
-    /// cur/new/tmp if missing.
+    /// cur/new/tmp if missing. `folder` names the levels with `/` and without the
+    /// namespace prefix whatever [`Namespace`] the server has: "Archive/2024" is
+    /// `INBOX.Archive.2024` to clients of [`Namespace::InboxDot`].
     pub fn maildir(&self, user: &str, folder: &str) -> PathBuf {
         let home = self.dir.join("mail").join(user);
         assert!(

@@ -1,9 +1,11 @@
 //! `ImapConnection` calls on folders: LIST (with LIST-STATUS), STATUS, CREATE (with
-//! SPECIAL-USE) / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE.
+//! SPECIAL-USE) / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE, and the folder layout
+//! (NAMESPACE, else `LIST "" ""`) that folder paths are built with.
 
 use super::*;
 use crate::imap::FolderKind;
 use crate::imap::codec::StatusAttr;
+use crate::imap::path::{FolderLayout, FolderPath, LayoutSource};
 use crate::imap::types::NameAttribute;
 
 /// What `STATUS` reported about a folder (fields the server did not send are `None`).
@@ -153,9 +155,7 @@ fn list_in(
         returns,
     };
     let c = run_ok(s, &list)?;
-    // After ENABLE UTF8=ACCEPT (or on a UTF8=ONLY server) names come back as UTF-8,
-    // not modified UTF-7 (RFC 6855 §3).
-    let utf8 = s.utf8_accept() || s.capabilities().has("UTF8=ONLY");
+    let utf8 = names_are_utf8(s);
     let mut folders = Vec::new();
     let mut statuses = Vec::new();
     for u in c.untagged {
@@ -207,13 +207,64 @@ fn status_in(s: &mut Session, folder: &str, items: Vec<StatusAttr>) -> Result<Ve
         .collect())
 }
 
-pub(super) fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
-    let name = if utf8 {
-        String::from_utf8_lossy(&item.name).into_owned()
+/// Whether the server sends names as UTF-8: after ENABLE UTF8=ACCEPT (or on a UTF8=ONLY
+/// server) names come back as UTF-8, not modified UTF-7 (RFC 6855 §3).
+fn names_are_utf8(s: &Session) -> bool {
+    s.utf8_accept() || s.capabilities().has("UTF8=ONLY")
+}
+
+/// A name as the server sent it, decoded.
+fn decode_name(raw: &[u8], utf8: bool) -> String {
+    if utf8 {
+        String::from_utf8_lossy(raw).into_owned()
     } else {
-        utf7::decode(&item.name).unwrap_or_else(|_| utf7::decode_lenient(&item.name))
-    };
+        utf7::decode(raw).unwrap_or_else(|_| utf7::decode_lenient(raw))
+    }
+}
+
+pub(super) fn to_folder(item: crate::imap::types::ListItem, utf8: bool) -> Folder {
+    let name = decode_name(&item.name, utf8);
     Folder::new(name, item.name, item.delimiter, item.attributes)
+}
+
+/// The personal namespace's layout: the first personal entry of `NAMESPACE` when the
+/// server offers it and names one, else the delimiter of `LIST "" ""` with an empty
+/// prefix. A layout that cannot work (a delimiter that is no punctuation, a prefix past
+/// `FolderLayout::MAX_PREFIX`) is `Error::Protocol`.
+fn layout_in(s: &mut Session) -> Result<FolderLayout> {
+    let utf8 = names_are_utf8(s);
+    if s.capabilities().has("NAMESPACE") {
+        let c = run_ok(s, &Command::Namespace)?;
+        let personal = c.untagged.into_iter().find_map(|u| match u {
+            Untagged::Namespace { personal, .. } => Some(personal),
+            _ => None,
+        });
+        if let Some(entry) = personal.and_then(|p| p.into_iter().next()) {
+            let prefix = decode_name(&entry.prefix, utf8);
+            return FolderLayout::announced(prefix, entry.delimiter, LayoutSource::Namespace)
+                .map_err(|e| broken(s, e));
+        }
+        log::debug!(target: "mailwire::imap", "[{}] NAMESPACE names no personal namespace; asking LIST \"\" \"\" for the delimiter", s.id());
+    }
+    let list = Command::List {
+        reference: MailboxName::new(""),
+        pattern: String::new(),
+        returns: ListReturn::new(),
+    };
+    let c = run_ok(s, &list)?;
+    let delimiter = c.untagged.into_iter().find_map(|u| match u {
+        Untagged::List(item) => Some(item.delimiter),
+        _ => None,
+    });
+    let Some(delimiter) = delimiter else {
+        let e = Error::protocol(
+            "the server answered LIST \"\" \"\" without a LIST line, so its hierarchy delimiter is unknown",
+            &[],
+            0,
+        );
+        return Err(broken(s, e));
+    };
+    FolderLayout::announced(String::new(), delimiter, LayoutSource::List).map_err(|e| broken(s, e))
 }
 
 impl ImapConnection {
@@ -443,6 +494,58 @@ impl ImapConnection {
     pub fn examine(&self, folder: &str) -> Result<Mailbox> {
         let memory = self.validities();
         self.with(|s| open_reading(s, &memory, folder, true))
+    }
+
+    /// How this server names nested folders: its personal namespace's prefix and
+    /// hierarchy delimiter, from `NAMESPACE` (RFC 2342) when it offers it, else from
+    /// `LIST "" ""` with an empty prefix ([`FolderLayout::source`] says which). Asked once
+    /// per connection; later calls answer from memory.
+    ///
+    /// A layout that cannot work (a delimiter that is no ASCII punctuation, a prefix longer
+    /// than [`FolderLayout::MAX_PREFIX`]) is [`Error::Protocol`]; `NIL` as the delimiter is
+    /// a flat namespace (one level only).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let layout = conn.folder_layout()?;
+    /// for f in conn.list_folders()? {
+    ///     // `INBOX.Projects.2026` and `Projects/2026` both show as "Projects › 2026".
+    ///     println!("{}", layout.components(&f.name).join(" › "));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn folder_layout(&self) -> Result<FolderLayout> {
+        if let Some(layout) = self.layout.lock().clone() {
+            return Ok(layout);
+        }
+        let layout = self.with(layout_in)?;
+        log::debug!(target: "mailwire::imap", "[{}] folder layout from {}: prefix {:?}, delimiter {:?}", self.id, layout.source(), layout.prefix(), layout.delimiter());
+        *self.layout.lock() = Some(layout.clone());
+        Ok(layout)
+    }
+
+    /// The name of the folder `levels` on this server:
+    /// [`folder_layout`](Self::folder_layout)`()?.`[`path(levels)`](FolderLayout::path)
+    /// (`["Projects", "2026"]` → `Projects/2026`, or `INBOX.Projects.2026` on a server
+    /// whose personal namespace is `INBOX.`). A level holding the delimiter is
+    /// [`Error::InvalidInput`], never split.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// let year = conn.folder_path(["Projects", "2026"])?;
+    /// conn.create_folder(&year)?;
+    /// conn.append(&year, b"Subject: plan\r\n\r\nHello\r\n", &[], None)?;
+    /// conn.delete_folder(&year)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn folder_path<I, S>(&self, levels: I) -> Result<FolderPath>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.folder_layout()?.path(levels)
     }
 
     /// The UIDVALIDITY of a folder (from `STATUS`, without selecting it).

@@ -88,6 +88,8 @@ pub struct ImapConnection {
     memory: Mutex<Arc<ValidityMemory>>,
     /// The token the cancellable calls honour (see [`with_cancel`](Self::with_cancel)).
     cancel: Mutex<Option<Cancel>>,
+    /// The server's folder layout, asked once (see [`folder_layout`](Self::folder_layout)).
+    layout: Mutex<Option<crate::imap::path::FolderLayout>>,
 }
 
 impl fmt::Debug for ImapConnection {
@@ -167,6 +169,7 @@ impl ImapConnection {
             limits,
             memory: Mutex::new(Arc::default()),
             cancel: Mutex::new(None),
+            layout: Mutex::new(None),
         }
     }
 

@@ -1,6 +1,6 @@
 //! `ImapHandler` calls on folders beyond `list_folders` / `folder_status`: listing by
-//! pattern, listing with status, CREATE / DELETE / RENAME, (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled
-//! connection for the call.
+//! pattern, listing with status, the folder layout and paths, CREATE / DELETE / RENAME,
+//! (UN)SUBSCRIBE, SELECT / EXAMINE; each on a pooled connection for the call.
 
 use super::ImapHandler;
 use crate::config::Config;
@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::imap::codec::StatusAttr;
 use crate::imap::folder::Folder;
 use crate::imap::mailbox::Mailbox;
-use crate::imap::{FolderKind, FolderStatus};
+use crate::imap::{FolderKind, FolderLayout, FolderPath, FolderStatus};
 
 impl ImapHandler {
     /// The folders matching `pattern` (`*` any levels, `%` one level) under `reference`
@@ -32,6 +32,33 @@ impl ImapHandler {
         items: &[StatusAttr],
     ) -> Result<Vec<(Folder, Option<FolderStatus>)>> {
         self.conn(account)?.list_folders_with_status(items)
+    }
+
+    /// How the account's server names nested folders (its personal namespace's prefix and
+    /// delimiter; see
+    /// [`ImapConnection::folder_layout`](crate::imap::ImapConnection::folder_layout)),
+    /// asked once per pooled connection.
+    pub fn folder_layout(&self, account: &Config) -> Result<FolderLayout> {
+        self.conn(account)?.folder_layout()
+    }
+
+    /// The name of the folder `levels` on the account's server (`Projects/2026`, or
+    /// `INBOX.Projects.2026`; see
+    /// [`ImapConnection::folder_path`](crate::imap::ImapConnection::folder_path)).
+    ///
+    /// ```no_run
+    /// # use mailwire::{Config, imap::ImapHandler};
+    /// # fn demo(handler: &ImapHandler, account: &Config) -> mailwire::Result<()> {
+    /// let reports = handler.folder_path(account, ["Reports", "2026"])?;
+    /// handler.create_folder(account, &reports)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn folder_path<I, S>(&self, account: &Config, levels: I) -> Result<FolderPath>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.conn(account)?.folder_path(levels)
     }
 
     /// Creates a folder.

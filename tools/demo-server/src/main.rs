@@ -1,7 +1,8 @@
 //! `mailwire-demo-server`: a throw-away Dovecot on 127.0.0.1 with a sample mailbox, for
 //! `scripts/demo`. It prints the account as `KEY=value` lines (the `MAILWIRE_*` variables
 //! every example reads), then `READY`, and runs until its standard input closes; the server
-//! and its files go with it.
+//! and its files go with it. `--namespace default|inbox-dot|inbox-slash` lays out the
+//! personal namespace (no prefix with `/`, `INBOX.` with `.`, `INBOX/` with `/`).
 
 #[path = "../../../tests/support/mod.rs"]
 #[allow(dead_code, clippy::all)]
@@ -10,7 +11,20 @@ mod support;
 use std::io::{Read, Write};
 
 fn main() {
-    let Some(dc) = support::dovecot::start() else {
+    use support::dovecot::Namespace;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let namespace = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => Namespace::Default,
+        ["--namespace", name] => Namespace::from_name(name).unwrap_or_else(|| {
+            eprintln!("unknown namespace setup {name:?}: use default, inbox-dot or inbox-slash");
+            std::process::exit(2);
+        }),
+        _ => {
+            eprintln!("usage: mailwire-demo-server [--namespace default|inbox-dot|inbox-slash]");
+            std::process::exit(2);
+        }
+    };
+    let Some(dc) = support::dovecot::start_with_namespace(namespace) else {
         eprintln!("dovecot is not installed: apt-get install -y dovecot-imapd dovecot-pop3d");
         std::process::exit(2);
     };
@@ -37,6 +51,7 @@ fn main() {
     let _ = writeln!(out, "MAILWIRE_PASSWORD_2={}", bob.password);
     let _ = writeln!(out, "MAILWIRE_STARTTLS_PORT={}", dc.imap_port());
     let _ = writeln!(out, "MAILWIRE_DEMO_DIR={}", dc.dir().display());
+    let _ = writeln!(out, "MAILWIRE_DEMO_NAMESPACE={}", namespace.name());
     let _ = writeln!(out, "READY");
     let _ = out.flush();
     drop(out);
