@@ -29,7 +29,7 @@ pub(crate) mod writer;
 
 pub(crate) use command::sasl_line;
 pub use command::{
-    Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync, RawArg,
+    AppendMessage, Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync, RawArg,
     SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion, SortKey, StatusAttr,
     StoreAction, ThreadAlgorithm, idle_done, sasl_response,
 };

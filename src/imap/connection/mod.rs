@@ -36,6 +36,7 @@ mod fetch;
 mod flags;
 mod folders;
 mod missing;
+mod multiappend;
 mod order;
 mod search;
 mod server;

@@ -373,7 +373,7 @@ impl ImapConnection {
 }
 
 /// Refuses a message APPEND cannot store intact.
-fn check_appendable(message: &[u8]) -> Result<()> {
+pub(super) fn check_appendable(message: &[u8]) -> Result<()> {
     if message.is_empty() {
         return Err(Error::invalid(
             "message",
@@ -393,7 +393,7 @@ fn check_appendable(message: &[u8]) -> Result<()> {
 }
 
 /// One `APPEND` of a checked message.
-fn append_one(
+pub(super) fn append_one(
     s: &mut Session,
     folder: &str,
     message: &[u8],

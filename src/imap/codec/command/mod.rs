@@ -34,7 +34,7 @@ mod sort;
 mod status;
 mod store;
 
-pub use append::InternalDate;
+pub use append::{AppendMessage, InternalDate};
 pub(crate) use auth::sasl_line;
 pub use auth::{Secret, sasl_response};
 pub use fetch::{FetchAttr, Partial, Section, SectionText};
@@ -246,6 +246,15 @@ pub enum Command {
         /// Send as `literal8` `~{n}` (only when the server has `BINARY`).
         binary: bool,
     },
+    /// `APPEND mailbox 1*([(flags)] ["date"] literal)`: several messages in one command
+    /// (MULTIAPPEND, RFC 3502; only when the server has it). The server stores all of them
+    /// or none.
+    MultiAppend {
+        /// The destination.
+        mailbox: MailboxName,
+        /// The messages, in order (at least one; each non-empty, without NUL).
+        messages: Vec<AppendMessage>,
+    },
     /// `IDLE`; end it with [`idle_done`].
     Idle,
     /// `GETQUOTAROOT mailbox`.
@@ -399,7 +408,7 @@ impl Command {
             Command::Copy { .. } => "COPY",
             Command::Move { uid: true, .. } => "UID MOVE",
             Command::Move { .. } => "MOVE",
-            Command::Append { .. } => "APPEND",
+            Command::Append { .. } | Command::MultiAppend { .. } => "APPEND",
             Command::Idle => "IDLE",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::GetQuota(_) => "GETQUOTA",
@@ -525,6 +534,9 @@ impl Command {
                 message,
                 binary,
             } => append::append(w, mailbox, flags, date.as_ref(), message, *binary),
+            Command::MultiAppend { mailbox, messages } => {
+                append::multi_append(w, mailbox, messages)
+            }
             Command::GetQuota(root) => {
                 w.sp();
                 w.astring(root.as_bytes(), "quota root")
