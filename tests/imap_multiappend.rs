@@ -5,9 +5,9 @@
 //! server without MULTIAPPEND (one APPEND each), an `[APPENDUID]` whose count differs from
 //! the batch, the `LITERAL+` path, and the bounds checked before anything is sent.
 
-mod support;
 #[path = "support/capture.rs"]
 mod capture;
+mod support;
 
 use std::time::Duration;
 
@@ -40,10 +40,10 @@ fn mail(i: usize) -> Vec<u8> {
 
 fn flags_of(i: usize) -> Vec<Flag> {
     let mut flags = Vec::new();
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         flags.push(Flag::Seen);
     }
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         flags.push(Flag::Flagged);
     }
     flags
@@ -71,7 +71,11 @@ fn a_hundred_messages_go_in_one_append_with_their_uids() {
     let batch: Vec<AppendMessage> = (0..100)
         .map(|i| {
             let m = AppendMessage::new(mail(i)).with_flags(flags_of(i));
-            if i % 10 == 0 { m.with_date(date) } else { m }
+            if i.is_multiple_of(10) {
+                m.with_date(date)
+            } else {
+                m
+            }
         })
         .collect();
     let mut reports = Vec::new();
@@ -109,15 +113,16 @@ fn a_hundred_messages_go_in_one_append_with_their_uids() {
         }
         assert_eq!(
             m.flags().contains(&Flag::Seen),
-            i % 3 == 0,
+            i.is_multiple_of(3),
             "message {i}: {:?}",
             m.flags()
         );
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             let d = m.meta().internal_date.as_deref().unwrap_or("");
             // 10:00 +0200 as given, or the same instant in UTC as Dovecot returns it.
             assert!(
-                d.contains("14-May-2024 10:00:00 +0200") || d.contains("14-May-2024 08:00:00 +0000"),
+                d.contains("14-May-2024 10:00:00 +0200")
+                    || d.contains("14-May-2024 08:00:00 +0000"),
                 "message {i}: {d}"
             );
         }
@@ -321,9 +326,8 @@ fn literal_plus_sends_the_batch_without_waiting_for_continuations() {
 
 #[test]
 fn oversized_batches_and_messages_are_refused_before_sending() {
-    let server = ScriptServer::start_seq(vec![logout(logged_in(
-        "MULTIAPPEND UIDPLUS APPENDLIMIT=3",
-    ))]);
+    let server =
+        ScriptServer::start_seq(vec![logout(logged_in("MULTIAPPEND UIDPLUS APPENDLIMIT=3"))]);
     let config = Config::builder("127.0.0.1")
         .port(server.port())
         .security(Security::Plain)
@@ -351,10 +355,51 @@ fn oversized_batches_and_messages_are_refused_before_sending() {
         "{e:?}"
     );
     // An empty batch sends nothing and gives nothing.
-    assert!(conn.append_batch("INBOX", Vec::new(), &mut |_| {}).unwrap().is_empty());
+    assert!(
+        conn.append_batch("INBOX", Vec::new(), &mut |_| {})
+            .unwrap()
+            .is_empty()
+    );
     assert!(!conn.is_broken());
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();
     assert_eq!(server.received(0).len(), 2, "{:?}", server.received(0));
+}
+
+#[test]
+fn a_cancel_cuts_a_multiappend_whose_server_stopped_reading() {
+    // The server asks for the first literal and never reads: the 20 MiB write blocks once
+    // the socket buffers are full, until its deadline unless cut.
+    let server = ScriptServer::start_seq(vec![
+        logged_in("MULTIAPPEND UIDPLUS")
+            .expect_contains("APPEND INBOX")
+            .send_line("+ go ahead")
+            .hang(),
+    ]);
+    let token = mailwire::Cancel::new();
+    let conn = ImapConnection::connect(&scripted_config(server.port()))
+        .unwrap()
+        .with_cancel(&token);
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            token.cancel();
+        })
+    };
+    let started = std::time::Instant::now();
+    let batch = vec![
+        AppendMessage::new(vec![b'x'; 20 * 1024 * 1024]),
+        AppendMessage::new(b"m2".to_vec()),
+    ];
+    let e = conn.append_batch("INBOX", batch, &mut |_| {}).unwrap_err();
+    canceller.join().unwrap();
+    assert!(matches!(e, Error::Cancelled { .. }), "{e:?}");
+    support::assert_within(
+        started,
+        Duration::from_secs(10),
+        "the cancelled MULTIAPPEND",
+    );
+    assert!(conn.is_broken());
 }

@@ -180,7 +180,10 @@ mod tests {
             .into_iter()
             .map(|u| u.map(|u| (u.uid_validity, u.uid)))
             .collect();
-        assert_eq!(got, [Some((9, 5)), Some((9, 6)), Some((9, 7)), Some((9, 9))]);
+        assert_eq!(
+            got,
+            [Some((9, 5)), Some((9, 6)), Some((9, 7)), Some((9, 9))]
+        );
         // Too many (a huge range is not expanded), too few, none, a star.
         assert_eq!(batch_uids(code("1:4000000000"), 3, "t"), vec![None; 3]);
         assert_eq!(batch_uids(code("5:6"), 3, "t"), vec![None; 3]);

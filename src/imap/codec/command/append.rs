@@ -369,7 +369,10 @@ mod tests {
             "A1 APPEND Archive (\\Seen) {2}m1 {2}m2 \"01-Feb-2024 10:00:00 +0100\" {2}m3"
         );
         // LITERAL+: one part.
-        let plus = enc_with(&command, EncodeOptions::new().with_literal(LiteralMode::Plus));
+        let plus = enc_with(
+            &command,
+            EncodeOptions::new().with_literal(LiteralMode::Plus),
+        );
         assert_eq!(
             plus.to_bytes(),
             b"A1 APPEND Archive (\\Seen) {2+}\r\nm1 {2+}\r\nm2 \"01-Feb-2024 10:00:00 +0100\" {2+}\r\nm3\r\n"
@@ -385,19 +388,28 @@ mod tests {
                 AppendMessage::new(vec![b'y'; LITERAL_MINUS_MAX]),
             ],
         };
-        let minus = enc_with(&mixed, EncodeOptions::new().with_literal(LiteralMode::Minus));
+        let minus = enc_with(
+            &mixed,
+            EncodeOptions::new().with_literal(LiteralMode::Minus),
+        );
         assert_eq!(minus.parts().len(), 2);
         assert!(minus.parts()[0].ends_with(b" {4097}\r\n"), "{minus:?}");
         assert!(minus.parts()[0].starts_with(b"A1 APPEND A {2+}\r\nm1 "));
         assert!(minus.parts()[1].windows(9).any(|w| w == b" {4096+}\r"));
         // Refused before sending: no message, an empty one, a NUL.
         let no = |messages: Vec<AppendMessage>| {
-            Command::MultiAppend { mailbox: "A".into(), messages }
-                .encode("A1", &EncodeOptions::new())
-                .is_err()
+            Command::MultiAppend {
+                mailbox: "A".into(),
+                messages,
+            }
+            .encode("A1", &EncodeOptions::new())
+            .is_err()
         };
         assert!(no(vec![]));
-        assert!(no(vec![AppendMessage::new(b"ok".to_vec()), AppendMessage::new(Vec::new())]));
+        assert!(no(vec![
+            AppendMessage::new(b"ok".to_vec()),
+            AppendMessage::new(Vec::new())
+        ]));
         assert!(no(vec![AppendMessage::new(b"a\0b".to_vec())]));
         // Debug shows no message text.
         let shown = format!("{:?}", AppendMessage::new(b"secret text".to_vec()));
