@@ -24,7 +24,7 @@ pub use codec::{AppendMessage, InternalDate};
 pub use codec::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use connection::{
     AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces, Quota,
-    SearchStats,
+    SavedSearch, SearchStats,
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};

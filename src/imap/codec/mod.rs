@@ -30,7 +30,7 @@ pub(crate) mod writer;
 pub(crate) use command::sasl_line;
 pub use command::{
     AppendMessage, Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync,
-    RawArg, SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion, SortKey,
+    RawArg, SavedAction, SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion, SortKey,
     StatusAttr, StoreAction, ThreadAlgorithm, idle_done, sasl_response,
 };
 pub use writer::{EncodeOptions, EncodedCommand, LITERAL_MINUS_MAX, LiteralMode};

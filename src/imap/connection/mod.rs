@@ -38,6 +38,7 @@ mod folders;
 mod missing;
 mod multiappend;
 mod order;
+mod saved;
 mod search;
 mod server;
 mod sync;
@@ -46,6 +47,7 @@ mod transfer;
 pub use fetch::FetchWhat;
 pub use folders::FolderStatus;
 pub use order::SearchStats;
+pub use saved::SavedSearch;
 pub use server::{Namespaces, Quota};
 pub use transfer::{AppendUid, CopyUids};
 

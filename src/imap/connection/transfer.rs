@@ -70,7 +70,7 @@ pub struct AppendUid {
 /// The `[COPYUID]` of a COPY / MOVE answer as runs, keeping only pairs whose source UID is
 /// in `asked`. A code whose two sets differ in size, or that names impossible UIDs, is
 /// ignored (`None`, logged); more than `max_ranges` ranges is `LimitExceeded`.
-fn copy_uids(
+pub(super) fn copy_uids(
     code: &Option<ResponseCode>,
     untagged: &[Untagged],
     asked: &SequenceSet,
@@ -157,7 +157,7 @@ fn zip_runs(source: &[(u32, u32)], dest: &[(u32, u32)]) -> Option<Vec<(u32, u32,
 /// How many messages an EXPUNGE / UID EXPUNGE answer removed: `EXPUNGE` responses, and
 /// `VANISHED` UIDs — only when QRESYNC is enabled (no other server may send it), and only
 /// within `asked` when the command named its UIDs.
-fn count_expunged(s: &Session, untagged: &[Untagged], asked: Option<&SequenceSet>) -> usize {
+pub(super) fn count_expunged(s: &Session, untagged: &[Untagged], asked: Option<&SequenceSet>) -> usize {
     let mut count = 0u64;
     for u in untagged {
         match u {

@@ -41,7 +41,7 @@ pub use fetch::{FetchAttr, Partial, Section, SectionText};
 pub use list::ListReturn;
 pub use mailbox::MailboxName;
 pub use raw::RawArg;
-pub use search::SearchReturn;
+pub use search::{SavedAction, SearchReturn};
 pub use select::{Qresync, SelectOptions};
 pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use status::StatusAttr;
@@ -255,6 +255,9 @@ pub enum Command {
         /// The messages, in order (at least one; each non-empty, without NUL).
         messages: Vec<AppendMessage>,
     },
+    /// A command on the saved search result `$` (SEARCHRES, RFC 5182): `UID STORE $ …`,
+    /// `UID COPY $ …`, `UID MOVE $ …`, `UID EXPUNGE $`, `UID SEARCH UID $`.
+    OnSaved(SavedAction),
     /// `IDLE`; end it with [`idle_done`].
     Idle,
     /// `GETQUOTAROOT mailbox`.
@@ -409,6 +412,7 @@ impl Command {
             Command::Move { uid: true, .. } => "UID MOVE",
             Command::Move { .. } => "MOVE",
             Command::Append { .. } | Command::MultiAppend { .. } => "APPEND",
+            Command::OnSaved(action) => action.name(),
             Command::Idle => "IDLE",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::GetQuota(_) => "GETQUOTA",
@@ -534,6 +538,7 @@ impl Command {
                 message,
                 binary,
             } => append::append(w, mailbox, flags, date.as_ref(), message, *binary),
+            Command::OnSaved(action) => search::saved(w, action),
             Command::MultiAppend { mailbox, messages } => {
                 append::multi_append(w, mailbox, messages)
             }
