@@ -4,9 +4,9 @@
 //! saved search makes the handle refuse before sending), and against a scripted server
 //! without SEARCHRES (the UIDs kept on the client and sent, under the same rules).
 
-mod support;
 #[path = "support/capture.rs"]
 mod capture;
+mod support;
 
 use std::time::Duration;
 
@@ -28,8 +28,10 @@ fn dovecot_config(dc: &Dovecot, u: &User) -> Config {
 }
 
 fn mail(subject: &str, i: usize) -> Vec<u8> {
-    format!("From: a@example.org\r\nSubject: {subject} {i}\r\nMessage-ID: <s{i}@t>\r\n\r\nbody {i}\r\n")
-        .into_bytes()
+    format!(
+        "From: a@example.org\r\nSubject: {subject} {i}\r\nMessage-ID: <s{i}@t>\r\n\r\nbody {i}\r\n"
+    )
+    .into_bytes()
 }
 
 /// A fresh user whose INBOX holds 8 messages, UIDs 1..=8: the even ones subject "go", the
@@ -64,7 +66,9 @@ fn flags_and_move_act_on_exactly_the_messages_found_through_dollar() {
     let Some(dc) = dovecot::shared() else { return };
     let conn = inbox(dc);
     conn.create_folder("Archive").unwrap();
-    let go = conn.search_saved("INBOX", &SearchQuery::subject("go")).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
     assert!(go.is_server_side() && go.is_valid());
     assert_eq!(go.uids().unwrap().iter().collect::<Vec<_>>(), [2, 4, 6, 8]);
     go.add_flags(&[Flag::Flagged]).unwrap();
@@ -79,16 +83,32 @@ fn flags_and_move_act_on_exactly_the_messages_found_through_dollar() {
     let copied = go.copy_to("Archive").unwrap().unwrap();
     assert_eq!(copied.len(), 4);
     let moved = go.move_to("Archive").unwrap().unwrap();
-    assert_eq!(moved.pairs().map(|(src, _)| src).collect::<Vec<_>>(), [2, 4, 6, 8]);
+    assert_eq!(
+        moved.pairs().map(|(src, _)| src).collect::<Vec<_>>(),
+        [2, 4, 6, 8]
+    );
     assert_eq!(uids(&conn, "INBOX", &SearchQuery::all()), [1, 3, 5, 7]);
     assert_eq!(uids(&conn, "Archive", &SearchQuery::subject("go")).len(), 8);
     assert!(uids(&conn, "Archive", &SearchQuery::subject("keep")).is_empty());
     // Every action named `$`, never the UIDs.
     let lines = sent(&conn);
-    for cmd in ["UID SEARCH RETURN (SAVE) SUBJECT go", "UID STORE $ +FLAGS.SILENT (\\Flagged)", "UID STORE $ -FLAGS.SILENT", "UID SEARCH UID $", "UID COPY $ Archive", "UID MOVE $ Archive"] {
-        assert!(lines.iter().any(|l| l.contains(cmd)), "{cmd} not in {lines:?}");
+    for cmd in [
+        "UID SEARCH RETURN (SAVE) SUBJECT go",
+        "UID STORE $ +FLAGS.SILENT (\\Flagged)",
+        "UID STORE $ -FLAGS.SILENT",
+        "UID SEARCH UID $",
+        "UID COPY $ Archive",
+        "UID MOVE $ Archive",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(cmd)),
+            "{cmd} not in {lines:?}"
+        );
     }
-    assert!(!lines.iter().any(|l| l.contains("UID STORE 2")), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("UID STORE 2")),
+        "{lines:?}"
+    );
     conn.logout();
 }
 
@@ -97,7 +117,9 @@ fn expunge_through_dollar_leaves_other_deleted_messages() {
     let Some(dc) = dovecot::shared() else { return };
     let conn = inbox(dc);
     conn.mark_deleted("INBOX", &[1]).unwrap();
-    let go = conn.search_saved("INBOX", &SearchQuery::subject("go")).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
     go.add_flags(&[Flag::Deleted]).unwrap();
     assert_eq!(go.expunge().unwrap(), 4);
     assert_eq!(uids(&conn, "INBOX", &SearchQuery::all()), [1, 3, 5, 7]);
@@ -115,19 +137,27 @@ fn a_reselect_another_folder_or_another_saved_search_ends_the_handle() {
         other => panic!("{other:?}"),
     };
 
-    let go = conn.search_saved("INBOX", &SearchQuery::subject("go")).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
     conn.select("INBOX").unwrap();
     assert!(!go.is_valid());
     refused(go.add_flags(&[Flag::Flagged]).unwrap_err());
     refused(go.move_to("Other").unwrap_err());
     refused(go.uids().unwrap_err());
 
-    let go = conn.search_saved("INBOX", &SearchQuery::subject("go")).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
     conn.search("Other", &SearchQuery::all()).unwrap();
     refused(go.add_flags(&[Flag::Flagged]).unwrap_err());
 
-    let go = conn.search_saved("INBOX", &SearchQuery::subject("go")).unwrap();
-    let keep = conn.search_saved("INBOX", &SearchQuery::subject("keep")).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
+    let keep = conn
+        .search_saved("INBOX", &SearchQuery::subject("keep"))
+        .unwrap();
     refused(go.add_flags(&[Flag::Flagged]).unwrap_err());
     keep.add_flags(&[Flag::Seen]).unwrap();
 
@@ -193,7 +223,9 @@ fn without_searchres_the_uids_are_kept_and_sent_under_the_same_rules() {
         .close();
     let server = ScriptServer::start_seq(vec![script]);
     let conn = ImapConnection::connect(&scripted_config(server.port())).unwrap();
-    let go = conn.search_saved("INBOX", &SearchQuery::subject("go")).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
     assert!(!go.is_server_side());
     assert_eq!(go.uids().unwrap().iter().collect::<Vec<_>>(), [2, 4]);
     go.add_flags(&[Flag::Flagged]).unwrap();
@@ -201,7 +233,10 @@ fn without_searchres_the_uids_are_kept_and_sent_under_the_same_rules() {
     assert_eq!(moved.pairs().collect::<Vec<_>>(), [(2, 10), (4, 11)]);
     conn.select("INBOX").unwrap();
     // After the reselect: refused, nothing sent (the script expects LOGOUT next).
-    assert!(matches!(go.add_flags(&[Flag::Seen]), Err(Error::InvalidInput { .. })));
+    assert!(matches!(
+        go.add_flags(&[Flag::Seen]),
+        Err(Error::InvalidInput { .. })
+    ));
     conn.logout();
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();

@@ -30,8 +30,8 @@ pub(crate) mod writer;
 pub(crate) use command::sasl_line;
 pub use command::{
     AppendMessage, Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync,
-    RawArg, SavedAction, SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion, SortKey,
-    StatusAttr, StoreAction, ThreadAlgorithm, idle_done, sasl_response,
+    RawArg, SavedAction, SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion,
+    SortKey, StatusAttr, StoreAction, ThreadAlgorithm, idle_done, sasl_response,
 };
 pub use writer::{EncodeOptions, EncodedCommand, LITERAL_MINUS_MAX, LiteralMode};
 

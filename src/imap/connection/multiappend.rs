@@ -192,6 +192,13 @@ mod tests {
     }
 
     #[test]
+    fn the_new_types_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<AppendMessage>();
+        send_sync::<super::super::SavedSearch<'static>>();
+    }
+
+    #[test]
     fn batches_are_checked_before_sending() {
         let m = |b: &[u8]| AppendMessage::new(b.to_vec());
         assert_eq!(check_batch(&[m(b"ab"), m(b"cde")], 5).unwrap(), 5);

@@ -157,7 +157,11 @@ fn zip_runs(source: &[(u32, u32)], dest: &[(u32, u32)]) -> Option<Vec<(u32, u32,
 /// How many messages an EXPUNGE / UID EXPUNGE answer removed: `EXPUNGE` responses, and
 /// `VANISHED` UIDs — only when QRESYNC is enabled (no other server may send it), and only
 /// within `asked` when the command named its UIDs.
-pub(super) fn count_expunged(s: &Session, untagged: &[Untagged], asked: Option<&SequenceSet>) -> usize {
+pub(super) fn count_expunged(
+    s: &Session,
+    untagged: &[Untagged],
+    asked: Option<&SequenceSet>,
+) -> usize {
     let mut count = 0u64;
     for u in untagged {
         match u {

@@ -466,3 +466,40 @@ impl Session {
         Ok((untagged, done.into_iter().flatten().collect()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::codec::{SavedAction, SearchReturn};
+    use crate::imap::search::SearchQuery;
+
+    #[test]
+    fn what_resets_the_saved_result() {
+        let search = |returns: Option<Vec<SearchReturn>>| Command::Search {
+            uid: true,
+            query: SearchQuery::all(),
+            returns,
+        };
+        for resets in [
+            Command::select("INBOX"),
+            Command::Close,
+            Command::Unselect,
+            Command::Logout,
+            search(Some(vec![SearchReturn::Save])),
+            search(Some(vec![SearchReturn::Min, SearchReturn::Save])),
+            Command::raw_extension("XANYTHING", []),
+        ] {
+            assert!(touches_saved_search(&resets), "{resets:?}");
+        }
+        for keeps in [
+            search(None),
+            search(Some(vec![SearchReturn::Count])),
+            Command::Noop,
+            Command::OnSaved(SavedAction::Uids),
+            Command::OnSaved(SavedAction::Expunge),
+            Command::Expunge,
+        ] {
+            assert!(!touches_saved_search(&keeps), "{keeps:?}");
+        }
+    }
+}

@@ -293,23 +293,39 @@ mod tests {
             returns: Some(vec![SearchReturn::Save]),
         };
         assert_eq!(
-            String::from_utf8(save.encode("A1", &EncodeOptions::new()).unwrap().to_bytes()).unwrap(),
+            String::from_utf8(save.encode("A1", &EncodeOptions::new()).unwrap().to_bytes())
+                .unwrap(),
             "A1 UID SEARCH RETURN (SAVE) UNSEEN\r\n"
         );
         assert_eq!(
-            enc(SavedAction::Store { action: StoreAction::Add, flags: vec![Flag::Seen, Flag::Keyword("$Done".into())] }),
+            enc(SavedAction::Store {
+                action: StoreAction::Add,
+                flags: vec![Flag::Seen, Flag::Keyword("$Done".into())]
+            }),
             "A1 UID STORE $ +FLAGS.SILENT (\\Seen $Done)\r\n"
         );
         assert_eq!(
-            enc(SavedAction::Store { action: StoreAction::Remove, flags: vec![Flag::Flagged] }),
+            enc(SavedAction::Store {
+                action: StoreAction::Remove,
+                flags: vec![Flag::Flagged]
+            }),
             "A1 UID STORE $ -FLAGS.SILENT (\\Flagged)\r\n"
         );
-        assert_eq!(enc(SavedAction::Copy("Old mail".into())), "A1 UID COPY $ \"Old mail\"\r\n");
-        assert_eq!(enc(SavedAction::Move("Archive".into())), "A1 UID MOVE $ Archive\r\n");
+        assert_eq!(
+            enc(SavedAction::Copy("Old mail".into())),
+            "A1 UID COPY $ \"Old mail\"\r\n"
+        );
+        assert_eq!(
+            enc(SavedAction::Move("Archive".into())),
+            "A1 UID MOVE $ Archive\r\n"
+        );
         assert_eq!(enc(SavedAction::Expunge), "A1 UID EXPUNGE $\r\n");
         assert_eq!(enc(SavedAction::Uids), "A1 UID SEARCH UID $\r\n");
         // A flag a client cannot set is refused before sending.
-        let recent = Command::OnSaved(SavedAction::Store { action: StoreAction::Add, flags: vec![Flag::Recent] });
+        let recent = Command::OnSaved(SavedAction::Store {
+            action: StoreAction::Add,
+            flags: vec![Flag::Recent],
+        });
         assert!(recent.encode("A1", &EncodeOptions::new()).is_err());
     }
 }
