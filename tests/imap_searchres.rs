@@ -241,3 +241,66 @@ fn without_searchres_the_uids_are_kept_and_sent_under_the_same_rules() {
     assert!(server.wait_done(Duration::from_secs(5)));
     server.assert_ok();
 }
+
+#[test]
+fn with_searchres_but_no_move_a_move_is_copy_flag_and_expunge_of_dollar() {
+    let caps = "SEARCHRES UIDPLUS";
+    let script = Script::new()
+        .send_line(&format!("* OK [CAPABILITY IMAP4rev1 {caps}] scripted"))
+        .expect_contains("LOGIN user")
+        .reply_tagged(&format!("OK [CAPABILITY IMAP4rev1 {caps}] logged in"));
+    let script = selected(script)
+        .expect_line("A3 UID SEARCH RETURN (SAVE) SUBJECT go")
+        .reply_tagged("OK saved")
+        .expect_line("A4 UID COPY $ Archive")
+        .reply_tagged("OK [COPYUID 9 2,4 10:11] copied")
+        .expect_line("A5 UID STORE $ +FLAGS.SILENT (\\Deleted)")
+        .reply_tagged("OK stored")
+        .expect_line("A6 UID EXPUNGE $")
+        .send_line("* 2 EXPUNGE")
+        .send_line("* 3 EXPUNGE")
+        .reply_tagged("OK expunged")
+        .expect_contains("LOGOUT")
+        .send_line("* BYE bye")
+        .reply_tagged("OK done")
+        .close();
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&scripted_config(server.port())).unwrap();
+    let go = conn
+        .search_saved("INBOX", &SearchQuery::subject("go"))
+        .unwrap();
+    assert!(go.is_server_side());
+    let moved = go.move_to("Archive").unwrap().unwrap();
+    assert_eq!(moved.pairs().collect::<Vec<_>>(), [(2, 10), (4, 11)]);
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(5)));
+    server.assert_ok();
+}
+
+#[test]
+fn with_searchres_but_neither_move_nor_uidplus_move_and_expunge_are_refused_before_sending() {
+    let caps = "SEARCHRES";
+    let script = Script::new()
+        .send_line(&format!("* OK [CAPABILITY IMAP4rev1 {caps}] scripted"))
+        .expect_contains("LOGIN user")
+        .reply_tagged(&format!("OK [CAPABILITY IMAP4rev1 {caps}] logged in"));
+    let script = selected(script)
+        .expect_line("A3 UID SEARCH RETURN (SAVE) ALL")
+        .reply_tagged("OK saved")
+        .expect_contains("LOGOUT")
+        .send_line("* BYE bye")
+        .reply_tagged("OK done")
+        .close();
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&scripted_config(server.port())).unwrap();
+    let all = conn.search_saved("INBOX", &SearchQuery::all()).unwrap();
+    assert!(matches!(
+        all.move_to("Archive"),
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(matches!(all.expunge(), Err(Error::InvalidInput { .. })));
+    assert!(all.is_valid());
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(5)));
+    server.assert_ok();
+}
