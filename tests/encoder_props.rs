@@ -5,8 +5,8 @@
 use mailwire::Error;
 use mailwire::imap::codec::utf7;
 use mailwire::imap::codec::{
-    Command, EncodeOptions, EncodedCommand, Flag, InternalDate, ListReturn, LiteralMode,
-    MailboxName, Secret, StoreAction,
+    AppendMessage, Command, EncodeOptions, EncodedCommand, Flag, InternalDate, ListReturn,
+    LiteralMode, MailboxName, Secret, StoreAction,
 };
 use mailwire::imap::search::SearchQuery;
 use mailwire::imap::seqset::SequenceSet;
@@ -346,6 +346,31 @@ proptest! {
                 prop_assert!(!refuse);
                 let split = assert_one_command(&cmd, &opts)?;
                 prop_assert_eq!(split.literals, vec![message]);
+            }
+        }
+    }
+
+    #[test]
+    fn multi_append_sends_every_message_as_its_own_literal(
+        messages in prop::collection::vec(prop::collection::vec(1u8..=255, 1..120), 1..6),
+        flags in prop::collection::vec(nasty_text(), 0..3),
+        opts in options(),
+    ) {
+        let parsed_flags: Vec<Flag> = flags.iter().filter_map(|f| Flag::parse(f).ok()).collect();
+        let cmd = Command::MultiAppend {
+            mailbox: MailboxName::inbox(),
+            messages: messages
+                .iter()
+                .map(|m| AppendMessage::new(m.clone()).with_flags(parsed_flags.clone()))
+                .collect(),
+        };
+        match cmd.encode("A1", &opts) {
+            // Only a flag a client cannot set is refused.
+            Err(Error::InvalidInput { .. }) => prop_assert!(parsed_flags.iter().any(|f| !f.is_settable())),
+            Err(e) => prop_assert!(false, "unexpected error {}", e),
+            Ok(cmd) => {
+                let split = assert_one_command(&cmd, &opts)?;
+                prop_assert_eq!(split.literals, messages);
             }
         }
     }

@@ -41,6 +41,12 @@ pub struct Limits {
     /// keeps arriving at this average rate over each `read_timeout` window after that; a
     /// server trickling one byte at a time cannot stretch a call. Default 1 KiB/s.
     pub min_transfer_rate: u64,
+    /// The most message bytes one
+    /// [`append_batch`](crate::imap::ImapConnection::append_batch) call sends: all its
+    /// messages together, since with MULTIAPPEND they go out as one command built in
+    /// memory. A larger batch is refused with [`Error::InvalidInput`] before anything is
+    /// sent (split it, or raise this). Default 64 MiB.
+    pub max_append_batch: u64,
 }
 
 impl Default for Limits {
@@ -54,6 +60,7 @@ impl Default for Limits {
             max_listing_size: 256 * 1024 * 1024,
             max_set_ranges: 4_000_000,
             min_transfer_rate: 1024,
+            max_append_batch: 64 * 1024 * 1024,
         }
     }
 }
@@ -91,6 +98,7 @@ impl Limits {
             ("max_listing_size", self.max_listing_size),
             ("max_set_ranges", self.max_set_ranges as u64),
             ("min_transfer_rate", self.min_transfer_rate),
+            ("max_append_batch", self.max_append_batch),
         ] {
             if value == 0 {
                 return Err(Error::invalid(name, "must be at least 1"));
@@ -138,6 +146,10 @@ impl ConfigBuilder {
         pub fn min_transfer_rate(bytes_per_second: u64) {
             self.limits.min_transfer_rate = bytes_per_second
         }
+
+        /// The most message bytes one `append_batch` call sends (default 64 MiB; see
+        /// [`Limits::max_append_batch`]).
+        pub fn max_append_batch(bytes: u64) { self.limits.max_append_batch = bytes }
     }
 
     /// All limits at once.

@@ -21,11 +21,11 @@ pub mod types;
 pub mod uids;
 mod validity;
 
-pub use codec::InternalDate;
+pub use codec::{AppendMessage, InternalDate};
 pub use codec::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use connection::{
     AppendUid, CopyUids, FetchWhat, FolderStatus, ImapConnection, ImapGuard, Namespaces, Quota,
-    SearchStats,
+    SavedSearch, SearchStats,
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};

@@ -29,9 +29,9 @@ pub(crate) mod writer;
 
 pub(crate) use command::sasl_line;
 pub use command::{
-    Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync, RawArg,
-    SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion, SortKey, StatusAttr,
-    StoreAction, ThreadAlgorithm, idle_done, sasl_response,
+    AppendMessage, Command, FetchAttr, InternalDate, ListReturn, MailboxName, Partial, Qresync,
+    RawArg, SavedAction, SearchReturn, Secret, Section, SectionText, SelectOptions, SortCriterion,
+    SortKey, StatusAttr, StoreAction, ThreadAlgorithm, idle_done, sasl_response,
 };
 pub use writer::{EncodeOptions, EncodedCommand, LITERAL_MINUS_MAX, LiteralMode};
 

@@ -36,7 +36,9 @@ mod fetch;
 mod flags;
 mod folders;
 mod missing;
+mod multiappend;
 mod order;
+mod saved;
 mod search;
 mod server;
 mod sync;
@@ -45,6 +47,7 @@ mod transfer;
 pub use fetch::FetchWhat;
 pub use folders::FolderStatus;
 pub use order::SearchStats;
+pub use saved::SavedSearch;
 pub use server::{Namespaces, Quota};
 pub use transfer::{AppendUid, CopyUids};
 

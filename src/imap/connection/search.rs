@@ -4,7 +4,7 @@ use super::*;
 
 /// The UIDs a `UID SEARCH` answered (`SEARCH` and `ESEARCH ALL`), as ranges: each
 /// response's set may have at most `max_ranges` ranges, and so may their union.
-fn search_answer(untagged: &[Untagged], max_ranges: usize) -> Result<SequenceSet> {
+pub(super) fn search_answer(untagged: &[Untagged], max_ranges: usize) -> Result<SequenceSet> {
     let mut found = SequenceSet::new();
     for u in untagged {
         let part = match u {

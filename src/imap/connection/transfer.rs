@@ -70,7 +70,7 @@ pub struct AppendUid {
 /// The `[COPYUID]` of a COPY / MOVE answer as runs, keeping only pairs whose source UID is
 /// in `asked`. A code whose two sets differ in size, or that names impossible UIDs, is
 /// ignored (`None`, logged); more than `max_ranges` ranges is `LimitExceeded`.
-fn copy_uids(
+pub(super) fn copy_uids(
     code: &Option<ResponseCode>,
     untagged: &[Untagged],
     asked: &SequenceSet,
@@ -157,7 +157,11 @@ fn zip_runs(source: &[(u32, u32)], dest: &[(u32, u32)]) -> Option<Vec<(u32, u32,
 /// How many messages an EXPUNGE / UID EXPUNGE answer removed: `EXPUNGE` responses, and
 /// `VANISHED` UIDs — only when QRESYNC is enabled (no other server may send it), and only
 /// within `asked` when the command named its UIDs.
-fn count_expunged(s: &Session, untagged: &[Untagged], asked: Option<&SequenceSet>) -> usize {
+pub(super) fn count_expunged(
+    s: &Session,
+    untagged: &[Untagged],
+    asked: Option<&SequenceSet>,
+) -> usize {
     let mut count = 0u64;
     for u in untagged {
         match u {
@@ -373,7 +377,7 @@ impl ImapConnection {
 }
 
 /// Refuses a message APPEND cannot store intact.
-fn check_appendable(message: &[u8]) -> Result<()> {
+pub(super) fn check_appendable(message: &[u8]) -> Result<()> {
     if message.is_empty() {
         return Err(Error::invalid(
             "message",
@@ -393,7 +397,7 @@ fn check_appendable(message: &[u8]) -> Result<()> {
 }
 
 /// One `APPEND` of a checked message.
-fn append_one(
+pub(super) fn append_one(
     s: &mut Session,
     folder: &str,
     message: &[u8],

@@ -4,10 +4,11 @@
 use super::ImapHandler;
 use crate::config::Config;
 use crate::error::Result;
-use crate::imap::codec::InternalDate;
+use crate::imap::codec::{AppendMessage, InternalDate};
 use crate::imap::connection::{AppendUid, CopyUids};
 use crate::imap::types::Flag;
 use crate::imap::uids::Uids;
+use crate::progress::Progress;
 
 impl ImapHandler {
     /// Copies messages to another folder; the new UIDs when the server says (UIDPLUS; see
@@ -52,5 +53,19 @@ impl ImapHandler {
         date: Option<InternalDate>,
     ) -> Result<Option<AppendUid>> {
         self.conn(account)?.append(folder, message, flags, date)
+    }
+
+    /// Appends several messages, each with its own flags and date: one `APPEND` when the
+    /// server has MULTIAPPEND (all stored or none), else one each (not atomic); their UIDs
+    /// when the server says (see
+    /// [`ImapConnection::append_batch`](crate::imap::ImapConnection::append_batch)).
+    pub fn append_batch(
+        &self,
+        account: &Config,
+        folder: &str,
+        messages: Vec<AppendMessage>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Vec<Option<AppendUid>>> {
+        self.conn(account)?.append_batch(folder, messages, progress)
     }
 }

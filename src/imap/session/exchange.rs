@@ -2,7 +2,44 @@
 
 use super::*;
 
+/// Numbers the saved search results of the whole process, so that a handle never matches
+/// the result of another connection or a later search.
+static SAVED_SEARCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Whether `command` resets or replaces the saved search result `$` (RFC 5182 §2.1:
+/// SELECT, EXAMINE, CLOSE, UNSELECT and LOGOUT reset it, a `SEARCH ... RETURN (SAVE)`
+/// replaces it, also when it fails). A command this library does not model may do anything.
+fn touches_saved_search(command: &Command) -> bool {
+    match command {
+        Command::Select { .. }
+        | Command::Examine { .. }
+        | Command::Close
+        | Command::Unselect
+        | Command::Logout
+        | Command::RawExtension { .. } => true,
+        Command::Search { returns, .. } => returns
+            .as_deref()
+            .is_some_and(|r| r.contains(&crate::imap::codec::SearchReturn::Save)),
+        _ => false,
+    }
+}
+
 impl Session {
+    /// The handle number of the current saved search result (see
+    /// [`keep_saved_search`](Self::keep_saved_search)), `None` once anything reset it.
+    pub(crate) fn saved_search(&self) -> Option<u64> {
+        self.saved_search
+    }
+
+    /// Records that the search just completed on the selected folder is the saved result
+    /// from now on; returns its handle number, unique in the process. Any later command
+    /// that resets or replaces `$` forgets it.
+    pub(crate) fn keep_saved_search(&mut self) -> u64 {
+        let id = SAVED_SEARCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.saved_search = Some(id);
+        id
+    }
+
     pub(super) fn tag(&mut self) -> String {
         let tag = format!("A{}", self.next_tag);
         self.next_tag = self.next_tag.wrapping_add(1);
@@ -34,6 +71,9 @@ impl Session {
         sink: Option<&mut (dyn Write + 's)>,
     ) -> Result<Completion> {
         self.ensure_usable()?;
+        if touches_saved_search(command) {
+            self.saved_search = None;
+        }
         self.start_turn();
         let tag = self.tag();
         let encoded = command.encode(&tag, &self.encode_options)?;
@@ -345,6 +385,9 @@ impl Session {
         let mut tags = Vec::with_capacity(commands.len());
         let mut wire = Vec::new();
         let mut names = Vec::with_capacity(commands.len());
+        if commands.iter().any(touches_saved_search) {
+            self.saved_search = None;
+        }
         for command in commands {
             let tag = self.tag();
             let encoded = command.encode(&tag, &self.encode_options)?;
@@ -421,5 +464,42 @@ impl Session {
             }
         }
         Ok((untagged, done.into_iter().flatten().collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::imap::codec::{SavedAction, SearchReturn};
+    use crate::imap::search::SearchQuery;
+
+    #[test]
+    fn what_resets_the_saved_result() {
+        let search = |returns: Option<Vec<SearchReturn>>| Command::Search {
+            uid: true,
+            query: SearchQuery::all(),
+            returns,
+        };
+        for resets in [
+            Command::select("INBOX"),
+            Command::Close,
+            Command::Unselect,
+            Command::Logout,
+            search(Some(vec![SearchReturn::Save])),
+            search(Some(vec![SearchReturn::Min, SearchReturn::Save])),
+            Command::raw_extension("XANYTHING", []),
+        ] {
+            assert!(touches_saved_search(&resets), "{resets:?}");
+        }
+        for keeps in [
+            search(None),
+            search(Some(vec![SearchReturn::Count])),
+            Command::Noop,
+            Command::OnSaved(SavedAction::Uids),
+            Command::OnSaved(SavedAction::Expunge),
+            Command::Expunge,
+        ] {
+            assert!(!touches_saved_search(&keeps), "{keeps:?}");
+        }
     }
 }

@@ -259,6 +259,9 @@ pub(crate) struct Session {
     /// While a `UID FETCH` runs: the UIDs it asked for. Their FETCH responses are the
     /// command's answer, not news, and are kept out of the unsolicited queue.
     solicited_uids: Option<crate::imap::seqset::SequenceSet>,
+    /// The handle number of the search result the server holds as `$` (SEARCHRES), or of
+    /// the client-side stand-in; reset by whatever resets `$` (see `exchange.rs`).
+    saved_search: Option<u64>,
     /// Where mailbox events go besides the answer they came with.
     news: News,
 }
@@ -409,6 +412,7 @@ impl Session {
             bytes_received: 0,
             qresync_enabled: false,
             solicited_uids: None,
+            saved_search: None,
             news: News::Queued,
         }
     }

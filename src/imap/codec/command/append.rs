@@ -131,6 +131,80 @@ impl fmt::Display for InternalDate {
     }
 }
 
+/// One message of a multi-message `APPEND` (MULTIAPPEND, RFC 3502): the raw message with
+/// the flags and, optionally, the internal date it is stored with.
+///
+/// ```
+/// use mailwire::imap::AppendMessage;
+/// use mailwire::imap::Flag;
+///
+/// let m = AppendMessage::new(b"Subject: hi\r\n\r\nHello\r\n".to_vec()).with_flags([Flag::Seen]);
+/// assert_eq!(m.flags(), &[Flag::Seen]);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppendMessage {
+    message: Vec<u8>,
+    flags: Vec<Flag>,
+    date: Option<InternalDate>,
+}
+
+impl AppendMessage {
+    /// The raw message (RFC 5322, CRLF line ends), with no flags and the server's clock as
+    /// its internal date.
+    pub fn new(message: impl Into<Vec<u8>>) -> AppendMessage {
+        AppendMessage {
+            message: message.into(),
+            flags: Vec::new(),
+            date: None,
+        }
+    }
+
+    /// Sets the flags the message is stored with.
+    #[must_use]
+    pub fn with_flags(mut self, flags: impl IntoIterator<Item = Flag>) -> AppendMessage {
+        self.flags = flags.into_iter().collect();
+        self
+    }
+
+    /// Sets the internal date.
+    #[must_use]
+    pub fn with_date(mut self, date: InternalDate) -> AppendMessage {
+        self.date = Some(date);
+        self
+    }
+
+    /// The raw message.
+    pub fn message(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// The flags.
+    pub fn flags(&self) -> &[Flag] {
+        &self.flags
+    }
+
+    /// The internal date, if set.
+    pub fn date(&self) -> Option<InternalDate> {
+        self.date
+    }
+
+    /// Takes the message bytes out.
+    pub fn into_message(self) -> Vec<u8> {
+        self.message
+    }
+}
+
+impl fmt::Debug for AppendMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The message itself may be private mail: its size only.
+        f.debug_struct("AppendMessage")
+            .field("bytes", &self.message.len())
+            .field("flags", &self.flags)
+            .field("date", &self.date)
+            .finish()
+    }
+}
+
 /// `mailbox [(flags)] ["date"] literal`.
 pub(super) fn append(
     w: &mut Writer<'_>,
@@ -142,6 +216,39 @@ pub(super) fn append(
 ) -> Result<()> {
     w.sp();
     w.mailbox(mailbox)?;
+    append_message(w, flags, date, message, binary)
+}
+
+/// `mailbox 1*(SP [(flags)] ["date"] literal)` (MULTIAPPEND, RFC 3502): one literal per
+/// message, each synchronizing unless the options allow otherwise. At least one message.
+pub(super) fn multi_append(
+    w: &mut Writer<'_>,
+    mailbox: &MailboxName,
+    messages: &[AppendMessage],
+) -> Result<()> {
+    if messages.is_empty() {
+        return Err(Error::invalid(
+            "MULTIAPPEND",
+            "at least one message is needed",
+        ));
+    }
+    w.sp();
+    w.mailbox(mailbox)?;
+    for m in messages {
+        append_message(w, &m.flags, m.date.as_ref(), &m.message, false)?;
+    }
+    Ok(())
+}
+
+/// ` [(flags)] ["date"] literal`: one message of an APPEND, after the mailbox or the
+/// previous message.
+fn append_message(
+    w: &mut Writer<'_>,
+    flags: &[Flag],
+    date: Option<&InternalDate>,
+    message: &[u8],
+    binary: bool,
+) -> Result<()> {
     if !flags.is_empty() {
         w.sp();
         flag_list(w, flags)?;
@@ -173,7 +280,7 @@ mod tests {
     use super::super::tests::enc_with;
     use super::*;
     use crate::imap::codec::command::Command;
-    use crate::imap::codec::writer::{EncodeOptions, LiteralMode};
+    use crate::imap::codec::writer::{EncodeOptions, LITERAL_MINUS_MAX, LiteralMode};
 
     #[test]
     fn append_forms() {
@@ -232,5 +339,80 @@ mod tests {
                 .encode("A1", &EncodeOptions::new())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn multi_append_sends_one_literal_per_message() {
+        let date = InternalDate::parse("01-Feb-2024 10:00:00 +0100").unwrap();
+        let command = Command::MultiAppend {
+            mailbox: "Archive".into(),
+            messages: vec![
+                AppendMessage::new(b"m1".to_vec()).with_flags([Flag::Seen]),
+                AppendMessage::new(b"m2".to_vec()),
+                AppendMessage::new(b"m3".to_vec()).with_date(date),
+            ],
+        };
+        assert_eq!(command.name(), "APPEND");
+        // Synchronizing: a part ends at every literal announcement.
+        let e = enc_with(&command, EncodeOptions::new());
+        assert_eq!(
+            e.parts(),
+            [
+                b"A1 APPEND Archive (\\Seen) {2}\r\n".to_vec(),
+                b"m1 {2}\r\n".to_vec(),
+                b"m2 \"01-Feb-2024 10:00:00 +0100\" {2}\r\n".to_vec(),
+                b"m3\r\n".to_vec(),
+            ]
+        );
+        assert_eq!(
+            e.trace_text(),
+            "A1 APPEND Archive (\\Seen) {2}m1 {2}m2 \"01-Feb-2024 10:00:00 +0100\" {2}m3"
+        );
+        // LITERAL+: one part.
+        let plus = enc_with(
+            &command,
+            EncodeOptions::new().with_literal(LiteralMode::Plus),
+        );
+        assert_eq!(
+            plus.to_bytes(),
+            b"A1 APPEND Archive (\\Seen) {2+}\r\nm1 {2+}\r\nm2 \"01-Feb-2024 10:00:00 +0100\" {2+}\r\nm3\r\n"
+        );
+        assert_eq!(plus.parts().len(), 1);
+        // LITERAL-: non-synchronizing up to 4096 bytes only.
+        let big = vec![b'x'; LITERAL_MINUS_MAX + 1];
+        let mixed = Command::MultiAppend {
+            mailbox: "A".into(),
+            messages: vec![
+                AppendMessage::new(b"m1".to_vec()),
+                AppendMessage::new(big.clone()),
+                AppendMessage::new(vec![b'y'; LITERAL_MINUS_MAX]),
+            ],
+        };
+        let minus = enc_with(
+            &mixed,
+            EncodeOptions::new().with_literal(LiteralMode::Minus),
+        );
+        assert_eq!(minus.parts().len(), 2);
+        assert!(minus.parts()[0].ends_with(b" {4097}\r\n"), "{minus:?}");
+        assert!(minus.parts()[0].starts_with(b"A1 APPEND A {2+}\r\nm1 "));
+        assert!(minus.parts()[1].windows(9).any(|w| w == b" {4096+}\r"));
+        // Refused before sending: no message, an empty one, a NUL.
+        let no = |messages: Vec<AppendMessage>| {
+            Command::MultiAppend {
+                mailbox: "A".into(),
+                messages,
+            }
+            .encode("A1", &EncodeOptions::new())
+            .is_err()
+        };
+        assert!(no(vec![]));
+        assert!(no(vec![
+            AppendMessage::new(b"ok".to_vec()),
+            AppendMessage::new(Vec::new())
+        ]));
+        assert!(no(vec![AppendMessage::new(b"a\0b".to_vec())]));
+        // Debug shows no message text.
+        let shown = format!("{:?}", AppendMessage::new(b"secret text".to_vec()));
+        assert!(!shown.contains("secret"), "{shown}");
     }
 }

@@ -34,14 +34,14 @@ mod sort;
 mod status;
 mod store;
 
-pub use append::InternalDate;
+pub use append::{AppendMessage, InternalDate};
 pub(crate) use auth::sasl_line;
 pub use auth::{Secret, sasl_response};
 pub use fetch::{FetchAttr, Partial, Section, SectionText};
 pub use list::ListReturn;
 pub use mailbox::MailboxName;
 pub use raw::RawArg;
-pub use search::SearchReturn;
+pub use search::{SavedAction, SearchReturn};
 pub use select::{Qresync, SelectOptions};
 pub use sort::{SortCriterion, SortKey, ThreadAlgorithm};
 pub use status::StatusAttr;
@@ -246,6 +246,18 @@ pub enum Command {
         /// Send as `literal8` `~{n}` (only when the server has `BINARY`).
         binary: bool,
     },
+    /// `APPEND mailbox 1*([(flags)] ["date"] literal)`: several messages in one command
+    /// (MULTIAPPEND, RFC 3502; only when the server has it). The server stores all of them
+    /// or none.
+    MultiAppend {
+        /// The destination.
+        mailbox: MailboxName,
+        /// The messages, in order (at least one; each non-empty, without NUL).
+        messages: Vec<AppendMessage>,
+    },
+    /// A command on the saved search result `$` (SEARCHRES, RFC 5182): `UID STORE $ …`,
+    /// `UID COPY $ …`, `UID MOVE $ …`, `UID EXPUNGE $`, `UID SEARCH UID $`.
+    OnSaved(SavedAction),
     /// `IDLE`; end it with [`idle_done`].
     Idle,
     /// `GETQUOTAROOT mailbox`.
@@ -399,7 +411,8 @@ impl Command {
             Command::Copy { .. } => "COPY",
             Command::Move { uid: true, .. } => "UID MOVE",
             Command::Move { .. } => "MOVE",
-            Command::Append { .. } => "APPEND",
+            Command::Append { .. } | Command::MultiAppend { .. } => "APPEND",
+            Command::OnSaved(action) => action.name(),
             Command::Idle => "IDLE",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::GetQuota(_) => "GETQUOTA",
@@ -525,6 +538,10 @@ impl Command {
                 message,
                 binary,
             } => append::append(w, mailbox, flags, date.as_ref(), message, *binary),
+            Command::OnSaved(action) => search::saved(w, action),
+            Command::MultiAppend { mailbox, messages } => {
+                append::multi_append(w, mailbox, messages)
+            }
             Command::GetQuota(root) => {
                 w.sp();
                 w.astring(root.as_bytes(), "quota root")

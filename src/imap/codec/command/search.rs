@@ -1,7 +1,10 @@
 //! `SEARCH`'s arguments: the ESEARCH return options (RFC 4731) and the query with its
 //! charset.
 
+use super::mailbox::MailboxName;
+use super::store::{StoreAction, flag_list};
 use crate::error::Result;
+use crate::flag::Flag;
 use crate::imap::codec::writer::Writer;
 use crate::imap::search::SearchQuery;
 
@@ -52,6 +55,68 @@ pub(super) fn search(
     w.sp();
     query.encode(w)?;
     Ok(())
+}
+
+/// What a command does with the saved search result `$` (SEARCHRES, RFC 5182): the
+/// messages the last `UID SEARCH RETURN (SAVE)` of the session found, named without sending
+/// their UIDs. Valid only on the session and the selection that saved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SavedAction {
+    /// `UID STORE $ [+|-]FLAGS.SILENT (flags)`.
+    Store {
+        /// Add, remove or replace.
+        action: StoreAction,
+        /// The flags.
+        flags: Vec<Flag>,
+    },
+    /// `UID COPY $ mailbox`.
+    Copy(MailboxName),
+    /// `UID MOVE $ mailbox` (RFC 6851).
+    Move(MailboxName),
+    /// `UID EXPUNGE $` (UIDPLUS): removes those of the messages marked `\Deleted`.
+    Expunge,
+    /// `UID SEARCH UID $`: the messages' UIDs (leaves `$` as it is).
+    Uids,
+}
+
+impl SavedAction {
+    /// The command's name as sent.
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            SavedAction::Store { .. } => "UID STORE",
+            SavedAction::Copy(_) => "UID COPY",
+            SavedAction::Move(_) => "UID MOVE",
+            SavedAction::Expunge => "UID EXPUNGE",
+            SavedAction::Uids => "UID SEARCH",
+        }
+    }
+}
+
+/// The arguments of a command on `$`.
+pub(super) fn saved(w: &mut Writer<'_>, action: &SavedAction) -> Result<()> {
+    match action {
+        SavedAction::Store { action, flags } => {
+            w.token(match action {
+                StoreAction::Add => " $ +FLAGS.SILENT ",
+                StoreAction::Remove => " $ -FLAGS.SILENT ",
+                StoreAction::Replace => " $ FLAGS.SILENT ",
+            });
+            flag_list(w, flags)
+        }
+        SavedAction::Copy(mailbox) | SavedAction::Move(mailbox) => {
+            w.token(" $ ");
+            w.mailbox(mailbox)
+        }
+        SavedAction::Expunge => {
+            w.token(" $");
+            Ok(())
+        }
+        SavedAction::Uids => {
+            w.token(" UID $");
+            Ok(())
+        }
+    }
 }
 
 /// [`SearchQuery`] as the encoder writes it in `SEARCH` / `UID SEARCH`.
@@ -214,5 +279,53 @@ mod tests {
                 "{q:?}"
             );
         }
+    }
+
+    #[test]
+    fn commands_on_the_saved_result() {
+        let enc = |a: SavedAction| {
+            let opts = EncodeOptions::new();
+            String::from_utf8(Command::OnSaved(a).encode("A1", &opts).unwrap().to_bytes()).unwrap()
+        };
+        let save = Command::Search {
+            uid: true,
+            query: SearchQuery::unseen(),
+            returns: Some(vec![SearchReturn::Save]),
+        };
+        assert_eq!(
+            String::from_utf8(save.encode("A1", &EncodeOptions::new()).unwrap().to_bytes())
+                .unwrap(),
+            "A1 UID SEARCH RETURN (SAVE) UNSEEN\r\n"
+        );
+        assert_eq!(
+            enc(SavedAction::Store {
+                action: StoreAction::Add,
+                flags: vec![Flag::Seen, Flag::Keyword("$Done".into())]
+            }),
+            "A1 UID STORE $ +FLAGS.SILENT (\\Seen $Done)\r\n"
+        );
+        assert_eq!(
+            enc(SavedAction::Store {
+                action: StoreAction::Remove,
+                flags: vec![Flag::Flagged]
+            }),
+            "A1 UID STORE $ -FLAGS.SILENT (\\Flagged)\r\n"
+        );
+        assert_eq!(
+            enc(SavedAction::Copy("Old mail".into())),
+            "A1 UID COPY $ \"Old mail\"\r\n"
+        );
+        assert_eq!(
+            enc(SavedAction::Move("Archive".into())),
+            "A1 UID MOVE $ Archive\r\n"
+        );
+        assert_eq!(enc(SavedAction::Expunge), "A1 UID EXPUNGE $\r\n");
+        assert_eq!(enc(SavedAction::Uids), "A1 UID SEARCH UID $\r\n");
+        // A flag a client cannot set is refused before sending.
+        let recent = Command::OnSaved(SavedAction::Store {
+            action: StoreAction::Add,
+            flags: vec![Flag::Recent],
+        });
+        assert!(recent.encode("A1", &EncodeOptions::new()).is_err());
     }
 }
