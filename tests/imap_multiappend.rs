@@ -403,3 +403,69 @@ fn a_cancel_cuts_a_multiappend_whose_server_stopped_reading() {
     );
     assert!(conn.is_broken());
 }
+
+#[test]
+fn append_many_goes_in_as_few_appends_as_the_batch_bound_allows() {
+    capture::install();
+    let Some(dc) = dovecot::shared() else { return };
+    let u = dc.add_user();
+    let raw: Vec<Vec<u8>> = (0..100).map(mail).collect();
+    let total: u64 = raw.iter().map(|m| m.len() as u64).sum();
+
+    // The default bound holds all of them: one command, one report.
+    let conn = ImapConnection::connect(&dovecot_config(dc, &u)).unwrap();
+    let mut reports = Vec::new();
+    let uids = conn
+        .append_many("INBOX", &raw, &[Flag::Seen], &mut |p| reports.push(p))
+        .unwrap();
+    let appends = |id: &str| {
+        commands_sent(id)
+            .iter()
+            .filter(|c| c.as_str() == "APPEND")
+            .count()
+    };
+    assert_eq!(appends(conn.id()), 1);
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!((reports[0].messages, reports[0].bytes), (100, total));
+    let first: Vec<u32> = uids.into_iter().map(|u| u.unwrap().uid).collect();
+    conn.logout();
+
+    // A bound of a third of the bytes: commands of at most that many bytes, in order,
+    // every message stored once, a report after each command.
+    let third = total / 3;
+    let config = Config::builder("127.0.0.1")
+        .port(dc.imaps_port())
+        .security(Security::Tls)
+        .add_root_certificate_pem(dc.cert_pem().to_vec())
+        .login(&u.name, &u.password)
+        .timeouts(Duration::from_secs(20))
+        .retry(RetryPolicy::none())
+        .max_append_batch(third)
+        .build()
+        .unwrap();
+    let conn = ImapConnection::connect(&config).unwrap();
+    let mut reports = Vec::new();
+    let uids = conn
+        .append_many("INBOX", &raw, &[], &mut |p| reports.push(p))
+        .unwrap();
+    let commands = appends(conn.id());
+    assert!((3..=5).contains(&commands), "{commands} APPEND commands");
+    assert_eq!(reports.len(), commands, "{reports:?}");
+    assert!(reports.windows(2).all(|w| w[0].messages < w[1].messages));
+    let last = reports.last().unwrap();
+    assert_eq!((last.messages, last.bytes), (100, total));
+    let second: Vec<u32> = uids.into_iter().map(|u| u.unwrap().uid).collect();
+    assert_eq!(second.len(), 100);
+    let found: Vec<u32> = conn
+        .search("INBOX", &SearchQuery::all())
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(found, [first, second.clone()].concat());
+    let messages = conn.fetch_messages("INBOX", second.as_slice()).unwrap();
+    for (i, uid) in second.iter().enumerate() {
+        let m = messages.iter().find(|m| m.uid() == Some(*uid)).unwrap();
+        assert_eq!(m.raw(), raw[i].as_slice(), "message {i}");
+    }
+    conn.logout();
+}

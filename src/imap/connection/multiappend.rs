@@ -78,8 +78,27 @@ impl ImapConnection {
             }
             return Ok(uids);
         }
+        let uids = self.multi_append(folder, messages)?;
+        progress(Progress {
+            messages: u64::try_from(count).unwrap_or(u64::MAX),
+            bytes: total,
+            ..done
+        });
+        Ok(uids)
+    }
+}
+
+impl ImapConnection {
+    /// One `APPEND` command carrying every message of `messages` (already checked; the
+    /// server offers MULTIAPPEND): all stored or none.
+    pub(super) fn multi_append(
+        &self,
+        folder: &str,
+        messages: Vec<AppendMessage>,
+    ) -> Result<Vec<Option<AppendUid>>> {
         let id = self.id.clone();
-        let uids = self.cancellable("appending messages (MULTIAPPEND)", |s| {
+        let count = messages.len();
+        self.cancellable("appending messages (MULTIAPPEND)", |s| {
             for m in &messages {
                 super::flags::check_keywords_kept(s, folder, m.flags())?;
             }
@@ -89,14 +108,23 @@ impl ImapConnection {
             };
             let c = run_on_folder(s, folder, &command)?;
             Ok(batch_uids(c.code, count, &id))
-        })?;
-        progress(Progress {
-            messages: u64::try_from(count).unwrap_or(u64::MAX),
-            bytes: total,
-            ..done
-        });
-        Ok(uids)
+        })
     }
+}
+
+/// How many of `sizes` (from the first) go in one MULTIAPPEND command of at most `max`
+/// bytes: at least one, so a message larger than `max` goes on its own.
+pub(super) fn batch_len(sizes: impl IntoIterator<Item = u64>, max: u64) -> usize {
+    let mut bytes = 0u64;
+    let mut n = 0usize;
+    for size in sizes {
+        bytes = bytes.saturating_add(size);
+        if n > 0 && bytes > max {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// Checks every message and the batch's size; returns the batch's bytes.
@@ -189,6 +217,17 @@ mod tests {
         assert_eq!(batch_uids(code("5:6"), 3, "t"), vec![None; 3]);
         assert_eq!(batch_uids(None, 2, "t"), vec![None; 2]);
         assert_eq!(batch_uids(code("5:*"), 1, "t"), vec![None; 1]);
+    }
+
+    #[test]
+    fn append_many_splits_into_commands_within_the_batch_bound() {
+        assert_eq!(batch_len([10, 10, 10], 25), 2);
+        assert_eq!(batch_len([10, 10, 10], 30), 3);
+        // A message over the bound goes alone; nothing is ever left out.
+        assert_eq!(batch_len([40, 10], 25), 1);
+        assert_eq!(batch_len([10, 40], 25), 1);
+        assert_eq!(batch_len([u64::MAX, 1], 25), 1);
+        assert_eq!(batch_len([], 25), 0);
     }
 
     #[test]
