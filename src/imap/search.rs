@@ -765,7 +765,8 @@ mod tests {
         let opts = crate::imap::codec::EncodeOptions::new().with_utf8_accept(utf8);
         let mut w = Writer::new(&opts);
         q.encode(&mut w)?;
-        Ok(String::from_utf8_lossy(&w.finish().to_bytes()).into_owned())
+        let bytes = w.finish().to_bytes();
+        Ok(String::from_utf8_lossy(bytes.strip_suffix(b"\r\n").unwrap_or(&bytes)).into_owned())
     }
 
     #[test]
