@@ -129,8 +129,8 @@ fn labels_are_added_removed_and_set_with_store() {
     // their UID and .SILENT form; system labels bare, a label with a space quoted, a
     // non-ASCII one in modified UTF-7, and the handler twin on the same kind of server.
     let script = select_inbox(login(GMAIL_CAPS));
-    let script = command(script, "UID STORE 7 +X-GM-LABELS.SILENT (foo)")
-        .reply_tagged("OK STORE (Success)");
+    let script =
+        command(script, "UID STORE 7 +X-GM-LABELS.SILENT (foo)").reply_tagged("OK STORE (Success)");
     let script = command(script, "UID STORE 7 -X-GM-LABELS.SILENT (\\Inbox foo)")
         .reply_tagged("OK STORE (Success)");
     let script = command(
@@ -138,8 +138,8 @@ fn labels_are_added_removed_and_set_with_store() {
         "UID STORE 7,9 X-GM-LABELS.SILENT (\"Muy Importante\" \\Starred &ANw-bung)",
     )
     .reply_tagged("OK STORE (Success)");
-    let script = command(script, "UID STORE 9 X-GM-LABELS.SILENT ()")
-        .reply_tagged("OK STORE (Success)");
+    let script =
+        command(script, "UID STORE 9 X-GM-LABELS.SILENT ()").reply_tagged("OK STORE (Success)");
     let server = ScriptServer::start_seq(vec![logout(script)]);
     let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
 
@@ -152,7 +152,10 @@ fn labels_are_added_removed_and_set_with_store() {
     // Nothing to store: nothing sent. A bad label: refused before sending.
     conn.add_labels("INBOX", &[] as &[u32], &["foo"]).unwrap();
     let err = conn.add_labels("INBOX", &[7], &[""]).unwrap_err();
-    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, mailwire::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
     log_out_and_check(conn, &server);
 }
 
@@ -223,8 +226,11 @@ fn without_x_gm_ext_1_nothing_gmail_is_sent() {
             .unwrap_err(),
         conn.search("INBOX", &SearchQuery::gmail_message_id(1))
             .unwrap_err(),
-        conn.search("INBOX", &SearchQuery::gmail_thread_id(1).or(SearchQuery::seen()))
-            .unwrap_err(),
+        conn.search(
+            "INBOX",
+            &SearchQuery::gmail_thread_id(1).or(SearchQuery::seen()),
+        )
+        .unwrap_err(),
     ] {
         assert_refused_naming(&err, "X-GM-EXT-1");
     }
@@ -254,7 +260,10 @@ fn a_hostile_label_list_is_bounded() {
     let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
     let meta = conn.fetch_metadata("INBOX", &[7]).unwrap();
     assert_eq!(meta.len(), 1);
-    assert_eq!(meta[0].gmail_labels().map(<[String]>::len), Some(MAX_GMAIL_LABELS));
+    assert_eq!(
+        meta[0].gmail_labels().map(<[String]>::len),
+        Some(MAX_GMAIL_LABELS)
+    );
     assert!(meta[0].is_seen());
     assert_eq!(meta[0].gmail_message_id(), Some(1));
     log_out_and_check(conn, &server);
@@ -273,7 +282,11 @@ fn dovecot_without_gmail_fetches_with_no_ids_and_refuses_labels() {
     );
     let cfg = config(dc, &u);
     let conn = ImapConnection::connect(&cfg).unwrap();
-    assert!(!conn.has_capability("X-GM-EXT-1"), "{:?}", conn.capabilities());
+    assert!(
+        !conn.has_capability("X-GM-EXT-1"),
+        "{:?}",
+        conn.capabilities()
+    );
     let meta = conn.fetch_metadata("INBOX", &[1]).unwrap();
     assert_eq!(meta.len(), 1);
     assert_eq!(meta[0].subject().as_deref(), Some("labels"));
@@ -294,7 +307,9 @@ fn dovecot_without_gmail_fetches_with_no_ids_and_refuses_labels() {
     assert_eq!(again[0].flags(), meta[0].flags());
     let handler = ImapHandler::new().unwrap();
     for err in [
-        handler.add_labels(&cfg, "INBOX", &[1], &["Work"]).unwrap_err(),
+        handler
+            .add_labels(&cfg, "INBOX", &[1], &["Work"])
+            .unwrap_err(),
         handler
             .remove_labels(&cfg, "INBOX", &[1], &["Work"])
             .unwrap_err(),

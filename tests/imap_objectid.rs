@@ -98,9 +98,12 @@ fn object_ids_are_fetched_selected_statused_created_and_searched_when_offered() 
     let script = command(script, "UID FETCH 7 (UID FLAGS RFC822.SIZE INTERNALDATE EMAILID THREADID BODY.PEEK[])")
         .send_line("* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 10 EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9) BODY[] {10}\r\nSubject: x)")
         .reply_tagged("OK fetched");
-    let script = command(script, "UID SEARCH OR EMAILID M6d99ac3275bb4e THREADID T64b478a75b7ea9")
-        .send_line("* SEARCH 7 9")
-        .reply_tagged("OK searched");
+    let script = command(
+        script,
+        "UID SEARCH OR EMAILID M6d99ac3275bb4e THREADID T64b478a75b7ea9",
+    )
+    .send_line("* SEARCH 7 9")
+    .reply_tagged("OK searched");
     let script = command(
         script,
         "STATUS foo (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN MAILBOXID)",
@@ -126,8 +129,8 @@ fn object_ids_are_fetched_selected_statused_created_and_searched_when_offered() 
     let full = conn.fetch_message("INBOX", 7).unwrap().unwrap();
     assert_eq!(full.email_id(), Some("M6d99ac3275bb4e"));
     assert_eq!(full.raw(), b"Subject: x");
-    let query = SearchQuery::email_id("M6d99ac3275bb4e")
-        .or(SearchQuery::thread_id("T64b478a75b7ea9"));
+    let query =
+        SearchQuery::email_id("M6d99ac3275bb4e").or(SearchQuery::thread_id("T64b478a75b7ea9"));
     let found = conn.search("INBOX", &query).unwrap();
     assert_eq!(found.to_vec(), vec![7, 9]);
     let status = conn.folder_status("foo").unwrap();
@@ -156,9 +159,12 @@ fn without_objectid_nothing_is_asked_and_the_ids_are_none() {
     )
     .send_line("* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 10)")
     .reply_tagged("OK fetched");
-    let script = command(script, "STATUS foo (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)")
-        .send_line("* STATUS foo (MESSAGES 0)")
-        .reply_tagged("OK status");
+    let script = command(
+        script,
+        "STATUS foo (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)",
+    )
+    .send_line("* STATUS foo (MESSAGES 0)")
+    .reply_tagged("OK status");
     let script = command(script, "CREATE bar").reply_tagged("OK Completed");
     let server = ScriptServer::start_seq(vec![logout(script)]);
     let conn = ImapConnection::connect(&scripted_config(&server)).unwrap();
@@ -185,9 +191,8 @@ fn object_ids_outside_the_grammar_are_not_taken() {
     // A 256-character id, one with a dot, and a MAILBOXID code with a space: each is kept
     // raw by the parser (the fetch still works), and the message or folder has no id.
     let long = "M".repeat(256);
-    let fetched = format!(
-        "* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 10 EMAILID ({long}) THREADID (T6.4))"
-    );
+    let fetched =
+        format!("* 1 FETCH (UID 7 FLAGS () RFC822.SIZE 10 EMAILID ({long}) THREADID (T6.4))");
     let script = command(login("IMAP4rev1 OBJECTID"), "SELECT INBOX")
         .send_line("* 1 EXISTS")
         .send_line("* OK [UIDVALIDITY 1] ok")
@@ -206,7 +211,10 @@ fn object_ids_outside_the_grammar_are_not_taken() {
     let err = conn
         .search("INBOX", &SearchQuery::email_id("M1 OR ALL"))
         .unwrap_err();
-    assert!(matches!(err, mailwire::Error::InvalidInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, mailwire::Error::InvalidInput { .. }),
+        "{err:?}"
+    );
     log_out_and_check(conn, &server);
 }
 
@@ -223,7 +231,11 @@ fn dovecot_without_objectid_fetches_with_no_ids() {
     );
     let cfg = config(dc, &u);
     let conn = ImapConnection::connect(&cfg).unwrap();
-    assert!(!conn.has_capability("OBJECTID"), "{:?}", conn.capabilities());
+    assert!(
+        !conn.has_capability("OBJECTID"),
+        "{:?}",
+        conn.capabilities()
+    );
     let inbox = conn.select("INBOX").unwrap();
     assert_eq!(inbox.mailbox_id, None);
     let meta = conn.fetch_metadata("INBOX", &[1]).unwrap();
@@ -240,7 +252,10 @@ fn dovecot_without_objectid_fetches_with_no_ids() {
         .unwrap_err();
     assert_refused_naming(&err, "OBJECTID");
     // The connection is still fine after the refusal.
-    assert_eq!(conn.search("INBOX", &SearchQuery::all()).unwrap().to_vec(), vec![1]);
+    assert_eq!(
+        conn.search("INBOX", &SearchQuery::all()).unwrap().to_vec(),
+        vec![1]
+    );
     let handler = ImapHandler::new().unwrap();
     let err = handler
         .search(&cfg, "INBOX", &SearchQuery::thread_id("T1"))
