@@ -21,8 +21,8 @@ impl ImapConnection {
     /// Needs `X-GM-EXT-1` (Gmail): without it the call fails with [`Error::InvalidInput`]
     /// naming the capability, before anything is sent. An empty label, or one holding NUL,
     /// is [`Error::InvalidInput`] too. Like every call taking UIDs, refuses UIDs read under
-    /// another UIDVALIDITY than the folder's (see [`Uids`]). A label that does not exist
-    /// yet is created by Gmail.
+    /// another UIDVALIDITY than the folder's (see [`Uids`]). A label Gmail refuses is
+    /// [`Error::Server`].
     ///
     /// ```no_run
     /// # use mailwire::imap::ImapConnection;
