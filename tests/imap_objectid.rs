@@ -257,6 +257,19 @@ fn dovecot_without_objectid_fetches_with_no_ids() {
         vec![1]
     );
     let handler = ImapHandler::new().unwrap();
+    assert_eq!(
+        handler
+            .create_folder_with_id(&cfg, "Projects/2026")
+            .unwrap(),
+        None
+    );
+    assert!(
+        handler
+            .folder_status(&cfg, "Projects/2026")
+            .unwrap()
+            .mailbox_id
+            .is_none()
+    );
     let err = handler
         .search(&cfg, "INBOX", &SearchQuery::thread_id("T1"))
         .unwrap_err();
