@@ -251,6 +251,47 @@ proptest! {
     }
 
     #[test]
+    fn gmail_labels_cannot_inject_and_round_trip(label in nasty_text(), opts in options()) {
+        // A STORE X-GM-LABELS and an X-GM-LABELS search: one command each, the label read
+        // back as Gmail reads it (a system label bare, any other an astring in modified
+        // UTF-7, or UTF-8 after UTF8=ACCEPT); empty or NUL refused.
+        let bad = label.is_empty() || label.contains('\0');
+        let store = Command::StoreGmailLabels {
+            uid: true,
+            set: SequenceSet::single(1),
+            action: StoreAction::Add,
+            silent: true,
+            labels: vec![label.clone(), "x".into()],
+        };
+        let search = Command::uid_search(SearchQuery::gmail_label(label.clone()).and(SearchQuery::seen()));
+        for cmd in [store, search] {
+            let encoded = cmd.encode("A1", &opts);
+            if bad {
+                prop_assert!(matches!(encoded, Err(Error::InvalidInput { .. })), "{:?}", encoded);
+                continue;
+            }
+            let encoded = encoded.unwrap();
+            assert_one_command(&encoded, &opts)?;
+            let bytes = encoded.to_bytes();
+            let prefix: &[u8] = if bytes.starts_with(b"A1 UID STORE") {
+                b"A1 UID STORE 1 +X-GM-LABELS.SILENT ("
+            } else {
+                b"A1 UID SEARCH X-GM-LABELS "
+            };
+            prop_assert!(bytes.starts_with(prefix), "{:?}", String::from_utf8_lossy(&bytes));
+            let arg = read_astring(&bytes[prefix.len()..]);
+            let system = label.strip_prefix('\\').is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| (0x21..=0x7e).contains(&b) && !b"(){%*\"\\]".contains(&b))
+            });
+            if system || opts.utf8_accept {
+                prop_assert_eq!(arg, label.as_bytes().to_vec());
+            } else {
+                prop_assert_eq!(utf7::decode(&arg).unwrap(), label.clone());
+            }
+        }
+    }
+
+    #[test]
     fn keywords_are_atoms_or_refused(keyword in nasty_text(), opts in options()) {
         let is_atom = !keyword.is_empty()
             && keyword.bytes().all(|b| (0x21..=0x7e).contains(&b) && !b"(){%*\"\\]".contains(&b));

@@ -116,9 +116,9 @@ fn serve_imap(stream: TcpStream, literal_plus: bool, auth: bool, log: &Log) {
     let caps = if !auth {
         "IMAP4rev1 LITERAL+"
     } else if literal_plus {
-        "IMAP4rev1 LITERAL+ UIDPLUS MOVE AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER SASL-IR"
+        "IMAP4rev1 LITERAL+ UIDPLUS MOVE AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER SASL-IR X-GM-EXT-1 OBJECTID"
     } else {
-        "IMAP4rev1 UIDPLUS MOVE AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER"
+        "IMAP4rev1 UIDPLUS MOVE AUTH=PLAIN AUTH=LOGIN AUTH=XOAUTH2 AUTH=OAUTHBEARER X-GM-EXT-1 OBJECTID"
     };
     if w.write_all(format!("* OK [CAPABILITY {caps}] hi\r\n").as_bytes())
         .is_err()
@@ -435,6 +435,62 @@ fn search_text(literal_plus: bool) {
 fn search_text_cannot_inject() {
     search_text(true);
     search_text(false);
+}
+
+/// Gmail labels (stored and searched) and object ids (searched) are user text too.
+fn labels_and_object_ids(literal_plus: bool) {
+    let (conn, checker) = connect(literal_plus);
+    let checker = std::cell::RefCell::new(checker);
+    let result = runner(CASES / 5).run(&(hostile(), hostile(), 0usize..6), |(a, b, op)| {
+        let nul = a.contains('\0') || b.contains('\0');
+        let (result, expected) = match op {
+            0 => (
+                conn.add_labels("INBOX", &[1], &[a.as_str(), b.as_str()]),
+                "UID STORE",
+            ),
+            1 => (
+                conn.remove_labels("INBOX", &[1], &[a.as_str()]),
+                "UID STORE",
+            ),
+            2 => (
+                conn.set_labels("INBOX", &[1, 3], &[b.as_str(), a.as_str()]),
+                "UID STORE",
+            ),
+            3 => (
+                conn.search(
+                    "INBOX",
+                    &SearchQuery::gmail_label(a.as_str()).or(SearchQuery::gmail_label(b.as_str())),
+                )
+                .map(drop),
+                "UID SEARCH",
+            ),
+            4 => (
+                conn.search("INBOX", &SearchQuery::email_id(a.as_str()))
+                    .map(drop),
+                "UID SEARCH",
+            ),
+            _ => (
+                conn.search("INBOX", &!SearchQuery::thread_id(b.as_str()))
+                    .map(drop),
+                "UID SEARCH",
+            ),
+        };
+        let nul = nul
+            && (op != 1 || a.contains('\0'))
+            && (op != 4 || a.contains('\0'))
+            && (op != 5 || b.contains('\0'));
+        verify(&mut checker.borrow_mut(), result, nul, expected)
+    });
+    assert!(!conn.is_broken());
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn gmail_labels_and_object_ids_cannot_inject() {
+    labels_and_object_ids(true);
+    labels_and_object_ids(false);
 }
 
 #[test]

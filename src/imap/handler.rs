@@ -14,6 +14,7 @@ use crate::pool::{AccountStats, PoolOptions};
 mod fetch;
 mod flags;
 mod folders;
+mod labels;
 mod order;
 mod selection;
 mod sync;

@@ -29,6 +29,9 @@ pub struct Mailbox {
     pub permanent_flags: Vec<Flag>,
     /// Whether the folder was opened read-only.
     pub read_only: bool,
+    /// The folder's permanent id (`[MAILBOXID (...)]`, RFC 8474 OBJECTID), when the
+    /// server sent one: servers that offer `OBJECTID` do; `None` otherwise (Dovecot 2.3).
+    pub mailbox_id: Option<String>,
     /// Whether the answer carried a `PERMANENTFLAGS` code at all.
     permanent_flags_sent: bool,
 }
@@ -107,6 +110,7 @@ impl Mailbox {
                 }
                 ResponseCode::ReadOnly => mailbox.read_only = true,
                 ResponseCode::ReadWrite => mailbox.read_only = false,
+                ResponseCode::MailboxId(id) => mailbox.mailbox_id = Some(id.clone()),
                 _ => {}
             }
         }

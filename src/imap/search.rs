@@ -1,7 +1,8 @@
 //! Typed IMAP search queries.
 //!
-//! A [`SearchQuery`] covers every RFC 3501 search key plus `MODSEQ` (CONDSTORE) and Gmail's
-//! `X-GM-RAW`, combined with AND (juxtaposition), OR and NOT:
+//! A [`SearchQuery`] covers every RFC 3501 search key plus `MODSEQ` (CONDSTORE), `EMAILID`
+//! / `THREADID` (OBJECTID, RFC 8474) and Gmail's `X-GM-RAW`, `X-GM-MSGID`, `X-GM-THRID` and
+//! `X-GM-LABELS`, combined with AND (juxtaposition), OR and NOT:
 //!
 //! ```
 //! use mailwire::imap::search::{ImapDate, SearchQuery};
@@ -18,9 +19,12 @@
 
 use std::fmt;
 
+use crate::atom::is_atom_char;
 use crate::error::{Error, Result};
-use crate::imap::codec::writer::{Writer, check_atom};
+use crate::imap::codec::utf7;
+use crate::imap::codec::writer::{Syntax, Writer, check_atom, refuse_nul};
 use crate::imap::seqset::SequenceSet;
+use crate::imap::types::is_objectid;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -210,6 +214,19 @@ pub enum SearchQuery {
     ModSeq(u64),
     /// `X-GM-RAW "gmail search syntax"` (only for servers with `X-GM-EXT-1`).
     GmailRaw(String),
+    /// `EMAILID id` (OBJECTID, RFC 8474): the message with this permanent id (see
+    /// [`Message::email_id`](crate::Message::email_id)).
+    EmailId(String),
+    /// `THREADID id` (OBJECTID, RFC 8474): the messages of this thread (see
+    /// [`Message::thread_id`](crate::Message::thread_id)).
+    ThreadId(String),
+    /// `X-GM-MSGID n` (Gmail): the message with this Gmail message id.
+    GmailMessageId(u64),
+    /// `X-GM-THRID n` (Gmail): the messages of this Gmail conversation.
+    GmailThreadId(u64),
+    /// `X-GM-LABELS label` (Gmail): the messages carrying this label (a system label such
+    /// as `\Important` keeps its backslash).
+    GmailLabel(String),
 }
 
 impl SearchQuery {
@@ -359,6 +376,85 @@ impl SearchQuery {
     /// `X-GM-RAW query`.
     pub fn gmail_raw(query: impl Into<String>) -> Self {
         SearchQuery::GmailRaw(query.into())
+    }
+    /// `EMAILID id` (needs `OBJECTID`).
+    pub fn email_id(id: impl Into<String>) -> Self {
+        SearchQuery::EmailId(id.into())
+    }
+    /// `THREADID id` (needs `OBJECTID`).
+    pub fn thread_id(id: impl Into<String>) -> Self {
+        SearchQuery::ThreadId(id.into())
+    }
+    /// `X-GM-MSGID n` (needs `X-GM-EXT-1`).
+    pub fn gmail_message_id(id: u64) -> Self {
+        SearchQuery::GmailMessageId(id)
+    }
+    /// `X-GM-THRID n` (needs `X-GM-EXT-1`).
+    pub fn gmail_thread_id(id: u64) -> Self {
+        SearchQuery::GmailThreadId(id)
+    }
+    /// `X-GM-LABELS label` (needs `X-GM-EXT-1`).
+    ///
+    /// ```
+    /// use mailwire::imap::SearchQuery;
+    /// let starred_work = SearchQuery::gmail_label("Work").and(SearchQuery::gmail_label("\\Starred"));
+    /// # let _ = starred_work;
+    /// ```
+    pub fn gmail_label(label: impl Into<String>) -> Self {
+        SearchQuery::GmailLabel(label.into())
+    }
+
+    /// The capability the first key of the query that needs one the server lacks
+    /// (`has` says which it offers) needs: `OBJECTID` for `EMAILID` / `THREADID`,
+    /// `X-GM-EXT-1` for `X-GM-MSGID` / `X-GM-THRID` / `X-GM-LABELS`. `None` when the server
+    /// can take the whole query. The connection's search calls check this before sending.
+    pub(crate) fn missing_capability(&self, has: &dyn Fn(&str) -> bool) -> Option<&'static str> {
+        let mut stack = vec![self];
+        while let Some(q) = stack.pop() {
+            let needs = match q {
+                SearchQuery::EmailId(_) | SearchQuery::ThreadId(_) => "OBJECTID",
+                SearchQuery::GmailMessageId(_)
+                | SearchQuery::GmailThreadId(_)
+                | SearchQuery::GmailLabel(_) => "X-GM-EXT-1",
+                SearchQuery::Not(inner) => {
+                    stack.push(inner);
+                    continue;
+                }
+                SearchQuery::Or(a, b) => {
+                    stack.push(a);
+                    stack.push(b);
+                    continue;
+                }
+                SearchQuery::And(keys) => {
+                    stack.extend(keys.iter());
+                    continue;
+                }
+                _ => continue,
+            };
+            if !has(needs) {
+                return Some(needs);
+            }
+        }
+        None
+    }
+
+    /// [`missing_capability`](Self::missing_capability) as the error a search call returns
+    /// before sending anything.
+    pub(crate) fn check_offered(&self, has: &dyn Fn(&str) -> bool) -> Result<()> {
+        match self.missing_capability(has) {
+            None => Ok(()),
+            Some(capability) => Err(Error::invalid(
+                "search query",
+                format!(
+                    "the server does not offer {capability}, which the query's {} key needs; check `has_capability(\"{capability}\")` first",
+                    if capability == "OBJECTID" {
+                        "EMAILID / THREADID"
+                    } else {
+                        "X-GM-MSGID / X-GM-THRID / X-GM-LABELS"
+                    }
+                ),
+            )),
+        }
     }
 
     /// Both `self` and `other` must match. Chained calls build one flat AND.
@@ -592,9 +688,61 @@ impl SearchQuery {
                 w.number(*n);
             }
             SearchQuery::GmailRaw(t) => text(w, "X-GM-RAW", t)?,
+            SearchQuery::EmailId(id) | SearchQuery::ThreadId(id) => {
+                if !is_objectid(id.as_bytes()) {
+                    return Err(Error::invalid(
+                        "object id",
+                        format!(
+                            "{id:?} is not an RFC 8474 object id (1 to 255 letters, digits, `_` or `-`)"
+                        ),
+                    ));
+                }
+                w.token(if matches!(self, SearchQuery::EmailId(_)) {
+                    "EMAILID "
+                } else {
+                    "THREADID "
+                });
+                w.token(id);
+            }
+            SearchQuery::GmailMessageId(n) => {
+                w.token("X-GM-MSGID ");
+                w.number(*n);
+            }
+            SearchQuery::GmailThreadId(n) => {
+                w.token("X-GM-THRID ");
+                w.number(*n);
+            }
+            SearchQuery::GmailLabel(label) => {
+                w.token("X-GM-LABELS ");
+                write_gmail_label(w, label)?;
+            }
         }
         Ok(())
     }
+}
+
+/// Writes a Gmail label (in `X-GM-LABELS` searches and stores): a system label
+/// (`\Inbox`, `\Important`, `\Starred`: a backslash and an atom) as it is; any
+/// other label like a mailbox name, in modified UTF-7 (UTF-8 after `UTF8=ACCEPT`) as an
+/// astring. An empty label, or one holding NUL, is refused.
+pub(crate) fn write_gmail_label(w: &mut Writer<'_>, label: &str) -> Result<()> {
+    refuse_nul(label.as_bytes(), "Gmail label")?;
+    if label.is_empty() {
+        return Err(Error::invalid("Gmail label", "is empty"));
+    }
+    if let Some(name) = label.strip_prefix('\\')
+        && !name.is_empty()
+        && name.bytes().all(is_atom_char)
+    {
+        w.token(label);
+        return Ok(());
+    }
+    let wire = if w.options().utf8_accept {
+        label.as_bytes().to_vec()
+    } else {
+        utf7::encode(label).into_bytes()
+    };
+    w.write_string(&wire, Syntax::Astring, false, "Gmail label")
 }
 
 impl std::ops::Not for SearchQuery {
@@ -611,6 +759,67 @@ mod tests {
 
     fn d(y: u16, m: u8, day: u8) -> ImapDate {
         ImapDate::new(y, m, day).unwrap()
+    }
+
+    fn encoded(q: &SearchQuery, utf8: bool) -> Result<String> {
+        let opts = crate::imap::codec::EncodeOptions::new().with_utf8_accept(utf8);
+        let mut w = Writer::new(&opts);
+        q.encode(&mut w)?;
+        let bytes = w.finish().to_bytes();
+        Ok(String::from_utf8_lossy(bytes.strip_suffix(b"\r\n").unwrap_or(&bytes)).into_owned())
+    }
+
+    #[test]
+    fn object_id_and_gmail_keys() {
+        // RFC 8474 §6 and Gmail's examples.
+        let q =
+            SearchQuery::email_id("M6d99ac3275bb4e").or(SearchQuery::thread_id("T64b478a75b7ea9"));
+        assert_eq!(
+            encoded(&q, false).unwrap(),
+            "OR EMAILID M6d99ac3275bb4e THREADID T64b478a75b7ea9"
+        );
+        let q = SearchQuery::gmail_message_id(1278455344230334865)
+            .and(SearchQuery::gmail_thread_id(1266894439832287888))
+            .and(SearchQuery::gmail_label("foo"))
+            .and(SearchQuery::gmail_label("\\Important"))
+            .and(SearchQuery::gmail_label("Muy Importante"))
+            .and(SearchQuery::gmail_label("Übung"))
+            .and(SearchQuery::gmail_label("\\Odd label"));
+        assert_eq!(
+            encoded(&q, false).unwrap(),
+            "X-GM-MSGID 1278455344230334865 X-GM-THRID 1266894439832287888 X-GM-LABELS foo \
+             X-GM-LABELS \\Important X-GM-LABELS \"Muy Importante\" X-GM-LABELS &ANw-bung \
+             X-GM-LABELS \"\\\\Odd label\""
+        );
+        assert!(!q.needs_utf8_charset());
+        assert_eq!(
+            encoded(&SearchQuery::gmail_label("Übung"), true).unwrap(),
+            "X-GM-LABELS \"Übung\""
+        );
+        // Ids outside the grammar and empty labels never reach the wire.
+        for bad in [
+            SearchQuery::email_id("M6d9 OR ALL"),
+            SearchQuery::thread_id(""),
+            SearchQuery::email_id("a".repeat(256)),
+            SearchQuery::gmail_label(""),
+            SearchQuery::gmail_label("a\0b"),
+        ] {
+            assert!(encoded(&bad, false).is_err(), "{bad:?}");
+        }
+        // Which capability each needs, through NOT / OR / AND.
+        let nested = !SearchQuery::all().and(SearchQuery::seen().or(SearchQuery::thread_id("T1")));
+        assert_eq!(nested.missing_capability(&|_| false), Some("OBJECTID"));
+        assert_eq!(nested.missing_capability(&|c| c == "OBJECTID"), None);
+        assert_eq!(
+            SearchQuery::gmail_label("x").missing_capability(&|c| c == "OBJECTID"),
+            Some("X-GM-EXT-1")
+        );
+        assert_eq!(SearchQuery::unseen().missing_capability(&|_| false), None);
+        let e = nested.check_offered(&|_| false).unwrap_err().to_string();
+        assert!(
+            e.contains("OBJECTID") && e.contains("has_capability"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -26,6 +26,23 @@ pub type FetchItem = FetchData;
 )]
 pub type StatusItem = StatusData;
 
+/// The most labels of one message an `X-GM-LABELS` item keeps: Gmail puts a handful on a
+/// message, and a hostile server's list of a million one-letter labels costs no more than
+/// this many (the rest are read past and dropped).
+pub const MAX_GMAIL_LABELS: usize = 1_000;
+
+/// The longest OBJECTID (RFC 8474 §4: 1 to 255 characters of letters, digits, `_` and
+/// `-`); a value outside that grammar is kept raw as an unknown item.
+pub const MAX_OBJECTID_LEN: usize = 255;
+
+/// Whether `id` is an RFC 8474 `objectid`: 1 to 255 letters, digits, `_` or `-`.
+pub(crate) fn is_objectid(id: &[u8]) -> bool {
+    (1..=MAX_OBJECTID_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// One complete response from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -120,6 +137,9 @@ pub enum ResponseCode {
     },
     /// `CLOSED` (QRESYNC): the previously selected mailbox is closed.
     Closed,
+    /// `MAILBOXID (id)` (OBJECTID, RFC 8474): the folder's permanent id, sent with
+    /// `CREATE`'s OK and in the answer to `SELECT` / `EXAMINE`.
+    MailboxId(String),
     /// Any other code, kept raw: its name (upper-cased) and the text after it.
     Other {
         /// The code's name, upper-cased.
@@ -269,6 +289,8 @@ pub enum StatusData {
     /// `APPENDLIMIT n` (RFC 7889): the largest message the folder accepts, in bytes;
     /// `None` for `APPENDLIMIT NIL` (no limit).
     AppendLimit(Option<u64>),
+    /// `MAILBOXID (id)` (OBJECTID, RFC 8474): the folder's permanent id.
+    MailboxId(String),
     /// Any other item: its name (upper-cased) and its raw value.
     Other {
         /// The item's name, upper-cased.
@@ -533,11 +555,19 @@ pub enum FetchData {
     /// `PREVIEW text` (RFC 8970): at most 256 characters of plain text (longer is cut
     /// there); `None` for `NIL` (the server has none to give).
     Preview(Option<String>),
+    /// `EMAILID (id)` (OBJECTID, RFC 8474): the message's permanent id, the same in every
+    /// folder that holds a copy of it.
+    EmailId(String),
+    /// `THREADID (id)` (OBJECTID, RFC 8474): the id of the message's thread; `None` for
+    /// `THREADID NIL` (the server does not thread this message).
+    ThreadId(Option<String>),
     /// `X-GM-MSGID n` (Gmail).
     GmMsgId(u64),
     /// `X-GM-THRID n` (Gmail).
     GmThrId(u64),
-    /// `X-GM-LABELS (...)` (Gmail): labels as raw bytes (system labels keep their backslash).
+    /// `X-GM-LABELS (...)` (Gmail): labels as raw bytes (system labels keep their
+    /// backslash), at most [`MAX_GMAIL_LABELS`] of them: the labels after those are read
+    /// past and dropped.
     GmLabels(Vec<Vec<u8>>),
     /// Any other item: its name (upper-cased, section included) and its value's raw bytes.
     Other {

@@ -142,6 +142,20 @@ pub struct MessageMeta {
     /// The server's plain-text preview of the message (IMAP `PREVIEW`, RFC 8970; at most
     /// 256 characters), when fetched.
     pub preview: Option<String>,
+    /// The message's permanent id (IMAP `EMAILID`, RFC 8474), when the server offers
+    /// `OBJECTID`.
+    pub email_id: Option<String>,
+    /// The id of the message's thread (IMAP `THREADID`, RFC 8474), when the server offers
+    /// `OBJECTID` and threads the message.
+    pub thread_id: Option<String>,
+    /// Gmail's message id (`X-GM-MSGID`), when the server offers `X-GM-EXT-1`.
+    pub gmail_message_id: Option<u64>,
+    /// Gmail's conversation id (`X-GM-THRID`), when the server offers `X-GM-EXT-1`.
+    pub gmail_thread_id: Option<u64>,
+    /// Gmail's labels (`X-GM-LABELS`, decoded from modified UTF-7; system labels such as
+    /// `\Inbox` keep their backslash), when the server offers `X-GM-EXT-1`; at most 1,000
+    /// (the IMAP codec's `MAX_GMAIL_LABELS`).
+    pub gmail_labels: Option<Vec<String>>,
 }
 
 impl Message {
@@ -212,6 +226,71 @@ impl Message {
     /// metadata fetch got one: servers that offer `PREVIEW` are asked for it.
     pub fn preview(&self) -> Option<&str> {
         self.meta.preview.as_deref()
+    }
+
+    /// The message's permanent id (`EMAILID`, RFC 8474 OBJECTID): the same for every
+    /// copy of the message in every folder, and kept when it is moved, so an index keyed
+    /// on it survives a UIDVALIDITY change. Fetched with the message whenever the server
+    /// offers `OBJECTID` (it is never asked otherwise): `None` on a server without it
+    /// (Dovecot 2.3 has none), or on a message built from bytes.
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::{ImapConnection, SearchQuery};
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// for m in conn.fetch_metadata("INBOX", &[7])? {
+    ///     if let Some(id) = m.email_id() {
+    ///         // The same message, wherever it went since:
+    ///         let uids = conn.search("Archive", &SearchQuery::email_id(id))?;
+    ///         # let _ = uids;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn email_id(&self) -> Option<&str> {
+        self.meta.email_id.as_deref()
+    }
+
+    /// The id of the message's thread (`THREADID`, RFC 8474 OBJECTID), shared by the
+    /// messages the server puts in one conversation; search them with the IMAP
+    /// `SearchQuery::thread_id`. `None` when the
+    /// server does not offer `OBJECTID` (it is never asked then), or does not thread the
+    /// message (`THREADID NIL`).
+    pub fn thread_id(&self) -> Option<&str> {
+        self.meta.thread_id.as_deref()
+    }
+
+    /// Gmail's message id (`X-GM-MSGID`): permanent, the same in every label folder.
+    /// Fetched whenever the server offers `X-GM-EXT-1` (Gmail); `None` elsewhere.
+    pub fn gmail_message_id(&self) -> Option<u64> {
+        self.meta.gmail_message_id
+    }
+
+    /// Gmail's conversation id (`X-GM-THRID`). Fetched whenever the server offers
+    /// `X-GM-EXT-1`; `None` elsewhere.
+    pub fn gmail_thread_id(&self) -> Option<u64> {
+        self.meta.gmail_thread_id
+    }
+
+    /// Gmail's labels of the message (`X-GM-LABELS`): user labels by name (decoded from
+    /// modified UTF-7, `Muy Importante`), system labels with their backslash (`\Inbox`,
+    /// `\Important`, `\Starred`, `\Sent`, `\Draft`). Fetched whenever the server offers
+    /// `X-GM-EXT-1`; `None` elsewhere, `Some(&[])` for a message without labels. At most
+    /// 1,000 are kept (the IMAP codec's `MAX_GMAIL_LABELS`: a hostile server's list of a
+    /// million labels costs no more).
+    ///
+    /// ```no_run
+    /// # use mailwire::imap::ImapConnection;
+    /// # fn demo(conn: &ImapConnection) -> mailwire::Result<()> {
+    /// for m in conn.fetch_metadata("[Gmail]/All Mail", &[7])? {
+    ///     let important = m
+    ///         .gmail_labels()
+    ///         .is_some_and(|labels| labels.iter().any(|l| l == "\\Important"));
+    ///     # let _ = important;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn gmail_labels(&self) -> Option<&[String]> {
+        self.meta.gmail_labels.as_deref()
     }
 
     /// The flags reported by the server (empty when not fetched).

@@ -16,15 +16,27 @@ pub enum FetchWhat {
     Headers,
 }
 
-/// The items of a fetch of `what`; `preview` asks `PREVIEW` with the metadata (the
-/// server offers it).
-fn fetch_items(what: FetchWhat, preview: bool) -> Vec<FetchAttr> {
+/// The items of a fetch of `what` on a server with `caps`: `PREVIEW` with the metadata,
+/// `EMAILID` / `THREADID` (OBJECTID) and Gmail's ids and labels (X-GM-EXT-1) with every
+/// kind, each only where offered.
+fn fetch_items(what: FetchWhat, caps: &Capabilities) -> Vec<FetchAttr> {
     let mut items = vec![
         FetchAttr::Uid,
         FetchAttr::Flags,
         FetchAttr::Rfc822Size,
         FetchAttr::InternalDate,
     ];
+    if caps.has("OBJECTID") {
+        items.extend([FetchAttr::EmailId, FetchAttr::ThreadId]);
+    }
+    if caps.has("X-GM-EXT-1") {
+        items.extend([
+            FetchAttr::GmailMessageId,
+            FetchAttr::GmailThreadId,
+            FetchAttr::GmailLabels,
+        ]);
+    }
+    let preview = caps.has("PREVIEW");
     match what {
         FetchWhat::Metadata => {
             items.push(FetchAttr::Envelope);
@@ -49,10 +61,16 @@ struct Collector<'s, 'p> {
     /// Told after each message.
     progress: Option<&'p mut dyn FnMut(Progress)>,
     done: Progress,
+    /// `UTF8=ACCEPT` is on: Gmail labels come in UTF-8, not modified UTF-7.
+    utf8: bool,
 }
 
 impl<'s, 'p> Collector<'s, 'p> {
-    fn new(wanted: &'s SequenceSet, progress: Option<&'p mut dyn FnMut(Progress)>) -> Self {
+    fn new(
+        wanted: &'s SequenceSet,
+        progress: Option<&'p mut dyn FnMut(Progress)>,
+        utf8: bool,
+    ) -> Self {
         let hint = wanted.len().unwrap_or(0).min(256);
         Collector {
             wanted,
@@ -63,6 +81,7 @@ impl<'s, 'p> Collector<'s, 'p> {
                 total_messages: wanted.len(),
                 ..Progress::default()
             },
+            utf8,
         }
     }
 
@@ -91,7 +110,7 @@ impl<'s, 'p> Collector<'s, 'p> {
         else {
             return Ok(Take::No);
         };
-        let (meta, content) = split_parts(parts);
+        let (meta, content) = split_parts(parts, self.utf8);
         let raw = match content {
             // Still in the read buffer: ask for it (moved rather than copied when large).
             Some(Cow::Borrowed(body)) => match range_within(bytes, body) {
@@ -108,9 +127,10 @@ impl<'s, 'p> Collector<'s, 'p> {
     }
 }
 
-/// A FETCH response's metadata, and its message data.
-fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
-    let meta = MessageMeta {
+/// A FETCH response's metadata, and its message data; `utf8`: Gmail labels are UTF-8
+/// (`UTF8=ACCEPT`), else modified UTF-7.
+fn split_parts(parts: FetchParts<'_>, utf8: bool) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
+    let mut meta = MessageMeta {
         uid: parts.uid,
         seq: Some(parts.seq),
         flags: parts.flags.unwrap_or_default(),
@@ -119,12 +139,32 @@ fn split_parts(parts: FetchParts<'_>) -> (MessageMeta, Option<Cow<'_, [u8]>>) {
         envelope: parts.envelope.map(|e| Box::new(meta::envelope(*e))),
         body_structure: parts.body_structure,
         mod_seq: parts.mod_seq,
-        preview: parts.other.into_iter().find_map(|item| match item {
-            FetchData::Preview(text) => text,
-            _ => None,
-        }),
+        ..MessageMeta::default()
     };
+    for item in parts.other {
+        match item {
+            FetchData::Preview(text) => meta.preview = meta.preview.take().or(text),
+            FetchData::EmailId(id) => meta.email_id = Some(id),
+            FetchData::ThreadId(id) => meta.thread_id = id,
+            FetchData::GmMsgId(id) => meta.gmail_message_id = Some(id),
+            FetchData::GmThrId(id) => meta.gmail_thread_id = Some(id),
+            FetchData::GmLabels(labels) => {
+                meta.gmail_labels = Some(labels.iter().map(|l| gmail_label(l, utf8)).collect())
+            }
+            _ => {}
+        }
+    }
     (meta, parts.content)
+}
+
+/// A Gmail label as sent, as text: a system label (`\Inbox`) as it is, any other decoded
+/// like a mailbox name (modified UTF-7, or UTF-8 after `UTF8=ACCEPT`).
+fn gmail_label(raw: &[u8], utf8: bool) -> String {
+    if utf8 || raw.starts_with(b"\\") {
+        String::from_utf8_lossy(raw).into_owned()
+    } else {
+        utf7::decode_lenient(raw)
+    }
 }
 
 /// Where `part` (a slice borrowed from `whole`) lies in `whole`.
@@ -226,14 +266,14 @@ impl ImapConnection {
         let memory = self.validities();
         self.cancellable("fetching messages", |s| {
             ensure_acting(s, &memory, folder, carried)?;
-            let items = fetch_items(what, s.capabilities().has("PREVIEW"));
+            let items = fetch_items(what, s.capabilities());
             let commands: Vec<Command> = set
                 .chunks(MAX_SET_LEN)
                 .map(|chunk| Command::uid_fetch(chunk, items.clone()))
                 .collect();
             // Every FETCH is turned into its Message as it arrives, so no response
             // outlives its parse (the memory of one is reused for the next).
-            let mut collector = Collector::new(&set, progress);
+            let mut collector = Collector::new(&set, progress, s.utf8_accept());
             s.soliciting(set.clone(), |s| {
                 for window in commands.chunks(PIPELINE_WINDOW) {
                     let (_, completions) =
@@ -397,7 +437,7 @@ impl ImapConnection {
             let command = Command::uid_fetch(set.clone(), [FetchAttr::Uid, item]);
             // Read like a fetch of messages: a large section is handed over from the read
             // buffer, not copied.
-            let mut collector = Collector::new(&set, None);
+            let mut collector = Collector::new(&set, None, false);
             s.soliciting(set.clone(), |s| {
                 let (_, completions) = s
                     .run_pipelined_taking(std::slice::from_ref(&command), &mut |offer| {

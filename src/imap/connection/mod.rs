@@ -35,6 +35,7 @@ use crate::progress::Progress;
 mod fetch;
 mod flags;
 mod folders;
+mod labels;
 mod missing;
 mod multiappend;
 mod order;

@@ -139,6 +139,7 @@ impl ImapConnection {
     pub fn sort(&self, folder: &str, keys: &[SortKey], query: &SearchQuery) -> Result<Vec<u32>> {
         let memory = self.validities();
         self.with(|s| {
+            query.check_offered(&|c| s.capabilities().has(c))?;
             if !s.capabilities().has("SORT") {
                 return Err(unsupported("sort", "SORT", "RFC 5256"));
             }
@@ -187,6 +188,7 @@ impl ImapConnection {
     ) -> Result<Vec<Thread>> {
         let memory = self.validities();
         self.with(|s| {
+            query.check_offered(&|c| s.capabilities().has(c))?;
             let capability = format!("THREAD={}", algorithm.name());
             if !s.capabilities().has(&capability) {
                 return Err(unsupported("thread", &capability, "RFC 5256"));
@@ -217,6 +219,7 @@ impl ImapConnection {
     /// # Ok(()) }
     /// ```
     pub fn search_stats(&self, folder: &str, query: &SearchQuery) -> Result<SearchStats> {
+        query.check_offered(&|c| self.has_capability(c))?;
         if !self.has_capability("ESEARCH") {
             let found = self.search(folder, query)?;
             let set = found.set();

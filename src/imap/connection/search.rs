@@ -38,7 +38,9 @@ impl ImapConnection {
     /// ([`Error::LimitExceeded`], the connection is dropped), and clipped to what can
     /// match: UIDs from 1 on, within the query's own `UID` bounds when it has some. Fails
     /// once with [`Error::UidValidityChanged`] when the folder's UIDVALIDITY changed since
-    /// UIDs were last read from it.
+    /// UIDs were last read from it. A key the server did not announce (`EMAILID` /
+    /// `THREADID` without `OBJECTID`, Gmail's `X-GM-*` keys without `X-GM-EXT-1`) is
+    /// [`Error::InvalidInput`] naming the capability, before anything is sent.
     ///
     /// ```no_run
     /// # use mailwire::imap::{ImapConnection, SearchQuery, search::ImapDate};
@@ -53,6 +55,7 @@ impl ImapConnection {
         let memory = self.validities();
         let max_ranges = self.limits.max_set_ranges;
         self.with(|s| {
+            query.check_offered(&|c| s.capabilities().has(c))?;
             let validity = ensure_selected(s, folder)?;
             memory.read(folder, validity)?;
             let c = run_ok(s, &Command::uid_search(query.clone()))?;

@@ -66,6 +66,12 @@ impl ImapHandler {
         self.conn(account)?.create_folder(folder)
     }
 
+    /// Creates a folder, giving its permanent id when the server sent one (OBJECTID, see
+    /// [`ImapConnection::create_folder_with_id`](crate::imap::ImapConnection::create_folder_with_id)).
+    pub fn create_folder_with_id(&self, account: &Config, folder: &str) -> Result<Option<String>> {
+        self.conn(account)?.create_folder_with_id(folder)
+    }
+
     /// Creates a folder marked for a special use (`CREATE-SPECIAL-USE`, see
     /// [`ImapConnection::create_special_folder`](crate::imap::ImapConnection::create_special_folder)).
     pub fn create_special_folder(

@@ -204,6 +204,7 @@ pub(crate) fn code_text(code: &ResponseCode) -> String {
         ResponseCode::AppendUid { .. } => "APPENDUID".into(),
         ResponseCode::CopyUid { .. } => "COPYUID".into(),
         ResponseCode::Closed => "CLOSED".into(),
+        ResponseCode::MailboxId(id) => format!("MAILBOXID ({id})"),
         ResponseCode::Other { name, value } => match value {
             Some(v) => format!("{name} {v}"),
             None => name.clone(),

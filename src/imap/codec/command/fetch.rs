@@ -135,6 +135,10 @@ pub enum FetchAttr {
     ModSeq,
     /// `PREVIEW` (RFC 8970): a short plain-text preview of the message.
     Preview,
+    /// `EMAILID` (OBJECTID, RFC 8474): the message's permanent id.
+    EmailId,
+    /// `THREADID` (OBJECTID, RFC 8474): the id of the message's thread.
+    ThreadId,
     /// `X-GM-MSGID` (Gmail).
     GmailMessageId,
     /// `X-GM-THRID` (Gmail).
@@ -232,6 +236,8 @@ fn fetch_attr(w: &mut Writer<'_>, item: &FetchAttr) -> Result<()> {
         FetchAttr::BodyStructureBasic => w.token("BODY"),
         FetchAttr::ModSeq => w.token("MODSEQ"),
         FetchAttr::Preview => w.token("PREVIEW"),
+        FetchAttr::EmailId => w.token("EMAILID"),
+        FetchAttr::ThreadId => w.token("THREADID"),
         FetchAttr::GmailMessageId => w.token("X-GM-MSGID"),
         FetchAttr::GmailThreadId => w.token("X-GM-THRID"),
         FetchAttr::GmailLabels => w.token("X-GM-LABELS"),
@@ -324,6 +330,10 @@ mod tests {
                 },
                 FetchAttr::full_message(),
                 FetchAttr::ModSeq,
+                FetchAttr::EmailId,
+                FetchAttr::ThreadId,
+                FetchAttr::GmailMessageId,
+                FetchAttr::GmailThreadId,
                 FetchAttr::GmailLabels,
             ],
             changed_since: Some(12345),
@@ -332,7 +342,8 @@ mod tests {
         assert_eq!(
             enc(&fetch),
             "A1 UID FETCH 1:3,7 (UID FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From \"X Odd\")]<0.100> \
-             BINARY.PEEK[2] BODY.PEEK[] MODSEQ X-GM-LABELS) (CHANGEDSINCE 12345 VANISHED)\r\n"
+             BINARY.PEEK[2] BODY.PEEK[] MODSEQ EMAILID THREADID X-GM-MSGID X-GM-THRID X-GM-LABELS) \
+             (CHANGEDSINCE 12345 VANISHED)\r\n"
         );
         let bad = Command::Fetch {
             uid: false,

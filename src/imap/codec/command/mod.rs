@@ -214,6 +214,21 @@ pub enum Command {
         /// `UNCHANGEDSINCE` mod-sequence (CONDSTORE).
         unchanged_since: Option<u64>,
     },
+    /// `[UID] STORE set [+|-]X-GM-LABELS[.SILENT] (labels)` (Gmail, `X-GM-EXT-1`): labels
+    /// written as Gmail wants them (a system label such as `\Inbox` bare, any other in
+    /// modified UTF-7 as an astring).
+    StoreGmailLabels {
+        /// `UID STORE` instead of `STORE`.
+        uid: bool,
+        /// The messages.
+        set: SequenceSet,
+        /// Add, remove or replace.
+        action: StoreAction,
+        /// `.SILENT`: no untagged FETCH answer.
+        silent: bool,
+        /// The labels (`Replace` with none removes every label).
+        labels: Vec<String>,
+    },
     /// `[UID] COPY set mailbox`.
     Copy {
         /// `UID COPY` instead of `COPY`.
@@ -405,8 +420,10 @@ impl Command {
             Command::UidThread { .. } => "UID THREAD",
             Command::Fetch { uid: true, .. } => "UID FETCH",
             Command::Fetch { .. } => "FETCH",
-            Command::Store { uid: true, .. } => "UID STORE",
-            Command::Store { .. } => "STORE",
+            Command::Store { uid: true, .. } | Command::StoreGmailLabels { uid: true, .. } => {
+                "UID STORE"
+            }
+            Command::Store { .. } | Command::StoreGmailLabels { .. } => "STORE",
             Command::Copy { uid: true, .. } => "UID COPY",
             Command::Copy { .. } => "COPY",
             Command::Move { uid: true, .. } => "UID MOVE",
@@ -525,6 +542,13 @@ impl Command {
                 unchanged_since,
                 ..
             } => store::store(w, set, *action, *silent, flags, *unchanged_since),
+            Command::StoreGmailLabels {
+                set,
+                action,
+                silent,
+                labels,
+                ..
+            } => store::store_gmail_labels(w, set, *action, *silent, labels),
             Command::Copy { set, mailbox, .. } | Command::Move { set, mailbox, .. } => {
                 w.sp();
                 w.set(set, "message set")?;

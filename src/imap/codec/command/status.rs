@@ -26,6 +26,8 @@ pub enum StatusAttr {
     HighestModSeq,
     /// `APPENDLIMIT` (RFC 7889).
     AppendLimit,
+    /// `MAILBOXID` (OBJECTID, RFC 8474): the folder's permanent id.
+    MailboxId,
 }
 
 impl StatusAttr {
@@ -40,6 +42,7 @@ impl StatusAttr {
             StatusAttr::Size => "SIZE",
             StatusAttr::HighestModSeq => "HIGHESTMODSEQ",
             StatusAttr::AppendLimit => "APPENDLIMIT",
+            StatusAttr::MailboxId => "MAILBOXID",
         }
     }
 }
@@ -66,11 +69,15 @@ mod tests {
     fn status_attrs() {
         let status = Command::Status {
             mailbox: "Sent Items".into(),
-            items: vec![StatusAttr::UidNext, StatusAttr::HighestModSeq],
+            items: vec![
+                StatusAttr::UidNext,
+                StatusAttr::HighestModSeq,
+                StatusAttr::MailboxId,
+            ],
         };
         assert_eq!(
             enc(&status),
-            "A1 STATUS \"Sent Items\" (UIDNEXT HIGHESTMODSEQ)\r\n"
+            "A1 STATUS \"Sent Items\" (UIDNEXT HIGHESTMODSEQ MAILBOXID)\r\n"
         );
         assert!(
             Command::Status {

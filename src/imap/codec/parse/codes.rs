@@ -79,6 +79,11 @@ impl<'a> P<'a> {
             "UIDVALIDITY" => ResponseCode::UidValidity(self.number()?),
             "UNSEEN" => ResponseCode::Unseen(self.number()?),
             "HIGHESTMODSEQ" => ResponseCode::HighestModSeq(self.number_u64()?),
+            // Outside RFC 8474's grammar: kept raw (`Other`).
+            "MAILBOXID" => match self.objectid(false) {
+                Some(Some(id)) => ResponseCode::MailboxId(id),
+                _ => return Ok(None),
+            },
             "APPENDUID" => {
                 let uid_validity = self.number()?;
                 self.sp();
@@ -107,6 +112,46 @@ impl<'a> P<'a> {
 mod tests {
     use crate::imap::codec::parse::tests::{parse, untagged};
     use crate::imap::types::*;
+
+    #[test]
+    fn mailboxid_code() {
+        // RFC 8474 §7's CREATE and SELECT examples.
+        let r = parse(b"3 OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Completed\r\n");
+        let Response::Tagged { code, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(
+            code,
+            Some(ResponseCode::MailboxId(
+                "F2212ea87-6097-4256-9d51-71338625".into()
+            ))
+        );
+        let u = untagged(b"* OK [MAILBOXID (F2212ea87-6097-4256-9d51-71338625)] Ok\r\n");
+        assert!(
+            matches!(&u, Untagged::Condition { code: Some(ResponseCode::MailboxId(id)), .. } if id.starts_with("F2212")),
+            "{u:?}"
+        );
+        // STATUS (RFC 8474 §4.2's example), and outside the grammar: raw.
+        assert_eq!(
+            untagged(b"* STATUS foo (MAILBOXID (F6352ae03-b7f5-463c-896f-d8b48ee3))\r\n"),
+            Untagged::MailboxStatus {
+                mailbox: b"foo".to_vec(),
+                items: vec![StatusData::MailboxId(
+                    "F6352ae03-b7f5-463c-896f-d8b48ee3".into()
+                )]
+            }
+        );
+        let u = untagged(b"* STATUS foo (MAILBOXID (F.1) MESSAGES 2)\r\n");
+        assert!(
+            matches!(&u, Untagged::MailboxStatus { items, .. } if matches!(&items[..], [StatusData::Other { name, .. }, StatusData::Messages(2)] if name == "MAILBOXID")),
+            "{u:?}"
+        );
+        let r = parse(b"3 OK [MAILBOXID (F.1)] Completed\r\n");
+        assert!(
+            matches!(&r, Response::Tagged { code: Some(ResponseCode::Other { name, .. }), .. } if name == "MAILBOXID"),
+            "{r:?}"
+        );
+    }
 
     #[test]
     fn appenduid_is_a_sequence_set() {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use super::cursor::{P, keyword, lossy, upper};
 use crate::error::Result;
-use crate::imap::types::{BodyStructure, Envelope, FetchData, Flag};
+use crate::imap::types::{BodyStructure, Envelope, FetchData, Flag, MAX_GMAIL_LABELS, is_objectid};
 
 /// Which FETCH item carried message data.
 #[derive(Clone, Copy)]
@@ -257,21 +257,58 @@ impl<'a> P<'a> {
                 FetchData::ModSeq(n)
             }
             (b"PREVIEW", false) => FetchData::Preview(self.nstring_text()?.map(clip_preview)),
+            (b"EMAILID", false) => match self.objectid(false) {
+                Some(Some(id)) => FetchData::EmailId(id),
+                _ => self.other_item(name_bytes)?,
+            },
+            (b"THREADID", false) => match self.objectid(true) {
+                Some(id) => FetchData::ThreadId(id),
+                None => self.other_item(name_bytes)?,
+            },
             (b"X-GM-MSGID", false) => FetchData::GmMsgId(self.number_u64()?),
             (b"X-GM-THRID", false) => FetchData::GmThrId(self.number_u64()?),
             (b"X-GM-LABELS", false) => {
                 let mut labels = Vec::new();
                 self.parenthesized("expected ( before the labels", |p| {
-                    labels.push(p.astring()?);
+                    let label = p.astring()?;
+                    if labels.len() < MAX_GMAIL_LABELS {
+                        labels.push(label);
+                    }
                     Ok(())
                 })?;
                 FetchData::GmLabels(labels)
             }
-            _ => FetchData::Other {
-                name: upper(name_bytes),
-                raw: self.skip_value()?.to_vec(),
-            },
+            _ => self.other_item(name_bytes)?,
         }))
+    }
+
+    /// An item kept raw: its name and its value's bytes.
+    fn other_item(&mut self, name: &[u8]) -> Result<FetchData> {
+        Ok(FetchData::Other {
+            name: upper(name),
+            raw: self.skip_value()?.to_vec(),
+        })
+    }
+
+    /// An OBJECTID value (RFC 8474): `(id)`, or `NIL` when `nil` is allowed (`Some(None)`).
+    /// `None`, with nothing consumed, for any other shape (an id outside the grammar, more
+    /// than 255 characters): the caller keeps the item raw.
+    pub(super) fn objectid(&mut self, nil: bool) -> Option<Option<String>> {
+        let start = self.i;
+        if nil && self.atom().eq_ignore_ascii_case(b"NIL") {
+            return Some(None);
+        }
+        self.i = start;
+        if self.eat(b'(') {
+            self.sp();
+            let id = self.atom();
+            self.sp();
+            if is_objectid(id) && self.eat(b')') {
+                return Some(Some(lossy(id)));
+            }
+        }
+        self.i = start;
+        None
     }
 }
 
@@ -294,6 +331,67 @@ mod tests {
     use crate::imap::codec::parse::tests::{DOMINO, DOVECOT, DOVECOT_APPEND, EXCHANGE, GMAIL};
     use crate::imap::codec::parse::*;
     use crate::imap::types::*;
+
+    #[test]
+    fn objectid_items() {
+        // RFC 8474 §7's examples.
+        let items = crate::imap::codec::parse::tests::fetch(
+            b"* 1 FETCH (EMAILID (M6d99ac3275bb4e) THREADID (T64b478a75b7ea9) UID 3)\r\n",
+        );
+        assert_eq!(
+            items,
+            [
+                FetchData::EmailId("M6d99ac3275bb4e".into()),
+                FetchData::ThreadId(Some("T64b478a75b7ea9".into())),
+                FetchData::Uid(3)
+            ]
+        );
+        let items = crate::imap::codec::parse::tests::fetch(b"* 2 FETCH (THREADID NIL)\r\n");
+        assert_eq!(items, [FetchData::ThreadId(None)]);
+        // Outside the grammar (a bad character, 256 characters, NIL for EMAILID): raw.
+        let long = format!("* 3 FETCH (EMAILID ({}))\r\n", "a".repeat(256));
+        for bad in [
+            &b"* 3 FETCH (EMAILID (M6d9.9))\r\n"[..],
+            long.as_bytes(),
+            b"* 3 FETCH (EMAILID NIL)\r\n",
+            b"* 3 FETCH (THREADID ())\r\n",
+        ] {
+            let items = crate::imap::codec::parse::tests::fetch(bad);
+            assert!(
+                matches!(&items[..], [FetchData::Other { name, .. }] if name.ends_with("ID")),
+                "{items:?}"
+            );
+        }
+        let ok = format!("* 3 FETCH (EMAILID ({}))\r\n", "a".repeat(255));
+        let items = crate::imap::codec::parse::tests::fetch(ok.as_bytes());
+        assert_eq!(items, [FetchData::EmailId("a".repeat(255))]);
+    }
+
+    #[test]
+    fn gmail_labels_are_bounded() {
+        // Gmail's documented example, then a million one-letter labels.
+        let items = crate::imap::codec::parse::tests::fetch(
+            b"* 1 FETCH (X-GM-LABELS (\\Inbox \\Sent Important \"Muy Importante\"))\r\n",
+        );
+        assert_eq!(
+            items,
+            [FetchData::GmLabels(vec![
+                b"\\Inbox".to_vec(),
+                b"\\Sent".to_vec(),
+                b"Important".to_vec(),
+                b"Muy Importante".to_vec()
+            ])]
+        );
+        let many = format!(
+            "* 1 FETCH (X-GM-LABELS ({}) UID 9)\r\n",
+            "a ".repeat(1_000_000)
+        );
+        let items = crate::imap::codec::parse::tests::fetch(many.as_bytes());
+        let [FetchData::GmLabels(labels), FetchData::Uid(9)] = &items[..] else {
+            panic!("{:?}", items.get(1))
+        };
+        assert_eq!(labels.len(), MAX_GMAIL_LABELS);
+    }
 
     #[test]
     fn preview_items() {

@@ -204,6 +204,13 @@ impl<'a> P<'a> {
                 b"SIZE" => StatusData::Size(p.number_u64()?),
                 b"HIGHESTMODSEQ" => StatusData::HighestModSeq(p.number_u64()?),
                 b"APPENDLIMIT" => StatusData::AppendLimit(p.number_or_nil()?),
+                b"MAILBOXID" => match p.objectid(false) {
+                    Some(Some(id)) => StatusData::MailboxId(id),
+                    _ => StatusData::Other {
+                        name: lossy(&name),
+                        raw: p.skip_value()?.to_vec(),
+                    },
+                },
                 _ => StatusData::Other {
                     name: lossy(&name),
                     raw: p.skip_value()?.to_vec(),
