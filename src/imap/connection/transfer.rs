@@ -1,7 +1,6 @@
 //! `ImapConnection` calls that move messages between folders or remove them: COPY, MOVE, EXPUNGE, APPEND.
 
 use super::*;
-use crate::imap::codec::AppendMessage;
 
 /// The UIDs a COPY or MOVE gave the messages in the target folder (UIDPLUS).
 ///
@@ -328,83 +327,6 @@ impl ImapConnection {
         self.cancellable("appending a message", |s| {
             append_one(s, folder, message, flags, date)
         })
-    }
-
-    /// Appends `messages` to `folder` in order, each with `flags`; returns each one's UID
-    /// when the server says (UIDPLUS), in order. Every message is checked before the first
-    /// is sent (an empty one or one with NUL bytes is [`Error::InvalidInput`] and nothing
-    /// is appended).
-    ///
-    /// When the server offers MULTIAPPEND (RFC 3502) the messages go in as few `APPEND`
-    /// commands as [`Limits::max_append_batch`](crate::Limits::max_append_batch) allows
-    /// (each command at most that many bytes; a larger message goes alone): every command
-    /// is stored whole or not at all, and `progress` hears after each command the server
-    /// stored. Without MULTIAPPEND, one `APPEND` per message and `progress` after each.
-    /// Either way `progress` tells messages and bytes stored so far, of `messages.len()`,
-    /// and on an error what was stored before the failing command stays stored: the last
-    /// report tells how many. For one all-or-none command, per-message flags or dates, use
-    /// [`append_batch`](Self::append_batch).
-    ///
-    /// Cancellable like [`append`](Self::append): a cancel between or during commands
-    /// stops the call with [`Error::Cancelled`] (the command being sent may or may not
-    /// have been stored).
-    ///
-    /// ```no_run
-    /// # use mailwire::imap::{ImapConnection, Flag};
-    /// # fn demo(conn: &ImapConnection, raw: Vec<Vec<u8>>) -> mailwire::Result<()> {
-    /// let uids = conn.append_many("Archive", &raw, &[Flag::Seen], &mut |p| {
-    ///     eprintln!("{} of {:?} stored ({} bytes)", p.messages, p.total_messages, p.bytes);
-    /// })?;
-    /// # Ok(()) }
-    /// ```
-    pub fn append_many<M: AsRef<[u8]>>(
-        &self,
-        folder: &str,
-        messages: &[M],
-        flags: &[Flag],
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<Vec<Option<AppendUid>>> {
-        flags.iter().try_for_each(Flag::check_settable)?;
-        messages
-            .iter()
-            .try_for_each(|m| check_appendable(m.as_ref()))?;
-        let mut done = Progress {
-            total_messages: u64::try_from(messages.len()).ok(),
-            ..Progress::default()
-        };
-        let multiappend = self.capabilities().has("MULTIAPPEND");
-        let max = self.limits.max_append_batch;
-        let size = |m: &M| u64::try_from(m.as_ref().len()).unwrap_or(u64::MAX);
-        let mut uids = Vec::with_capacity(messages.len());
-        let mut rest = messages;
-        while !rest.is_empty() {
-            let n = if multiappend {
-                super::multiappend::batch_len(rest.iter().map(size), max)
-            } else {
-                1
-            };
-            let (now, later) = rest.split_at(n.clamp(1, rest.len()));
-            rest = later;
-            if let [one] = now {
-                let message = one.as_ref();
-                let uid = self.cancellable("appending messages", |s| {
-                    append_one(s, folder, message, flags.to_vec(), None)
-                })?;
-                uids.push(uid);
-                progress(done.advance(message.len()));
-                continue;
-            }
-            let batch = now
-                .iter()
-                .map(|m| AppendMessage::new(m.as_ref().to_vec()).with_flags(flags.iter().cloned()))
-                .collect();
-            uids.extend(self.multi_append(folder, batch)?);
-            for m in now {
-                done.advance(m.as_ref().len());
-            }
-            progress(done);
-        }
-        Ok(uids)
     }
 }
 
