@@ -119,6 +119,13 @@ impl Capabilities {
     pub fn utf8(&self) -> bool {
         self.has("UTF8")
     }
+
+    /// Whether the server takes UTF-8 user names and passwords in `USER` / `PASS` /
+    /// `APOP` once `UTF8` is on: the capability listed as `UTF8 USER` (RFC 6856 §3.1).
+    pub fn utf8_user(&self) -> bool {
+        self.get("UTF8")
+            .is_some_and(|c| c.args.iter().any(|a| a.eq_ignore_ascii_case("USER")))
+    }
 }
 
 /// Parses the decoded content of a `CAPA` answer, one capability per line. Blank lines are
