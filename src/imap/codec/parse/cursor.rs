@@ -115,6 +115,16 @@ impl<'a> P<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// Whether a literal starts here: `{`, or `~{` (a `~` alone is an atom character, as
+    /// in the mailbox `~peter/mail`).
+    fn at_literal(&self) -> bool {
+        match self.peek() {
+            Some(b'{') => true,
+            Some(b'~') => self.b.get(self.i + 1) == Some(&b'{'),
+            _ => false,
+        }
+    }
+
     pub(super) fn eat(&mut self, c: u8) -> bool {
         if self.peek() == Some(c) {
             self.i += 1;
@@ -279,7 +289,7 @@ impl<'a> P<'a> {
     pub(super) fn nstring_cow(&mut self) -> Result<Option<Cow<'a, [u8]>>> {
         match self.peek() {
             Some(b'"') => self.quoted_cow().map(Some),
-            Some(b'{') | Some(b'~') => self.literal().map(|l| Some(Cow::Borrowed(l))),
+            _ if self.at_literal() => self.literal().map(|l| Some(Cow::Borrowed(l))),
             _ => {
                 let a = self.take_while(is_astring_end);
                 if a.is_empty() {
@@ -317,7 +327,7 @@ impl<'a> P<'a> {
     pub(super) fn astring(&mut self) -> Result<Vec<u8>> {
         match self.peek() {
             Some(b'"') => self.quoted(),
-            Some(b'{') | Some(b'~') => self.literal().map(|l| l.to_vec()),
+            _ if self.at_literal() => self.literal().map(|l| l.to_vec()),
             _ => {
                 let a = self.take_while(is_astring_end);
                 if a.is_empty() {
@@ -406,7 +416,7 @@ impl<'a> P<'a> {
             Some(b'"') => {
                 self.quoted()?;
             }
-            Some(b'{') | Some(b'~') => {
+            _ if self.at_literal() => {
                 self.literal()?;
             }
             _ => {
