@@ -186,6 +186,9 @@ EXPIRE 31 USER\r\nLOGIN-DELAY 900\r\nSTLS\r\n\r\nUTF8 USER\n",
         assert!(capa.has("pipelining") && capa.pipelining());
         assert!(capa.has("TOP") && capa.top());
         assert!(capa.uidl() && capa.user() && capa.stls() && capa.utf8());
+        assert!(capa.utf8_user());
+        assert!(parse_capa(b"UTF8\r\n").utf8() && !parse_capa(b"UTF8\r\n").utf8_user());
+        assert!(!parse_capa(b"USER\r\n").utf8_user());
         assert!(capa.resp_codes() && capa.auth_resp_code());
         assert!(!capa.has("APOP"));
         assert_eq!(capa.sasl_mechanisms(), ["PLAIN", "LOGIN", "xoauth2"]);

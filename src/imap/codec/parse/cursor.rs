@@ -486,6 +486,20 @@ mod tests {
     }
 
     #[test]
+    fn a_tilde_alone_is_an_atom_character() {
+        // `~peter/mail` (RFC 3501 §5.1.3's example) is an atom; `~{n}` a literal8.
+        assert!(
+            matches!(untagged(b"* LIST () \"/\" ~peter/mail/&U,BTFw-\r\n"), Untagged::List(l) if l.name == b"~peter/mail/&U,BTFw-")
+        );
+        assert!(
+            matches!(untagged(b"* LIST () \"/\" ~{3}\r\nabc\r\n"), Untagged::List(l) if l.name == b"abc")
+        );
+        assert!(
+            matches!(untagged(b"* STATUS ~x (MESSAGES 1)\r\n"), Untagged::MailboxStatus { mailbox, .. } if mailbox == b"~x")
+        );
+    }
+
+    #[test]
     fn errors_have_offsets() {
         for (input, at) in [
             (&b"* 1 FETCH (UID x)\r\n"[..], 15),
