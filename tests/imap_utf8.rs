@@ -80,7 +80,9 @@ fn utf8_accept_is_enabled_once_after_login_and_names_are_utf8_both_ways() {
             .send_line("* OK [UIDNEXT 4] ok")
             .reply_tagged("OK [READ-WRITE] selected")
             .expect_line("A6 STATUS \"台北/日本語\" (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)")
-            .send_line("* STATUS \"台北/日本語\" (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY 9 UNSEEN 1)")
+            .send_line(
+                "* STATUS \"台北/日本語\" (MESSAGES 2 RECENT 0 UIDNEXT 3 UIDVALIDITY 9 UNSEEN 1)",
+            )
             .reply_tagged("OK status")
             .expect_line("A7 CREATE \"Tom & Jerry/Über\"")
             .reply_tagged("OK created")
@@ -105,7 +107,10 @@ fn utf8_accept_is_enabled_once_after_login_and_names_are_utf8_both_ways() {
         .build()
         .unwrap();
     let conn = ImapConnection::connect(&config).unwrap();
-    assert!(hook_saw_utf8.load(Ordering::SeqCst), "hook ran before ENABLE");
+    assert!(
+        hook_saw_utf8.load(Ordering::SeqCst),
+        "hook ran before ENABLE"
+    );
     assert!(conn.utf8_names());
     let names: Vec<String> = conn
         .list_folders()
@@ -242,7 +247,10 @@ fn dovecot_without_utf8_accept_sends_no_enable_and_round_trips_utf7_names() {
         .build()
         .unwrap();
     let conn = ImapConnection::connect(&config).unwrap();
-    assert!(!conn.has_capability("UTF8=ACCEPT"), "Dovecot 2.3 offers it now?");
+    assert!(
+        !conn.has_capability("UTF8=ACCEPT"),
+        "Dovecot 2.3 offers it now?"
+    );
     assert!(!conn.utf8_names());
     let folder = "Entwürfe/台北 & Co";
     conn.create_folder(folder).unwrap();
@@ -259,7 +267,10 @@ fn dovecot_without_utf8_accept_sends_no_enable_and_round_trips_utf7_names() {
         .into_iter()
         .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
         .collect();
-    assert!(sent.iter().any(|l| l.contains("LOGIN") || l.contains("AUTHENTICATE")));
+    assert!(
+        sent.iter()
+            .any(|l| l.contains("LOGIN") || l.contains("AUTHENTICATE"))
+    );
     assert!(!sent.iter().any(|l| l.contains("ENABLE")), "{sent:?}");
     conn.logout();
 }

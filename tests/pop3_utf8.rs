@@ -59,8 +59,8 @@ fn utf8_is_sent_before_login_and_utf8_user_names_go_through() {
             .expect_line("QUIT")
             .send_line("+OK bye"),
     ]);
-    let pop = Pop3Handler::connect_with(&config(server.port(), "用户", "pässwort"), user_pass())
-        .unwrap();
+    let pop =
+        Pop3Handler::connect_with(&config(server.port(), "用户", "pässwort"), user_pass()).unwrap();
     assert!(pop.capabilities().utf8_user());
     pop.quit().unwrap();
     assert!(server.wait_done(Duration::from_secs(10)));
@@ -112,7 +112,10 @@ fn a_non_ascii_login_is_refused_before_sending_without_utf8_user() {
         let text = err.to_string();
         assert!(text.contains("UTF8 USER"), "{text}");
         assert!(text.contains(&format!("the {what} holds")), "{text}");
-        assert!(!text.contains(password), "the password in the error: {text}");
+        assert!(
+            !text.contains(password),
+            "the password in the error: {text}"
+        );
         assert!(server.wait_done(Duration::from_secs(10)));
         server.assert_ok();
         let received = server.received(0);

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    Config, Credentials, Enable, Keepalive, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings,
+    Config, Credentials, Enable, Keepalive, Limits, ResolveOverrides, RetryPolicy, Security,
+    TlsSettings,
 };
 use crate::error::{Error, Result};
 use crate::imap::ImapConnection;

@@ -191,7 +191,11 @@ fn has_8bit_header(message: &[u8]) -> bool {
         .position(|w| w == b"\r\n\r\n")
         .or_else(|| message.windows(2).position(|w| w == b"\n\n"))
         .unwrap_or(message.len());
-    message.get(..end).unwrap_or(message).iter().any(|&b| b >= 0x80)
+    message
+        .get(..end)
+        .unwrap_or(message)
+        .iter()
+        .any(|&b| b >= 0x80)
 }
 
 #[cfg(test)]
@@ -268,7 +272,10 @@ mod tests {
             .concat()
         );
         let parts = enc_with(&Command::append("INBOX", [], headers.clone()), utf8);
-        assert_eq!(parts.parts()[0], format!("A1 APPEND INBOX UTF8 (~{{{n}}}\r\n").as_bytes());
+        assert_eq!(
+            parts.parts()[0],
+            format!("A1 APPEND INBOX UTF8 (~{{{n}}}\r\n").as_bytes()
+        );
         for (opts, message) in [
             (EncodeOptions::new(), headers.clone()),
             (utf8.with_imap4rev2(true), headers.clone()),
@@ -276,7 +283,11 @@ mod tests {
         ] {
             let bytes = enc_with(&Command::append("INBOX", [], message.clone()), opts).to_bytes();
             let head = format!("A1 APPEND INBOX {{{}}}\r\n", message.len());
-            assert!(bytes.starts_with(head.as_bytes()), "{}", String::from_utf8_lossy(&bytes));
+            assert!(
+                bytes.starts_with(head.as_bytes()),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         assert!(has_8bit_header("Subject: é".as_bytes()));
         assert!(!has_8bit_header("Subject: e\n\né".as_bytes()));
