@@ -1,7 +1,8 @@
 //! UTF8=ACCEPT (RFC 6855, issue 21 item 3), enabled by the library after login when the
 //! server offers it. Dovecot 2.3 does not offer it: scripted servers built from the RFC's
 //! exchange (`ENABLE UTF8=ACCEPT` / `* ENABLED UTF8=ACCEPT`) show the ENABLE sent once, only
-//! when offered and not switched off, UTF-8 folder names both ways and the `UTF8 (~{n})`
+//! when offered and not switched off (on direct, pooled and IdleListener connections),
+//! UTF-8 folder names both ways and the `UTF8 (~{n})`
 //! APPEND of a message with UTF-8 headers; the real Dovecot shows the not-offered path (no
 //! ENABLE on the wire, non-ASCII names round-trip through modified UTF-7). Own test binary:
 //! it installs a global logger to read the commands on the wire.
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mailwire::imap::{ImapConnection, ImapPool};
+use mailwire::imap::{IdleEvent, IdleListener, ImapConnection, ImapPool};
 use mailwire::pool::PoolOptions;
 use mailwire::{Config, ConfigBuilder, RetryPolicy, Security};
 use support::script_server::{Script, ScriptServer};
@@ -228,6 +229,58 @@ fn every_pooled_connection_enables_utf8_accept() {
     assert!(server.wait_done(Duration::from_secs(10)));
     server.assert_ok();
     assert_eq!(server.connections(), 2);
+}
+
+#[test]
+fn an_idle_listener_enables_utf8_accept_on_every_reconnect() {
+    // The first connection is dropped while idling; the reconnect sends its own ENABLE
+    // before opening the folder by its UTF-8 name again.
+    let opened = |script: Script| {
+        enable_utf8(login(&format!("{UTF8_CAPS} IDLE")))
+            .expect(|l| l.contains("EXAMINE \"Entwürfe\""))
+            .send_line("* 1 EXISTS")
+            .send_line("* OK [UIDVALIDITY 7] ok")
+            .send_line("* OK [UIDNEXT 2] ok")
+            .reply_tagged("OK [READ-ONLY] examined")
+            .expect_contains("FETCH")
+            .send_line("* 1 FETCH (UID 1)")
+            .reply_tagged("OK fetched")
+            .then(script)
+    };
+    let server = ScriptServer::start_seq(vec![
+        opened(Script::new())
+            .expect_contains("IDLE")
+            .send_line("+ idling")
+            .close(),
+        opened(Script::new())
+            .expect_contains("IDLE")
+            .send_line("+ idling")
+            .hang(),
+    ]);
+    let config = scripted(&server)
+        .retry(RetryPolicy::new(3, Duration::from_millis(20)))
+        .build()
+        .unwrap();
+    let listener = IdleListener::builder(config)
+        .folder("Entwürfe")
+        .spawn()
+        .unwrap();
+    let events = listener.events();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let mut reconnected = false;
+    while !reconnected && std::time::Instant::now() < until {
+        if let Ok(IdleEvent::Reconnected { .. }) = events.recv_timeout(Duration::from_millis(200)) {
+            reconnected = true;
+        }
+    }
+    assert!(reconnected, "no Reconnected within 20 s");
+    listener.stop();
+    assert!(server.errors().is_empty(), "{:?}", server.errors());
+    for conn in 0..2 {
+        let sent = server.received(conn);
+        let enables = sent.iter().filter(|l| l.contains("ENABLE")).count();
+        assert_eq!(enables, 1, "connection {conn}: {sent:?}");
+    }
 }
 
 #[test]
