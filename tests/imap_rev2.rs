@@ -164,6 +164,27 @@ fn search_answered_with_esearch_gives_the_same_uids_as_search() {
 }
 
 #[test]
+fn an_esearch_without_the_uid_indicator_is_refused() {
+    // Sequence numbers answering a UID SEARCH would name other messages: a protocol error,
+    // never those numbers taken as UIDs.
+    let script = select_inbox(enable_rev2(login("IMAP4rev2 ENABLE")), "A3")
+        .expect_line("A4 UID SEARCH ALL")
+        .send_line("* ESEARCH (TAG \"A4\") ALL 1:3")
+        .reply_tagged("OK SEARCH completed")
+        .read_until_closed();
+    let server = ScriptServer::start_seq(vec![script]);
+    let config = scripted(&server).imap4rev2(true).build().unwrap();
+    let conn = ImapConnection::connect(&config).unwrap();
+    conn.select("INBOX").unwrap();
+    let err = conn.search("INBOX", &SearchQuery::all()).unwrap_err();
+    assert!(matches!(err, mailwire::Error::Protocol { .. }), "{err:?}");
+    assert!(err.to_string().contains("UID indicator"), "{err}");
+    conn.logout();
+    assert!(server.wait_done(Duration::from_secs(10)));
+    server.assert_ok();
+}
+
+#[test]
 fn rev2_status_list_names_and_append() {
     // A server that lists IMAP4rev2 alone: once enabled, the extensions it contains count
     // as offered (LIST-EXTENDED: no LSUB; STATUS=SIZE; LITERAL-: `{n+}`), STATUS asks
