@@ -234,7 +234,18 @@ fn folder_names_are_utf8_after_enable_utf8_accept() {
             .reply_tagged("OK bye")
             .close(),
     ]);
-    let conn = ImapConnection::connect(&config(server.port(), RetryPolicy::none())).unwrap();
+    // The automatic ENABLE switched off, to enable it by hand (tests/imap_utf8.rs has
+    // the automatic one).
+    let manual = Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(Security::Plain)
+        .login("user", "secret")
+        .timeouts(Duration::from_secs(5))
+        .retry(RetryPolicy::none())
+        .utf8_accept(false)
+        .build()
+        .unwrap();
+    let conn = ImapConnection::connect(&manual).unwrap();
     let before: Vec<String> = conn
         .list_folders()
         .unwrap()

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    Config, Credentials, Keepalive, Limits, ResolveOverrides, RetryPolicy, Security, TlsSettings,
+    Config, Credentials, Enable, Keepalive, Limits, ResolveOverrides, RetryPolicy, Security,
+    TlsSettings,
 };
 use crate::error::{Error, Result};
 use crate::imap::ImapConnection;
@@ -40,6 +41,7 @@ pub struct ConfigBuilder {
     pub(super) keepalive: Keepalive,
     pub(super) client_id: Option<(String, String)>,
     pub(super) on_connect: Option<OnConnect>,
+    pub(super) enable: Enable,
     /// Whether the caller set `max_response_size` (else it follows `max_literal_size` up).
     pub(super) response_size_set: bool,
 }
@@ -85,6 +87,7 @@ impl ConfigBuilder {
             keepalive: Keepalive::default(),
             client_id: None,
             on_connect: None,
+            enable: Enable::default(),
             response_size_set: false,
         }
     }
@@ -201,7 +204,9 @@ impl ConfigBuilder {
     /// ([`ImapPool`](crate::imap::ImapPool), [`ImapHandler`](crate::imap::ImapHandler)) and
     /// every (re)connect of an [`IdleListener`](crate::imap::IdleListener). `setup` gets
     /// the connection and may run any command on it (`enable`, `namespace`,
-    /// `raw_command`, …).
+    /// `raw_command`, …). It runs after the library's own setup: `ENABLE UTF8=ACCEPT` when
+    /// offered (see [`utf8_accept`](Self::utf8_accept)) and `ENABLE IMAP4rev2` when asked
+    /// for ([`imap4rev2`](Self::imap4rev2)).
     ///
     /// An error from `setup` fails that connect with the same error (the connection is
     /// closed); it is retried per the retry policy only if it is
@@ -217,8 +222,8 @@ impl ConfigBuilder {
     ///     .login("alice", "app-password")
     ///     .client_id("my-service", "1.0")
     ///     .on_connect(|conn| {
-    ///         if conn.has_capability("UTF8=ACCEPT") {
-    ///             conn.enable(&["UTF8=ACCEPT"])?;
+    ///         if conn.has_capability("CONDSTORE") {
+    ///             conn.enable(&["CONDSTORE"])?;
     ///         }
     ///         Ok(())
     ///     })
@@ -318,6 +323,7 @@ impl ConfigBuilder {
             keepalive: self.keepalive,
             client_id,
             on_connect: self.on_connect,
+            enable: self.enable,
         })
     }
 }

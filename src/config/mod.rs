@@ -22,6 +22,7 @@
 //! ```
 
 mod builder;
+mod enable;
 mod keepalive;
 mod limits;
 mod resolve;
@@ -40,6 +41,7 @@ use crate::error::Result;
 use crate::imap::hook::{ClientId, OnConnect};
 use crate::sasl::Mechanism;
 pub use builder::ConfigBuilder;
+pub(crate) use enable::Enable;
 pub use keepalive::Keepalive;
 pub use limits::Limits;
 use resolve::ResolveOverrides;
@@ -70,6 +72,7 @@ pub struct Config {
     pub(crate) keepalive: Keepalive,
     pub(crate) client_id: Option<ClientId>,
     pub(crate) on_connect: Option<OnConnect>,
+    pub(crate) enable: Enable,
 }
 
 impl Config {
@@ -251,6 +254,7 @@ impl Config {
             keepalive,
             client_id,
             on_connect,
+            enable,
         } = self;
         protocol.hash(state);
         // Which budget a connection draws from: a connection of budget A is never handed
@@ -283,6 +287,8 @@ impl Config {
         // be reused while the connection lives).
         client_id.hash(state);
         on_connect.as_ref().map(OnConnect::address).hash(state);
+        // What ENABLE turned on after login (UTF-8 names, IMAP4rev2).
+        enable.hash(state);
         auth_mechanism.hash(state);
         (connect_timeout, read_timeout, write_timeout).hash(state);
         // How soon a dead peer is noticed: a connection probed less often is not handed to
@@ -335,6 +341,7 @@ impl fmt::Debug for Config {
             .field("keepalive", &self.keepalive)
             .field("client_id", &self.client_id)
             .field("on_connect", &self.on_connect)
+            .field("enable", &self.enable)
             .finish()
     }
 }

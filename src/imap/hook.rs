@@ -1,5 +1,7 @@
 //! The caller's setup run on every IMAP connection the library opens for a config
 //! (`ConfigBuilder::on_connect`), and the client's `ID` fields (`ConfigBuilder::client_id`).
+//! The library's own setup (`ID`, then `ENABLE`: `imap/session/enable.rs`) runs before the
+//! hook, inside `Session::establish`.
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -42,6 +42,10 @@ pub struct EncodeOptions {
     pub literal: LiteralMode,
     /// `ENABLE UTF8=ACCEPT` succeeded: mailbox names and quoted strings are sent as UTF-8.
     pub utf8_accept: bool,
+    /// `ENABLE IMAP4rev2` succeeded (RFC 9051): names are UTF-8 as with
+    /// [`utf8_accept`](Self::utf8_accept), but a message with 8-bit headers goes in a plain
+    /// `APPEND` literal (IMAP4rev2 has no `UTF8 (...)` append data).
+    pub imap4rev2: bool,
 }
 
 impl EncodeOptions {
@@ -60,6 +64,10 @@ impl EncodeOptions {
         pub fn with_utf8_accept(utf8_accept: bool) -> EncodeOptions {
             self.utf8_accept = utf8_accept
         }
+
+        /// Sets whether `IMAP4rev2` is enabled.
+        #[must_use]
+        pub fn with_imap4rev2(imap4rev2: bool) -> EncodeOptions { self.imap4rev2 = imap4rev2 }
     }
 }
 

@@ -26,6 +26,8 @@ pub struct FolderStatus {
     pub uid_validity: Option<u32>,
     /// The highest mod-sequence (CONDSTORE).
     pub highest_modseq: Option<u64>,
+    /// How many are `\Deleted` (`STATUS DELETED`, asked once IMAP4rev2 is enabled).
+    pub deleted: Option<u32>,
     /// The folder's total size in bytes (`STATUS=SIZE`, RFC 8438), when the server
     /// offers it.
     pub size: Option<u64>,
@@ -57,6 +59,7 @@ impl FolderStatus {
                 StatusData::UidValidity(n) => status.uid_validity = Some(n),
                 StatusData::HighestModSeq(n) => status.highest_modseq = Some(n),
                 StatusData::Size(n) => status.size = Some(n),
+                StatusData::Deleted(n) => status.deleted = Some(n),
                 // NIL: this folder has no limit, whatever the server-wide one says.
                 StatusData::AppendLimit(n) => status.append_limit = n,
                 StatusData::MailboxId(id) => status.mailbox_id = Some(id),
@@ -106,11 +109,16 @@ fn has_append_limit(caps: &Capabilities) -> bool {
 }
 
 /// The STATUS items [`ImapConnection::folder_status`] asks for on this server: the
-/// five of RFC 3501, then HIGHESTMODSEQ, SIZE, APPENDLIMIT and MAILBOXID where offered.
-fn default_status_items(caps: &Capabilities) -> Vec<StatusAttr> {
+/// five of RFC 3501, then HIGHESTMODSEQ, SIZE, APPENDLIMIT and MAILBOXID where offered;
+/// once IMAP4rev2 is enabled (`rev2`) DELETED in place of RECENT, which RFC 9051 removed.
+fn default_status_items(caps: &Capabilities, rev2: bool) -> Vec<StatusAttr> {
     let mut items = vec![
         StatusAttr::Messages,
-        StatusAttr::Recent,
+        if rev2 {
+            StatusAttr::Deleted
+        } else {
+            StatusAttr::Recent
+        },
         StatusAttr::UidNext,
         StatusAttr::UidValidity,
         StatusAttr::Unseen,
@@ -337,7 +345,7 @@ impl ImapConnection {
     ) -> Result<Vec<(Folder, Option<FolderStatus>)>> {
         self.with(|s| {
             let items = if items.is_empty() {
-                default_status_items(s.capabilities())
+                default_status_items(s.capabilities(), s.imap4rev2())
             } else {
                 items.to_vec()
             };
@@ -382,7 +390,7 @@ impl ImapConnection {
     /// `STATUS` of a folder without selecting it.
     pub fn folder_status(&self, folder: &str) -> Result<FolderStatus> {
         self.with(|s| {
-            let items = default_status_items(s.capabilities());
+            let items = default_status_items(s.capabilities(), s.imap4rev2());
             let limit = append_limit_capability(s.capabilities());
             let answer = status_in(s, folder, items)?;
             Ok(FolderStatus::from_items(folder, answer, limit))

@@ -2,13 +2,22 @@
 
 use super::*;
 
-/// The UIDs a `UID SEARCH` answered (`SEARCH` and `ESEARCH ALL`), as ranges: each
-/// response's set may have at most `max_ranges` ranges, and so may their union.
+/// The UIDs a `UID SEARCH` answered (`SEARCH`, or `ESEARCH ALL` as IMAP4rev2 servers
+/// answer), as ranges: each response's set may have at most `max_ranges` ranges, and so may
+/// their union. An `ESEARCH` without the `UID` indicator holds sequence numbers (RFC 4731
+/// §3.1), which taken as UIDs would name other messages: `Error::Protocol`.
 pub(super) fn search_answer(untagged: &[Untagged], max_ranges: usize) -> Result<SequenceSet> {
     let mut found = SequenceSet::new();
     for u in untagged {
         let part = match u {
             Untagged::Search { ids, .. } => ids.iter().copied().collect(),
+            Untagged::Esearch { uid: false, .. } => {
+                return Err(Error::protocol(
+                    "the server answered UID SEARCH with an ESEARCH without the UID indicator (sequence numbers, not UIDs; RFC 4731 §3.1)",
+                    &[],
+                    0,
+                ));
+            }
             Untagged::Esearch { items, .. } => {
                 let mut all = SequenceSet::new();
                 for item in items {

@@ -74,6 +74,22 @@ impl ImapConnection {
         self.with(|s| s.enable(caps))
     }
 
+    /// Whether `ENABLE IMAP4rev2` succeeded on this connection (asked for with
+    /// [`ConfigBuilder::imap4rev2`](crate::ConfigBuilder::imap4rev2); `false` on a server
+    /// that does not offer it, which is spoken to as IMAP4rev1). docs/imap.md
+    /// ("IMAP4rev2") lists what changes.
+    pub fn is_imap4rev2(&self) -> bool {
+        self.session.lock().imap4rev2()
+    }
+
+    /// Whether folder names travel as UTF-8 on this connection (after `ENABLE UTF8=ACCEPT`
+    /// or `ENABLE IMAP4rev2`, see [`ConfigBuilder::utf8_accept`](crate::ConfigBuilder::utf8_accept)),
+    /// rather than in modified UTF-7. The names given to and returned by the methods are the
+    /// same either way.
+    pub fn utf8_names(&self) -> bool {
+        self.session.lock().utf8_accept()
+    }
+
     /// The quota roots of `folder` and their usage (`GETQUOTAROOT`, RFC 9208).
     pub fn quota(&self, folder: &str) -> Result<Vec<Quota>> {
         self.with(|s| {

@@ -144,10 +144,11 @@ impl Session {
                 self.caps = Capabilities::new(caps);
             }
         }
+        self.add_imap4rev2_implied();
         Ok(())
     }
 
-    fn update_literal_mode(&mut self) {
+    pub(super) fn update_literal_mode(&mut self) {
         let literal = if self.caps.has("LITERAL+") {
             LiteralMode::Plus
         } else if self.caps.has("LITERAL-") {

@@ -19,6 +19,7 @@ use crate::net::socket::ShutdownHandle;
 use crate::net::{self, Transport};
 use crate::sasl::{self, Mechanism};
 
+mod enable;
 mod exchange;
 mod idle;
 mod login;
@@ -257,6 +258,8 @@ pub(crate) struct Session {
     /// Whether `ENABLE QRESYNC` succeeded on this connection (afterwards the server reports
     /// expunges as `VANISHED`).
     qresync_enabled: bool,
+    /// Whether `ENABLE IMAP4rev2` succeeded on this connection.
+    imap4rev2: bool,
     /// While a `UID FETCH` runs: the UIDs it asked for. Their FETCH responses are the
     /// command's answer, not news, and are kept out of the unsolicited queue.
     solicited_uids: Option<crate::imap::seqset::SequenceSet>,
@@ -363,7 +366,7 @@ impl Session {
         )
     }
 
-    /// Greeting, STARTTLS, capabilities, login and `ID` on a new transport; all of it
+    /// Greeting, STARTTLS, capabilities, login, `ID` and `ENABLE` on a new transport; all of it
     /// within the connect deadline the transport started with.
     fn establish(transport: Transport, config: &Config, asking: &mut Asking) -> Result<Session> {
         let mut session = Session::new(transport, config);
@@ -385,6 +388,7 @@ impl Session {
             )?;
         }
         session.send_client_id()?;
+        session.enable_after_login()?;
         session.transport.end_connect();
         Ok(session)
     }
@@ -412,6 +416,7 @@ impl Session {
             streamed: 0,
             bytes_received: 0,
             qresync_enabled: false,
+            imap4rev2: false,
             solicited_uids: None,
             saved_search: None,
             news: News::Queued,

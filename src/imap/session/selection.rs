@@ -166,6 +166,7 @@ impl Session {
         if enabled.iter().any(|e| e.eq_ignore_ascii_case("QRESYNC")) {
             self.qresync_enabled = true;
         }
+        self.note_imap4rev2(enabled);
     }
 
     /// Whether `ENABLE QRESYNC` succeeded on this connection.

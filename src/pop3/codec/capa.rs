@@ -119,6 +119,13 @@ impl Capabilities {
     pub fn utf8(&self) -> bool {
         self.has("UTF8")
     }
+
+    /// Whether the server takes UTF-8 user names and passwords in `USER` / `PASS` /
+    /// `APOP` once `UTF8` is on: the capability listed as `UTF8 USER` (RFC 6856 §3.1).
+    pub fn utf8_user(&self) -> bool {
+        self.get("UTF8")
+            .is_some_and(|c| c.args.iter().any(|a| a.eq_ignore_ascii_case("USER")))
+    }
 }
 
 /// Parses the decoded content of a `CAPA` answer, one capability per line. Blank lines are
@@ -179,6 +186,9 @@ EXPIRE 31 USER\r\nLOGIN-DELAY 900\r\nSTLS\r\n\r\nUTF8 USER\n",
         assert!(capa.has("pipelining") && capa.pipelining());
         assert!(capa.has("TOP") && capa.top());
         assert!(capa.uidl() && capa.user() && capa.stls() && capa.utf8());
+        assert!(capa.utf8_user());
+        assert!(parse_capa(b"UTF8\r\n").utf8() && !parse_capa(b"UTF8\r\n").utf8_user());
+        assert!(!parse_capa(b"USER\r\n").utf8_user());
         assert!(capa.resp_codes() && capa.auth_resp_code());
         assert!(!capa.has("APOP"));
         assert_eq!(capa.sasl_mechanisms(), ["PLAIN", "LOGIN", "xoauth2"]);

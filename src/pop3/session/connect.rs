@@ -81,11 +81,13 @@ impl Session {
             peak_buffered: 0,
             logged_in_with: None,
             interrupted: false,
+            utf8: false,
         };
         session.greet()?;
         if config.security() == Security::StartTls {
             session = session.start_tls()?;
         }
+        session.enable_utf8()?;
         if let Some(credentials) = config.credentials() {
             asking.log_in(
                 credentials,
@@ -139,6 +141,7 @@ impl Session {
             peak_buffered,
             logged_in_with,
             interrupted,
+            utf8,
             ..
         } = self;
         let tls = transport.start_tls(&config)?;
@@ -154,6 +157,7 @@ impl Session {
             peak_buffered,
             logged_in_with,
             interrupted,
+            utf8,
         };
         log::debug!(target: LOG, "[{}] STLS: TLS established", session.id());
         session.refresh_capabilities()?;
@@ -226,7 +230,65 @@ impl Session {
         }
     }
 
+    /// Sends `UTF8` (RFC 6856) when `CAPA` lists it: in the AUTHORIZATION state, the only
+    /// one the command is valid in, after STLS (the capabilities it reads are the ones
+    /// given over TLS) and before login, so that a `UTF8 USER` server takes a UTF-8 user
+    /// name. A `-ERR` answer is logged and leaves UTF-8 mode off; nothing is sent to a
+    /// server that does not list it.
+    fn enable_utf8(&mut self) -> Result<()> {
+        if !self.caps.utf8() {
+            return Ok(());
+        }
+        self.send(&Command::Utf8)?;
+        let line = self.read_status_line("waiting for the answer to UTF8")?;
+        match parse_status(&line)? {
+            Status::Ok { .. } => {
+                self.utf8 = true;
+                log::debug!(target: LOG, "[{}] UTF8 mode on", self.id());
+            }
+            Status::Err { text, .. } => {
+                log::debug!(target: LOG, "[{}] UTF8 refused: {}", self.id(), escaped(text));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses, before anything is sent, a non-ASCII user name (or, with `password`, a
+    /// non-ASCII password) for `command` unless UTF-8 mode is on and the server listed
+    /// `UTF8 USER` (RFC 6856 §3.1): another server would take the bytes in some other
+    /// charset, or fail the login for reasons the caller could not see.
+    fn check_utf8_login(
+        &self,
+        command: &str,
+        credentials: &Credentials,
+        password: bool,
+    ) -> Result<()> {
+        let non_ascii = |s: &str| !s.is_ascii();
+        let user = non_ascii(credentials.user());
+        let secret = password && non_ascii(credentials.secret());
+        if !(user || secret) || (self.utf8 && self.caps.utf8_user()) {
+            return Ok(());
+        }
+        let what = match (user, secret) {
+            (true, true) => "user name and password",
+            (true, false) => "user name",
+            _ => "password",
+        };
+        Err(Error::invalid(
+            format!("{command} login"),
+            format!(
+                "the {what} holds non-ASCII characters, which POP3 sends as UTF-8 only to a server that lists `UTF8 USER` in CAPA (RFC 6856); this server {}. Use an ASCII {what}, or a SASL mechanism (PLAIN, SCRAM) the server offers",
+                if self.caps.utf8() {
+                    "offers UTF8 without USER"
+                } else {
+                    "does not offer UTF8"
+                }
+            ),
+        ))
+    }
+
     fn user_pass(&mut self, credentials: &Credentials) -> Result<()> {
+        self.check_utf8_login("USER/PASS", credentials, true)?;
         let user = Command::User(credentials.user());
         self.send(&user)?;
         let line = self.read_status_line("waiting for the answer to USER")?;
@@ -245,6 +307,7 @@ impl Session {
                 "APOP was asked for but the server's greeting has no <timestamp>, so it does not offer APOP",
             ));
         };
+        self.check_utf8_login("APOP", credentials, false)?;
         let digest = apop_digest(&timestamp, credentials.secret());
         let command = Command::Apop {
             user: credentials.user(),

@@ -56,6 +56,8 @@ pub(crate) struct Session {
     /// call never returned (its thread panicked midway, e.g. in a caller's writer), in
     /// which case the connection is at an unknown point of an answer and unusable.
     interrupted: bool,
+    /// Whether the server accepted the `UTF8` command (RFC 6856): UTF-8 mode is on.
+    utf8: bool,
 }
 
 impl fmt::Debug for Session {

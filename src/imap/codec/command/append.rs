@@ -271,8 +271,38 @@ fn append_message(
         ));
     }
     w.sp();
-    w.literal(message, binary, false);
+    message_data(w, message, binary);
     Ok(())
+}
+
+/// The message argument: a literal (`~{n}` when `binary`), or, after `ENABLE UTF8=ACCEPT`
+/// for a message whose header holds 8-bit bytes, RFC 6855 §4's `UTF8 (~{n}…)`, which is
+/// how a client must send UTF-8 headers to such a server (not under IMAP4rev2, which takes
+/// them in a plain literal and has no `UTF8` append data).
+fn message_data(w: &mut Writer<'_>, message: &[u8], binary: bool) {
+    let opts = *w.options();
+    if opts.utf8_accept && !opts.imap4rev2 && has_8bit_header(message) {
+        w.token("UTF8 (");
+        w.literal(message, true, false);
+        w.token(")");
+    } else {
+        w.literal(message, binary, false);
+    }
+}
+
+/// Whether the header section of `message` (up to the first empty line, or all of it when
+/// there is none) holds a byte above 127.
+fn has_8bit_header(message: &[u8]) -> bool {
+    let end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| message.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(message.len());
+    message
+        .get(..end)
+        .unwrap_or(message)
+        .iter()
+        .any(|&b| b >= 0x80)
 }
 
 #[cfg(test)]
@@ -334,11 +364,71 @@ mod tests {
             .to_bytes(),
             b"A1 APPEND INBOX ~{3+}\r\na\0b\r\n"
         );
+        // RFC 6855 §4: 8-bit headers after UTF8=ACCEPT go as UTF8 (literal8); an 8-bit
+        // body alone, no UTF8=ACCEPT, or IMAP4rev2 keep the plain literal.
+        let utf8 = EncodeOptions::new().with_utf8_accept(true);
+        let headers = "Subject: Grüße\r\n\r\nhi\r\n".as_bytes().to_vec();
+        let n = headers.len();
+        assert_eq!(
+            enc_with(&Command::append("INBOX", [], headers.clone()), utf8).to_bytes(),
+            [
+                format!("A1 APPEND INBOX UTF8 (~{{{n}}}\r\n").as_bytes(),
+                &headers,
+                b")\r\n"
+            ]
+            .concat()
+        );
+        let parts = enc_with(&Command::append("INBOX", [], headers.clone()), utf8);
+        assert_eq!(
+            parts.parts()[0],
+            format!("A1 APPEND INBOX UTF8 (~{{{n}}}\r\n").as_bytes()
+        );
+        for (opts, message) in [
+            (EncodeOptions::new(), headers.clone()),
+            (utf8.with_imap4rev2(true), headers.clone()),
+            (utf8, "Subject: x\r\n\r\nGrüße\r\n".as_bytes().to_vec()),
+        ] {
+            let bytes = enc_with(&Command::append("INBOX", [], message.clone()), opts).to_bytes();
+            let head = format!("A1 APPEND INBOX {{{}}}\r\n", message.len());
+            assert!(
+                bytes.starts_with(head.as_bytes()),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        assert!(has_8bit_header("Subject: é".as_bytes()));
+        assert!(!has_8bit_header("Subject: e\n\né".as_bytes()));
         assert!(
             Command::append("INBOX", [], Vec::new())
                 .encode("A1", &EncodeOptions::new())
                 .is_err()
         );
+    }
+
+    #[test]
+    fn multi_append_sends_8bit_headers_in_utf8_form_after_utf8_accept() {
+        let command = Command::MultiAppend {
+            mailbox: "Archive".into(),
+            messages: vec![
+                AppendMessage::new("Subject: Grüße\r\n\r\nx\r\n".as_bytes().to_vec()),
+                AppendMessage::new(b"Subject: plain\r\n\r\nx\r\n".to_vec()),
+            ],
+        };
+        let utf8 = EncodeOptions::new()
+            .with_utf8_accept(true)
+            .with_literal(LiteralMode::Plus);
+        let wire = String::from_utf8(enc_with(&command, utf8).to_bytes()).unwrap();
+        assert!(wire.starts_with("A1 APPEND Archive UTF8 (~{"), "{wire}");
+        assert_eq!(wire.matches("UTF8 (").count(), 1, "{wire}");
+        let plain = String::from_utf8(
+            enc_with(
+                &command,
+                EncodeOptions::new().with_literal(LiteralMode::Plus),
+            )
+            .to_bytes(),
+        )
+        .unwrap();
+        assert!(!plain.contains("UTF8"), "{plain}");
     }
 
     #[test]

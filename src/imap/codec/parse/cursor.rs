@@ -115,6 +115,16 @@ impl<'a> P<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// Whether a literal starts here: `{`, or `~{` (a `~` alone is an atom character, as
+    /// in the mailbox `~peter/mail`).
+    fn at_literal(&self) -> bool {
+        match self.peek() {
+            Some(b'{') => true,
+            Some(b'~') => self.b.get(self.i + 1) == Some(&b'{'),
+            _ => false,
+        }
+    }
+
     pub(super) fn eat(&mut self, c: u8) -> bool {
         if self.peek() == Some(c) {
             self.i += 1;
@@ -279,7 +289,7 @@ impl<'a> P<'a> {
     pub(super) fn nstring_cow(&mut self) -> Result<Option<Cow<'a, [u8]>>> {
         match self.peek() {
             Some(b'"') => self.quoted_cow().map(Some),
-            Some(b'{') | Some(b'~') => self.literal().map(|l| Some(Cow::Borrowed(l))),
+            _ if self.at_literal() => self.literal().map(|l| Some(Cow::Borrowed(l))),
             _ => {
                 let a = self.take_while(is_astring_end);
                 if a.is_empty() {
@@ -317,7 +327,7 @@ impl<'a> P<'a> {
     pub(super) fn astring(&mut self) -> Result<Vec<u8>> {
         match self.peek() {
             Some(b'"') => self.quoted(),
-            Some(b'{') | Some(b'~') => self.literal().map(|l| l.to_vec()),
+            _ if self.at_literal() => self.literal().map(|l| l.to_vec()),
             _ => {
                 let a = self.take_while(is_astring_end);
                 if a.is_empty() {
@@ -406,7 +416,7 @@ impl<'a> P<'a> {
             Some(b'"') => {
                 self.quoted()?;
             }
-            Some(b'{') | Some(b'~') => {
+            _ if self.at_literal() => {
                 self.literal()?;
             }
             _ => {
@@ -472,6 +482,20 @@ mod tests {
         );
         assert!(
             matches!(untagged(b"* LIST () \"/\" \"Ma\xc3\xb1ana \\\"x\\\"\"\r\n"), Untagged::List(l) if l.name == "Mañana \"x\"".as_bytes())
+        );
+    }
+
+    #[test]
+    fn a_tilde_alone_is_an_atom_character() {
+        // `~peter/mail` (RFC 3501 §5.1.3's example) is an atom; `~{n}` a literal8.
+        assert!(
+            matches!(untagged(b"* LIST () \"/\" ~peter/mail/&U,BTFw-\r\n"), Untagged::List(l) if l.name == b"~peter/mail/&U,BTFw-")
+        );
+        assert!(
+            matches!(untagged(b"* LIST () \"/\" ~{3}\r\nabc\r\n"), Untagged::List(l) if l.name == b"abc")
+        );
+        assert!(
+            matches!(untagged(b"* STATUS ~x (MESSAGES 1)\r\n"), Untagged::MailboxStatus { mailbox, .. } if mailbox == b"~x")
         );
     }
 
