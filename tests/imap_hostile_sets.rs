@@ -251,6 +251,37 @@ fn condstore_sync_clips_a_hostile_search_answer_below_uidnext() {
     server.assert_ok();
 }
 
+#[test]
+fn a_sync_refuses_an_esearch_answer_without_the_uid_indicator() {
+    let state: SyncState = "v1;folder=INBOX;uidvalidity=7;uidnext=3;modseq=100;uids=1:2;flags="
+        .parse()
+        .unwrap();
+    // Sequence number 1 taken as a UID would call UID 2 vanished.
+    let script = logged_in("CONDSTORE ESEARCH")
+        .expect_contains("SELECT INBOX (CONDSTORE)")
+        .send_line("* 2 EXISTS")
+        .send_line("* OK [UIDVALIDITY 7] ok")
+        .send_line("* OK [UIDNEXT 3] ok")
+        .send_line("* OK [HIGHESTMODSEQ 110] ok")
+        .reply_tagged("OK [READ-WRITE] selected")
+        .expect_contains("UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 100)")
+        .expect_contains("UID SEARCH RETURN (ALL) ALL")
+        .send_line("A3 OK fetched")
+        .send_line("* ESEARCH (TAG \"A4\") ALL 1")
+        .send_line("A4 OK searched");
+    let server = ScriptServer::start_seq(vec![script]);
+    let conn = ImapConnection::connect(&config(server.port())).unwrap();
+    let err = conn
+        .sync_with("INBOX", &state, SyncStrategy::Condstore)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Protocol { .. }) && err.to_string().contains("UID indicator"),
+        "{err:?}"
+    );
+    drop(conn);
+    assert!(server.wait_done(Duration::from_secs(5)));
+}
+
 /// Greeting, login (A1), an `ENABLE QRESYNC` the server answers without enabling it (A2),
 /// EXAMINE (A3) of a folder with one message and the listing of its UIDs and flags (A4),
 /// for a listener.

@@ -335,6 +335,8 @@ fn the_reuse_key_covers_every_setting_and_the_account_key_only_host_port_user() 
         ),
         ("OAuth2 with the same secret", base().oauth2("alice", "pw")),
         ("auth mechanism", base().auth_mechanism(Mechanism::Plain)),
+        ("UTF8=ACCEPT off", base().utf8_accept(false)),
+        ("IMAP4rev2 on", base().imap4rev2(true)),
         ("security mode", base().security(Security::StartTls)),
         (
             "connect timeout",

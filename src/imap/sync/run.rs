@@ -313,6 +313,14 @@ fn observe_condstore(
                 part.check_ranges(max_ranges, "a SEARCH answer")?;
                 present = present.union(&part);
             }
+            // Sequence numbers taken as UIDs would call present messages vanished.
+            Untagged::Esearch { uid: false, .. } => {
+                return Err(Error::protocol(
+                    "the server answered UID SEARCH with an ESEARCH without the UID indicator (sequence numbers, not UIDs; RFC 4731 §3.1)",
+                    &[],
+                    0,
+                ));
+            }
             Untagged::Esearch { items, .. } => {
                 for item in items {
                     if let EsearchItem::All(set) = item {
