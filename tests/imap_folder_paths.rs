@@ -4,6 +4,8 @@
 //! path type, listed names taken back apart into their levels; scripted servers for what
 //! Dovecot cannot show (no NAMESPACE, a flat `NIL` delimiter, hostile answers).
 
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -11,31 +13,16 @@ use std::time::{Duration, Instant};
 use mailwire::imap::{
     FolderKind, FolderLayout, ImapConnection, ImapHandler, LayoutSource, SearchQuery,
 };
-use mailwire::{Config, Error, RetryPolicy, Security};
+use mailwire::{Config, Error};
 use support::dovecot::{self, Dovecot, Namespace, User};
 use support::script_server::{Script, ScriptServer};
 
 fn dovecot_config(dc: &Dovecot, u: &User) -> Config {
-    Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .security(Security::Tls)
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(20))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::dovecot(dc, u).build().unwrap()
 }
 
 fn scripted_config(port: u16) -> Config {
-    Config::builder("127.0.0.1")
-        .port(port)
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::scripted(port).build().unwrap()
 }
 
 /// `levels` as the setup names them: its prefix, then the levels joined by its separator.

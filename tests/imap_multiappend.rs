@@ -7,6 +7,8 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::time::Duration;
@@ -19,15 +21,7 @@ use support::dovecot::{self, Dovecot, User};
 use support::script_server::{Script, ScriptServer};
 
 fn dovecot_config(dc: &Dovecot, u: &User) -> Config {
-    Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .security(Security::Tls)
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(20))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::dovecot(dc, u).build().unwrap()
 }
 
 fn mail(i: usize) -> Vec<u8> {
@@ -154,14 +148,7 @@ fn the_handler_appends_a_batch_on_a_pooled_connection() {
 // --- scripted servers -------------------------------------------------------------------
 
 fn scripted_config(port: u16) -> Config {
-    Config::builder("127.0.0.1")
-        .port(port)
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::scripted(port).build().unwrap()
 }
 
 fn logged_in(caps: &str) -> Script {
@@ -433,13 +420,7 @@ fn append_many_goes_in_as_few_appends_as_the_batch_bound_allows() {
     // A bound of a third of the bytes: commands of at most that many bytes, in order,
     // every message stored once, a report after each command.
     let third = total / 3;
-    let config = Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .security(Security::Tls)
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(20))
-        .retry(RetryPolicy::none())
+    let config = configs::dovecot(dc, &u)
         .max_append_batch(third)
         .build()
         .unwrap();

@@ -5,36 +5,23 @@
 //! server that does not announce it, and ids outside the RFC's grammar. Against the real
 //! Dovecot: the capability-absent path.
 
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::time::Duration;
 
+use mailwire::Config;
 use mailwire::imap::{ImapConnection, ImapHandler, SearchQuery};
-use mailwire::{Config, RetryPolicy, Security};
 use support::dovecot::{Dovecot, User};
 use support::script_server::{Script, ScriptServer};
 
 fn config(dc: &Dovecot, u: &User) -> Config {
-    Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .security(Security::Tls)
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(30))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::dovecot(dc, u).build().unwrap()
 }
 
 fn scripted_config(server: &ScriptServer) -> Config {
-    Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::scripted(server.port()).build().unwrap()
 }
 
 fn login(caps: &str) -> Script {

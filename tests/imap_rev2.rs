@@ -6,21 +6,18 @@
 //! answer gives, `STATUS` with `DELETED` instead of `RECENT`, `LIST` without `LSUB` and
 //! with `\NonExistent` / `OLDNAME`, UTF-8 names, and the contained extensions offered.
 
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::time::Duration;
 
+use mailwire::ConfigBuilder;
 use mailwire::imap::{ImapConnection, SearchQuery};
-use mailwire::{Config, ConfigBuilder, RetryPolicy, Security};
 use support::script_server::{Script, ScriptServer};
 
 fn scripted(server: &ScriptServer) -> ConfigBuilder {
-    Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
+    configs::scripted(server.port())
 }
 
 fn login(caps: &str) -> Script {

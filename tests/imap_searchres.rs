@@ -6,25 +6,19 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::time::Duration;
 
 use mailwire::imap::{AppendMessage, FetchWhat, Flag, ImapConnection, SearchQuery};
-use mailwire::{Config, Error, RetryPolicy, Security};
+use mailwire::{Config, Error};
 use support::dovecot::{self, Dovecot, User};
 use support::script_server::{Script, ScriptServer};
 
 fn dovecot_config(dc: &Dovecot, u: &User) -> Config {
-    Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .security(Security::Tls)
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(20))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::dovecot(dc, u).build().unwrap()
 }
 
 fn mail(subject: &str, i: usize) -> Vec<u8> {
@@ -179,14 +173,7 @@ fn a_reselect_another_folder_or_another_saved_search_ends_the_handle() {
 // --- scripted server without SEARCHRES ---------------------------------------------------
 
 fn scripted_config(port: u16) -> Config {
-    Config::builder("127.0.0.1")
-        .port(port)
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::scripted(port).build().unwrap()
 }
 
 fn selected(script: Script) -> Script {

@@ -5,6 +5,8 @@
 //! (repeated UIDs, nesting beyond the depth bound, inconsistent ESEARCH numbers), the
 //! plain-search fallback of `search_stats`.
 
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::time::Duration;
@@ -14,20 +16,12 @@ use mailwire::imap::search::ImapDate;
 use mailwire::imap::{
     ImapConnection, SearchQuery, SearchStats, SortCriterion as C, SortKey, Thread, ThreadAlgorithm,
 };
-use mailwire::{Config, Error, RetryPolicy, Security};
+use mailwire::{Config, Error};
 use support::dovecot::{self, Dovecot, User};
 use support::script_server::{Script, ScriptServer};
 
 fn dovecot_config(dc: &Dovecot, u: &User) -> Config {
-    Config::builder("127.0.0.1")
-        .port(dc.imaps_port())
-        .security(Security::Tls)
-        .add_root_certificate_pem(dc.cert_pem().to_vec())
-        .login(&u.name, &u.password)
-        .timeouts(Duration::from_secs(20))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::dovecot(dc, u).build().unwrap()
 }
 
 /// One message of the hand-built folder.
@@ -325,14 +319,7 @@ fn handler_twins_answer_as_the_connection_does() {
 // --- scripted servers -------------------------------------------------------------------
 
 fn scripted_config(port: u16) -> Config {
-    Config::builder("127.0.0.1")
-        .port(port)
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap()
+    configs::scripted(port).build().unwrap()
 }
 
 fn logged_in(caps: &str) -> Script {

@@ -9,6 +9,8 @@
 
 #[path = "support/capture.rs"]
 mod capture;
+#[path = "support/configs.rs"]
+mod configs;
 mod support;
 
 use std::sync::Arc;
@@ -21,12 +23,7 @@ use mailwire::{Config, ConfigBuilder, RetryPolicy, Security};
 use support::script_server::{Script, ScriptServer};
 
 fn scripted(server: &ScriptServer) -> ConfigBuilder {
-    Config::builder("127.0.0.1")
-        .port(server.port())
-        .security(Security::Plain)
-        .login("user", "secret")
-        .timeouts(Duration::from_secs(5))
-        .retry(RetryPolicy::none())
+    configs::scripted(server.port())
 }
 
 /// Greeting and LOGIN (answered with `caps`), no ENABLE yet.
@@ -274,6 +271,13 @@ fn an_idle_listener_enables_utf8_accept_on_every_reconnect() {
         }
     }
     assert!(reconnected, "no Reconnected within 20 s");
+    // `Reconnected` comes after the catch-up, before the new IDLE: wait for it to be sent.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !server.received(1).iter().any(|l| l.contains("IDLE"))
+        && std::time::Instant::now() < until
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     listener.stop();
     assert!(server.errors().is_empty(), "{:?}", server.errors());
     for conn in 0..2 {
