@@ -8,6 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::run::Worker;
+use super::stop::Finished;
 use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -118,9 +119,13 @@ impl IdleListenerBuilder {
         let session = worker.open()?;
         *worker.session.lock() = Some(session);
         let name = format!("mailwire-idle-{}", worker.folder);
+        let ended = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || worker.run())
+            .spawn(move || {
+                let _finished = Finished(&ended);
+                worker.run();
+            })
             .map_err(|source| Error::Io {
                 operation: "starting the IDLE listener thread".into(),
                 source,

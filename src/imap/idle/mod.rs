@@ -133,11 +133,9 @@ impl IdleListener {
         if handle.thread().id() == std::thread::current().id() {
             return; // called from a callback: the thread ends after it returns
         }
-        let started = Instant::now();
-        while !handle.is_finished() && started.elapsed() < STOP_WAIT {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if handle.is_finished() {
+        // One wait, ended by the thread's last act (no polling of `is_finished`).
+        if self.stop.wait_finished(Instant::now() + STOP_WAIT) {
+            // The thread has let go of everything; `join` waits only for it to exit.
             let _ = handle.join();
         } else {
             log::debug!(target: "mailwire::idle", "[idle {}] the listener thread is still connecting; not waiting for it", self.folder);
