@@ -482,3 +482,73 @@ fn idle_is_renewed_on_time_without_a_tick() {
     assert!(seen.contains(&uid), "not reported after the renewals");
     assert_eq!(errors.load(Ordering::SeqCst), 0, "a renewal failed");
 }
+
+// ---- the figure for docs/idle.md (run by hand) --------------------------------------------
+
+/// Every thread of this process whose name starts with `prefix`.
+fn threads_named(prefix: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&tid| thread_name(tid).starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CPU time of a thread in nanoseconds (/proc/…/schedstat, finer than the clock ticks).
+fn cpu_ns(tid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The process's utime + stime in clock ticks.
+fn process_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// `MAILWIRE_IDLE_N` listeners (default 200) idle for 10 s: the CPU they use, per second.
+/// `cargo test --test imap_idle_quiet -- --ignored --nocapture idle_cpu`
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn idle_cpu_of_many_listeners() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    let n: usize = std::env::var("MAILWIRE_IDLE_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let user = dc.add_user();
+    let config = account(dc, &user, RetryPolicy::default());
+    let listeners: Vec<IdleListener> = (0..n)
+        .map(|_| IdleListener::builder(config.clone()).spawn().unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_secs(2)); // every one in IDLE
+    let tids = threads_named("mailwire-idle");
+    assert_eq!(tids.len(), n, "one thread per listener");
+    let measured = Duration::from_secs(10);
+    let ns_before: u64 = tids.iter().map(|&t| cpu_ns(t)).sum();
+    let switches_before: u64 = tids.iter().filter_map(|&t| thread_use(t).voluntary).sum();
+    let ticks_before = process_ticks();
+    std::thread::sleep(measured);
+    let ns = tids.iter().map(|&t| cpu_ns(t)).sum::<u64>() - ns_before;
+    let switches =
+        tids.iter().filter_map(|&t| thread_use(t).voluntary).sum::<u64>() - switches_before;
+    let ticks = process_ticks() - ticks_before;
+    let secs = measured.as_secs_f64();
+    println!(
+        "idle: {n} listeners, threads {:.3} ms/s of CPU, {:.1} wake-ups/s; process {:.1} ms/s (clock ticks)",
+        ns as f64 / 1e6 / secs,
+        switches as f64 / secs,
+        ticks as f64 * 10.0 / secs,
+    );
+    let started = Instant::now();
+    drop(listeners);
+    println!("stopping {n} one after the other: {:?}", started.elapsed());
+}
