@@ -322,6 +322,42 @@ fn stop_ends_a_listener_between_two_reconnect_attempts() {
 }
 
 #[test]
+fn each_reconnect_is_one_attempt_reported_and_retried_past_max_attempts() {
+    // As above, with short delays: every failed reconnect is one connection and one
+    // `Error`, and the listener goes on past the policy's two attempts.
+    let server = ScriptServer::start(|i| {
+        if i == 0 {
+            idling()
+                .sleep(Duration::from_millis(100))
+                .send_line("* BYE going away")
+                .close()
+        } else {
+            Script::new().close()
+        }
+    });
+    let retry =
+        RetryPolicy::new(2, Duration::from_millis(50)).with_max_delay(Duration::from_millis(100));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&errors);
+    let listener = IdleListener::builder(scripted(server.port(), retry).build().unwrap())
+        .on_event(move |e| {
+            if matches!(e, IdleEvent::Error(_)) {
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .spawn()
+        .unwrap();
+    wait_until("five failed reconnects", || server.connections() >= 6);
+    assert_stops_at_once(listener, "while reconnecting");
+    // The BYE, then one per failed reconnect (the last may have been cut by the stop).
+    let (errors, connections) = (errors.load(Ordering::SeqCst), server.connections());
+    assert!(
+        errors + 1 >= connections && errors <= connections,
+        "{errors} errors for {connections} connections"
+    );
+}
+
+#[test]
 fn stop_is_quick_when_the_server_never_answers_done() {
     // The renewal sends DONE; the server never completes the IDLE command.
     let server = ScriptServer::start(|_| idling().expect_line("DONE").hang());

@@ -63,7 +63,10 @@ impl IdleListenerBuilder {
         ///
         /// After a lost connection the listener waits the config's retry policy
         /// `initial_delay`, reconnects, and backs off exponentially (up to `max_delay`) while
-        /// reconnecting fails with transient errors.
+        /// reconnecting fails with transient errors. Each reconnect is one attempt (each
+        /// failure an [`IdleEvent::Error`]), tried again as long as failures are transient:
+        /// the policy's `max_attempts` bounds only the first connect, made by
+        /// [`spawn`](Self::spawn).
         pub fn renew_every(every: Duration) { self.renew_every = every }
 
         /// How often to poll with `NOOP` on servers without IDLE (default 30 s).
