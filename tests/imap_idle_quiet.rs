@@ -177,7 +177,10 @@ fn an_idle_listeners_thread_makes_no_system_call_while_idle() {
     );
     let tid = *tid.get().expect("the callback ran on a thread with an id");
     let name = thread_name(tid);
-    assert!(name.starts_with("mailwire-idle"), "thread {tid} is {name:?}");
+    assert!(
+        name.starts_with("mailwire-idle"),
+        "thread {tid} is {name:?}"
+    );
     // Let it go back to IDLE (DONE, UID FETCH, IDLE: milliseconds on loopback).
     std::thread::sleep(Duration::from_secs(1));
     assert_quiet(tid, Duration::from_secs(3), "idling");
@@ -197,12 +200,12 @@ fn an_idle_listeners_thread_makes_no_system_call_while_idle() {
     let started = Instant::now();
     listener.stop();
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "stop while idling took {took:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "stop while idling took {took:?}"
+    );
     assert!(!listener.is_running());
-    assert!(matches!(
-        events.try_iter().last(),
-        Some(IdleEvent::Stopped)
-    ));
+    assert!(matches!(events.try_iter().last(), Some(IdleEvent::Stopped)));
 }
 
 #[test]
@@ -219,7 +222,10 @@ fn the_reconnect_wait_makes_no_system_call_and_stop_ends_it_at_once() {
         RetryPolicy::new(3, Duration::from_secs(20)).with_max_delay(Duration::from_secs(30));
     let config = account(dc, &user, retry);
     let (tid, record) = tid_recorder(|e| matches!(e, IdleEvent::Error(_)));
-    let listener = IdleListener::builder(config).on_event(record).spawn().unwrap();
+    let listener = IdleListener::builder(config)
+        .on_event(record)
+        .spawn()
+        .unwrap();
     let events = listener.events();
     dc.kick(&user.name);
     assert!(
@@ -239,10 +245,7 @@ fn the_reconnect_wait_makes_no_system_call_and_stop_ends_it_at_once() {
     println!("stop during the reconnect wait took {took:?}");
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert!(!listener.is_running(), "the thread still sleeps");
-    assert!(matches!(
-        events.try_iter().last(),
-        Some(IdleEvent::Stopped)
-    ));
+    assert!(matches!(events.try_iter().last(), Some(IdleEvent::Stopped)));
 }
 
 fn scripted(port: u16, retry: RetryPolicy) -> mailwire::ConfigBuilder {
@@ -400,13 +403,16 @@ fn stop_is_quick_inside_a_tls_handshake() {
             greeted.hang()
         }
     });
-    let config = scripted(server.port(), RetryPolicy::new(2, Duration::from_millis(20)))
-        .security(Security::StartTls)
-        .tls_server_name("localhost")
-        .add_root_certificate_pem(test_cert().cert_pem.clone())
-        .connect_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
+    let config = scripted(
+        server.port(),
+        RetryPolicy::new(2, Duration::from_millis(20)),
+    )
+    .security(Security::StartTls)
+    .tls_server_name("localhost")
+    .add_root_certificate_pem(test_cert().cert_pem.clone())
+    .connect_timeout(Duration::from_secs(30))
+    .build()
+    .unwrap();
     let listener = IdleListener::builder(config).spawn().unwrap();
     wait_until("the reconnect's STARTTLS", || {
         server.received(1).iter().any(|l| l.contains("STARTTLS"))
@@ -574,8 +580,11 @@ fn idle_cpu_of_many_listeners() {
     let ticks_before = process_ticks();
     std::thread::sleep(measured);
     let ns = tids.iter().map(|&t| cpu_ns(t)).sum::<u64>() - ns_before;
-    let switches =
-        tids.iter().filter_map(|&t| thread_use(t).voluntary).sum::<u64>() - switches_before;
+    let switches = tids
+        .iter()
+        .filter_map(|&t| thread_use(t).voluntary)
+        .sum::<u64>()
+        - switches_before;
     let ticks = process_ticks() - ticks_before;
     let secs = measured.as_secs_f64();
     println!(
