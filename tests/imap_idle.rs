@@ -512,6 +512,14 @@ fn a_throttled_reconnect_waits_for_the_servers_hint() {
             _ => {}
         }
     }
+    // `Reconnected` comes before the listener idles again: let the third script see its
+    // IDLE before the stop cuts the connection.
+    let waited = Instant::now();
+    while !server.received(2).iter().any(|l| l.ends_with(" IDLE"))
+        && waited.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     listener.stop();
     let refused_at = refused_at.expect("the throttling answer was not reported");
     let reconnected_at = reconnected_at.expect("the listener did not reconnect");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::run::Worker;
+use super::stop::Finished;
 use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -62,7 +63,10 @@ impl IdleListenerBuilder {
         ///
         /// After a lost connection the listener waits the config's retry policy
         /// `initial_delay`, reconnects, and backs off exponentially (up to `max_delay`) while
-        /// reconnecting fails with transient errors.
+        /// reconnecting fails with transient errors. Each reconnect is one attempt (each
+        /// failure an [`IdleEvent::Error`]), tried again as long as failures are transient:
+        /// the policy's `max_attempts` bounds only the first connect, made by
+        /// [`spawn`](Self::spawn).
         pub fn renew_every(every: Duration) { self.renew_every = every }
 
         /// How often to poll with `NOOP` on servers without IDLE (default 30 s).
@@ -118,9 +122,13 @@ impl IdleListenerBuilder {
         let session = worker.open()?;
         *worker.session.lock() = Some(session);
         let name = format!("mailwire-idle-{}", worker.folder);
+        let ended = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name(name)
-            .spawn(move || worker.run())
+            .spawn(move || {
+                let _finished = Finished(&ended);
+                worker.run();
+            })
             .map_err(|source| Error::Io {
                 operation: "starting the IDLE listener thread".into(),
                 source,

@@ -44,6 +44,10 @@ type Callback = Box<dyn Fn(&IdleEvent) + Send + 'static>;
 /// delivers every event to the callbacks and to a channel. Stop it with
 /// [`stop`](Self::stop) from any thread, or by dropping it.
 ///
+/// While idle it costs nothing: its thread blocks until the server speaks, the renewal (or
+/// the next poll, or reconnect attempt) is due, or it is stopped — no periodic wake-up
+/// (docs/idle.md, "What wakes a listener").
+///
 /// Every event about messages names them by UID: it enables QRESYNC when offered
 /// (`VANISHED` names expunged UIDs) and otherwise maps sequence numbers through the UIDs
 /// it knows. After a reconnect it reports every expunge, flag change and new message of
@@ -121,10 +125,11 @@ impl IdleListener {
     }
 
     /// Stops the listener: closes its connection (a blocked read returns at once; the
-    /// server ends the session as it would after a LOGOUT) and joins the thread. Returns
-    /// within a second whatever the server does: a thread still inside a TCP connect then
-    /// is left to end by itself at its connect deadline, sending nothing but its final
-    /// [`IdleEvent::Stopped`].
+    /// server ends the session as it would after a LOGOUT), ends a wait between polls or
+    /// reconnect attempts, and joins the thread. Returns within a second whatever the
+    /// server does, with the thread ended and [`IdleEvent::Stopped`] sent; only a thread
+    /// still inside a TCP connect then is left to end by itself at its connect deadline,
+    /// sending nothing but its final [`IdleEvent::Stopped`].
     /// Calling it again, or from a callback, does nothing more.
     pub fn stop(&self) {
         self.stop.request();
@@ -133,11 +138,9 @@ impl IdleListener {
         if handle.thread().id() == std::thread::current().id() {
             return; // called from a callback: the thread ends after it returns
         }
-        let started = Instant::now();
-        while !handle.is_finished() && started.elapsed() < STOP_WAIT {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if handle.is_finished() {
+        // One wait, ended by the thread's last act (no polling of `is_finished`).
+        if self.stop.wait_finished(Instant::now() + STOP_WAIT) {
+            // The thread has let go of everything; `join` waits only for it to exit.
             let _ = handle.join();
         } else {
             log::debug!(target: "mailwire::idle", "[idle {}] the listener thread is still connecting; not waiting for it", self.folder);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::{Callback, Stop};
-use crate::config::Config;
+use crate::config::{Config, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::imap::codec::Command;
 use crate::imap::idle_queue::{EventQueue, IdleEvent};
@@ -84,7 +84,21 @@ impl Worker {
 
     pub(super) fn run(mut self) {
         let mut down_since: Option<Instant> = None;
-        let mut delays = Delays::new(&self.config.retry());
+        let policy = self.config.retry();
+        let mut delays = Delays::new(&policy);
+        // Each reconnect is one attempt: the waits between attempts are this loop's, which
+        // a stop ends at once (the connect's own retries would sleep through a stop).
+        // `spawn` made the first connect with the whole policy, on the caller's thread.
+        let single = RetryPolicy {
+            max_attempts: 1,
+            ..policy
+        };
+        match self.config.with_retry(single) {
+            Ok(config) => self.config = config,
+            Err(e) => {
+                log::debug!(target: "mailwire::idle", "[idle {}] reconnects keep the whole retry policy: {e}", self.folder);
+            }
+        }
         loop {
             if self.stopping() {
                 break;

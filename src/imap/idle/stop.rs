@@ -1,5 +1,9 @@
-//! How the handle stops the listener thread: a flag, a wake-up for its sleeps, and the
-//! shutdown handle of its current connection.
+//! How the handle stops the listener thread: a flag, a wake-up for its sleeps, the
+//! shutdown handle of its current connection, and the thread's word that it has ended.
+//!
+//! Nothing here ticks: the thread's sleeps are condvar waits with a deadline that
+//! [`Stop::request`] ends at once, its reads are cut by the shutdown handle, and the
+//! handle's wait for the thread is a condvar wait that the thread's last act ends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +21,9 @@ pub(super) struct Stop {
     /// Guards the wake-up (`wake` is notified under it) and the current socket.
     socket: Mutex<Option<ShutdownHandle>>,
     wake: Condvar,
+    /// Set by the thread as it ends (see [`Finished`]); `ended` is notified under it.
+    finished: Mutex<bool>,
+    ended: Condvar,
 }
 
 impl Stop {
@@ -44,12 +51,42 @@ impl Stop {
         *socket = Some(handle);
     }
 
-    /// Sleeps `d`, or less when a stop is requested.
+    /// Sleeps `d`, or less when a stop is requested: one condvar wait until the deadline
+    /// (spurious wake-ups aside), which [`request`](Self::request) ends at once.
     pub(super) fn sleep(&self, d: Duration) {
-        let until = Instant::now() + d;
+        let Some(until) = Instant::now().checked_add(d) else {
+            return;
+        };
         let mut socket = self.socket.lock();
         while !self.requested() && Instant::now() < until {
             let _ = self.wake.wait_until(&mut socket, until);
         }
+    }
+
+    /// Waits until the thread has ended (see [`Finished`]) or `until` passed; true when it
+    /// has ended.
+    pub(super) fn wait_finished(&self, until: Instant) -> bool {
+        let mut finished = self.finished.lock();
+        while !*finished {
+            if self.ended.wait_until(&mut finished, until).timed_out() {
+                break;
+            }
+        }
+        *finished
+    }
+
+    fn set_finished(&self) {
+        *self.finished.lock() = true;
+        self.ended.notify_all();
+    }
+}
+
+/// Held by the listener thread for its whole life: dropping it (the thread's last act,
+/// also when it unwinds) tells [`Stop::wait_finished`] that the thread has ended.
+pub(super) struct Finished<'a>(pub(super) &'a Stop);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.set_finished();
     }
 }
