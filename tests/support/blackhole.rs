@@ -35,10 +35,19 @@ pub fn blackhole() -> Option<Blackhole> {
             .as_socket()
             .ok_or_else(|| std::io::Error::other("no address"))?;
         let mut fill = Vec::new();
+        // A connect that times out means a full queue, unless the machine is so loaded
+        // that loopback's handshake itself took longer: where /proc/net/tcp tells the
+        // queue's length, a timeout counts only once the queue is really full, and the
+        // next probe waits longer.
+        let mut wait = Duration::from_millis(300);
         for _ in 0..16 {
-            match TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            match TcpStream::connect_timeout(&addr, wait) {
                 Ok(stream) => fill.push(stream),
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                    if queue_full(addr.port()) == Some(false) {
+                        wait = (wait * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
                     return Ok(Some(Blackhole {
                         addr,
                         _listener: listener,
@@ -63,4 +72,23 @@ pub fn blackhole() -> Option<Blackhole> {
             None
         }
     }
+}
+
+/// Whether the accept queue of the listener on 127.0.0.1:`port` is full, from
+/// /proc/net/tcp (for a listening socket its `tx_queue:rx_queue` field holds the queue's
+/// limit and length; Linux drops SYNs once the length exceeds the limit). `None` where
+/// that file is not there or does not list the listener.
+pub fn queue_full(port: u16) -> Option<bool> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = format!("0100007F:{port:04X}");
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(1) != Some(&local.as_str()) || fields.get(3) != Some(&"0A") {
+            return None;
+        }
+        let (limit, length) = fields.get(4)?.split_once(':')?;
+        let limit = u64::from_str_radix(limit, 16).ok()?;
+        let length = u64::from_str_radix(length, 16).ok()?;
+        Some(length > limit)
+    })
 }

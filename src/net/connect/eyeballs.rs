@@ -286,14 +286,31 @@ mod tests {
     }
 
     #[test]
+    fn a_blackholes_queue_is_full() {
+        let Some(hole) = blackhole() else { return };
+        // Where /proc/net/tcp is readable it must agree (SYNs to the port are dropped).
+        assert_ne!(super::blackhole::queue_full(hole.addr.port()), Some(false));
+        if cfg!(target_os = "linux") {
+            assert_eq!(super::blackhole::queue_full(hole.addr.port()), Some(true));
+        }
+    }
+
+    #[test]
     fn no_attempt_thread_outlives_the_deadline() {
         let (Some(one), Some(two)) = (blackhole(), blackhole()) else {
             return;
         };
         let alive = Arc::new(());
         let deadline = Instant::now() + Duration::from_secs(1);
-        let failed = race_tracked(&[one.addr, two.addr], deadline, "test", &alive).err();
-        assert!(failed.is_some_and(|f| f.timed_out && f.tried.len() == 2));
+        match race_tracked(&[one.addr, two.addr], deadline, "test", &alive) {
+            Ok((_, addr)) => panic!("connected to the blackhole {addr}"),
+            Err(f) => assert!(
+                f.timed_out && f.tried.len() == 2,
+                "timed out: {}, tried: {}",
+                f.timed_out,
+                f.summary()
+            ),
+        }
         assert!(
             threads_end(&alive, Duration::from_secs(3)),
             "{} attempt threads still running 3 s after the deadline",
