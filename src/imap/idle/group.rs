@@ -318,7 +318,10 @@ impl IdleGroupBuilder {
     /// Starts the dispatcher thread; the group holds no listener yet.
     pub fn build(self) -> Result<IdleGroup> {
         if self.max_concurrent_connects == 0 {
-            return Err(Error::invalid("max_concurrent_connects", "must be at least 1"));
+            return Err(Error::invalid(
+                "max_concurrent_connects",
+                "must be at least 1",
+            ));
         }
         if self.queue_capacity == 0 {
             return Err(Error::invalid("queue_capacity", "must be at least 1"));
@@ -725,12 +728,16 @@ mod tests {
             lagged + pending
         );
         // The newest event is kept, and each watch's marker comes before its next event.
-        assert!(matches!(held.last(), Some(e) if matches!(&e.event, IdleEvent::NewMessages { uids } if uids == &[99])));
+        assert!(
+            matches!(held.last(), Some(e) if matches!(&e.event, IdleEvent::NewMessages { uids } if uids == &[99]))
+        );
         for (i, e) in held.iter().enumerate() {
             if matches!(e.event, IdleEvent::Lagged { .. }) {
                 assert!(
-                    held[i + 1..].iter().any(|n| n.watch == e.watch
-                        && matches!(n.event, IdleEvent::NewMessages { .. })),
+                    held[i + 1..]
+                        .iter()
+                        .any(|n| n.watch == e.watch
+                            && matches!(n.event, IdleEvent::NewMessages { .. })),
                     "{held:?}"
                 );
             }
@@ -765,7 +772,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         assert!(!waiter.is_finished(), "a third permit was given");
         drop(a);
-        assert!(waiter.join().unwrap_or(false), "a freed permit is handed on");
+        assert!(
+            waiter.join().unwrap_or(false),
+            "a freed permit is handed on"
+        );
         let c = gate.enter();
         assert!(c.is_some());
         let waiter = {
