@@ -162,7 +162,10 @@ fn two_hundred_listeners_connect_report_mail_naming_their_watch_and_stop_with_ev
         .on_event({
             let called = Arc::clone(&called);
             move |e| {
-                if let IdleEvent::NewMessages { uids } = &e.event {
+                // On the group's dispatcher thread, never a listener's.
+                if std::thread::current().name() != Some("mailwire-idle-group") {
+                    called.lock().unwrap().insert(e.watch, BTreeSet::from([0]));
+                } else if let IdleEvent::NewMessages { uids } = &e.event {
                     let mut called = called.lock().unwrap();
                     called.entry(e.watch).or_default().extend(uids);
                 }
@@ -487,4 +490,49 @@ fn never_more_than_max_concurrent_connects_are_in_flight() {
     assert!(wait_until(Duration::from_secs(5), || idle_threads() == before + 33));
     group.stop();
     assert_eq!(idle_threads(), before);
+}
+
+#[test]
+fn stop_signals_every_listener_before_it_joins_any() {
+    let _serial = serial();
+    let server = CountingServer::start(Duration::ZERO);
+    let config = Config::builder("127.0.0.1")
+        .port(server.port)
+        .security(Security::Plain)
+        .login("u", "p")
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    const N: usize = 20;
+    let before = idle_threads();
+    let group = IdleGroup::builder().build().unwrap();
+    // Each listener's own callback, on its own thread, holds its thread at `Stopped` until
+    // every listener got there: only a stop that signals all before joining any lets them
+    // all through (one listener stopped at a time, each would wait alone).
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let met = Arc::new(AtomicUsize::new(0));
+    let listeners = (0..N).map(|_| {
+        let (arrived, met) = (Arc::clone(&arrived), Arc::clone(&met));
+        IdleListener::builder(config.clone()).on_event(move |e| {
+            if matches!(e, IdleEvent::Stopped) {
+                arrived.fetch_add(1, Ordering::SeqCst);
+                if wait_until(Duration::from_secs(3), || {
+                    arrived.load(Ordering::SeqCst) == N
+                }) {
+                    met.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        })
+    });
+    assert!(group.add_many(listeners).iter().all(|r| r.is_ok()));
+    let stopping = Instant::now();
+    group.stop();
+    println!("{N} listeners stopped together in {:?}", stopping.elapsed());
+    assert_eq!(
+        met.load(Ordering::SeqCst),
+        N,
+        "every listener was signalled before any was joined"
+    );
+    assert_eq!(idle_threads(), before, "and every thread is gone");
 }
