@@ -306,10 +306,10 @@ impl IdleGroupBuilder {
 
     /// Adds a callback, called for every event of every listener of the group, in the
     /// order the callbacks were added, on the group's one dispatcher thread (a normal
-    /// stack, never a listener's thread). A slow callback delays the other events (after
-    /// `queue_capacity` of them the listeners wait), never a listener's renewals in
-    /// progress. A panic is caught, logged and counted ([`GroupStats::callback_panics`]);
-    /// delivery goes on.
+    /// stack, never a listener's thread). A slow callback delays the events after it; once
+    /// `queue_capacity` events are waiting, a listener with one more waits too (see
+    /// [`queue_capacity`](Self::queue_capacity)). A panic is caught, logged and counted
+    /// ([`GroupStats::callback_panics`]); delivery goes on.
     pub fn on_event(mut self, callback: impl Fn(&GroupEvent) + Send + 'static) -> Self {
         self.callbacks.push(Box::new(callback));
         self
@@ -625,7 +625,7 @@ impl IdleGroup {
 
     /// Stops every listener and the dispatcher: signals them all first (each connection is
     /// cut, each sleep ended), then joins them, so the whole group takes about as long as
-    /// one listener's stop — within a second whatever the servers do. As with
+    /// one listener's stop: the listeners are waited for at most a second, all together. As with
     /// [`IdleListener::stop`], a thread still inside a TCP connect then is left to end by
     /// itself at its connect deadline. The listeners' [`IdleEvent::Stopped`] events are
     /// delivered before the dispatcher ends (one that finds the dispatcher's queue full is
