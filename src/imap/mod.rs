@@ -29,7 +29,10 @@ pub use connection::{
 };
 pub use folder::{Folder, FolderKind};
 pub use handler::{ImapHandler, Selection};
-pub use idle::{IdleListener, IdleListenerBuilder};
+pub use idle::{
+    GroupEvent, GroupEvents, GroupStats, IdleGroup, IdleGroupBuilder, IdleListener,
+    IdleListenerBuilder, WatchId,
+};
 pub use idle_queue::{IdleEvent, IdleEvents};
 pub use mailbox::Mailbox;
 pub use path::{FolderLayout, FolderPath, LayoutSource};

@@ -21,11 +21,13 @@ use crate::imap::idle_queue::{IdleEvent, IdleEvents};
 mod builder;
 mod catch_up;
 mod events;
+mod group;
 mod run;
 mod stop;
 mod uid_map;
 
 pub use builder::IdleListenerBuilder;
+pub use group::{GroupEvent, GroupEvents, GroupStats, IdleGroup, IdleGroupBuilder, WatchId};
 use stop::Stop;
 
 /// How long [`IdleListener::stop`] waits for the thread to end after cutting its
@@ -144,6 +146,36 @@ impl IdleListener {
             let _ = handle.join();
         } else {
             log::debug!(target: "mailwire::idle", "[idle {}] the listener thread is still connecting; not waiting for it", self.folder);
+        }
+    }
+}
+
+/// What an [`IdleGroup`] needs of its listeners: to signal one without waiting, and to end
+/// its stop by a deadline shared by the whole group (signal all, then join all).
+impl IdleListener {
+    /// Asks the thread to stop (cuts its connection, ends its sleep) without waiting.
+    pub(super) fn request_stop(&self) {
+        self.stop.request();
+    }
+
+    /// [`stop`](Self::stop), waiting for the thread at most until `deadline`; false when
+    /// the thread was left to end by itself (inside a TCP connect).
+    pub(super) fn stop_by(&self, deadline: Instant) -> bool {
+        self.stop.request();
+        let handle = self.thread.lock().take();
+        let Some(handle) = handle else { return true };
+        if handle.thread().id() == std::thread::current().id() {
+            return true;
+        }
+        while !handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if handle.is_finished() {
+            let _ = handle.join();
+            true
+        } else {
+            log::debug!(target: "mailwire::idle", "[idle {}] the listener thread is still connecting; not waiting for it", self.folder);
+            false
         }
     }
 }
