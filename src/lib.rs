@@ -14,6 +14,7 @@
 //! | talk IMAP on one connection, from one or many threads | [`imap::ImapConnection`] |
 //! | serve many calls / accounts from worker threads | [`imap::ImapHandler`] (over [`imap::ImapPool`]) |
 //! | react to new mail in a folder | [`imap::IdleListener`] |
+//! | watch many accounts or folders at once | [`imap::IdleGroup`] |
 //! | read a POP3 maildrop | [`pop3::Pop3Handler`], [`pop3::Pop3Pool`] |
 //! | read a message: headers, bodies, attachments | [`Message`] |
 //! | build search criteria | [`imap::SearchQuery`] |
@@ -45,7 +46,8 @@
 //! ## Threads
 //!
 //! [`imap::ImapConnection`], [`imap::ImapHandler`], [`imap::ImapPool`],
-//! [`imap::IdleListener`], [`pop3::Pop3Handler`] and [`pop3::Pop3Pool`] are `Send + Sync`.
+//! [`imap::IdleListener`], [`imap::IdleGroup`], [`pop3::Pop3Handler`] and [`pop3::Pop3Pool`]
+//! are `Send + Sync`.
 //! A connection serialises its callers; every folder-scoped call names its folder and
 //! selects it under the same lock, so threads sharing a connection never act on each
 //! other's folder. For throughput, give each worker its own connection through the pool.

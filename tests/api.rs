@@ -4,8 +4,8 @@
 use std::fmt::Debug;
 
 use mailwire::imap::{
-    Folder, IdleEvent, IdleListener, IdleListenerBuilder, ImapConnection, ImapHandler, ImapPool,
-    Mailbox, SearchQuery, SequenceSet,
+    Folder, IdleEvent, IdleGroup, IdleGroupBuilder, IdleListener, IdleListenerBuilder,
+    ImapConnection, ImapHandler, ImapPool, Mailbox, SearchQuery, SequenceSet,
 };
 use mailwire::pool::{AccountKey, AccountStats, PoolOptions};
 use mailwire::pop3::{MailboxStat, Pop3Handler, Pop3Manager, Pop3Options, Pop3Pool, Pop3PoolGuard};
@@ -25,6 +25,7 @@ fn handles_and_values_cross_threads() {
     send_sync::<ImapHandler>();
     send_sync::<ImapPool>();
     send_sync::<IdleListener>();
+    send_sync::<IdleGroup>();
     send_sync::<IdleEvent>();
     send_sync::<Pop3Handler>();
     send_sync::<MailboxStat>();
@@ -51,6 +52,8 @@ fn public_types_are_debug() {
     debug::<ImapPool>();
     debug::<IdleListener>();
     debug::<IdleListenerBuilder>();
+    debug::<IdleGroup>();
+    debug::<IdleGroupBuilder>();
     debug::<Pop3Handler>();
     debug::<Pop3Pool>();
     debug::<Pop3Options>();

@@ -134,19 +134,7 @@ impl IdleListener {
     /// sending nothing but its final [`IdleEvent::Stopped`].
     /// Calling it again, or from a callback, does nothing more.
     pub fn stop(&self) {
-        self.stop.request();
-        let handle = self.thread.lock().take();
-        let Some(handle) = handle else { return };
-        if handle.thread().id() == std::thread::current().id() {
-            return; // called from a callback: the thread ends after it returns
-        }
-        // One wait, ended by the thread's last act (no polling of `is_finished`).
-        if self.stop.wait_finished(Instant::now() + STOP_WAIT) {
-            // The thread has let go of everything; `join` waits only for it to exit.
-            let _ = handle.join();
-        } else {
-            log::debug!(target: "mailwire::idle", "[idle {}] the listener thread is still connecting; not waiting for it", self.folder);
-        }
+        self.stop_by(Instant::now() + STOP_WAIT);
     }
 }
 
@@ -165,12 +153,11 @@ impl IdleListener {
         let handle = self.thread.lock().take();
         let Some(handle) = handle else { return true };
         if handle.thread().id() == std::thread::current().id() {
-            return true;
+            return true; // called from a callback: the thread ends after it returns
         }
-        while !handle.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if handle.is_finished() {
+        // One wait, ended by the thread's last act (no polling of `is_finished`).
+        if self.stop.wait_finished(deadline) {
+            // The thread has let go of everything; `join` waits only for it to exit.
             let _ = handle.join();
             true
         } else {
