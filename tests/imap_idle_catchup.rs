@@ -411,6 +411,8 @@ fn a_uidvalidity_change_during_an_outage_says_resynchronise_and_lists_every_mess
             Ok(e) => seen.push(e),
         }
     }
+    // `Reconnected` comes after the catch-up, before the new IDLE the script expects.
+    server.wait_received(1, "IDLE", Duration::from_secs(10));
     listener.stop();
     assert!(
         matches!(

@@ -272,12 +272,7 @@ fn an_idle_listener_enables_utf8_accept_on_every_reconnect() {
     }
     assert!(reconnected, "no Reconnected within 20 s");
     // `Reconnected` comes after the catch-up, before the new IDLE: wait for it to be sent.
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    while !server.received(1).iter().any(|l| l.contains("IDLE"))
-        && std::time::Instant::now() < until
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_received(1, "IDLE", Duration::from_secs(10));
     listener.stop();
     assert!(server.errors().is_empty(), "{:?}", server.errors());
     for conn in 0..2 {

@@ -554,6 +554,22 @@ impl ScriptServer {
             .unwrap_or_default()
     }
 
+    /// Waits up to `timeout` for connection `conn` to have sent a line containing
+    /// `needle`; whether it did. For a script that still expects a line the client sends
+    /// after the event the test waited for (a listener's `IDLE` after `Reconnected`).
+    pub fn wait_received(&self, conn: usize, needle: &str, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        loop {
+            if self.received(conn).iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// All lines received, connection by connection.
     pub fn received_all(&self) -> Vec<String> {
         lock(&self.shared.conns)
