@@ -9,10 +9,11 @@
 
 #[path = "support/configs.rs"]
 mod configs;
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
-use std::time::Duration;
-
+use imap_scripts::{assert_refused_naming, command, log_out_and_check, login, logout};
 use mailwire::Config;
 use mailwire::imap::types::MAX_GMAIL_LABELS;
 use mailwire::imap::{ImapConnection, ImapHandler, SearchQuery};
@@ -30,46 +31,11 @@ fn scripted_config(server: &ScriptServer) -> Config {
     configs::scripted(server.port()).build().unwrap()
 }
 
-fn login(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY {caps}] Gimap ready"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY {caps}] Success"))
-}
-
-/// Expects the command `rest` exactly, whatever its tag.
-fn command(script: Script, rest: &'static str) -> Script {
-    script.expect(move |l| l.split_once(' ').is_some_and(|(_, r)| r == rest))
-}
-
 fn select_inbox(script: Script) -> Script {
     command(script, "SELECT INBOX")
         .send_line("* 4 EXISTS")
         .send_line("* OK [UIDVALIDITY 1] ok")
         .reply_tagged("OK [READ-WRITE] INBOX selected. (Success)")
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_contains("LOGOUT")
-        .reply_tagged("OK bye")
-        .close()
-}
-
-/// Logs out and checks that the scripted server saw exactly its script.
-fn log_out_and_check(conn: ImapConnection, server: &ScriptServer) {
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
-}
-
-/// A call refused before sending, naming the capability it needs.
-fn assert_refused_naming(err: &mailwire::Error, capability: &str) {
-    assert!(
-        matches!(err, mailwire::Error::InvalidInput { .. }),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains(capability), "{err}");
 }
 
 #[test]

@@ -7,10 +7,13 @@
 //! response applies (`Limits::max_set_ranges`), and `VANISHED` is accepted only with
 //! QRESYNC enabled.
 
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
 use std::time::{Duration, Instant};
 
+use imap_scripts::{logged_in, logout};
 use mailwire::imap::{
     IdleEvent, IdleListener, ImapConnection, SearchQuery, SequenceSet, SyncState, SyncStrategy,
 };
@@ -28,14 +31,6 @@ fn config(port: u16) -> Config {
         .unwrap()
 }
 
-/// Greeting and LOGIN (A1).
-fn logged_in(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY IMAP4rev1 {caps}] scripted"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY IMAP4rev1 {caps}] logged in"))
-}
-
 /// SELECT INBOX (A2) of a folder of 3 messages, UIDs 1 to 3.
 fn selected(script: Script) -> Script {
     script
@@ -44,14 +39,6 @@ fn selected(script: Script) -> Script {
         .send_line("* OK [UIDVALIDITY 7] ok")
         .send_line("* OK [UIDNEXT 4] ok")
         .reply_tagged("OK [READ-WRITE] selected")
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_contains("LOGOUT")
-        .send_line("* BYE bye")
-        .reply_tagged("OK done")
-        .close()
 }
 
 #[test]

@@ -9,16 +9,19 @@
 mod capture;
 #[path = "support/configs.rs"]
 mod configs;
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
 use std::time::Duration;
 
+use imap_scripts::{logged_in, logout};
 use mailwire::imap::codec::InternalDate;
 use mailwire::imap::search::ImapDate;
 use mailwire::imap::{AppendMessage, Flag, ImapConnection, ImapHandler, SearchQuery};
 use mailwire::{Config, Error, RetryPolicy, Security};
 use support::dovecot::{self, Dovecot, User};
-use support::script_server::{Script, ScriptServer};
+use support::script_server::ScriptServer;
 
 fn dovecot_config(dc: &Dovecot, u: &User) -> Config {
     configs::dovecot(dc, u).build().unwrap()
@@ -149,21 +152,6 @@ fn the_handler_appends_a_batch_on_a_pooled_connection() {
 
 fn scripted_config(port: u16) -> Config {
     configs::scripted(port).build().unwrap()
-}
-
-fn logged_in(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY IMAP4rev1 {caps}] scripted"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY IMAP4rev1 {caps}] logged in"))
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_contains("LOGOUT")
-        .send_line("* BYE bye")
-        .reply_tagged("OK done")
-        .close()
 }
 
 /// Five one-line messages `m1` … `m5` (no CRLF inside, so the script reads each literal

@@ -8,10 +8,13 @@
 
 #[path = "support/configs.rs"]
 mod configs;
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
 use std::time::Duration;
 
+use imap_scripts::{log_out_and_check, login, logout};
 use mailwire::ConfigBuilder;
 use mailwire::imap::{ImapConnection, SearchQuery};
 use support::script_server::{Script, ScriptServer};
@@ -20,32 +23,12 @@ fn scripted(server: &ScriptServer) -> ConfigBuilder {
     configs::scripted(server.port())
 }
 
-fn login(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY {caps}] scripted"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY {caps}] logged in"))
-}
-
 /// RFC 9051 §6.3.1's exchange.
 fn enable_rev2(script: Script) -> Script {
     script
         .expect_line("A2 ENABLE IMAP4rev2")
         .send_line("* ENABLED IMAP4rev2")
         .reply_tagged("OK ENABLE completed")
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_contains("LOGOUT")
-        .reply_tagged("OK bye")
-        .close()
-}
-
-fn log_out_and_check(conn: ImapConnection, server: &ScriptServer) {
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
 }
 
 /// RFC 9051 §6.3.2's SELECT answer (no `RECENT`; a `* LIST` line), tagged `tag`.

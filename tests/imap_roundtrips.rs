@@ -8,10 +8,13 @@
 mod capture;
 #[path = "support/configs.rs"]
 mod configs;
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
 use std::time::Duration;
 
+use imap_scripts::{assert_refused_naming, log_out_and_check, login};
 use mailwire::Config;
 use mailwire::imap::codec::StatusAttr;
 use mailwire::imap::{FolderStatus, ImapConnection, ImapHandler};
@@ -39,22 +42,6 @@ fn commands_sent(conn: &ImapConnection, from: usize) -> Vec<String> {
         .filter_map(|l| l.strip_prefix(&prefix).map(str::to_string))
         .filter_map(|l| l.split(' ').nth(1).map(str::to_ascii_uppercase))
         .collect()
-}
-
-/// Logs out and checks that the scripted server saw exactly its script.
-fn log_out_and_check(conn: ImapConnection, server: &ScriptServer) {
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
-}
-
-/// A call refused before sending, naming the capability it needs.
-fn assert_refused_naming(err: &mailwire::Error, capability: &str) {
-    assert!(
-        matches!(err, mailwire::Error::InvalidInput { .. }),
-        "{err:?}"
-    );
-    assert!(err.to_string().contains(capability), "{err}");
 }
 
 #[test]
@@ -156,13 +143,6 @@ fn dovecot_folder_status_has_size() {
     let empty = conn.folder_status("Trash").unwrap();
     assert_eq!(empty.size, Some(0));
     conn.logout();
-}
-
-fn login(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY {caps}] scripted"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY {caps}] logged in"))
 }
 
 #[test]

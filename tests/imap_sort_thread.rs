@@ -7,10 +7,13 @@
 
 #[path = "support/configs.rs"]
 mod configs;
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
 use std::time::Duration;
 
+use imap_scripts::{logged_in, logout};
 use mailwire::imap::codec::InternalDate;
 use mailwire::imap::search::ImapDate;
 use mailwire::imap::{
@@ -322,13 +325,6 @@ fn scripted_config(port: u16) -> Config {
     configs::scripted(port).build().unwrap()
 }
 
-fn logged_in(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY IMAP4rev1 {caps}] scripted"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY IMAP4rev1 {caps}] logged in"))
-}
-
 fn selected(script: Script) -> Script {
     script
         .expect_contains("SELECT INBOX")
@@ -336,14 +332,6 @@ fn selected(script: Script) -> Script {
         .send_line("* OK [UIDVALIDITY 7] ok")
         .send_line("* OK [UIDNEXT 5] ok")
         .reply_tagged("OK [READ-WRITE] selected")
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_contains("LOGOUT")
-        .send_line("* BYE bye")
-        .reply_tagged("OK done")
-        .close()
 }
 
 fn reason(e: &Error) -> String {

@@ -11,12 +11,15 @@
 mod capture;
 #[path = "support/configs.rs"]
 mod configs;
+#[path = "support/imap_scripts.rs"]
+mod imap_scripts;
 mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use imap_scripts::{log_out_and_check, login, logout};
 use mailwire::imap::{IdleEvent, IdleListener, ImapConnection, ImapPool};
 use mailwire::pool::PoolOptions;
 use mailwire::{Config, ConfigBuilder, RetryPolicy, Security};
@@ -26,33 +29,12 @@ fn scripted(server: &ScriptServer) -> ConfigBuilder {
     configs::scripted(server.port())
 }
 
-/// Greeting and LOGIN (answered with `caps`), no ENABLE yet.
-fn login(caps: &str) -> Script {
-    Script::new()
-        .send_line(&format!("* OK [CAPABILITY {caps}] scripted"))
-        .expect_contains("LOGIN user")
-        .reply_tagged(&format!("OK [CAPABILITY {caps}] logged in"))
-}
-
 /// RFC 6855 §3's exchange.
 fn enable_utf8(script: Script) -> Script {
     script
         .expect_line("A2 ENABLE UTF8=ACCEPT")
         .send_line("* ENABLED UTF8=ACCEPT")
         .reply_tagged("OK UTF8=ACCEPT enabled")
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_contains("LOGOUT")
-        .reply_tagged("OK bye")
-        .close()
-}
-
-fn log_out_and_check(conn: ImapConnection, server: &ScriptServer) {
-    conn.logout();
-    assert!(server.wait_done(Duration::from_secs(10)));
-    server.assert_ok();
 }
 
 const UTF8_CAPS: &str = "IMAP4rev1 ENABLE UTF8=ACCEPT LIST-EXTENDED";
