@@ -19,7 +19,7 @@ use mailwire::Config;
 use mailwire::imap::codec::StatusAttr;
 use mailwire::imap::{FolderStatus, ImapConnection, ImapHandler};
 use support::dovecot::{Dovecot, User};
-use support::script_server::{Script, ScriptServer};
+use support::script_server::ScriptServer;
 
 fn config(dc: &Dovecot, u: &User) -> Config {
     configs::dovecot(dc, u).build().unwrap()
