@@ -11,8 +11,6 @@ mod configs;
 mod imap_scripts;
 mod support;
 
-use std::time::Duration;
-
 use imap_scripts::{assert_refused_naming, command, log_out_and_check, login, logout};
 use mailwire::Config;
 use mailwire::imap::{ImapConnection, ImapHandler, SearchQuery};
