@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mailwire::imap::{IdleEvent, IdleGroup, IdleListener, ImapConnection};
+use mailwire::sasl::Mechanism;
 use mailwire::{Config, RetryPolicy};
 use parking_lot::Mutex;
 
@@ -32,9 +33,15 @@ const IDLE_WINDOW: Duration = Duration::from_secs(10);
 /// listeners"); appended to the test configuration.
 fn dovecot_extra(n: usize) -> String {
     let procs = n + 500;
+    // MAILWIRE_IDLE_IMAP_CLIENTS: connections per imap process (Dovecot's default 1 forks
+    // and starts one imap process per connection).
+    let clients: usize = std::env::var("MAILWIRE_IDLE_IMAP_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
     format!(
         "mail_max_userip_connections = {}\n\
-         service imap {{\n  process_limit = {procs}\n  vsz_limit = 256M\n}}\n\
+         service imap {{\n  process_limit = {procs}\n  client_limit = {clients}\n  vsz_limit = 1G\n}}\n\
          service imap-login {{\n  process_limit = 64\n  client_limit = {procs}\n  process_min_avail = 4\n}}\n\
          service anvil {{\n  client_limit = {}\n}}\n\
          service config {{\n  client_limit = {procs}\n}}\n\
@@ -52,6 +59,39 @@ fn cpu_ms() -> f64 {
     let f: Vec<&str> = after.split(' ').collect();
     let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (t(11) + t(12)) * 10.0
+}
+
+/// CPU ms (user + system) of the private Dovecot's live processes.
+fn server_cpu_ms(dc: &support::dovecot::Dovecot) -> f64 {
+    let ticks = |pid: u32| -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after = &stat[stat.rfind(')')? + 2..];
+        let f: Vec<&str> = after.split(' ').collect();
+        Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+    };
+    dc.processes().into_iter().filter_map(ticks).sum::<f64>() * 10.0
+}
+
+/// Dovecot's CPU ms by process name (live processes).
+fn server_cpu_by_name(dc: &support::dovecot::Dovecot) -> String {
+    let mut by: std::collections::BTreeMap<String, (f64, usize)> = Default::default();
+    for pid in dc.processes() {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let f: Vec<&str> = stat[b + 2..].split(' ').collect();
+        let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let e = by.entry(stat[a + 1..b].to_string()).or_default();
+        e.0 += (t(11) + t(12)) * 10.0;
+        e.1 += 1;
+    }
+    by.iter()
+        .map(|(k, (ms, c))| format!("{k} x{c}: {ms:.0} ms"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn rss_kb() -> f64 {
@@ -72,7 +112,14 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn config(dc: &support::dovecot::Dovecot, user: &support::dovecot::User) -> Config {
-    Config::builder("127.0.0.1")
+    // MAILWIRE_IDLE_AUTH=plain forces AUTHENTICATE PLAIN (over TLS); the default lets
+    // mailwire choose (SCRAM-SHA-256 against this Dovecot).
+    let b = Config::builder("127.0.0.1");
+    let b = match std::env::var("MAILWIRE_IDLE_AUTH").as_deref() {
+        Ok("plain") => b.auth_mechanism(Mechanism::Plain),
+        _ => b,
+    };
+    b
         .port(dc.imaps_port())
         .add_root_certificate_pem(dc.cert_pem().to_vec())
         .login(&user.name, &user.password)
@@ -178,12 +225,15 @@ fn main() {
         .expect("group");
 
     let rss0 = rss_kb();
+    let (cpu0, server0) = (cpu_ms(), server_cpu_ms(&dc));
     let t0 = Instant::now();
     // Listener i watches account i / PER_ACCOUNT; the first MEASURED are the first account's.
     let results = group.add_many((0..n).map(|i| {
         IdleListener::builder(configs[i / PER_ACCOUNT].clone()).folder("INBOX")
     }));
     let spawn = t0.elapsed().as_secs_f64();
+    let (spawn_cpu, spawn_server) = (cpu_ms() - cpu0, server_cpu_ms(&dc) - server0);
+    eprintln!("idle: Dovecot CPU by process after spawn: {}", server_cpu_by_name(&dc));
     let failed: Vec<String> = results
         .iter()
         .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
@@ -262,6 +312,14 @@ fn main() {
         idle_cpu * 1000.0 / ok.max(1) as f64
     );
     println!(
+        "  spawn CPU: this process {:.0} ms ({:.1} ms per listener), Dovecot {:.0} ms \
+         ({:.1} ms per listener; processes alive at the end only)",
+        spawn_cpu,
+        spawn_cpu / ok.max(1) as f64,
+        spawn_server,
+        spawn_server / ok.max(1) as f64
+    );
+    println!(
         "  APPEND -> callback: p50 {p50:.0} ms, p99 {p99:.0} ms over {samples} samples \
          ({rounds} APPENDs x {} listeners); Dovecot's floor {floor:.0} ms; stop {:.0} ms",
         first_account.len(),
@@ -270,11 +328,13 @@ fn main() {
     println!(
         "idle: n={ok} failed={} connects={connects} spawn_s={spawn:.2} spawn_per_1000_s={:.2} \
          rss_kb_per_listener={rss_per:.0} idle_cpu_ms_per_s={idle_cpu:.1} \
-         p50_over_floor_ms={:.0} p99_over_floor_ms={:.0} floor_ms={floor:.0} stop_ms={:.0}",
+         p50_over_floor_ms={:.0} p99_over_floor_ms={:.0} floor_ms={floor:.0} stop_ms={:.0} spawn_cpu_ms_per_listener={:.1} dovecot_spawn_cpu_ms_per_listener={:.1}",
         failed.len(),
         spawn * 1000.0 / ok.max(1) as f64,
         p50 - floor,
         p99 - floor,
-        stop * 1e3
+        stop * 1e3,
+        spawn_cpu / ok.max(1) as f64,
+        spawn_server / ok.max(1) as f64
     );
 }
