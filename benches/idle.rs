@@ -94,6 +94,48 @@ fn server_cpu_by_name(dc: &support::dovecot::Dovecot) -> String {
         .join(", ")
 }
 
+/// CPU ms of this process's threads but the main one, at nanosecond resolution
+/// (/proc/self/task/*/schedstat: time on CPU).
+fn cpu_ms_fine() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return f64::NAN;
+    };
+    // The measuring (main) thread itself is left out: reading 10,000 files costs it more
+    // than all the listeners use.
+    let main = std::process::id().to_string();
+    dir.flatten()
+        .filter(|t| t.file_name().to_str() != Some(main.as_str()))
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e6
+}
+
+/// The Python peer: `n` imaplib threads in a raw IDLE; (RSS KB, idle CPU ms/s) per thread.
+fn python_idle(dc: &support::dovecot::Dovecot, user: &support::dovecot::User, n: usize) -> Option<(f64, f64)> {
+    let ca = dc.dir().join("idle-bench-ca.pem");
+    std::fs::write(&ca, dc.cert_pem()).ok()?;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_imaplib.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .args(["127.0.0.1", &dc.imaps_port().to_string(), "tls"])
+        .arg(&ca)
+        .args([&user.name, &user.password, "idle", &n.to_string()])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        eprintln!("idle: bench_imaplib.py idle failed: {}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    let field = |name: &str| -> Option<f64> {
+        let key = format!("\"{name}\": ");
+        let rest = &text[text.find(&key)? + key.len()..];
+        rest[..rest.find([',', '}'])?].trim().parse().ok()
+    };
+    Some((field("rss_kb_per_listener")?, field("idle_cpu_ms_per_s")? / n as f64))
+}
+
 fn rss_kb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -251,10 +293,10 @@ fn main() {
     }
     std::thread::sleep(Duration::from_secs(2));
     let rss1 = rss_kb();
-    let c0 = cpu_ms();
+    let c0 = cpu_ms_fine();
     let w0 = Instant::now();
     std::thread::sleep(IDLE_WINDOW);
-    let idle_cpu = (cpu_ms() - c0) / w0.elapsed().as_secs_f64();
+    let idle_cpu = (cpu_ms_fine() - c0) / w0.elapsed().as_secs_f64();
 
     // Latency rounds: one APPEND to the first account reaches its 100 listeners.
     let appender = ImapConnection::connect(&configs[0]).expect("appender");
@@ -299,18 +341,36 @@ fn main() {
     let stop = t1.elapsed().as_secs_f64();
 
     let rss_per = (rss1 - rss0) / ok.max(1) as f64;
+    // Python: 100 threads on the second account (its connection cap), per watched folder.
+    let py_n = PER_ACCOUNT.min(n);
+    let py = python_idle(&dc, &users[1.min(users.len() - 1)], py_n);
     println!(
         "\n(idle) {ok} of {n} listeners, one IdleGroup, TLS to the private Dovecot, \
          {connects} connects at once, {accounts} accounts"
     );
     println!(
         "  spawn {spawn:.2} s ({:.2} s per 1,000); RSS {:.0} KB per listener; idle CPU \
-         {idle_cpu:.1} ms/s over {} s ({:.2} ms/s per 1,000)",
+         {idle_cpu:.2} ms/s over {} s ({:.2} ms/s per 1,000)",
         spawn * 1000.0 / ok.max(1) as f64,
         rss_per,
         IDLE_WINDOW.as_secs(),
         idle_cpu * 1000.0 / ok.max(1) as f64
     );
+    let mw_cpu_per = idle_cpu / ok.max(1) as f64;
+    if let Some((py_rss, py_cpu)) = py {
+        println!(
+            "  imaplib, {py_n} threads each in a raw IDLE: RSS {py_rss:.0} KB, idle CPU \
+             {:.4} ms/s per folder; mailwire/imaplib: memory {:.2}, CPU {:.2}",
+            py_cpu,
+            rss_per / py_rss,
+            mw_cpu_per / py_cpu
+        );
+        println!(
+            "idle_ratios: rss_mailwire/imaplib={:.2} cpu_mailwire/imaplib={:.2} imaplib_rss_kb={py_rss:.0} imaplib_cpu_ms_per_s_per_folder={py_cpu:.4} mailwire_cpu_ms_per_s_per_listener={mw_cpu_per:.4}",
+            rss_per / py_rss,
+            mw_cpu_per / py_cpu
+        );
+    }
     println!(
         "  spawn CPU: this process {:.0} ms ({:.1} ms per listener), Dovecot {:.0} ms \
          ({:.1} ms per listener; processes alive at the end only)",
@@ -327,7 +387,7 @@ fn main() {
     );
     println!(
         "idle: n={ok} failed={} connects={connects} spawn_s={spawn:.2} spawn_per_1000_s={:.2} \
-         rss_kb_per_listener={rss_per:.0} idle_cpu_ms_per_s={idle_cpu:.1} \
+         rss_kb_per_listener={rss_per:.0} idle_cpu_ms_per_s={idle_cpu:.2} \
          p50_over_floor_ms={:.0} p99_over_floor_ms={:.0} floor_ms={floor:.0} stop_ms={:.0} spawn_cpu_ms_per_listener={:.1} dovecot_spawn_cpu_ms_per_listener={:.1}",
         failed.len(),
         spawn * 1000.0 / ok.max(1) as f64,
