@@ -112,7 +112,11 @@ fn cpu_ms_fine() -> f64 {
 }
 
 /// The Python peer: `n` imaplib threads in a raw IDLE; (RSS KB, idle CPU ms/s) per thread.
-fn python_idle(dc: &support::dovecot::Dovecot, user: &support::dovecot::User, n: usize) -> Option<(f64, f64)> {
+fn python_idle(
+    dc: &support::dovecot::Dovecot,
+    user: &support::dovecot::User,
+    n: usize,
+) -> Option<(f64, f64)> {
     let ca = dc.dir().join("idle-bench-ca.pem");
     std::fs::write(&ca, dc.cert_pem()).ok()?;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_imaplib.py");
@@ -125,7 +129,10 @@ fn python_idle(dc: &support::dovecot::Dovecot, user: &support::dovecot::User, n:
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
-        eprintln!("idle: bench_imaplib.py idle failed: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "idle: bench_imaplib.py idle failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return None;
     }
     let field = |name: &str| -> Option<f64> {
@@ -133,7 +140,10 @@ fn python_idle(dc: &support::dovecot::Dovecot, user: &support::dovecot::User, n:
         let rest = &text[text.find(&key)? + key.len()..];
         rest[..rest.find([',', '}'])?].trim().parse().ok()
     };
-    Some((field("rss_kb_per_listener")?, field("idle_cpu_ms_per_s")? / n as f64))
+    Some((
+        field("rss_kb_per_listener")?,
+        field("idle_cpu_ms_per_s")? / n as f64,
+    ))
 }
 
 fn rss_kb() -> f64 {
@@ -161,8 +171,7 @@ fn config(dc: &support::dovecot::Dovecot, user: &support::dovecot::User) -> Conf
         Ok("plain") => b.auth_mechanism(Mechanism::Plain),
         _ => b,
     };
-    b
-        .port(dc.imaps_port())
+    b.port(dc.imaps_port())
         .add_root_certificate_pem(dc.cert_pem().to_vec())
         .login(&user.name, &user.password)
         .timeouts(Duration::from_secs(60))
@@ -201,7 +210,10 @@ fn floor_ms(dc: &support::dovecot::Dovecot, user: &support::dovecot::User, round
     let w = |r: &mut BufReader<native_tls::TlsStream<TcpStream>>, s: &str| {
         r.get_mut().write_all(s.as_bytes()).expect("write");
     };
-    w(&mut r, &format!("a LOGIN {} {}\r\n", user.name, user.password));
+    w(
+        &mut r,
+        &format!("a LOGIN {} {}\r\n", user.name, user.password),
+    );
     until(&mut r, "a OK");
     w(&mut r, "b SELECT INBOX\r\n");
     until(&mut r, "b OK");
@@ -270,12 +282,15 @@ fn main() {
     let (cpu0, server0) = (cpu_ms(), server_cpu_ms(&dc));
     let t0 = Instant::now();
     // Listener i watches account i / PER_ACCOUNT; the first MEASURED are the first account's.
-    let results = group.add_many((0..n).map(|i| {
-        IdleListener::builder(configs[i / PER_ACCOUNT].clone()).folder("INBOX")
-    }));
+    let results = group.add_many(
+        (0..n).map(|i| IdleListener::builder(configs[i / PER_ACCOUNT].clone()).folder("INBOX")),
+    );
     let spawn = t0.elapsed().as_secs_f64();
     let (spawn_cpu, spawn_server) = (cpu_ms() - cpu0, server_cpu_ms(&dc) - server0);
-    eprintln!("idle: Dovecot CPU by process after spawn: {}", server_cpu_by_name(&dc));
+    eprintln!(
+        "idle: Dovecot CPU by process after spawn: {}",
+        server_cpu_by_name(&dc)
+    );
     let failed: Vec<String> = results
         .iter()
         .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
