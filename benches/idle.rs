@@ -245,6 +245,27 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if quick { 1000 } else { 10_000 });
+    // Each listener holds two descriptors (its socket and the shutdown handle's duplicate):
+    // fewer listeners than asked when the fd limit cannot hold them (said on stderr).
+    let fd_limit: usize = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|x| x.starts_with("Max open files"))
+                .and_then(|x| x.split_whitespace().nth(3)?.parse().ok())
+        })
+        .unwrap_or(usize::MAX);
+    let fit = fd_limit.saturating_sub(400) / 2;
+    let n = if n > fit {
+        let fit = fit / PER_ACCOUNT * PER_ACCOUNT;
+        eprintln!(
+            "idle: the fd limit {fd_limit} holds about {fit} listeners (2 descriptors each): \
+             running {fit} instead of {n} (raise ulimit -n for more)"
+        );
+        fit
+    } else {
+        n
+    };
     let connects: usize = std::env::var("MAILWIRE_IDLE_CONNECTS")
         .ok()
         .and_then(|v| v.parse().ok())
