@@ -10,6 +10,9 @@ WORKLOAD is one of
     single  one UID FETCH n (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[]) per UID
     store   one UID STORE n +FLAGS (\\Flagged) per UID
     pop3    RETR n for each message number in UIDS (poplib; PORT is the POP3 port)
+    idle    N threads (N in UIDS), each its own imaplib connection in a raw IDLE (imaplib
+            has no IDLE: the "IDLE" line a Python service writes by hand); prints
+            {"n", "rss_kb_per_listener", "idle_cpu_ms_per_s", "spawn"} instead
 UIDS is a comma-separated list (single, store, pop3).
 
 Connecting and logging in are not measured. Prints one line of JSON:
@@ -18,6 +21,7 @@ Connecting and logging in are not measured. Prints one line of JSON:
 
 import imaplib
 import json
+import os
 import poplib
 import resource
 import ssl
@@ -90,12 +94,62 @@ def run_imap(conn, workload, uids):
     return count, size, data
 
 
+def rss_kb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1])
+    return float("nan")
+
+
+def run_idle(host, port, security, cafile, user, password, n):
+    """N threads, each IDLEing on its own connection, as a Python service would write it."""
+    import threading
+
+    ready = threading.Barrier(n + 1)
+    stop = threading.Event()
+    conns = []
+
+    def watch():
+        conn = imap_connect(host, port, security, cafile, user, password)
+        conns.append(conn)
+        tag = conn._new_tag().decode()
+        conn.send(f"{tag} IDLE\r\n".encode())
+        line = conn.readline()  # "+ idling"
+        if not line.startswith(b"+"):
+            raise SystemExit(f"IDLE refused: {line!r}")
+        ready.wait()
+        while not stop.is_set():
+            line = conn.readline()  # blocks until the server speaks
+            if not line:
+                break
+
+    rss0 = rss_kb()
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=watch, daemon=True) for _ in range(n)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    spawn = time.perf_counter() - t0
+    time.sleep(2)
+    rss1 = rss_kb()
+    c0, w0 = cpu(), time.perf_counter()
+    time.sleep(10)
+    idle_cpu = (cpu() - c0) * 1e3 / (time.perf_counter() - w0)
+    stop.set()
+    print(json.dumps({"n": n, "rss_kb_per_listener": (rss1 - rss0) / n,
+                      "idle_cpu_ms_per_s": idle_cpu, "spawn": spawn}), flush=True)
+    os._exit(0)
+
+
 def main():
     if len(sys.argv) < 8:
         raise SystemExit(__doc__)
     host, port, security, cafile, user, password, workload = sys.argv[1:8]
     port = int(port)
     uids = [int(u) for u in sys.argv[8].split(",")] if len(sys.argv) > 8 and sys.argv[8] else []
+    if workload == "idle":
+        run_idle(host, port, security, cafile, user, password, uids[0] if uids else 100)
     if workload == "pop3":
         if security == "tls":
             pop = poplib.POP3_SSL(host, port, context=context(cafile))
