@@ -390,7 +390,10 @@ impl CountingServer {
                 }
                 let Ok(stream) = stream else { continue };
                 if let Ok(clone) = stream.try_clone() {
-                    streams.lock().unwrap_or_else(|e| e.into_inner()).push(clone);
+                    streams
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(clone);
                 }
                 accepted.fetch_add(1, Ordering::SeqCst);
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -406,7 +409,12 @@ impl CountingServer {
 impl CountingServer {
     /// Closes every connection at once, as a restarting server does.
     fn kick_all(&self) {
-        for s in self.streams.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for s in self
+            .streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             let _ = s.shutdown(std::net::Shutdown::Both);
         }
     }
@@ -548,11 +556,16 @@ fn reconnects_after_a_server_restart_go_through_the_connect_gate() {
     }
     let peak = server.peak.load(Ordering::SeqCst);
     let stats = group.stats();
-    println!("24 listeners reconnecting, max_concurrent_connects 4: at most {peak} in flight at once; {stats:?}");
+    println!(
+        "24 listeners reconnecting, max_concurrent_connects 4: at most {peak} in flight at once; {stats:?}"
+    );
     assert_eq!(reconnected.len(), 24, "every listener came back: {stats:?}");
     assert!(peak <= 4, "{peak} reconnects in flight at once");
     assert!(peak >= 2, "reconnects run in parallel: peak {peak}");
-    assert!(stats.connects >= 48, "each reconnect took a permit: {stats:?}");
+    assert!(
+        stats.connects >= 48,
+        "each reconnect took a permit: {stats:?}"
+    );
     assert!(stats.peak_connecting <= 4, "{stats:?}");
     let started = Instant::now();
     group.stop();

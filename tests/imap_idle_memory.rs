@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! for part in tcp tls connection listener; do
-//!   MAILWIRE_MEM_N=1000 cargo test --release --test imap_idle_memory -- --ignored --nocapture --exact memory_of_$part
+//!   MAILWIRE_MEM_N=1000 cargo test --test imap_idle_memory -- --ignored --nocapture --exact memory_of_$part
 //! done
 //! ```
 //!
@@ -79,15 +79,25 @@ fn stack_mappings(at_least: usize) -> Vec<(u64, usize, f64)> {
     let mut current: Option<u64> = None;
     for line in smaps.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.first().is_some_and(|f| f.contains('-')) && fields.len() >= 5 && !line.ends_with(':') && fields.get(1).is_some_and(|p| p.len() == 4) {
+        if fields.first().is_some_and(|f| f.contains('-'))
+            && fields.len() >= 5
+            && !line.ends_with(':')
+            && fields.get(1).is_some_and(|p| p.len() == 4)
+        {
             // A mapping's header: "start-end perms offset dev inode [path]".
             let (a, b) = fields[0].split_once('-').unwrap_or(("0", "0"));
-            let len = u64::from_str_radix(b, 16).unwrap_or(0)
+            let len = u64::from_str_radix(b, 16)
+                .unwrap_or(0)
                 .saturating_sub(u64::from_str_radix(a, 16).unwrap_or(0));
             let anon = fields.len() == 5;
             current = (anon && fields[1].starts_with("rw")).then_some(len / 1024);
         } else if let (Some(v), Some(size)) = (line.strip_prefix("Rss:"), current) {
-            let kib = v.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap_or(0);
+            let kib = v
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0);
             let entry = by_size.entry(size).or_default();
             entry.0 += 1;
             entry.1 += kib;
@@ -118,7 +128,12 @@ fn memory_of_tcp() {
         })
         .collect();
     settle();
-    report("plain TCP connections (greeting read)", n, before, rss_kib());
+    report(
+        "plain TCP connections (greeting read)",
+        n,
+        before,
+        rss_kib(),
+    );
     drop(streams);
 }
 
@@ -191,6 +206,12 @@ fn memory_of_listener() {
         return;
     };
     let n = n();
+    // `MAILWIRE_MEM_CHANNEL`: the listeners' event channel capacity (default 1,024; a
+    // group's listeners hold 2).
+    let channel: usize = std::env::var("MAILWIRE_MEM_CHANNEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
     let users: Vec<User> = (0..n.div_ceil(500)).map(|_| dc.add_user()).collect();
     let configs: Vec<Config> = users.iter().map(|u| account(dc, u)).collect();
     settle();
@@ -198,14 +219,22 @@ fn memory_of_listener() {
     let listeners: Vec<IdleListener> = (0..n)
         .map(|i| {
             IdleListener::builder(configs[i % configs.len()].clone())
+                .channel_capacity(channel)
                 .spawn()
                 .unwrap()
         })
         .collect();
     settle();
-    report("IdleListeners (TLS, idling on INBOX)", n, before, rss_kib());
+    report(
+        &format!("IdleListeners (TLS, idling on INBOX, channel of {channel})"),
+        n,
+        before,
+        rss_kib(),
+    );
     for (size, count, touched) in stack_mappings(n) {
-        println!("memory: {count} mappings of {size} KiB (thread stacks): {touched:.1} KiB touched each");
+        println!(
+            "memory: {count} mappings of {size} KiB (thread stacks): {touched:.1} KiB touched each"
+        );
     }
     drop(listeners);
 }

@@ -69,16 +69,24 @@ fn a_listener_on_a_64_kib_stack_idles_reports_reconnects_and_stops() {
         .unwrap()
         .expect("APPENDUID")
         .uid;
-    wait_for(&events, "NewMessages", |e| {
-        matches!(e, IdleEvent::NewMessages { uids } if uids.contains(&uid))
-    });
-    writer.add_flags("INBOX", &vec![uid], &[Flag::Flagged]).unwrap();
-    wait_for(&events, "FlagsChanged", |e| {
-        matches!(e, IdleEvent::FlagsChanged { uid: u, .. } if *u == uid)
-    });
+    wait_for(
+        &events,
+        "NewMessages",
+        |e| matches!(e, IdleEvent::NewMessages { uids } if uids.contains(&uid)),
+    );
+    writer
+        .add_flags("INBOX", &vec![uid], &[Flag::Flagged])
+        .unwrap();
+    wait_for(
+        &events,
+        "FlagsChanged",
+        |e| matches!(e, IdleEvent::FlagsChanged { uid: u, .. } if *u == uid),
+    );
     writer.mark_deleted("INBOX", &vec![uid]).unwrap();
     writer.uid_expunge("INBOX", &vec![uid]).unwrap();
-    wait_for(&events, "Expunged", |e| matches!(e, IdleEvent::Expunged { .. }));
+    wait_for(&events, "Expunged", |e| {
+        matches!(e, IdleEvent::Expunged { .. })
+    });
     // An outage with many changes: the catch-up (on the connect thread) reports them.
     dc.kick(&user.name);
     let writer = ImapConnection::connect(&config).unwrap();
@@ -88,7 +96,10 @@ fn a_listener_on_a_64_kib_stack_idles_reports_reconnects_and_stops() {
     wait_for(&events, "Reconnected", |e| {
         matches!(e, IdleEvent::Reconnected { .. })
     });
-    assert!(hooks.load(Ordering::SeqCst) >= 3, "on_connect ran on every connect");
+    assert!(
+        hooks.load(Ordering::SeqCst) >= 3,
+        "on_connect ran on every connect"
+    );
     assert!(listener.is_running());
     let started = Instant::now();
     listener.stop();

@@ -50,7 +50,10 @@ impl Gate {
     /// waiter is being stopped (both `None`; a stop calls [`wake`](Self::wake) so that
     /// the waiter looks again). Each holder is bounded by its connect's own deadlines, so
     /// the wait is too; nothing ticks while it waits.
-    pub(in crate::imap::idle) fn enter(self: &Arc<Self>, cancelled: &dyn Fn() -> bool) -> Option<Permit> {
+    pub(in crate::imap::idle) fn enter(
+        self: &Arc<Self>,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Option<Permit> {
         let mut state = self.state.lock();
         loop {
             if state.closed {
@@ -167,6 +170,9 @@ mod tests {
         );
         assert!(!other.is_finished(), "only one permit");
         drop(held);
-        assert!(other.join().unwrap_or(false), "the freed permit reaches the other waiter");
+        assert!(
+            other.join().unwrap_or(false),
+            "the freed permit reaches the other waiter"
+        );
     }
 }
