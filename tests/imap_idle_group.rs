@@ -548,10 +548,10 @@ fn reconnects_after_a_server_restart_go_through_the_connect_gate() {
     let mut reconnected = BTreeSet::new();
     let until = Instant::now() + Duration::from_secs(60);
     while reconnected.len() < 24 && Instant::now() < until {
-        if let Ok(e) = events.recv_timeout(Duration::from_secs(1)) {
-            if matches!(e.event, IdleEvent::Reconnected { .. }) {
-                reconnected.insert(e.watch);
-            }
+        if let Ok(e) = events.recv_timeout(Duration::from_secs(1))
+            && matches!(e.event, IdleEvent::Reconnected { .. })
+        {
+            reconnected.insert(e.watch);
         }
     }
     let peak = server.peak.load(Ordering::SeqCst);

@@ -75,15 +75,15 @@ fn a_listener_on_a_64_kib_stack_idles_reports_reconnects_and_stops() {
         |e| matches!(e, IdleEvent::NewMessages { uids } if uids.contains(&uid)),
     );
     writer
-        .add_flags("INBOX", &vec![uid], &[Flag::Flagged])
+        .add_flags("INBOX", vec![uid], &[Flag::Flagged])
         .unwrap();
     wait_for(
         &events,
         "FlagsChanged",
         |e| matches!(e, IdleEvent::FlagsChanged { uid: u, .. } if *u == uid),
     );
-    writer.mark_deleted("INBOX", &vec![uid]).unwrap();
-    writer.uid_expunge("INBOX", &vec![uid]).unwrap();
+    writer.mark_deleted("INBOX", vec![uid]).unwrap();
+    writer.uid_expunge("INBOX", vec![uid]).unwrap();
     wait_for(&events, "Expunged", |e| {
         matches!(e, IdleEvent::Expunged { .. })
     });
