@@ -15,6 +15,8 @@ use super::gate::Gate;
 use super::types::GroupEvent;
 use super::{Dispatcher, IdleGroup, Watches};
 use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::imap::{GroupStats, IdleEvent, IdleListenerBuilder};
 use crate::setters::setters;
 
 /// Configures an [`IdleGroup`].

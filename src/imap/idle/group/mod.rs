@@ -30,6 +30,8 @@ use parking_lot::Mutex;
 use super::{IdleListener, IdleListenerBuilder};
 use crate::config::Config;
 use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::imap::idle_queue::IdleEvent;
 use dispatch::{Counters, forward};
 use gate::Gate;
 

@@ -5,6 +5,8 @@ use std::fmt;
 
 use crossbeam_channel::Receiver;
 
+#[cfg(doc)]
+use crate::imap::IdleGroup;
 use crate::imap::idle_queue::IdleEvent;
 
 /// Which watch of an [`IdleGroup`] an event comes from: returned by [`IdleGroup::add`],
