@@ -10,7 +10,8 @@ use crossbeam_channel::bounded;
 use parking_lot::Mutex;
 
 use super::channel::ChannelQueue;
-use super::dispatch::{Counters, GroupCallback, dispatch};
+use super::counters::Counters;
+use super::dispatch::{GroupCallback, dispatch};
 use super::gate::Gate;
 use super::types::GroupEvent;
 use super::{Dispatcher, IdleGroup, Watches};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use super::dispatch::{Counters, bump};
+use super::counters::{Counters, bump};
 use super::types::{GroupEvent, WatchId};
 use crate::imap::idle_queue::IdleEvent;
 

@@ -3,28 +3,14 @@
 //! the dispatcher calls the group's callbacks and fills the group's channel.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, select};
 
 use super::channel::ChannelQueue;
+use super::counters::{Counters, bump};
 use super::types::GroupEvent;
 
 pub(super) type GroupCallback = Box<dyn Fn(&GroupEvent) + Send + 'static>;
-
-/// The counters the listeners, the dispatcher and the handle share.
-#[derive(Default)]
-pub(super) struct Counters {
-    pub(super) events: AtomicU64,
-    pub(super) waits: AtomicU64,
-    pub(super) dropped_at_stop: AtomicU64,
-    pub(super) channel_dropped: AtomicU64,
-    pub(super) callback_panics: AtomicU64,
-}
-
-pub(super) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
 
 /// Hands one listener's events to the dispatcher, on the listener's thread. When the
 /// dispatcher's queue is full the listener waits for room (nothing is lost), unless its
@@ -89,6 +75,7 @@ pub(super) fn dispatch(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     use crossbeam_channel::bounded;

@@ -4,11 +4,12 @@
 //!
 //! One idea per file: `builder` configures and starts the dispatcher, `gate` bounds the
 //! connects (first connects and reconnects), `dispatch` carries events from the listeners
-//! to the callbacks, `channel` is the group's bounded channel, `types` what the group hands
+//! to the callbacks, `counters` what `stats` reads, `channel` is the group's bounded channel, `types` what the group hands
 //! out. This file is the handle.
 
 mod builder;
 mod channel;
+mod counters;
 mod dispatch;
 pub(super) mod gate;
 mod types;
@@ -32,7 +33,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 #[cfg(doc)]
 use crate::imap::idle_queue::IdleEvent;
-use dispatch::{Counters, forward};
+use counters::Counters;
+use dispatch::forward;
 use gate::Gate;
 
 /// How long [`IdleGroup::stop`] waits for the listener threads, all at once (as
