@@ -360,6 +360,8 @@ struct CountingServer {
     peak: Arc<AtomicUsize>,
     accepted: Arc<AtomicUsize>,
     done: Arc<AtomicBool>,
+    /// Every connection accepted (a clone), for `kick_all`.
+    streams: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl CountingServer {
@@ -372,12 +374,14 @@ impl CountingServer {
             peak: Arc::default(),
             accepted: Arc::default(),
             done: Arc::default(),
+            streams: Arc::default(),
         };
-        let (in_flight, peak, accepted, done) = (
+        let (in_flight, peak, accepted, done, streams) = (
             Arc::clone(&server.in_flight),
             Arc::clone(&server.peak),
             Arc::clone(&server.accepted),
             Arc::clone(&server.done),
+            Arc::clone(&server.streams),
         );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -385,6 +389,12 @@ impl CountingServer {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                if let Ok(clone) = stream.try_clone() {
+                    streams
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(clone);
+                }
                 accepted.fetch_add(1, Ordering::SeqCst);
                 let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(now, Ordering::SeqCst);
@@ -393,6 +403,20 @@ impl CountingServer {
             }
         });
         server
+    }
+}
+
+impl CountingServer {
+    /// Closes every connection at once, as a restarting server does.
+    fn kick_all(&self) {
+        for s in self
+            .streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
     }
 }
 
@@ -490,6 +514,62 @@ fn never_more_than_max_concurrent_connects_are_in_flight() {
     assert!(wait_until(Duration::from_secs(5), || idle_threads() == before + 33));
     group.stop();
     assert_eq!(idle_threads(), before);
+}
+
+#[test]
+fn reconnects_after_a_server_restart_go_through_the_connect_gate() {
+    let _serial = serial();
+    let server = CountingServer::start(Duration::from_millis(150));
+    // Every listener retries after the same short delay: without the gate all 24
+    // reconnects would be in flight at once.
+    let config = Config::builder("127.0.0.1")
+        .port(server.port)
+        .security(Security::Plain)
+        .login("u", "p")
+        .timeouts(Duration::from_secs(10))
+        .retry(RetryPolicy::new(3, Duration::from_millis(50)))
+        .build()
+        .unwrap();
+    let group = IdleGroup::builder()
+        .max_concurrent_connects(4)
+        .build()
+        .unwrap();
+    let events = group.events();
+    let results = group.add_many((0..24).map(|_| IdleListener::builder(config.clone())));
+    assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
+    assert_eq!(group.stats().connects, 24);
+    // Every listener idles: nobody is connecting any more.
+    assert!(wait_until(Duration::from_secs(10), || server
+        .in_flight
+        .load(Ordering::SeqCst)
+        == 0));
+    server.peak.store(0, Ordering::SeqCst);
+    server.kick_all();
+    let mut reconnected = BTreeSet::new();
+    let until = Instant::now() + Duration::from_secs(60);
+    while reconnected.len() < 24 && Instant::now() < until {
+        if let Ok(e) = events.recv_timeout(Duration::from_secs(1))
+            && matches!(e.event, IdleEvent::Reconnected { .. })
+        {
+            reconnected.insert(e.watch);
+        }
+    }
+    let peak = server.peak.load(Ordering::SeqCst);
+    let stats = group.stats();
+    println!(
+        "24 listeners reconnecting, max_concurrent_connects 4: at most {peak} in flight at once; {stats:?}"
+    );
+    assert_eq!(reconnected.len(), 24, "every listener came back: {stats:?}");
+    assert!(peak <= 4, "{peak} reconnects in flight at once");
+    assert!(peak >= 2, "reconnects run in parallel: peak {peak}");
+    assert!(
+        stats.connects >= 48,
+        "each reconnect took a permit: {stats:?}"
+    );
+    assert!(stats.peak_connecting <= 4, "{stats:?}");
+    let started = Instant::now();
+    group.stop();
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::group::gate::Gate;
 use super::run::Worker;
 use super::stop::Finished;
 use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
@@ -26,7 +27,19 @@ pub struct IdleListenerBuilder {
     callbacks: Vec<Callback>,
     force_polling: bool,
     channel_capacity: usize,
+    /// Whether the application added callbacks (then the thread keeps a normal stack).
+    user_callbacks: bool,
+    /// The group's connect gate, when the listener belongs to one.
+    gate: Option<Arc<Gate>>,
+    /// The listener thread's stack size when set by hand (tests).
+    stack_size: Option<usize>,
 }
+
+/// The stack of a listener thread that runs no application callback: it only idles,
+/// reads, parses and forwards (connects run on a short-lived thread with the normal stack,
+/// `run.rs`). tests/imap_idle_stack.rs runs a listener on 64 KiB (a debug build) through
+/// new mail, expunges, flag changes, a renewal and a reconnect, so this is 4× that.
+pub(super) const SMALL_STACK: usize = 256 * 1024;
 
 impl fmt::Debug for IdleListenerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,6 +64,9 @@ impl IdleListenerBuilder {
             callbacks: Vec::new(),
             force_polling: false,
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
+            user_callbacks: false,
+            gate: None,
+            stack_size: None,
         }
     }
 
@@ -85,9 +101,34 @@ impl IdleListenerBuilder {
     /// Adds a callback, called on the listener's thread for every event, in the order the
     /// callbacks were added. A slow callback delays the next notification: hand heavy work
     /// to a worker through [`IdleListener::events`] instead. A panicking callback is caught
-    /// and logged; delivery goes on.
+    /// and logged; delivery goes on. A listener with callbacks keeps a thread with the
+    /// normal stack size (without, its thread has a small one: docs/idle.md, "What a
+    /// listener costs").
     pub fn on_event(mut self, callback: impl Fn(&IdleEvent) + Send + 'static) -> Self {
         self.callbacks.push(Box::new(callback));
+        self.user_callbacks = true;
+        self
+    }
+
+    /// A callback of mailwire's own (the group's forwarding): not user code, so the
+    /// thread may keep its small stack.
+    pub(super) fn forward_events(mut self, callback: impl Fn(&IdleEvent) + Send + 'static) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+
+    /// Every connect of this listener takes a permit of `gate` (a group's).
+    pub(super) fn connect_gate(mut self, gate: Arc<Gate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Not an API (for mailwire's own tests; it may change or go at any time): the
+    /// listener thread's stack size, instead of the small one (no callbacks) or the
+    /// normal one (with callbacks).
+    #[doc(hidden)]
+    pub fn thread_stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
         self
     }
 
@@ -106,7 +147,7 @@ impl IdleListenerBuilder {
             return Err(Error::invalid("channel_capacity", "must be at least 2"));
         }
         let (events, rx) = EventQueue::new(self.channel_capacity);
-        let stop = Arc::new(Stop::default());
+        let stop = Arc::new(Stop::new(self.gate.clone()));
         let mut worker = Worker {
             config: self.config,
             folder: self.folder.clone(),
@@ -118,13 +159,22 @@ impl IdleListenerBuilder {
             stop: Arc::clone(&stop),
             session: Arc::new(Mutex::new(None)),
             state: SyncState::new(self.folder.as_str()),
+            gate: self.gate,
         };
         let session = worker.open()?;
         *worker.session.lock() = Some(session);
         let name = format!("mailwire-idle-{}", worker.folder);
         let ended = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name(name)
+        let mut thread = std::thread::Builder::new().name(name);
+        // User code never runs on the small stack: callbacks keep the normal one, and the
+        // credential provider and `on_connect` run inside connects (never on this thread).
+        let stack = self
+            .stack_size
+            .or((!self.user_callbacks).then_some(SMALL_STACK));
+        if let Some(bytes) = stack {
+            thread = thread.stack_size(bytes);
+        }
+        let thread = thread
             .spawn(move || {
                 let _finished = Finished(&ended);
                 worker.run();

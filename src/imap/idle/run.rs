@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::group::gate::{Gate, Permit};
 use super::{Callback, Stop};
 use crate::config::{Config, RetryPolicy};
 use crate::error::{Error, Result};
@@ -33,6 +34,8 @@ pub(super) struct Worker {
     /// known UID) and their flags, kept up to date with every event. The catch-up after a
     /// reconnect is a sync from it.
     pub(super) state: SyncState,
+    /// The connect gate of the listener's group: every connect takes a permit of it.
+    pub(super) gate: Option<Arc<Gate>>,
 }
 
 /// Why a watching round ended.
@@ -59,9 +62,58 @@ impl Worker {
         }
     }
 
+    /// Waits for a permit of the group's connect gate, if the listener is in a group
+    /// (`Ok(None)` when not). Fails when the listener is stopped or the group is.
+    fn permit(&self) -> Result<Option<Permit>> {
+        let Some(gate) = &self.gate else {
+            return Ok(None);
+        };
+        let stop = &self.stop;
+        match gate.enter(&|| stop.requested()) {
+            Some(permit) => Ok(Some(permit)),
+            None if self.stopping() => Err(Error::Closed {
+                context: "(the listener is stopping)".into(),
+            }),
+            None => Err(Error::Closed {
+                context: "(the IdleGroup is stopped)".into(),
+            }),
+        }
+    }
+
+    /// Takes a connect permit (in a group), then connects and opens the folder read-only
+    /// on the calling thread; returns the session (the first connect, on `spawn`'s caller's
+    /// thread).
+    pub(super) fn open(&mut self) -> Result<Session> {
+        let _permit = self.permit()?;
+        self.connect()
+    }
+
+    /// A reconnect: takes a connect permit (in a group) on the listener's thread, then
+    /// connects on a short-lived thread with the normal stack size — the TLS handshake,
+    /// the login with the credential provider, the `on_connect` hook and the catch-up's
+    /// callbacks are deep or user code, and the listener's own thread has a small stack.
+    fn reopen(&mut self) -> Result<Session> {
+        let _permit = self.permit()?;
+        std::thread::scope(|scope| {
+            let connecting = std::thread::Builder::new()
+                .name("mailwire-idle-connect".into())
+                .spawn_scoped(scope, || self.connect())
+                .map_err(|source| Error::Io {
+                    operation: "starting the listener's connect thread".into(),
+                    source,
+                })?;
+            connecting.join().unwrap_or_else(|_| {
+                Err(Error::invalid(
+                    "IdleListener",
+                    "the reconnect panicked (a credential provider or on_connect hook?)",
+                ))
+            })
+        })
+    }
+
     /// Connects and opens the folder read-only; returns the session. Reports what changed
     /// since the listener last watched (nothing on the first open).
-    pub(super) fn open(&mut self) -> Result<Session> {
+    fn connect(&mut self) -> Result<Session> {
         let stop = Arc::clone(&self.stop);
         let mut session = crate::imap::ImapConnection::open_session(&self.config, &mut |handle| {
             stop.watch_socket(handle);
@@ -106,7 +158,7 @@ impl Worker {
             let session = self.session.lock().take();
             let session = match session {
                 Some(s) => Some(s),
-                None => match self.open() {
+                None => match self.reopen() {
                     Err(_) if self.stopping() => break,
                     Ok(s) => {
                         if let Some(since) = down_since.take() {

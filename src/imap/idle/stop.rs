@@ -5,11 +5,13 @@
 //! [`Stop::request`] ends at once, its reads are cut by the shutdown handle, and the
 //! handle's wait for the thread is a condvar wait that the thread's last act ends.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use super::group::gate::Gate;
 use crate::net::socket::ShutdownHandle;
 
 /// How the handle stops the worker: a flag, a wake-up for its sleeps, and the shutdown
@@ -24,9 +26,19 @@ pub(super) struct Stop {
     /// Set by the thread as it ends (see [`Finished`]); `ended` is notified under it.
     finished: Mutex<bool>,
     ended: Condvar,
+    /// The connect gate of the listener's group, whose wait a stop ends too.
+    gate: Option<Arc<Gate>>,
 }
 
 impl Stop {
+    /// A stop for a listener whose connects wait at `gate` (a group's).
+    pub(super) fn new(gate: Option<Arc<Gate>>) -> Stop {
+        Stop {
+            gate,
+            ..Stop::default()
+        }
+    }
+
     pub(super) fn requested(&self) -> bool {
         self.requested.load(Ordering::SeqCst)
     }
@@ -40,6 +52,10 @@ impl Stop {
             handle.shutdown();
         }
         self.wake.notify_all();
+        drop(socket);
+        if let Some(gate) = &self.gate {
+            gate.wake();
+        }
     }
 
     /// Records the connection the worker uses now (cut at once if a stop came first).
