@@ -2,6 +2,7 @@
 //! stream and its deadlines, bounded line reading, the wire trace and connection retry. Below
 //! the IMAP and POP3 sessions; knows nothing of either protocol.
 
+pub(crate) mod buffer;
 pub(crate) mod clock;
 pub(crate) mod connect;
 pub(crate) mod memory;

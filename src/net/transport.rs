@@ -15,8 +15,8 @@ use crate::net::quickack::QuickAck;
 use crate::net::socket::{Peeked, ShutdownHandle, Socket};
 use crate::net::stream::Stream;
 
-/// How many bytes one read asks the socket for.
-const READ_CHUNK: usize = 64 * 1024;
+/// How many bytes one read asks the socket for (see `net::buffer`).
+const READ_CHUNK: usize = crate::net::buffer::LARGE_READ;
 /// How much of a line the wire trace shows.
 const TRACE_MAX: usize = 512;
 /// The log target of the wire trace.
@@ -87,7 +87,8 @@ impl Transport {
         let shutdown = stream.socket().shutdown_handle();
         Transport {
             stream,
-            buf: vec![0; READ_CHUNK],
+            // Allocated on the first line read (see `net::buffer`).
+            buf: Vec::new(),
             start: 0,
             end: 0,
             id: id.to_string(),
@@ -184,6 +185,16 @@ impl Transport {
     }
 
     /// Marks `n` buffered bytes as consumed.
+    /// Gives the line buffer's storage back when nothing is buffered and it holds more
+    /// than `keep` bytes (the IMAP session at rest: see `net::buffer`).
+    pub(crate) fn release_line_buffer(&mut self, keep: usize) {
+        if self.start == self.end && self.buf.capacity() > keep {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     pub(crate) fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
         if self.start == self.end {

@@ -283,6 +283,20 @@ impl Framer {
         self.settle();
     }
 
+    /// Gives the storage back when nothing is buffered beyond the responses already framed
+    /// and it holds more than `keep` bytes (a connection at rest keeps little: the crate's
+    /// buffer policy).
+    pub fn release_storage(&mut self, keep: usize) {
+        if !self.is_idle() {
+            return;
+        }
+        self.compact();
+        if self.filled == 0 && self.buf.capacity() > keep {
+            self.buf = Vec::new();
+            self.settle();
+        }
+    }
+
     /// Reads up to `max` bytes from `reader` straight into the buffer (one `read` call);
     /// returns how many were read (0 at end of stream).
     pub fn read_from<R: Read + ?Sized>(

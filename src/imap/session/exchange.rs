@@ -321,15 +321,24 @@ impl Session {
     }
 
     fn fill(&mut self, deadline: Option<Instant>, operation: &str) -> Result<usize> {
-        self.framer.make_room(READ_CHUNK)?;
+        // The crate's buffer policy (`net::buffer`): small and given back at rest, large
+        // chunks while an answer arrives.
+        let at_rest = self.framer.is_idle();
+        let size = self.read_size.next(at_rest);
+        if at_rest {
+            self.framer.release_storage(buffer::KEEP_AT_REST);
+            self.transport.release_line_buffer(buffer::KEEP_AT_REST);
+        }
+        self.framer.make_room(size)?;
         let mut reader = DeadlineReader {
             transport: &mut self.transport,
             deadline,
             operation,
             error: None,
         };
-        match self.framer.read_from(&mut reader, READ_CHUNK) {
+        match self.framer.read_from(&mut reader, size) {
             Ok(n) => {
+                self.read_size.after_read(size, n);
                 self.peak_buffered = self.peak_buffered.max(self.framer.buffered_len());
                 self.bytes_received = self.bytes_received.saturating_add(n as u64);
                 Ok(n)

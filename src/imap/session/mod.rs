@@ -15,6 +15,7 @@ use crate::imap::codec::frame::{FrameEvent, Framer};
 use crate::imap::codec::parse::parse_response;
 use crate::imap::codec::{Command, EncodeOptions, EncodedCommand, LiteralMode, Secret};
 use crate::imap::types::{Continuation, Response, ResponseCode, Status, Untagged};
+use crate::net::buffer::{self, ReadSize};
 use crate::net::socket::ShutdownHandle;
 use crate::net::{self, Transport};
 use crate::sasl::{self, Mechanism};
@@ -30,8 +31,6 @@ pub(crate) use selection::Opened;
 
 /// How many unsolicited responses are kept before the oldest are dropped.
 const MAX_UNSOLICITED: usize = 10_000;
-/// Bytes asked of the socket per read.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// What a [`TakeFrame`] hook is offered.
 pub(crate) enum Offer<'b> {
@@ -229,6 +228,8 @@ enum Wait {
 pub(crate) struct Session {
     transport: Transport,
     framer: Framer,
+    /// How much the next read asks for (the crate's buffer policy, `net::buffer`).
+    read_size: ReadSize,
     config: Config,
     next_tag: u32,
     state: ConnectionState,
@@ -400,6 +401,7 @@ impl Session {
                 Some(budget) => Framer::new(config.limits()).with_budget(budget.clone()),
                 None => Framer::new(config.limits()),
             },
+            read_size: ReadSize::default(),
             config: config.clone(),
             next_tag: 1,
             state: ConnectionState::NotAuthenticated,
