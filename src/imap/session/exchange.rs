@@ -274,7 +274,12 @@ impl Session {
                         }
                     }
                     self.last_frame_len = frame.bytes.len();
-                    return parse_response(frame.bytes).map(Some);
+                    let response = parse_response(frame.bytes)?;
+                    if matches!(response, Response::Tagged { .. }) {
+                        // A command completed: the next read is at rest (`net::buffer`).
+                        self.read_size.completed();
+                    }
+                    return Ok(Some(response));
                 }
                 Some(FrameEvent::StreamLiteral { size, .. }) => {
                     let Some(sink) = sink.as_deref_mut() else {
@@ -324,8 +329,8 @@ impl Session {
         // The crate's buffer policy (`net::buffer`): small and given back at rest, large
         // chunks while an answer arrives.
         let at_rest = self.framer.is_idle();
-        let size = self.read_size.next(at_rest);
-        if at_rest {
+        let (size, release) = self.read_size.next(at_rest);
+        if release {
             self.framer.release_storage(buffer::KEEP_AT_REST);
             self.transport.release_line_buffer(buffer::KEEP_AT_REST);
         }
