@@ -4,6 +4,8 @@
 //! catch-up after a `doveadm kick` covers every folder; `mode()` says which; scripted
 //! servers for a server without NOTIFY, one that refuses it, and hostile STATUS answers.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use mailwire::imap::{Flag, IdleEvent, IdleEvents, IdleListener, ImapConnection, WatchMode};
-use mailwire::{Config, RetryPolicy, Security};
+use mailwire::{Config, RetryPolicy};
 use support::dovecot::{Dovecot, User};
 use support::script_server::{Script, ScriptServer};
 
@@ -207,11 +209,18 @@ fn notify_reports_new_mail_expunges_and_flags_in_each_folder() {
     let Some(dc) = support::dovecot::shared() else {
         return;
     };
+    capture::install();
     let (_user, config) = seeded_user(dc);
     let listener = IdleListener::builder(config.clone()).folders(FOLDERS).spawn().unwrap();
     assert_eq!(listener.mode(), WatchMode::Notify);
     changes_in_every_folder_are_reported(&listener, &config);
     listener.stop();
+    // What the server said while nothing was selected (the wire trace of this design).
+    for line in capture::lines() {
+        if line.contains("NOTIFY") || line.contains("S: * STATUS") {
+            println!("{line}");
+        }
+    }
 }
 
 #[test]
@@ -317,4 +326,155 @@ fn catch_up_after_a_kick_covers_every_folder_with_notify() {
 #[test]
 fn catch_up_after_a_kick_covers_every_folder_with_status_polling() {
     catch_up_covers_every_folder(true);
+}
+
+/// Folder `name` opened by the plain sync (no CONDSTORE): one message, UID 1.
+fn scripted_examine(script: Script, name: &str) -> Script {
+    script
+        .expect_contains(&format!("EXAMINE {name}"))
+        .send("* 1 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 2] ok\r\n")
+        .reply_tagged("OK [READ-ONLY] done")
+        .expect_contains("UID FETCH 1:* (UID FLAGS)")
+        .send_line("* 1 FETCH (UID 1 FLAGS ())")
+        .reply_tagged("OK listed")
+}
+
+/// [`scripted_examine`], then the folder is left.
+fn scripted_sync(script: Script, name: &str) -> Script {
+    scripted_examine(script, name)
+        .expect_contains("UNSELECT")
+        .reply_tagged("OK left")
+}
+
+/// Waits (bounded) until the client sent `IDLE` `n` times.
+fn wait_idles(server: &ScriptServer, n: usize) -> usize {
+    let count = || server.received(0).iter().filter(|l| l.ends_with(" IDLE")).count();
+    let until = Instant::now() + Duration::from_secs(5);
+    while count() < n && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    count()
+}
+
+/// Login with `caps`, then the first sync of folders A and B.
+fn scripted_open(caps: &str) -> Script {
+    let s = Script::new()
+        .send_line(&format!("* OK [CAPABILITY {caps} AUTH=PLAIN SASL-IR] scripted"))
+        .expect_contains("AUTHENTICATE")
+        .reply_tagged(&format!("OK [CAPABILITY {caps}] in"));
+    scripted_sync(scripted_sync(s, "A"), "B")
+}
+
+fn scripted_config(server: &ScriptServer) -> Config {
+    Config::builder("127.0.0.1")
+        .port(server.port())
+        .security(mailwire::Security::Plain)
+        .login("u", "p")
+        .timeouts(Duration::from_secs(5))
+        .retry(RetryPolicy::new(3, Duration::from_millis(50)))
+        .build()
+        .unwrap()
+}
+
+/// Waits (bounded) for the listener to report `mode`.
+fn wait_mode(listener: &IdleListener, mode: WatchMode) -> bool {
+    let until = Instant::now() + Duration::from_secs(5);
+    while listener.mode() != mode && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    listener.mode() == mode
+}
+
+#[test]
+fn a_server_without_notify_gets_idle_on_the_first_folder_and_status_polling() {
+    let server = ScriptServer::start(|_| {
+        let s = scripted_open("IMAP4rev1 IDLE UNSELECT");
+        scripted_examine(s, "A")
+            .expect_contains("IDLE")
+            .send_line("+ idling")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(&server))
+        .folders(["A", "B"])
+        .spawn()
+        .unwrap();
+    assert_eq!(listener.mode(), WatchMode::IdleWithStatusPolling);
+    assert_eq!(wait_idles(&server, 1), 1, "{:?}", server.received(0));
+    listener.stop();
+    server.assert_ok();
+    let sent = server.received(0).join("\n");
+    assert!(!sent.contains("NOTIFY"), "{sent}");
+    assert!(sent.contains("IDLE"), "{sent}");
+}
+
+#[test]
+fn no_to_notify_falls_back_to_status_polling() {
+    let server = ScriptServer::start(|_| {
+        let s = scripted_open("IMAP4rev1 IDLE UNSELECT NOTIFY")
+            .expect_contains("NOTIFY SET")
+            .reply_tagged("NO [LIMIT] not for you");
+        scripted_examine(s, "A")
+            .expect_contains("IDLE")
+            .send_line("+ idling")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(&server))
+        .folders(["A", "B"])
+        .spawn()
+        .unwrap();
+    assert!(
+        wait_mode(&listener, WatchMode::IdleWithStatusPolling),
+        "still {:?}; sent {:?}",
+        listener.mode(),
+        server.received(0)
+    );
+    // It idles on A now (the script's last step before waiting for the end).
+    assert_eq!(wait_idles(&server, 1), 1, "{:?}", server.received(0));
+    listener.stop();
+    server.assert_ok();
+}
+
+#[test]
+fn hostile_status_answers_cost_a_sync_and_report_only_what_is_true() {
+    // Tags: A1 login, A2–A4 and A5–A7 the syncs, A8 NOTIFY, A9 IDLE.
+    let server = ScriptServer::start(|_| {
+        let s = scripted_open("IMAP4rev1 IDLE UNSELECT NOTIFY")
+            .expect_contains("NOTIFY SET")
+            .reply_tagged("OK notifying")
+            .expect_line("A9 IDLE")
+            .send_line("+ idling")
+            // A folder nobody watches, and absurd counts for B: B is synced, nothing more.
+            .send_line("* STATUS Nobody (MESSAGES 4294967295 UIDNEXT 4294967295)")
+            .send_line("* STATUS B (MESSAGES 4294967295 UIDNEXT 4294967295 UNSEEN 4294967295)")
+            .expect_line("DONE")
+            .send_line("A9 OK done");
+        scripted_sync(s, "B")
+            .expect_contains("STATUS B")
+            .send_line("* STATUS B (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7)")
+            .reply_tagged("OK status")
+            .expect_contains("IDLE")
+            .send_line("+ idling")
+            .read_until_closed()
+    });
+    let listener = IdleListener::builder(scripted_config(&server))
+        .folders(["A", "B"])
+        .spawn()
+        .unwrap();
+    assert_eq!(listener.mode(), WatchMode::Notify);
+    let events = listener.events();
+    wait_idles(&server, 2);
+    assert!(listener.is_running());
+    listener.stop();
+    let got: Vec<IdleEvent> = events.try_iter().collect();
+    assert!(
+        got.iter().all(|e| matches!(e, IdleEvent::Stopped)),
+        "a STATUS that changed nothing was reported: {got:?}"
+    );
+    assert_eq!(
+        server.received(0).iter().filter(|l| l.ends_with(" IDLE")).count(),
+        2,
+        "the listener did not sync B and idle again: {:?}",
+        server.received(0)
+    );
+    server.assert_ok();
 }
