@@ -22,9 +22,6 @@ use support::script_server::{Script, ScriptServer};
 
 const FOLDERS: [&str; 3] = ["INBOX", "Work", "Archive"];
 
-/// The tests of this file read the captured log from where they started: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 /// A TCP relay to a local port whose gate, while held, keeps new connections waiting
 /// (accepted, nothing relayed, so the client waits for the greeting) until it is
 /// released: the listener's reconnect waits, deterministically, for the test's changes.
