@@ -132,9 +132,12 @@ impl Seen {
                 self.seen_flag.entry(f).or_default().insert(*uid);
             }
             (None, IdleEvent::Reconnected { .. }) => self.reconnected = true,
-            (None, IdleEvent::NewMessages { .. } | IdleEvent::Expunged { .. } | IdleEvent::FlagsChanged { .. }) => {
-                self.unnamed.push(format!("{e:?}"))
-            }
+            (
+                None,
+                IdleEvent::NewMessages { .. }
+                | IdleEvent::Expunged { .. }
+                | IdleEvent::FlagsChanged { .. },
+            ) => self.unnamed.push(format!("{e:?}")),
             _ => {}
         }
     }
@@ -145,10 +148,17 @@ impl Seen {
 }
 
 /// Reads events into `seen` until `done` holds or `timeout` passes.
-fn read_until(events: &IdleEvents, seen: &mut Seen, timeout: Duration, done: impl Fn(&Seen) -> bool) {
+fn read_until(
+    events: &IdleEvents,
+    seen: &mut Seen,
+    timeout: Duration,
+    done: impl Fn(&Seen) -> bool,
+) {
     let until = Instant::now() + timeout;
     while !done(seen) {
-        let Some(left) = until.checked_duration_since(Instant::now()) else { return };
+        let Some(left) = until.checked_duration_since(Instant::now()) else {
+            return;
+        };
         match events.recv_timeout(left) {
             Ok(e) => seen.take(&e),
             Err(_) => return,
@@ -180,7 +190,11 @@ fn changes_in_every_folder_are_reported(listener: &IdleListener, config: &Config
     let other = ImapConnection::connect(config).unwrap();
     let mut appended = BTreeMap::new();
     for f in FOLDERS {
-        let uid = other.append(f, &mail(9), &[], None).unwrap().expect("APPENDUID").uid;
+        let uid = other
+            .append(f, &mail(9), &[], None)
+            .unwrap()
+            .expect("APPENDUID")
+            .uid;
         appended.insert(f, uid);
         other.mark_as_read(f, &[1]).unwrap();
         other.mark_deleted(f, &[2]).unwrap();
@@ -189,12 +203,21 @@ fn changes_in_every_folder_are_reported(listener: &IdleListener, config: &Config
     let mut seen = Seen::default();
     let all = |s: &Seen| {
         FOLDERS.iter().all(|f| {
-            Seen::has(&s.new, f, appended[f]) && Seen::has(&s.expunged, f, 2) && Seen::has(&s.seen_flag, f, 1)
+            Seen::has(&s.new, f, appended[f])
+                && Seen::has(&s.expunged, f, 2)
+                && Seen::has(&s.seen_flag, f, 1)
         })
     };
     read_until(&events, &mut seen, Duration::from_secs(20), all);
-    assert!(all(&seen), "not everything reported: {seen:?} (appended {appended:?})");
-    assert!(seen.unnamed.is_empty(), "events without their folder: {:?}", seen.unnamed);
+    assert!(
+        all(&seen),
+        "not everything reported: {seen:?} (appended {appended:?})"
+    );
+    assert!(
+        seen.unnamed.is_empty(),
+        "events without their folder: {:?}",
+        seen.unnamed
+    );
     for f in FOLDERS {
         assert_eq!(seen.expunged[f], BTreeSet::from([2]), "{f}: {seen:?}");
         assert_eq!(seen.new[f], BTreeSet::from([appended[f]]), "{f}: {seen:?}");
@@ -208,7 +231,10 @@ fn notify_reports_new_mail_expunges_and_flags_in_each_folder() {
     };
     capture::install();
     let (_user, config) = seeded_user(dc);
-    let listener = IdleListener::builder(config.clone()).folders(FOLDERS).spawn().unwrap();
+    let listener = IdleListener::builder(config.clone())
+        .folders(FOLDERS)
+        .spawn()
+        .unwrap();
     assert_eq!(listener.mode(), WatchMode::Notify);
     changes_in_every_folder_are_reported(&listener, &config);
     listener.stop();
@@ -243,14 +269,23 @@ fn single_folder_listener_is_unchanged() {
         return;
     };
     let (_user, config) = seeded_user(dc);
-    let listener = IdleListener::builder(config.clone()).folder("Work").spawn().unwrap();
+    let listener = IdleListener::builder(config.clone())
+        .folder("Work")
+        .spawn()
+        .unwrap();
     assert_eq!(listener.mode(), WatchMode::Idle);
     let events = listener.events();
     let other = ImapConnection::connect(&config).unwrap();
-    let uid = other.append("Work", &mail(9), &[], None).unwrap().unwrap().uid;
+    let uid = other
+        .append("Work", &mail(9), &[], None)
+        .unwrap()
+        .unwrap()
+        .uid;
     let until = Instant::now() + Duration::from_secs(10);
     loop {
-        let left = until.checked_duration_since(Instant::now()).expect("no NewMessages");
+        let left = until
+            .checked_duration_since(Instant::now())
+            .expect("no NewMessages");
         match events.recv_timeout(left).expect("no NewMessages") {
             // Not wrapped: a single-folder user's `match` stays as it was.
             IdleEvent::NewMessages { uids } => {
@@ -261,7 +296,11 @@ fn single_folder_listener_is_unchanged() {
             _ => {}
         }
     }
-    let polling = IdleListener::builder(config).folder("Work").force_polling(true).spawn().unwrap();
+    let polling = IdleListener::builder(config)
+        .folder("Work")
+        .force_polling(true)
+        .spawn()
+        .unwrap();
     assert_eq!(polling.mode(), WatchMode::Polling);
 }
 
@@ -285,13 +324,19 @@ fn catch_up_covers_every_folder(force_status_polling: bool) {
     loop {
         match events.recv_timeout(Duration::from_millis(100)) {
             Ok(IdleEvent::Error(_)) => break,
-            _ => assert!(Instant::now() < until, "the listener did not notice the kick"),
+            _ => assert!(
+                Instant::now() < until,
+                "the listener did not notice the kick"
+            ),
         }
     }
     let other = ImapConnection::connect(&direct).unwrap();
     let mut appended = BTreeMap::new();
     for f in FOLDERS {
-        appended.insert(f, other.append(f, &mail(7), &[], None).unwrap().unwrap().uid);
+        appended.insert(
+            f,
+            other.append(f, &mail(7), &[], None).unwrap().unwrap().uid,
+        );
         other.mark_as_read(f, &[3]).unwrap();
         other.mark_deleted(f, &[1]).unwrap();
         other.expunge(f).unwrap();
@@ -304,12 +349,23 @@ fn catch_up_covers_every_folder(force_status_polling: bool) {
     assert!(relay.waiting() > 0, "the listener never tried to reconnect");
     relay.set(true);
     let mut seen = Seen::default();
-    read_until(&events, &mut seen, Duration::from_secs(20), |s| s.reconnected);
+    read_until(&events, &mut seen, Duration::from_secs(20), |s| {
+        s.reconnected
+    });
     assert!(seen.reconnected, "no Reconnected: {seen:?}");
     for f in FOLDERS {
-        assert!(Seen::has(&seen.new, f, appended[f]), "{f}: new mail not caught up: {seen:?}");
-        assert!(Seen::has(&seen.expunged, f, 1), "{f}: expunge not caught up: {seen:?}");
-        assert!(Seen::has(&seen.seen_flag, f, 3), "{f}: flag change not caught up: {seen:?}");
+        assert!(
+            Seen::has(&seen.new, f, appended[f]),
+            "{f}: new mail not caught up: {seen:?}"
+        );
+        assert!(
+            Seen::has(&seen.expunged, f, 1),
+            "{f}: expunge not caught up: {seen:?}"
+        );
+        assert!(
+            Seen::has(&seen.seen_flag, f, 3),
+            "{f}: flag change not caught up: {seen:?}"
+        );
     }
     assert!(seen.unnamed.is_empty(), "{:?}", seen.unnamed);
     listener.stop();
@@ -345,7 +401,13 @@ fn scripted_sync(script: Script, name: &str) -> Script {
 
 /// Waits (bounded) until the client sent `IDLE` `n` times.
 fn wait_idles(server: &ScriptServer, n: usize) -> usize {
-    let count = || server.received(0).iter().filter(|l| l.ends_with(" IDLE")).count();
+    let count = || {
+        server
+            .received(0)
+            .iter()
+            .filter(|l| l.ends_with(" IDLE"))
+            .count()
+    };
     let until = Instant::now() + Duration::from_secs(5);
     while count() < n && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
@@ -356,7 +418,9 @@ fn wait_idles(server: &ScriptServer, n: usize) -> usize {
 /// Login with `caps`, then the first sync of folders A and B.
 fn scripted_open(caps: &str) -> Script {
     let s = Script::new()
-        .send_line(&format!("* OK [CAPABILITY {caps} AUTH=PLAIN SASL-IR] scripted"))
+        .send_line(&format!(
+            "* OK [CAPABILITY {caps} AUTH=PLAIN SASL-IR] scripted"
+        ))
         .expect_contains("AUTHENTICATE")
         .reply_tagged(&format!("OK [CAPABILITY {caps}] in"));
     scripted_sync(scripted_sync(s, "A"), "B")
@@ -468,7 +532,11 @@ fn hostile_status_answers_cost_a_sync_and_report_only_what_is_true() {
         "a STATUS that changed nothing was reported: {got:?}"
     );
     assert_eq!(
-        server.received(0).iter().filter(|l| l.ends_with(" IDLE")).count(),
+        server
+            .received(0)
+            .iter()
+            .filter(|l| l.ends_with(" IDLE"))
+            .count(),
         2,
         "the listener did not sync B and idle again: {:?}",
         server.received(0)

@@ -60,7 +60,10 @@ impl FolderWorker {
 
     /// The mode for this connection's capabilities.
     fn choose_mode(&self, s: &Session) -> WatchMode {
-        if !self.force_status_polling && s.capabilities().has("NOTIFY") && s.capabilities().has("IDLE") {
+        if !self.force_status_polling
+            && s.capabilities().has("NOTIFY")
+            && s.capabilities().has("IDLE")
+        {
             WatchMode::Notify
         } else {
             WatchMode::IdleWithStatusPolling
@@ -109,8 +112,14 @@ impl FolderWorker {
             max_ranges: self.config.limits().max_set_ranges,
             read_only: true,
         };
-        let Some(w) = self.folders.get(i) else { return Ok(()) };
-        let (name, first, old) = (Arc::clone(&w.name), w.state.is_initial(), w.state.uid_validity());
+        let Some(w) = self.folders.get(i) else {
+            return Ok(());
+        };
+        let (name, first, old) = (
+            Arc::clone(&w.name),
+            w.state.is_initial(),
+            w.state.uid_validity(),
+        );
         let state = w.state.clone();
         let s = self.session()?;
         let delta = run_sync(s, &name, &state, run)?;
@@ -120,7 +129,9 @@ impl FolderWorker {
     }
 
     fn report(&mut self, i: usize, first: bool, old: Option<u32>, delta: SyncDelta) {
-        let Some(w) = self.folders.get_mut(i) else { return };
+        let Some(w) = self.folders.get_mut(i) else {
+            return;
+        };
         let folder = Arc::clone(&w.name);
         let SyncDelta {
             new,
@@ -161,14 +172,16 @@ impl FolderWorker {
     /// The watched folder a server's mailbox name denotes (raw, or modified UTF-7).
     fn index_of(&self, mailbox: &[u8]) -> Option<usize> {
         let decoded = crate::imap::codec::utf7::decode(mailbox).ok();
-        self.folders.iter().position(|w| {
-            w.name.as_bytes() == mailbox || decoded.as_deref() == Some(&*w.name)
-        })
+        self.folders
+            .iter()
+            .position(|w| w.name.as_bytes() == mailbox || decoded.as_deref() == Some(&*w.name))
     }
 
     /// Whether a `STATUS` answer differs from what the listener knows of the folder.
     fn differs(&self, i: usize, items: &[StatusData]) -> bool {
-        let Some(w) = self.folders.get(i) else { return false };
+        let Some(w) = self.folders.get(i) else {
+            return false;
+        };
         items.iter().any(|item| match item {
             StatusData::Messages(n) => u64::from(*n) != w.state.message_count(),
             StatusData::UidNext(n) => Some(*n) != w.state.uid_next(),
@@ -184,7 +197,11 @@ impl FolderWorker {
             return Ok(false);
         };
         let s = self.session()?;
-        let mut items = vec![StatusAttr::Messages, StatusAttr::UidNext, StatusAttr::UidValidity];
+        let mut items = vec![
+            StatusAttr::Messages,
+            StatusAttr::UidNext,
+            StatusAttr::UidValidity,
+        ];
         if s.capabilities().has("CONDSTORE") || s.capabilities().has("QRESYNC") {
             items.push(StatusAttr::HighestModSeq);
         }
@@ -314,7 +331,11 @@ impl FolderWorker {
             let Some(first) = self.folders.first().map(|w| Arc::clone(&w.name)) else {
                 return Ok(());
             };
-            let state = self.folders.first().map(|w| w.state.clone()).unwrap_or_else(|| SyncState::new(&*first));
+            let state = self
+                .folders
+                .first()
+                .map(|w| w.state.clone())
+                .unwrap_or_else(|| SyncState::new(&*first));
             let run = SyncRun {
                 strategy: SyncStrategy::Auto,
                 max_ranges: self.config.limits().max_set_ranges,

@@ -28,7 +28,10 @@ pub(super) fn spawn(parts: FolderParts) -> Result<IdleListener> {
         return Err(Error::invalid("channel_capacity", "must be at least 2"));
     }
     if parts.folders.len() > MAX_FOLDERS {
-        return Err(Error::invalid("folders", format!("at most {MAX_FOLDERS} folders")));
+        return Err(Error::invalid(
+            "folders",
+            format!("at most {MAX_FOLDERS} folders"),
+        ));
     }
     let mut folders: Vec<Watched> = Vec::with_capacity(parts.folders.len());
     for name in &parts.folders {
@@ -36,7 +39,10 @@ pub(super) fn spawn(parts: FolderParts) -> Result<IdleListener> {
             return Err(Error::invalid("folders", "an empty folder name"));
         }
         if folders.iter().any(|w| &*w.name == name.as_str()) {
-            return Err(Error::invalid("folders", format!("{name:?} is given twice")));
+            return Err(Error::invalid(
+                "folders",
+                format!("{name:?} is given twice"),
+            ));
         }
         folders.push(Watched {
             name: Arc::from(name.as_str()),

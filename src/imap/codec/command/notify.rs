@@ -31,9 +31,15 @@ mod tests {
     #[test]
     fn notify_set_names_every_mailbox() {
         let c = Command::Notify {
-            mailboxes: vec!["INBOX".into(), "Work".into(), "Lists/rust".into(), "a b".into()],
+            mailboxes: vec![
+                "INBOX".into(),
+                "Work".into(),
+                "Lists/rust".into(),
+                "a b".into(),
+            ],
         };
-        let wire = String::from_utf8(c.encode("A1", &EncodeOptions::new()).unwrap().to_bytes()).unwrap();
+        let wire =
+            String::from_utf8(c.encode("A1", &EncodeOptions::new()).unwrap().to_bytes()).unwrap();
         assert_eq!(
             wire,
             "A1 NOTIFY SET (MAILBOXES (INBOX Work Lists/rust \"a b\") (MessageNew MessageExpunge FlagChange))\r\n"
@@ -42,6 +48,10 @@ mod tests {
 
     #[test]
     fn notify_without_mailboxes_is_refused() {
-        assert!(Command::Notify { mailboxes: vec![] }.encode("A1", &EncodeOptions::new()).is_err());
+        assert!(
+            Command::Notify { mailboxes: vec![] }
+                .encode("A1", &EncodeOptions::new())
+                .is_err()
+        );
     }
 }
