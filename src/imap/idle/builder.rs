@@ -8,6 +8,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::run::Worker;
+use super::spawn_folders::FolderParts;
 use super::stop::Finished;
 use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
@@ -198,17 +199,6 @@ impl IdleListenerBuilder {
             thread: Mutex::new(Some(thread)),
         })
     }
-}
-
-/// What a multi-folder listener is started with (see `spawn_folders`).
-pub(super) struct FolderParts {
-    pub(super) config: Config,
-    pub(super) folders: Vec<String>,
-    pub(super) renew_every: Duration,
-    pub(super) status_interval: Duration,
-    pub(super) force_status_polling: bool,
-    pub(super) callbacks: Vec<Callback>,
-    pub(super) channel_capacity: usize,
 }
 
 impl IdleListenerBuilder {

@@ -6,13 +6,25 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::builder::FolderParts;
+use super::Callback;
 use super::folders::{FolderWorker, Watched};
 use super::stop::Finished;
 use super::{IdleListener, Stop};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::imap::idle_queue::{EventQueue, WatchMode};
 use crate::imap::sync::SyncState;
+
+/// What a multi-folder listener is started with (from the builder).
+pub(super) struct FolderParts {
+    pub(super) config: Config,
+    pub(super) folders: Vec<String>,
+    pub(super) renew_every: Duration,
+    pub(super) status_interval: Duration,
+    pub(super) force_status_polling: bool,
+    pub(super) callbacks: Vec<Callback>,
+    pub(super) channel_capacity: usize,
+}
 
 /// The most folders one listener watches (each costs a sync at every reconnect).
 pub(super) const MAX_FOLDERS: usize = 1000;
