@@ -543,3 +543,68 @@ fn hostile_status_answers_cost_a_sync_and_report_only_what_is_true() {
     );
     server.assert_ok();
 }
+
+/// The listener thread's voluntary context switches (`/proc`), or None off Linux.
+fn voluntary_switches(tid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn a_notify_listener_is_quiet_while_idle_and_stops_promptly() {
+    let Some(dc) = support::dovecot::shared() else {
+        return;
+    };
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let (_user, config) = seeded_user(dc);
+    let tid = Arc::new(Mutex::new(None::<u32>));
+    let set = Arc::clone(&tid);
+    let listener = IdleListener::builder(config.clone())
+        .folders(FOLDERS)
+        .on_event(move |e| {
+            if e.folder().is_some()
+                && let Ok(link) = std::fs::read_link("/proc/thread-self")
+            {
+                *set.lock().unwrap() = link.file_name().and_then(|n| n.to_str()?.parse().ok());
+            }
+        })
+        .spawn()
+        .unwrap();
+    assert_eq!(listener.mode(), WatchMode::Notify);
+    let other = ImapConnection::connect(&config).unwrap();
+    other.append("Archive", &mail(5), &[], None).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while tid.lock().unwrap().is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let tid = tid
+        .lock()
+        .unwrap()
+        .expect("no event from the listener thread");
+    // Let the sync after the event settle, then watch the idle thread for 3 s.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = voluntary_switches(tid);
+    std::thread::sleep(Duration::from_secs(3));
+    let after = voluntary_switches(tid);
+    if let (Some(b), Some(a)) = (before, after) {
+        assert!(
+            a - b <= 2,
+            "the idle thread woke {} times in 3 s (a periodic wake-up?)",
+            a - b
+        );
+    }
+    let started = Instant::now();
+    listener.stop();
+    assert!(!listener.is_running());
+    // Generous bound: the promise is a second (docs/reliability.md).
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stop took {:?}",
+        started.elapsed()
+    );
+}
