@@ -38,6 +38,8 @@ impl fmt::Debug for IdleListenerBuilder {
         f.debug_struct("IdleListenerBuilder")
             .field("config", &self.config)
             .field("folder", &self.folder)
+            .field("more_folders", &self.more_folders)
+            .field("status_interval", &self.status_interval)
             .field("renew_every", &self.renew_every)
             .field("poll_interval", &self.poll_interval)
             .field("callbacks", &self.callbacks.len())
@@ -154,6 +156,9 @@ impl IdleListenerBuilder {
         }
         if self.channel_capacity < 2 {
             return Err(Error::invalid("channel_capacity", "must be at least 2"));
+        }
+        if self.folder.is_empty() {
+            return Err(Error::invalid("folders", "no folder given"));
         }
         if !self.more_folders.is_empty() {
             return super::spawn_folders::spawn(self.into_folder_parts());
