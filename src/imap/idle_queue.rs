@@ -70,6 +70,54 @@ pub enum IdleEvent {
     },
     /// The listener stopped; no more events follow.
     Stopped,
+    /// An event of one folder of a listener over several folders
+    /// ([`IdleListenerBuilder::folders`](crate::imap::IdleListenerBuilder::folders)):
+    /// `NewMessages`, `Expunged`, `FlagsChanged` or `UidValidityChanged`, with the folder it
+    /// happened in. A single-folder listener never sends it; connection-wide events
+    /// (`Reconnected`, `Error`, `Lagged`, `Stopped`) are never wrapped.
+    /// [`folder`](IdleEvent::folder) and [`inner`](IdleEvent::inner) read any event alike.
+    InFolder {
+        /// The folder, as given to the builder.
+        folder: Arc<str>,
+        /// What happened in it.
+        event: Box<IdleEvent>,
+    },
+}
+
+impl IdleEvent {
+    /// The folder an [`IdleEvent::InFolder`] names; `None` for any other event (a
+    /// single-folder listener's events are all of its folder).
+    pub fn folder(&self) -> Option<&str> {
+        match self {
+            IdleEvent::InFolder { folder, .. } => Some(folder),
+            _ => None,
+        }
+    }
+
+    /// The event itself: the wrapped one of an [`IdleEvent::InFolder`], otherwise `self`.
+    pub fn inner(&self) -> &IdleEvent {
+        match self {
+            IdleEvent::InFolder { event, .. } => event.inner(),
+            other => other,
+        }
+    }
+}
+
+/// How a listener watches ([`IdleListener::mode`](crate::imap::IdleListener::mode)),
+/// chosen from the server's capabilities and the builder's switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WatchMode {
+    /// One folder, with `IDLE`.
+    Idle,
+    /// One folder, polled with `NOOP` (no `IDLE`, or `force_polling`).
+    Polling,
+    /// Several folders with `NOTIFY` (RFC 5465): nothing selected, `IDLE` waits for the
+    /// server's `STATUS` of a changed folder.
+    Notify,
+    /// Several folders without `NOTIFY` (or `force_status_polling`): `IDLE` on the first
+    /// folder and `STATUS` of the others every `status_interval`.
+    IdleWithStatusPolling,
 }
 
 /// The channel end that receives an [`IdleListener`](crate::imap::IdleListener)'s events.

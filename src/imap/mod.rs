@@ -33,7 +33,7 @@ pub use idle::{
     GroupEvent, GroupEvents, GroupStats, IdleGroup, IdleGroupBuilder, IdleListener,
     IdleListenerBuilder, WatchId,
 };
-pub use idle_queue::{IdleEvent, IdleEvents};
+pub use idle_queue::{IdleEvent, IdleEvents, WatchMode};
 pub use mailbox::Mailbox;
 pub use path::{FolderLayout, FolderPath, LayoutSource};
 pub use pool::{ImapManager, ImapPool, PooledImap};

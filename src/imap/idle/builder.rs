@@ -9,11 +9,12 @@ use parking_lot::Mutex;
 
 use super::group::gate::Gate;
 use super::run::Worker;
+use super::spawn_folders::FolderParts;
 use super::stop::Finished;
 use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::imap::idle_queue::{EventQueue, IdleEvent};
+use crate::imap::idle_queue::{EventQueue, IdleEvent, WatchMode};
 use crate::imap::sync::SyncState;
 use crate::setters::setters;
 
@@ -33,6 +34,10 @@ pub struct IdleListenerBuilder {
     gate: Option<Arc<Gate>>,
     /// The listener thread's stack size when set by hand (tests).
     stack_size: Option<usize>,
+    /// More folders (after `folder`) for a multi-folder listener (`folders`).
+    more_folders: Vec<String>,
+    status_interval: Duration,
+    force_status_polling: bool,
 }
 
 /// The stack of a listener thread that runs no application callback: it only idles,
@@ -46,6 +51,8 @@ impl fmt::Debug for IdleListenerBuilder {
         f.debug_struct("IdleListenerBuilder")
             .field("config", &self.config)
             .field("folder", &self.folder)
+            .field("more_folders", &self.more_folders)
+            .field("status_interval", &self.status_interval)
             .field("renew_every", &self.renew_every)
             .field("poll_interval", &self.poll_interval)
             .field("callbacks", &self.callbacks.len())
@@ -67,6 +74,9 @@ impl IdleListenerBuilder {
             user_callbacks: false,
             gate: None,
             stack_size: None,
+            more_folders: Vec::new(),
+            status_interval: Duration::from_secs(60),
+            force_status_polling: false,
         }
     }
 
@@ -96,6 +106,48 @@ impl IdleListenerBuilder {
 
         /// Polls with `NOOP` even if the server offers IDLE.
         pub fn force_polling(force: bool) { self.force_polling = force }
+
+        /// A listener over several folders without `NOTIFY`: how often the folders other
+        /// than the first (which is watched with `IDLE`) are asked `STATUS` (default 60 s;
+        /// at least 100 ms). Each round costs one `STATUS` per folder, and a sync of each
+        /// folder that changed. Unused with `NOTIFY` and by single-folder listeners.
+        pub fn status_interval(every: Duration) { self.status_interval = every }
+
+        /// A listener over several folders: use `IDLE` on the first folder plus `STATUS`
+        /// polling of the others even if the server offers `NOTIFY`.
+        pub fn force_status_polling(force: bool) { self.force_status_polling = force }
+    }
+
+    /// Watches several folders of the account on one connection (replacing
+    /// [`folder`](Self::folder)); one folder is the same as `folder`. With two or more,
+    /// every event about messages is an [`IdleEvent::InFolder`] naming its folder, and
+    /// [`IdleListener::mode`](crate::imap::IdleListener::mode) says how they are watched:
+    /// [`WatchMode::Notify`](crate::imap::WatchMode::Notify) when the server offers
+    /// `NOTIFY` (RFC 5465), otherwise
+    /// [`WatchMode::IdleWithStatusPolling`](crate::imap::WatchMode::IdleWithStatusPolling)
+    /// (docs/idle.md, "Watching many folders on one connection").
+    ///
+    /// ```no_run
+    /// use mailwire::Config;
+    /// use mailwire::imap::{IdleEvent, IdleListener};
+    ///
+    /// let config = Config::builder("imap.example.com").login("alice", "app-password").build()?;
+    /// let listener = IdleListener::builder(config)
+    ///     .folders(["INBOX", "Work", "Lists/rust"])
+    ///     .on_event(|event| {
+    ///         if let (Some(folder), IdleEvent::NewMessages { uids }) = (event.folder(), event.inner()) {
+    ///             println!("new mail in {folder}: {uids:?}");
+    ///         }
+    ///     })
+    ///     .spawn()?;
+    /// println!("watching with {:?}", listener.mode());
+    /// # Ok::<(), mailwire::Error>(())
+    /// ```
+    pub fn folders<S: Into<String>>(mut self, folders: impl IntoIterator<Item = S>) -> Self {
+        let mut all = folders.into_iter().map(Into::into);
+        self.folder = all.next().unwrap_or_default();
+        self.more_folders = all.collect();
+        self
     }
 
     /// Adds a callback, called on the listener's thread for every event, in the order the
@@ -146,6 +198,12 @@ impl IdleListenerBuilder {
         if self.channel_capacity < 2 {
             return Err(Error::invalid("channel_capacity", "must be at least 2"));
         }
+        if self.folder.is_empty() {
+            return Err(Error::invalid("folders", "no folder given"));
+        }
+        if !self.more_folders.is_empty() {
+            return super::spawn_folders::spawn(self.into_folder_parts());
+        }
         let (events, rx) = EventQueue::new(self.channel_capacity);
         let stop = Arc::new(Stop::new(self.gate.clone()));
         let mut worker = Worker {
@@ -162,6 +220,11 @@ impl IdleListenerBuilder {
             gate: self.gate,
         };
         let session = worker.open()?;
+        let mode = if !worker.force_polling && session.capabilities().has("IDLE") {
+            WatchMode::Idle
+        } else {
+            WatchMode::Polling
+        };
         *worker.session.lock() = Some(session);
         let name = format!("mailwire-idle-{}", worker.folder);
         let ended = Arc::clone(&stop);
@@ -185,9 +248,27 @@ impl IdleListenerBuilder {
             })?;
         Ok(IdleListener {
             folder: self.folder,
+            mode: Arc::new(Mutex::new(mode)),
             events: rx,
             stop,
             thread: Mutex::new(Some(thread)),
         })
+    }
+}
+
+impl IdleListenerBuilder {
+    fn into_folder_parts(self) -> FolderParts {
+        let mut folders = vec![self.folder];
+        folders.extend(self.more_folders);
+        FolderParts {
+            config: self.config,
+            folders,
+            renew_every: self.renew_every,
+            status_interval: self.status_interval,
+            force_status_polling: self.force_status_polling,
+            callbacks: self.callbacks,
+            channel_capacity: self.channel_capacity,
+            gate: self.gate,
+        }
     }
 }

@@ -5,7 +5,9 @@
 //! thread, `run` the thread's loop (connecting, watching, reconnecting), `events` turns a
 //! batch of untagged responses into events, `catch_up` reports what changed while the
 //! listener was not watching (through the sync engine, `imap/sync/`), `uid_map` maps
-//! sequence numbers to UIDs over the known UIDs. This file is the handle.
+//! sequence numbers to UIDs over the known UIDs, `folders` watches several folders on one
+//! connection (NOTIFY, or IDLE + STATUS polling) and `spawn_folders` starts it. This file
+//! is the handle.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,13 +18,15 @@ use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::imap::idle_queue::{IdleEvent, IdleEvents};
+use crate::imap::idle_queue::{IdleEvent, IdleEvents, WatchMode};
 
 mod builder;
 mod catch_up;
 mod events;
+mod folders;
 mod group;
 mod run;
+mod spawn_folders;
 mod stop;
 mod uid_map;
 
@@ -81,6 +85,7 @@ type Callback = Box<dyn Fn(&IdleEvent) + Send + 'static>;
 /// ```
 pub struct IdleListener {
     folder: String,
+    mode: Arc<Mutex<WatchMode>>,
     events: Receiver<IdleEvent>,
     stop: Arc<Stop>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -90,6 +95,7 @@ impl fmt::Debug for IdleListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IdleListener")
             .field("folder", &self.folder)
+            .field("mode", &self.mode())
             .field("running", &self.is_running())
             .finish()
     }
@@ -113,9 +119,18 @@ impl IdleListener {
         self.events.clone()
     }
 
-    /// The folder watched.
+    /// The folder watched (the first one of a multi-folder listener).
     pub fn folder(&self) -> &str {
         &self.folder
+    }
+
+    /// How the listener watches, chosen from the server's capabilities at connect and the
+    /// builder's switches (also logged at `info` when chosen): [`WatchMode::Idle`] or
+    /// [`WatchMode::Polling`] for one folder, [`WatchMode::Notify`] or
+    /// [`WatchMode::IdleWithStatusPolling`] for several (it becomes the latter when the
+    /// server refuses `NOTIFY`).
+    pub fn mode(&self) -> WatchMode {
+        *self.mode.lock()
     }
 
     /// Whether the listener thread is still running.

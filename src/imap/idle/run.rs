@@ -44,6 +44,24 @@ enum Ended {
     Failed(Error),
 }
 
+/// Waits for a permit of `gate` (a group's connect gate), if there is one (`Ok(None)`
+/// when not); fails when `stop` is requested or the group is stopped. Every connect of a
+/// group's listener, single- or multi-folder, goes through it.
+pub(super) fn connect_permit(gate: Option<&Arc<Gate>>, stop: &Stop) -> Result<Option<Permit>> {
+    let Some(gate) = gate else {
+        return Ok(None);
+    };
+    match gate.enter(&|| stop.requested()) {
+        Some(permit) => Ok(Some(permit)),
+        None if stop.requested() => Err(Error::Closed {
+            context: "(the listener is stopping)".into(),
+        }),
+        None => Err(Error::Closed {
+            context: "(the IdleGroup is stopped)".into(),
+        }),
+    }
+}
+
 impl Worker {
     pub(super) fn stopping(&self) -> bool {
         self.stop.requested()
@@ -65,19 +83,7 @@ impl Worker {
     /// Waits for a permit of the group's connect gate, if the listener is in a group
     /// (`Ok(None)` when not). Fails when the listener is stopped or the group is.
     fn permit(&self) -> Result<Option<Permit>> {
-        let Some(gate) = &self.gate else {
-            return Ok(None);
-        };
-        let stop = &self.stop;
-        match gate.enter(&|| stop.requested()) {
-            Some(permit) => Ok(Some(permit)),
-            None if self.stopping() => Err(Error::Closed {
-                context: "(the listener is stopping)".into(),
-            }),
-            None => Err(Error::Closed {
-                context: "(the IdleGroup is stopped)".into(),
-            }),
-        }
+        connect_permit(self.gate.as_ref(), &self.stop)
     }
 
     /// Takes a connect permit (in a group), then connects and opens the folder read-only

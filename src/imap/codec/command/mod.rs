@@ -27,6 +27,7 @@ mod fetch;
 mod list;
 mod mailbox;
 mod modseq;
+mod notify;
 mod raw;
 mod search;
 mod select;
@@ -279,6 +280,13 @@ pub enum Command {
     GetQuotaRoot(MailboxName),
     /// `GETQUOTA root`.
     GetQuota(String),
+    /// `NOTIFY SET (MAILBOXES (...) (MessageNew MessageExpunge FlagChange))` (RFC 5465):
+    /// new mail, expunges and flag changes of the named folders, announced as untagged
+    /// `STATUS` while none of them is selected.
+    Notify {
+        /// The folders (at least one).
+        mailboxes: Vec<MailboxName>,
+    },
     /// The escape hatch for extension commands this type does not cover: `name args...`.
     /// The name must be an atom and every argument is checked, so it cannot inject CR,
     /// LF or NUL; build it with [`Command::raw_extension`].
@@ -433,6 +441,7 @@ impl Command {
             Command::Idle => "IDLE",
             Command::GetQuotaRoot(_) => "GETQUOTAROOT",
             Command::GetQuota(_) => "GETQUOTA",
+            Command::Notify { .. } => "NOTIFY",
             Command::RawExtension { name, .. } => name,
         }
     }
@@ -570,6 +579,7 @@ impl Command {
                 w.sp();
                 w.astring(root.as_bytes(), "quota root")
             }
+            Command::Notify { mailboxes } => notify::set(w, mailboxes),
             Command::RawExtension { name, args } => raw::raw_extension(w, name, args),
         }
     }

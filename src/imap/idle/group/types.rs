@@ -39,6 +39,14 @@ pub struct GroupEvent {
     pub event: IdleEvent,
 }
 
+impl GroupEvent {
+    /// The folder the event is about, for a watch over several folders
+    /// ([`IdleEvent::InFolder`]); `None` otherwise (see [`IdleEvent::folder`]).
+    pub fn folder(&self) -> Option<&str> {
+        self.event.folder()
+    }
+}
+
 /// The channel end that receives an [`IdleGroup`]'s events (a `crossbeam_channel`
 /// receiver, like [`IdleEvents`](crate::imap::IdleEvents)).
 pub type GroupEvents = Receiver<GroupEvent>;
