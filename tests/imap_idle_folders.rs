@@ -635,10 +635,11 @@ fn a_group_watch_over_several_folders_names_its_folder_and_takes_the_gate() {
     let until = Instant::now() + Duration::from_secs(10);
     let mut named = None;
     while named.is_none() && Instant::now() < until {
-        if let Ok(e) = events.recv_timeout(Duration::from_millis(100)) {
-            if e.watch == id && e.folder() == Some("Archive") {
-                named = Some(e);
-            }
+        if let Ok(e) = events.recv_timeout(Duration::from_millis(100))
+            && e.watch == id
+            && e.folder() == Some("Archive")
+        {
+            named = Some(e);
         }
     }
     let named = named.expect("no event of the multi-folder watch naming Archive");
