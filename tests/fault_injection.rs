@@ -518,6 +518,8 @@ fn idle_listener_reconnects_after_each_fault() {
         });
         assert!(event.is_some(), "{fault:?}: no reconnect");
         assert!(listener.is_running(), "{fault:?}");
+        // `Reconnected` comes before the new IDLE the script expects.
+        server.wait_received(1, "IDLE", 10 * DEADLINE);
         listener.stop();
         assert!(!listener.is_running(), "{fault:?}");
     }

@@ -347,6 +347,8 @@ fn an_outage_is_caught_up_before_reconnected_without_qresync_or_condstore() {
     let from = capture::lines().len();
     let listener = IdleListener::builder(config).spawn().unwrap();
     let seen = until_reconnected(&listener.events(), Duration::from_secs(10));
+    // `Reconnected` comes after the catch-up, before the new IDLE the script expects.
+    server.wait_received(1, "IDLE", Duration::from_secs(10));
     listener.stop();
     let appended: Vec<u32> = (21..=30).collect();
     assert_all_reported(&seen, &appended);
