@@ -8,12 +8,14 @@
 //! - [`certs`]: a per-process self-signed certificate (CN=localhost, 127.0.0.1).
 //! - [`dovecot`]: a private Dovecot on 127.0.0.1 (IMAP, IMAPS, POP3, POP3S).
 //! - [`script_server`]: a scripted fake server for faults and quirks.
+//! - [`gated_relay`]: a TCP relay whose gate holds new connections (a held reconnect).
 //! - [`hostile_pop3`]: a POP3 server that generates endless or huge answers.
 //! - [`nagle_server`]: an IMAP server that writes each answer in two pieces, Nagle on.
 #![allow(dead_code)]
 
 pub mod certs;
 pub mod dovecot;
+pub mod gated_relay;
 pub mod hostile_pop3;
 pub mod nagle_server;
 pub mod script_server;
