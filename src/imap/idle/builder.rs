@@ -10,7 +10,7 @@ use parking_lot::Mutex;
 use super::group::gate::Gate;
 use super::run::Worker;
 use super::spawn_folders::FolderParts;
-use super::stop::Finished;
+use super::stop::start_thread;
 use super::{Callback, DEFAULT_CHANNEL_CAPACITY, IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -227,25 +227,12 @@ impl IdleListenerBuilder {
         };
         *worker.session.lock() = Some(session);
         let name = format!("mailwire-idle-{}", worker.folder);
-        let ended = Arc::clone(&stop);
-        let mut thread = std::thread::Builder::new().name(name);
         // User code never runs on the small stack: callbacks keep the normal one, and the
         // credential provider and `on_connect` run inside connects (never on this thread).
         let stack = self
             .stack_size
             .or((!self.user_callbacks).then_some(SMALL_STACK));
-        if let Some(bytes) = stack {
-            thread = thread.stack_size(bytes);
-        }
-        let thread = thread
-            .spawn(move || {
-                let _finished = Finished(&ended);
-                worker.run();
-            })
-            .map_err(|source| Error::Io {
-                operation: "starting the IDLE listener thread".into(),
-                source,
-            })?;
+        let thread = start_thread(name, stack, &stop, move || worker.run())?;
         Ok(IdleListener {
             folder: self.folder,
             mode: Arc::new(Mutex::new(mode)),

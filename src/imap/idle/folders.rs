@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::group::gate::Gate;
-use super::run::connect_permit;
+use super::run::{connect_permit, open_watched};
 use super::{Callback, Stop};
 use crate::config::{Config, RetryPolicy};
 use crate::error::{Error, Result};
@@ -86,19 +86,7 @@ impl FolderWorker {
     /// on the first open), leaving none selected.
     pub(super) fn open(&mut self) -> Result<()> {
         let _permit = connect_permit(self.gate.as_ref(), &self.stop)?;
-        let stop = Arc::clone(&self.stop);
-        let mut session = crate::imap::ImapConnection::open_session(&self.config, &mut |handle| {
-            stop.watch_socket(handle);
-            if stop.requested() {
-                return Err(Error::invalid("IdleListener", "stopped while connecting"));
-            }
-            Ok(())
-        })?;
-        if self.stop.requested() {
-            return Err(Error::Closed {
-                context: "(the listener is stopping)".into(),
-            });
-        }
+        let mut session = open_watched(&self.config, &self.stop)?;
         session.read_news_from_answers();
         let mode = self.choose_mode(&session);
         self.set_mode(mode);

@@ -62,6 +62,27 @@ pub(super) fn connect_permit(gate: Option<&Arc<Gate>>, stop: &Stop) -> Result<Op
     }
 }
 
+/// Connects and logs in with every socket of the connect watched by `stop` (a stop cuts
+/// it), failing at once when a stop comes first or during it: the one connect of both
+/// kinds of listener.
+pub(super) fn open_watched(config: &Config, stop: &Arc<Stop>) -> Result<Session> {
+    let watching = Arc::clone(stop);
+    let session = crate::imap::ImapConnection::open_session(config, &mut |handle| {
+        watching.watch_socket(handle);
+        if watching.requested() {
+            // Not transient: no further attempt.
+            return Err(Error::invalid("IdleListener", "stopped while connecting"));
+        }
+        Ok(())
+    })?;
+    if stop.requested() {
+        return Err(Error::Closed {
+            context: "(the listener is stopping)".into(),
+        });
+    }
+    Ok(session)
+}
+
 impl Worker {
     pub(super) fn stopping(&self) -> bool {
         self.stop.requested()
@@ -120,20 +141,7 @@ impl Worker {
     /// Connects and opens the folder read-only; returns the session. Reports what changed
     /// since the listener last watched (nothing on the first open).
     fn connect(&mut self) -> Result<Session> {
-        let stop = Arc::clone(&self.stop);
-        let mut session = crate::imap::ImapConnection::open_session(&self.config, &mut |handle| {
-            stop.watch_socket(handle);
-            if stop.requested() {
-                // Not transient: no further attempt.
-                return Err(Error::invalid("IdleListener", "stopped while connecting"));
-            }
-            Ok(())
-        })?;
-        if self.stopping() {
-            return Err(Error::Closed {
-                context: "(the listener is stopping)".into(),
-            });
-        }
+        let mut session = open_watched(&self.config, &self.stop)?;
         // This listener reads every answer's events itself: none are queued as news.
         session.read_news_from_answers();
         self.catch_up(&mut session)?;

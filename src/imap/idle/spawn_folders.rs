@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use super::Callback;
 use super::folders::{FolderWorker, Watched};
 use super::group::gate::Gate;
-use super::stop::Finished;
+use super::stop::start_thread;
 use super::{IdleListener, Stop};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -87,17 +87,8 @@ pub(super) fn spawn(parts: FolderParts) -> Result<IdleListener> {
         return Err(e);
     }
     let first = parts.folders.first().cloned().unwrap_or_default();
-    let ended = Arc::clone(&stop);
-    let thread = std::thread::Builder::new()
-        .name(format!("mailwire-idle-{first}+{}", parts.folders.len() - 1))
-        .spawn(move || {
-            let _finished = Finished(&ended);
-            worker.run();
-        })
-        .map_err(|source| Error::Io {
-            operation: "starting the IDLE listener thread".into(),
-            source,
-        })?;
+    let name = format!("mailwire-idle-{first}+{}", parts.folders.len() - 1);
+    let thread = start_thread(name, None, &stop, move || worker.run())?;
     Ok(IdleListener {
         folder: first,
         mode,

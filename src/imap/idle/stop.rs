@@ -7,11 +7,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use super::group::gate::Gate;
+use crate::error::{Error, Result};
 use crate::net::socket::ShutdownHandle;
 
 /// How the handle stops the worker: a flag, a wake-up for its sleeps, and the shutdown
@@ -105,4 +107,29 @@ impl Drop for Finished<'_> {
     fn drop(&mut self) {
         self.0.set_finished();
     }
+}
+
+/// Starts a listener thread named `name` (on a `stack` of that many bytes when given) that
+/// runs `body` holding [`Finished`], so [`Stop::wait_finished`] learns when it has ended:
+/// the one way both kinds of listener start their thread.
+pub(super) fn start_thread(
+    name: String,
+    stack: Option<usize>,
+    stop: &Arc<Stop>,
+    body: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>> {
+    let ended = Arc::clone(stop);
+    let mut thread = std::thread::Builder::new().name(name);
+    if let Some(bytes) = stack {
+        thread = thread.stack_size(bytes);
+    }
+    thread
+        .spawn(move || {
+            let _finished = Finished(&ended);
+            body();
+        })
+        .map_err(|source| Error::Io {
+            operation: "starting the IDLE listener thread".into(),
+            source,
+        })
 }
